@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# LM Playground build script. Installs what is missing (idempotently), builds, serves, tests, benchmarks.
+#
+#   ./build.sh serve [--port N]   build the release wasm and serve the page on http://127.0.0.1:8080
+#   ./build.sh test               every test: native cargo tests, wasm tests in node, browser tests
+#   ./build.sh bench              benchmark table; JSON in bench-results/bench.json
+#   ./build.sh dist               a static folder (dist/) ready to host
+#   ./build.sh build              just build the page's wasm (and the CLI)
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+ensure_wasm_target() {
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown && return
+  log "installing the rustup target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+}
+
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+ensure_wasm_bindgen() {
+  [ -f Cargo.lock ] || cargo generate-lockfile
+  local want have
+  want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+  [ -n "$want" ] || die "wasm-bindgen is not in Cargo.lock"
+  have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+  [ "$have" = "$want" ] && return
+  log "installing wasm-bindgen-cli $want (found: ${have:-none}); this takes a few minutes"
+  # Without --locked: with it the install fails on this toolchain.
+  cargo install wasm-bindgen-cli --version "$want" --force
+}
+
+# npm packages (wasm-opt from binaryen, playwright-core, UI libraries) from the committed lock file.
+ensure_npm() {
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund
+  fi
+}
+
+ensure_chromium() {
+  [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && return
+  log "installing Debian's chromium for the browser tests"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+}
+
+build_wasm() {
+  ensure_wasm_target
+  ensure_wasm_bindgen
+  ensure_npm
+  log "building the wasm core (release, +simd128)"
+  cargo build --lib --release --target wasm32-unknown-unknown -p lmplay
+  rm -rf www/pkg
+  wasm-bindgen --target web --no-typescript --out-dir www/pkg target/wasm32-unknown-unknown/release/lmplay.wasm
+  wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals www/pkg/lmplay_bg.wasm -o www/pkg/lmplay_bg.wasm
+  log "www/pkg/lmplay_bg.wasm: $(wc -c < www/pkg/lmplay_bg.wasm) bytes, $(gzip -9c www/pkg/lmplay_bg.wasm | wc -c) gzipped"
+}
+
+build_cli() {
+  log "building the native CLI (target/release/lmplay)"
+  cargo build --release -p lmplay --bin lmplay
+}
+
+cmd_serve() {
+  local port=${PORT:-8080}
+  if [ "${1:-}" = "--port" ]; then port=$2; fi
+  build_wasm
+  log "serving on http://127.0.0.1:$port/"
+  exec node tests/harness/server.mjs --port "$port" --root .
+}
+
+cmd_test() {
+  build_wasm
+  build_cli
+  ensure_chromium
+  log "native tests (cargo test)"
+  cargo test --workspace --release
+  log "wasm tests in node (wasm-bindgen-test-runner)"
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test --release --target wasm32-unknown-unknown -p lmplay --lib
+  log "browser tests (headless chromium)"
+  node --test --test-concurrency=1 tests/e2e/
+  log "all tests passed"
+}
+
+cmd_bench() {
+  build_wasm
+  build_cli
+  ensure_chromium
+  mkdir -p bench-results
+  node tests/bench/run.mjs --out bench-results/bench.json
+}
+
+cmd_dist() {
+  build_wasm
+  log "assembling dist/"
+  rm -rf dist
+  mkdir -p dist/www
+  cp index.html dist/
+  cp -r www/*.js www/*.css www/lib www/pkg www/corpora dist/www/
+  [ -d www/vendor ] && cp -r www/vendor dist/www/
+  [ -d www/i18n ] && cp -r www/i18n dist/www/
+  log "dist/ is ready: serve it as static files (it needs no special headers to work)"
+}
+
+case "${1:-}" in
+  serve) shift; cmd_serve "$@" ;;
+  test) cmd_test ;;
+  bench) cmd_bench ;;
+  dist) cmd_dist ;;
+  build) build_wasm; build_cli ;;
+  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

@@ -1,0 +1,266 @@
+//! `lmplay`: the playground's core on the command line, for scripting, benchmarks and corpora too
+//! big for a browser tab. `train`, `eval` and `sample` run exactly the code the page runs.
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    std::process::exit(cli::main());
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use clap::{Args, Parser, Subcommand};
+    use lmplay::lm::sample::SampleConfig;
+    use lmplay::ngram::smoothing::Method;
+    use lmplay::session::{ModelConfig, RunConfig, Session};
+    use lmplay::text::{Boundary, SplitKind, TokenizerKind};
+    use lmplay::{Error, Result};
+    use std::io::Write;
+
+    #[derive(Parser)]
+    #[command(name = "lmplay", version, about = "Train, evaluate and sample language models (LM Playground core)")]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: Cmd,
+    }
+
+    #[derive(Subcommand)]
+    enum Cmd {
+        /// Train a model and print its summary.
+        Train(RunArgs),
+        /// Train a model and print its validation / test perplexity.
+        Eval(RunArgs),
+        /// Train a model and generate text.
+        Sample(SampleArgs),
+    }
+
+    #[derive(Args)]
+    struct RunArgs {
+        /// One corpus, split into training and validation as the page does (seeded).
+        #[arg(long, conflicts_with_all = ["train", "test"])]
+        corpus: Option<String>,
+        /// Training text (use with --test instead of --corpus).
+        #[arg(long, requires = "test")]
+        train: Option<String>,
+        /// Test text scored by `eval`.
+        #[arg(long, requires = "train")]
+        test: Option<String>,
+        /// Run settings as JSON (the page's format); the flags below override it.
+        #[arg(long)]
+        config: Option<String>,
+        /// Model family.
+        #[arg(long, value_parser = ["ngram"])]
+        model: Option<String>,
+        /// n-gram order n.
+        #[arg(long)]
+        order: Option<usize>,
+        /// Smoothing method id (mle, addk, ...).
+        #[arg(long)]
+        smoothing: Option<String>,
+        /// Add-k pseudo-count.
+        #[arg(long)]
+        k: Option<f64>,
+        /// char, word or whitespace.
+        #[arg(long)]
+        tokenizer: Option<String>,
+        #[arg(long)]
+        lowercase: bool,
+        /// line, sentence or none.
+        #[arg(long)]
+        boundary: Option<String>,
+        #[arg(long)]
+        min_count: Option<u64>,
+        /// Largest vocabulary, specials included (0 = no limit).
+        #[arg(long)]
+        max_vocab: Option<usize>,
+        /// Share of --corpus held out for validation.
+        #[arg(long)]
+        valid_fraction: Option<f64>,
+        /// random or tail.
+        #[arg(long)]
+        split: Option<String>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    }
+
+    #[derive(Args)]
+    struct SampleArgs {
+        #[command(flatten)]
+        run: RunArgs,
+        #[arg(long, default_value = "")]
+        prompt: String,
+        #[arg(long, default_value_t = 200)]
+        length: usize,
+        #[arg(long, default_value_t = 1.0)]
+        temperature: f64,
+        #[arg(long, default_value_t = 0)]
+        top_k: usize,
+        #[arg(long, default_value_t = 1.0)]
+        top_p: f64,
+        #[arg(long)]
+        greedy: bool,
+        /// Sampling seed (defaults to --seed).
+        #[arg(long)]
+        sample_seed: Option<u64>,
+    }
+
+    fn read(path: &str) -> Result<String> {
+        std::fs::read_to_string(path).map_err(|e| Error::new("io", format!("cannot read {path}: {e}")))
+    }
+
+    fn parse_enum<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
+        serde_json::from_value(serde_json::Value::String(s.into()))
+            .map_err(|_| Error::config(format!("unknown {what} '{s}'")))
+    }
+
+    impl RunArgs {
+        fn config(&self) -> Result<RunConfig> {
+            let mut c = match &self.config {
+                Some(path) => RunConfig::from_json(&read(path)?)?,
+                None => RunConfig::default(),
+            };
+            if let Some(s) = self.seed {
+                c.seed = s;
+            }
+            let d = &mut c.data;
+            if let Some(t) = &self.tokenizer {
+                d.tokenizer.kind = TokenizerKind::parse(t)?;
+            }
+            d.tokenizer.lowercase |= self.lowercase;
+            if let Some(b) = &self.boundary {
+                d.boundary = parse_enum::<Boundary>("boundary", b)?;
+            }
+            if let Some(s) = &self.split {
+                d.split = parse_enum::<SplitKind>("split", s)?;
+            }
+            if let Some(m) = self.min_count {
+                d.min_count = m;
+            }
+            if let Some(m) = self.max_vocab {
+                d.max_vocab = m;
+            }
+            if let Some(f) = self.valid_fraction {
+                d.valid_fraction = f;
+            }
+            let ModelConfig::Ngram(n) = &mut c.model;
+            if let Some(o) = self.order {
+                n.order = o;
+            }
+            if let Some(m) = &self.smoothing {
+                n.smoothing.method = Method::parse(m)?;
+            }
+            if let Some(k) = self.k {
+                n.smoothing.k = k;
+            }
+            Ok(c)
+        }
+
+        fn session(&self) -> Result<Session> {
+            let config = self.config()?;
+            match (&self.corpus, &self.train, &self.test) {
+                (Some(corpus), _, _) => Session::new(&read(corpus)?, config),
+                (None, Some(train), Some(test)) => Session::with_split(&read(train)?, &read(test)?, config),
+                _ => Err(Error::config("give --corpus FILE, or --train FILE and --test FILE")),
+            }
+        }
+    }
+
+    fn fmt_ppl(x: f64) -> String {
+        if x.is_infinite() {
+            "∞".into()
+        } else {
+            format!("{x:.4}")
+        }
+    }
+
+    fn run() -> Result<()> {
+        let cli = Cli::parse();
+        match cli.cmd {
+            Cmd::Train(args) | Cmd::Eval(args) => {
+                let mut s = args.session()?;
+                s.train_to_end()?;
+                let r = s.report()?;
+                if args.json {
+                    let v = &r.validation;
+                    let out = serde_json::json!({
+                        "perplexity": v.perplexity,
+                        "perplexity_excluding_oov": v.perplexity_excluding_oov,
+                        "bits_per_token": v.bits_per_token,
+                        "m": v.m,
+                        "oov_tokens": v.oov_tokens,
+                        "oov_rate": v.oov_rate,
+                        "zero_probability_tokens": v.zero_probability_tokens,
+                        "normalized": v.normalized,
+                        "notes": v.notes,
+                        "model": r.model,
+                        "data": r.data,
+                        "config": s.config,
+                    });
+                    println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+                } else {
+                    let v = &r.validation;
+                    println!("model        {}", r.model.description);
+                    println!("vocabulary   {} types", r.data.vocab_size);
+                    println!("tokens       {} train, {} scored (m)", r.data.train_tokens, v.m);
+                    println!("perplexity   {}", fmt_ppl(v.perplexity));
+                    println!("  excl. OOV  {}", fmt_ppl(v.perplexity_excluding_oov));
+                    println!("OOV          {} tokens ({:.2}%)", v.oov_tokens, 100.0 * v.oov_rate);
+                    for n in &v.notes {
+                        println!("note         {}", n.message);
+                    }
+                }
+            }
+            Cmd::Sample(args) => {
+                let mut s = args.run.session()?;
+                s.train_to_end()?;
+                let cfg = SampleConfig {
+                    length: args.length,
+                    temperature: args.temperature,
+                    top_k: args.top_k,
+                    top_p: args.top_p,
+                    greedy: args.greedy,
+                    seed: args.sample_seed.unwrap_or(s.config.seed),
+                    alternatives: 5,
+                };
+                let mut tokens = Vec::new();
+                let mut text = args.prompt.clone();
+                let stdout = std::io::stdout();
+                let mut out = stdout.lock();
+                if !args.run.json {
+                    let _ = write!(out, "{}", args.prompt);
+                }
+                s.generate(&args.prompt, &cfg, |g| {
+                    text.push_str(&g.text);
+                    if !args.run.json {
+                        let _ = write!(out, "{}", g.text);
+                        let _ = out.flush();
+                    }
+                    tokens.push(g);
+                    true
+                })?;
+                if args.run.json {
+                    let v = serde_json::json!({ "text": text, "tokens": tokens });
+                    let _ = writeln!(out, "{}", serde_json::to_string_pretty(&v).expect("json"));
+                } else {
+                    let _ = writeln!(out);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn main() -> i32 {
+        match run() {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("lmplay: {e}");
+                1
+            }
+        }
+    }
+}

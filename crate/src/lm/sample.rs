@@ -1,0 +1,228 @@
+//! Generation: greedy, temperature, top-k and top-p (nucleus) sampling from any [`LanguageModel`],
+//! seeded so the same seed and settings give the same text.
+
+use super::LanguageModel;
+use crate::rng::Rng;
+use crate::text::{TokenId, Tokenizer, BOS, EOS};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(default)]
+pub struct SampleConfig {
+    /// Tokens to generate.
+    pub length: usize,
+    /// Divides the log-probabilities: < 1 sharpens, > 1 flattens. Ignored when `greedy`.
+    pub temperature: f64,
+    /// Keep only the k most likely tokens (0 = all).
+    pub top_k: usize,
+    /// Keep the smallest set of most likely tokens whose probability reaches p (1 = all).
+    pub top_p: f64,
+    /// Always take the most likely token.
+    pub greedy: bool,
+    pub seed: u64,
+    /// How many top alternatives to report with each token (for the hover view).
+    pub alternatives: usize,
+}
+
+impl Default for SampleConfig {
+    fn default() -> Self {
+        SampleConfig { length: 200, temperature: 1.0, top_k: 0, top_p: 1.0, greedy: false, seed: 0, alternatives: 5 }
+    }
+}
+
+impl SampleConfig {
+    pub fn validate(&self) -> Result<()> {
+        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
+            return Err(Error::config("temperature must be a positive number"));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(Error::config("top-p must be in (0, 1]"));
+        }
+        if self.length > 100_000 {
+            return Err(Error::config("at most 100,000 tokens can be generated at once"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Alternative {
+    pub id: TokenId,
+    pub token: String,
+    pub prob: f64,
+}
+
+/// One generated token, with what the UI needs to tint and explain it.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Generated {
+    pub id: TokenId,
+    pub token: String,
+    /// The text to append to the output: spacing + token, or a newline for `</s>`.
+    pub text: String,
+    /// The model's probability of this token (before temperature / top-k / top-p).
+    pub prob: f64,
+    pub alternatives: Vec<Alternative>,
+}
+
+/// Picks the next token from a distribution under the sampling settings.
+pub fn pick(dist: &[f64], cfg: &SampleConfig, rng: &mut Rng) -> TokenId {
+    let argmax = || {
+        let mut best = 0;
+        for (i, &p) in dist.iter().enumerate() {
+            if p > dist[best] {
+                best = i;
+            }
+        }
+        best as TokenId
+    };
+    if cfg.greedy {
+        return argmax();
+    }
+    // Candidates with their tempered weights p^(1/T), computed in log space relative to the max.
+    let pmax = dist.iter().cloned().fold(0.0f64, f64::max);
+    if pmax <= 0.0 {
+        return argmax();
+    }
+    let mut cand: Vec<(TokenId, f64)> = dist
+        .iter()
+        .enumerate()
+        .filter(|&(_, &p)| p > 0.0)
+        .map(|(i, &p)| (i as TokenId, ((p.ln() - pmax.ln()) / cfg.temperature).exp()))
+        .collect();
+    if cfg.top_k > 0 || cfg.top_p < 1.0 {
+        cand.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        if cfg.top_k > 0 {
+            cand.truncate(cfg.top_k);
+        }
+        if cfg.top_p < 1.0 {
+            let total: f64 = cand.iter().map(|c| c.1).sum();
+            let mut acc = 0.0;
+            let keep = cand.iter().position(|c| {
+                acc += c.1;
+                acc >= cfg.top_p * total * (1.0 - 1e-12)
+            });
+            cand.truncate(keep.map_or(cand.len(), |k| k + 1));
+        }
+    }
+    let total: f64 = cand.iter().map(|c| c.1).sum();
+    let mut r = rng.uniform() * total;
+    for &(id, w) in &cand {
+        if r < w {
+            return id;
+        }
+        r -= w;
+    }
+    cand.last().map_or_else(argmax, |c| c.0)
+}
+
+/// The `n` most likely tokens of a distribution, most likely first.
+pub fn top_tokens(dist: &[f64], n: usize) -> Vec<(TokenId, f64)> {
+    let mut idx: Vec<(TokenId, f64)> = dist.iter().enumerate().map(|(i, &p)| (i as TokenId, p)).collect();
+    let cmp = |a: &(TokenId, f64), b: &(TokenId, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    if n < idx.len() && n > 0 {
+        idx.select_nth_unstable_by(n - 1, cmp);
+        idx.truncate(n);
+    }
+    idx.sort_unstable_by(cmp);
+    idx.truncate(n);
+    idx
+}
+
+/// Generates after `prompt` (which starts with `<s>`; see `Dataset::encode_prompt`), calling
+/// `on_token` for each token; generation stops early when it returns false.
+/// After `</s>` a new sentence starts with `<s>` automatically.
+pub fn generate(
+    model: &dyn LanguageModel,
+    tokenizer: &Tokenizer,
+    prompt: &[TokenId],
+    cfg: &SampleConfig,
+    mut on_token: impl FnMut(Generated) -> bool,
+) -> Result<()> {
+    cfg.validate()?;
+    let vocab = model.vocab();
+    let mut rng = Rng::derive(cfg.seed, "sample");
+    let mut stream = model.stream();
+    if prompt.first() != Some(&BOS) {
+        stream.push(BOS);
+    }
+    for &t in prompt {
+        stream.push(t);
+    }
+    let mut prev: Option<TokenId> = prompt.last().copied().filter(|&t| t != BOS);
+    let mut dist = vec![0.0; vocab.len()];
+    for _ in 0..cfg.length {
+        stream.distribution(&mut dist);
+        let sum: f64 = dist.iter().sum();
+        if !(sum > 0.0 && sum.is_finite()) {
+            return Err(Error::new("bad-distribution", "the model produced no valid next-token distribution (NaN or all zeros)"));
+        }
+        if (sum - 1.0).abs() > 1e-9 {
+            dist.iter_mut().for_each(|p| *p /= sum); // unnormalised scores (stupid backoff)
+        }
+        let id = pick(&dist, cfg, &mut rng);
+        let token = vocab.token(id).to_string();
+        let text = if id == EOS {
+            "\n".to_string()
+        } else {
+            let prev_str = prev.filter(|&p| p != EOS).map(|p| vocab.token(p));
+            format!("{}{}", tokenizer.joiner(prev_str, &token), token)
+        };
+        let alternatives = top_tokens(&dist, cfg.alternatives)
+            .into_iter()
+            .map(|(i, p)| Alternative { id: i, token: vocab.token(i).to_string(), prob: p })
+            .collect();
+        let keep_going = on_token(Generated { id, token, text, prob: dist[id as usize], alternatives });
+        stream.push(id);
+        prev = Some(id);
+        if id == EOS {
+            stream.push(BOS);
+            prev = None;
+        }
+        if !keep_going {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::*;
+
+    #[test]
+    fn greedy_takes_the_argmax() {
+        let cfg = SampleConfig { greedy: true, ..Default::default() };
+        assert_eq!(pick(&[0.1, 0.6, 0.3], &cfg, &mut Rng::new(0)), 1);
+    }
+
+    #[test]
+    fn top_k_one_is_greedy_and_top_p_cuts_the_tail() {
+        let d = [0.5, 0.3, 0.15, 0.05];
+        let mut rng = Rng::new(4);
+        let k1 = SampleConfig { top_k: 1, ..Default::default() };
+        assert!((0..50).all(|_| pick(&d, &k1, &mut rng) == 0));
+        let p = SampleConfig { top_p: 0.8, ..Default::default() };
+        let picks: Vec<_> = (0..500).map(|_| pick(&d, &p, &mut rng)).collect();
+        assert!(picks.iter().all(|&t| t <= 1) && picks.contains(&1));
+    }
+
+    #[test]
+    fn temperature_sharpens_and_sampling_matches_probabilities() {
+        let d = [0.2, 0.8];
+        let mut rng = Rng::new(9);
+        let count = |cfg: &SampleConfig, rng: &mut Rng| (0..20_000).filter(|_| pick(&d, cfg, rng) == 1).count();
+        let plain = count(&SampleConfig::default(), &mut rng);
+        assert!((15_600..16_400).contains(&plain), "{plain}");
+        let cold = count(&SampleConfig { temperature: 0.5, ..Default::default() }, &mut rng);
+        // 0.8² / (0.8² + 0.2²) = 0.941
+        assert!((18_500..19_100).contains(&cold), "{cold}");
+    }
+
+    #[test]
+    fn top_tokens_orders_by_probability() {
+        assert_eq!(top_tokens(&[0.1, 0.5, 0.4], 2), vec![(1, 0.5), (2, 0.4)]);
+    }
+}

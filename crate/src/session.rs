@@ -1,0 +1,267 @@
+//! One playground run: the settings, the tokenized data, and the model being trained.
+//! The CLI and the wasm facade both drive this, so the page and `lmplay` compute the same numbers.
+
+use crate::lm::eval::{perplexity, Perplexity};
+use crate::lm::sample::{generate, Generated, SampleConfig};
+use crate::lm::{LanguageModel, ModelInfo};
+use crate::ngram::{NgramConfig, NgramModel};
+use crate::text::{DataConfig, DataStats, Dataset, TokenId};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Which model to train, with its settings. The tag `family` is the model family id.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "family", rename_all = "kebab-case")]
+pub enum ModelConfig {
+    Ngram(NgramConfig),
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig::Ngram(NgramConfig::default())
+    }
+}
+
+/// Everything that defines a run. Together with the corpus it reproduces the run exactly;
+/// it is what share links and model files store.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
+pub struct RunConfig {
+    /// Seeds the split, initialisation, batches and sampling.
+    pub seed: u64,
+    pub data: DataConfig,
+    pub model: ModelConfig,
+}
+
+impl RunConfig {
+    pub fn from_json(s: &str) -> Result<RunConfig> {
+        Ok(serde_json::from_str(s)?)
+    }
+}
+
+/// Where training stands, reported after every chunk of work.
+#[derive(Serialize, Clone, Debug, PartialEq, Default)]
+pub struct Progress {
+    pub done: bool,
+    /// What is happening now, e.g. `counting`.
+    pub phase: String,
+    pub step: u64,
+    pub total_steps: u64,
+    /// Training tokens processed so far.
+    pub tokens: u64,
+    pub train_loss: Option<f64>,
+    pub valid_loss: Option<f64>,
+}
+
+/// Trains one model family. The session calls `step` repeatedly so the caller (the worker)
+/// can pause, resume and stop between chunks.
+pub trait Trainer {
+    /// Does at most `budget` units of work (optimizer steps for neural models).
+    fn step(&mut self, data: &Dataset, budget: u64) -> Result<Progress>;
+    /// The model, once one exists (n-gram: after counting; neural: from initialisation on).
+    fn model(&self) -> Option<&dyn LanguageModel>;
+    /// Family-specific views (e.g. the n-gram "why this probability" trace); `None` if unknown.
+    fn view(&self, _name: &str, _args: &Value, _data: &Dataset) -> Option<Result<Value>> {
+        None
+    }
+}
+
+struct NgramTrainer {
+    config: NgramConfig,
+    model: Option<NgramModel>,
+}
+
+impl Trainer for NgramTrainer {
+    fn step(&mut self, data: &Dataset, _budget: u64) -> Result<Progress> {
+        if self.model.is_none() {
+            self.model = Some(NgramModel::train(&data.train, &data.vocab, &self.config, &mut |_| {})?);
+        }
+        Ok(Progress {
+            done: true,
+            phase: "done".into(),
+            step: 1,
+            total_steps: 1,
+            tokens: data.stats.train_tokens as u64,
+            ..Progress::default()
+        })
+    }
+
+    fn model(&self) -> Option<&dyn LanguageModel> {
+        self.model.as_ref().map(|m| m as &dyn LanguageModel)
+    }
+
+    fn view(&self, name: &str, args: &Value, data: &Dataset) -> Option<Result<Value>> {
+        let model = self.model.as_ref()?;
+        match name {
+            "explain" => Some((|| {
+                let history = crate::text::Dataset::encode_prompt(&data.config, &data.vocab, str_arg(args, "context")?);
+                let token = str_arg(args, "token")?;
+                let w = token_id(data, token)?;
+                Ok(serde_json::to_value(model.explain(&history, w)).expect("serializable"))
+            })()),
+            _ => None,
+        }
+    }
+}
+
+fn str_arg<'a>(args: &'a Value, key: &str) -> Result<&'a str> {
+    args.get(key).and_then(Value::as_str).ok_or_else(|| Error::config(format!("missing text argument '{key}'")))
+}
+
+/// The id of a token the user typed: the token itself if it is in the vocabulary, else `[UNK]`.
+fn token_id(data: &Dataset, token: &str) -> Result<TokenId> {
+    let toks = data.config.tokenizer.tokenize(token);
+    match toks.as_slice() {
+        [] if crate::text::vocab::is_special(token) => Ok(data.vocab.id(token)),
+        [one] => Ok(data.vocab.id(one)),
+        _ if crate::text::vocab::is_special(token) => Ok(data.vocab.id(token)),
+        _ => Err(Error::config(format!("'{token}' is not a single token for this tokenizer"))),
+    }
+}
+
+/// Summary after training: what the page shows under the Train button.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Report {
+    pub model: ModelInfo,
+    pub data: DataStats,
+    pub validation: Perplexity,
+}
+
+pub struct Session {
+    pub config: RunConfig,
+    pub data: Dataset,
+    trainer: Box<dyn Trainer>,
+}
+
+impl Session {
+    /// Tokenizes and splits one corpus (seeded), ready to train.
+    pub fn new(corpus: &str, config: RunConfig) -> Result<Session> {
+        let data = Dataset::from_corpus(corpus, &config.data, config.seed)?;
+        Self::with_data(data, config)
+    }
+
+    /// Uses a separate training and test text, as `lmplay eval --train a --test b` does.
+    pub fn with_split(train: &str, test: &str, config: RunConfig) -> Result<Session> {
+        let data = Dataset::from_split(train, test, &config.data)?;
+        Self::with_data(data, config)
+    }
+
+    fn with_data(data: Dataset, config: RunConfig) -> Result<Session> {
+        let trainer: Box<dyn Trainer> = match &config.model {
+            ModelConfig::Ngram(c) => {
+                c.validate()?;
+                Box::new(NgramTrainer { config: c.clone(), model: None })
+            }
+        };
+        Ok(Session { config, data, trainer })
+    }
+
+    /// One chunk of training.
+    pub fn train_step(&mut self, budget: u64) -> Result<Progress> {
+        self.trainer.step(&self.data, budget)
+    }
+
+    /// Trains to the end.
+    pub fn train_to_end(&mut self) -> Result<Progress> {
+        loop {
+            let p = self.train_step(u64::MAX)?;
+            if p.done {
+                return Ok(p);
+            }
+        }
+    }
+
+    pub fn model(&self) -> Result<&dyn LanguageModel> {
+        self.trainer.model().ok_or_else(|| Error::new("not-trained", "Train a model first."))
+    }
+
+    /// Validation perplexity and the numbers behind it.
+    pub fn report(&self) -> Result<Report> {
+        let model = self.model()?;
+        Ok(Report { model: model.info(), data: self.data.stats.clone(), validation: perplexity(model, &self.data.valid) })
+    }
+
+    /// Generates after a prompt, handing each token to `on_token` (return false to stop).
+    pub fn generate(&self, prompt: &str, cfg: &SampleConfig, on_token: impl FnMut(Generated) -> bool) -> Result<()> {
+        let model = self.model()?;
+        let prompt = Dataset::encode_prompt(&self.data.config, &self.data.vocab, prompt);
+        generate(model, &self.data.config.tokenizer, &prompt, cfg, on_token)
+    }
+
+    /// Named views of the trained model for the page; family-specific ones come from the trainer.
+    pub fn view(&self, name: &str, args: &Value) -> Result<Value> {
+        let model = self.model()?;
+        match name {
+            "next" => {
+                let history = Dataset::encode_prompt(&self.data.config, &self.data.vocab, str_arg(args, "context")?);
+                let k = args.get("k").and_then(Value::as_u64).unwrap_or(10) as usize;
+                let mut s = model.stream();
+                history.iter().for_each(|&t| s.push(t));
+                let mut dist = vec![0.0; model.vocab().len()];
+                s.distribution(&mut dist);
+                let top: Vec<Value> = crate::lm::sample::top_tokens(&dist, k)
+                    .into_iter()
+                    .map(|(id, p)| json!({ "id": id, "token": model.vocab().token(id), "prob": p }))
+                    .collect();
+                let named = match args.get("token").and_then(Value::as_str) {
+                    Some(t) if !t.is_empty() => {
+                        let id = token_id(&self.data, t)?;
+                        json!({ "id": id, "token": model.vocab().token(id), "prob": dist[id as usize] })
+                    }
+                    _ => Value::Null,
+                };
+                Ok(json!({ "top": top, "token": named }))
+            }
+            _ => self
+                .trainer
+                .view(name, args, &self.data)
+                .unwrap_or_else(|| Err(Error::config(format!("no view named '{name}' for this model")))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::*;
+
+    #[test]
+    fn config_json_round_trip_and_defaults() {
+        let c = RunConfig::from_json(r#"{"seed": 7, "model": {"family": "ngram", "order": 4, "method": "addk", "k": 0.5}}"#).unwrap();
+        assert_eq!(c.seed, 7);
+        let ModelConfig::Ngram(n) = &c.model;
+        assert_eq!((n.order, n.smoothing.k), (4, 0.5));
+        assert_eq!(c.data, DataConfig::default());
+        let back = RunConfig::from_json(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(RunConfig::from_json(r#"{"model": {"family": "ngram", "method": "nope"}}"#).unwrap_err().code, "invalid-json");
+    }
+
+    #[test]
+    fn session_trains_reports_and_generates_reproducibly() {
+        let corpus = "to be or not to be\nthat is the question\nwhether tis nobler in the mind\nto suffer\n".repeat(5);
+        let mut s = Session::new(&corpus, RunConfig::default()).unwrap();
+        assert!(s.report().is_err());
+        assert!(s.train_to_end().unwrap().done);
+        let r = s.report().unwrap();
+        assert!(r.validation.perplexity.is_finite() && r.validation.perplexity > 1.0);
+        let run = |seed| {
+            let mut out = String::new();
+            let cfg = SampleConfig { length: 30, seed, ..Default::default() };
+            s.generate("to", &cfg, |g| {
+                out.push_str(&g.text);
+                true
+            })
+            .unwrap();
+            out
+        };
+        assert_eq!(run(3), run(3));
+        let next = s.view("next", &json!({"context": "to", "k": 3, "token": "be"})).unwrap();
+        assert_eq!(next["top"].as_array().unwrap().len(), 3);
+        assert_eq!(next["token"]["token"], "be");
+        let why = s.view("explain", &json!({"context": "to", "token": "be"})).unwrap();
+        assert_eq!(why["token"], "be");
+    }
+}

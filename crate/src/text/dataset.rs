@@ -1,0 +1,351 @@
+//! From raw text to the token streams models train and are evaluated on.
+//!
+//! The text is cut into *units* (lines or sentences, see [`Boundary`]), the units are split into
+//! training and validation sets with a seeded shuffle, the vocabulary is built on the training
+//! units only, and each split becomes one boundary-marked stream of ids:
+//! `<s> w w w </s> <s> w w </s> ...` (or `<s> w w w ...` with no boundaries).
+
+use super::tokenizer::{Tokenizer, TokenizerKind};
+use super::vocab::{TokenId, Vocab, BOS, EOS, UNK};
+use crate::rng::Rng;
+use crate::{Error, Result};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Where `<s>` and `</s>` go.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Boundary {
+    /// Every non-empty line is a sentence: `<s> line </s>`. Blank lines are dropped.
+    #[default]
+    Line,
+    /// Every line is further cut into Unicode (UAX #29) sentences, each `<s> ... </s>`.
+    Sentence,
+    /// No sentence markers: each split is one stream opened by a single `<s>`. With the char
+    /// tokenizer, the newline is an ordinary token `"\n"`.
+    None,
+}
+
+/// How units are divided between training and validation.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitKind {
+    /// A seeded random choice of units goes to validation.
+    #[default]
+    Random,
+    /// The last units go to validation (like nanoGPT), independent of the seed.
+    Tail,
+}
+
+/// Tokenization, boundaries, vocabulary and split. Defaults are those of the page.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(default)]
+pub struct DataConfig {
+    pub tokenizer: Tokenizer,
+    pub boundary: Boundary,
+    /// Training tokens seen fewer times than this become `[UNK]`.
+    pub min_count: u64,
+    /// Largest vocabulary, the three specials included (0 = no limit).
+    pub max_vocab: usize,
+    /// Share of units held out for validation.
+    pub valid_fraction: f64,
+    pub split: SplitKind,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            tokenizer: Tokenizer::default(),
+            boundary: Boundary::Line,
+            min_count: 1,
+            max_vocab: 0,
+            valid_fraction: 0.1,
+            split: SplitKind::Random,
+        }
+    }
+}
+
+impl DataConfig {
+    pub fn validate(&self) -> Result<()> {
+        if !(self.valid_fraction > 0.0 && self.valid_fraction < 1.0) {
+            return Err(Error::config(format!(
+                "the validation share must be between 0 and 1 (got {})",
+                self.valid_fraction
+            )));
+        }
+        if self.max_vocab != 0 && self.max_vocab < 3 {
+            return Err(Error::config("the vocabulary must allow at least [UNK], <s> and </s> (max size ≥ 3)"));
+        }
+        Ok(())
+    }
+}
+
+/// Counts shown next to a trained model.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct DataStats {
+    pub vocab_size: usize,
+    pub train_units: usize,
+    pub valid_units: usize,
+    /// Predicted tokens (everything but `<s>`) in each split.
+    pub train_tokens: usize,
+    pub valid_tokens: usize,
+    /// Training tokens that became `[UNK]` because of min-count / max-size.
+    pub train_unk_tokens: usize,
+    /// Validation tokens outside the vocabulary.
+    pub valid_oov_tokens: usize,
+}
+
+/// A tokenized corpus, ready for every model.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub config: DataConfig,
+    pub vocab: Vocab,
+    /// Boundary-marked id streams.
+    pub train: Vec<TokenId>,
+    pub valid: Vec<TokenId>,
+    pub stats: DataStats,
+}
+
+/// Units of text as provisional ids, before the vocabulary exists.
+struct Units {
+    ids: Vec<u32>,
+    /// Unit i is `ids[starts[i]..starts[i + 1]]`.
+    starts: Vec<usize>,
+}
+
+impl Units {
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+    fn unit(&self, i: usize) -> &[u32] {
+        &self.ids[self.starts[i]..self.starts[i + 1]]
+    }
+}
+
+fn cut_units(text: &str, cfg: &DataConfig, types: &mut Vec<String>, index: &mut FxHashMap<String, u32>) -> Units {
+    let mut units = Units { ids: Vec::new(), starts: vec![0] };
+    let mut push_unit = |units: &mut Units, piece: &str, newline: bool| {
+        let before = units.ids.len();
+        let mut emit = |tok: &str| {
+            let id = match index.get(tok) {
+                Some(&id) => id,
+                None => {
+                    let id = types.len() as u32;
+                    types.push(tok.to_string());
+                    index.insert(tok.to_string(), id);
+                    id
+                }
+            };
+            units.ids.push(id);
+        };
+        cfg.tokenizer.tokenize_with(piece, &mut emit);
+        if newline {
+            emit("\n");
+        }
+        if units.ids.len() > before {
+            units.starts.push(units.ids.len());
+        }
+    };
+    for line in text.lines() {
+        match cfg.boundary {
+            Boundary::Line => push_unit(&mut units, line, false),
+            Boundary::Sentence => line.unicode_sentences().for_each(|s| push_unit(&mut units, s, false)),
+            Boundary::None => push_unit(&mut units, line, cfg.tokenizer.kind == TokenizerKind::Char),
+        }
+    }
+    units
+}
+
+impl Dataset {
+    /// Cuts one corpus into training and validation units (seeded) and tokenizes both.
+    pub fn from_corpus(text: &str, cfg: &DataConfig, seed: u64) -> Result<Dataset> {
+        cfg.validate()?;
+        let (mut types, mut index) = (Vec::new(), FxHashMap::default());
+        let units = cut_units(text, cfg, &mut types, &mut index);
+        let n = units.len();
+        if n == 0 {
+            return Err(Error::new("empty-corpus", "The corpus is empty: paste some text, drop a .txt file or pick a preset."));
+        }
+        if n < 2 {
+            return Err(Error::new(
+                "corpus-too-small",
+                "The corpus has only one line or sentence, but validation needs at least one more. Add text, or cut it into sentences.",
+            ));
+        }
+        let n_valid = ((n as f64 * cfg.valid_fraction).round() as usize).clamp(1, n - 1);
+        let mut is_valid = vec![false; n];
+        match cfg.split {
+            SplitKind::Random => {
+                let mut order: Vec<usize> = (0..n).collect();
+                Rng::derive(seed, "split").shuffle(&mut order);
+                order[..n_valid].iter().for_each(|&i| is_valid[i] = true);
+            }
+            SplitKind::Tail => is_valid[n - n_valid..].iter_mut().for_each(|v| *v = true),
+        }
+        let train: Vec<usize> = (0..n).filter(|&i| !is_valid[i]).collect();
+        let valid: Vec<usize> = (0..n).filter(|&i| is_valid[i]).collect();
+        Ok(Self::assemble(cfg, &types, &units, &train, &units, &valid))
+    }
+
+    /// Uses a given training text and test text (no split): the CLI's `--train a --test b`.
+    pub fn from_split(train_text: &str, valid_text: &str, cfg: &DataConfig) -> Result<Dataset> {
+        cfg.validate()?;
+        let (mut types, mut index) = (Vec::new(), FxHashMap::default());
+        let tr = cut_units(train_text, cfg, &mut types, &mut index);
+        let va = cut_units(valid_text, cfg, &mut types, &mut index);
+        if tr.len() == 0 {
+            return Err(Error::new("empty-corpus", "The training text is empty."));
+        }
+        if va.len() == 0 {
+            return Err(Error::new("empty-corpus", "The test text is empty."));
+        }
+        let tr_idx: Vec<usize> = (0..tr.len()).collect();
+        let va_idx: Vec<usize> = (0..va.len()).collect();
+        Ok(Self::assemble(cfg, &types, &tr, &tr_idx, &va, &va_idx))
+    }
+
+    /// `types` maps provisional ids (shared by both unit sets) to strings.
+    fn assemble(cfg: &DataConfig, types: &[String], tr: &Units, tr_idx: &[usize], va: &Units, va_idx: &[usize]) -> Dataset {
+        let mut counts = vec![0u64; types.len()];
+        for &i in tr_idx {
+            tr.unit(i).iter().for_each(|&t| counts[t as usize] += 1);
+        }
+        let bounded = cfg.boundary != Boundary::None;
+        let vocab = Vocab::from_counts(
+            types.iter().zip(&counts).map(|(s, &c)| (s.as_str(), c)),
+            cfg.min_count,
+            cfg.max_vocab,
+            bounded,
+        );
+        let map: Vec<TokenId> = types.iter().map(|s| vocab.id(s)).collect();
+        let stream = |units: &Units, idx: &[usize]| {
+            let mut out = Vec::with_capacity(units.starts[units.len()] + 2 * idx.len() + 1);
+            if !bounded {
+                out.push(BOS);
+            }
+            for &i in idx {
+                if bounded {
+                    out.push(BOS);
+                }
+                out.extend(units.unit(i).iter().map(|&t| map[t as usize]));
+                if bounded {
+                    out.push(EOS);
+                }
+            }
+            out
+        };
+        let train = stream(tr, tr_idx);
+        let valid = stream(va, va_idx);
+        let predicted = |s: &[TokenId]| s.iter().filter(|&&t| t != BOS).count();
+        let unk = |s: &[TokenId]| s.iter().filter(|&&t| t == UNK).count();
+        let stats = DataStats {
+            vocab_size: vocab.len(),
+            train_units: tr_idx.len(),
+            valid_units: va_idx.len(),
+            train_tokens: predicted(&train),
+            valid_tokens: predicted(&valid),
+            train_unk_tokens: unk(&train),
+            valid_oov_tokens: unk(&valid),
+        };
+        Dataset { config: cfg.clone(), vocab, train, valid, stats }
+    }
+
+    /// Encodes a prompt for generation: its lines become closed sentences, the last one stays open.
+    /// The result starts with `<s>` and never ends with `</s>`.
+    pub fn encode_prompt(cfg: &DataConfig, vocab: &Vocab, prompt: &str) -> Vec<TokenId> {
+        let mut out = vec![BOS];
+        let lines: Vec<&str> = prompt.split('\n').collect();
+        for (i, line) in lines.iter().enumerate() {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            cfg.tokenizer.tokenize_with(line, |t| out.push(vocab.id(t)));
+            let last = i + 1 == lines.len();
+            if !last {
+                if vocab.predicts_eos() {
+                    if out.last() != Some(&BOS) {
+                        out.push(EOS);
+                        out.push(BOS);
+                    }
+                } else if cfg.tokenizer.kind == TokenizerKind::Char {
+                    out.push(vocab.id("\n"));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::*;
+    use crate::text::vocab::{EOS_STR, UNK_STR};
+
+    fn cfg(kind: TokenizerKind) -> DataConfig {
+        DataConfig { tokenizer: Tokenizer::new(kind, false), ..DataConfig::default() }
+    }
+
+    fn decode(v: &Vocab, s: &[TokenId]) -> Vec<String> {
+        s.iter().map(|&t| v.token(t).to_string()).collect()
+    }
+
+    #[test]
+    fn explicit_split_marks_boundaries_and_unk() {
+        let d = Dataset::from_split("a b\n\nb c\n", "a d\n", &cfg(TokenizerKind::Whitespace)).unwrap();
+        assert_eq!(decode(&d.vocab, &d.train), ["<s>", "a", "b", "</s>", "<s>", "b", "c", "</s>"]);
+        assert_eq!(d.vocab.tokens()[3..], ["b", "a", "c"]);
+        assert_eq!(decode(&d.vocab, &d.valid), ["<s>", "a", UNK_STR, EOS_STR]);
+        assert_eq!(d.stats.train_tokens, 6);
+        assert_eq!(d.stats.valid_tokens, 3);
+        assert_eq!(d.stats.valid_oov_tokens, 1);
+        assert_eq!(d.stats.vocab_size, 6);
+    }
+
+    #[test]
+    fn split_is_seeded_and_disjoint() {
+        let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let c = cfg(TokenizerKind::Whitespace);
+        let a = Dataset::from_corpus(&text, &c, 1).unwrap();
+        let b = Dataset::from_corpus(&text, &c, 1).unwrap();
+        let other = Dataset::from_corpus(&text, &c, 2).unwrap();
+        assert_eq!(a.train, b.train);
+        assert_eq!(a.valid, b.valid);
+        // Held-out numbers are missing from the training vocabulary, so the vocabularies differ.
+        assert_ne!(a.vocab, other.vocab);
+        assert_eq!(a.stats.valid_oov_tokens, 10);
+        assert_eq!((a.stats.train_units, a.stats.valid_units), (90, 10));
+    }
+
+    #[test]
+    fn tail_split_takes_the_end() {
+        let c = DataConfig { split: SplitKind::Tail, valid_fraction: 0.5, ..cfg(TokenizerKind::Whitespace) };
+        let d = Dataset::from_corpus("a\nb\nc\nd\n", &c, 0).unwrap();
+        assert_eq!(decode(&d.vocab, &d.train), ["<s>", "a", "</s>", "<s>", "b", "</s>"]);
+    }
+
+    #[test]
+    fn empty_and_single_line_corpora_are_clear_errors() {
+        let c = cfg(TokenizerKind::Word);
+        assert_eq!(Dataset::from_corpus("  \n\n ", &c, 0).unwrap_err().code, "empty-corpus");
+        assert_eq!(Dataset::from_corpus("just one line", &c, 0).unwrap_err().code, "corpus-too-small");
+        let s = DataConfig { boundary: Boundary::Sentence, ..c };
+        assert!(Dataset::from_corpus("One. Two. Three.", &s, 0).is_ok());
+    }
+
+    #[test]
+    fn no_boundaries_char_level_keeps_newlines() {
+        let c = DataConfig { boundary: Boundary::None, split: SplitKind::Tail, valid_fraction: 0.34, ..cfg(TokenizerKind::Char) };
+        let d = Dataset::from_corpus("ab\n\ncd\n", &c, 0).unwrap();
+        assert_eq!(decode(&d.vocab, &d.train), ["<s>", "a", "b", "\n", "\n"]);
+        assert!(!d.vocab.predicts_eos());
+    }
+
+    #[test]
+    fn prompt_encoding() {
+        let d = Dataset::from_split("a b\n", "a\n", &cfg(TokenizerKind::Whitespace)).unwrap();
+        let p = Dataset::encode_prompt(&d.config, &d.vocab, "a\nb zz");
+        assert_eq!(decode(&d.vocab, &p), ["<s>", "a", "</s>", "<s>", "b", UNK_STR]);
+        assert_eq!(decode(&d.vocab, &Dataset::encode_prompt(&d.config, &d.vocab, "")), ["<s>"]);
+    }
+}

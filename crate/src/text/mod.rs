@@ -1,0 +1,8 @@
+//! Text in: tokenizers, the vocabulary and the train/validation data.
+pub mod dataset;
+pub mod tokenizer;
+pub mod vocab;
+
+pub use dataset::{Boundary, DataConfig, DataStats, Dataset, SplitKind};
+pub use tokenizer::{Tokenizer, TokenizerKind};
+pub use vocab::{TokenId, Vocab, BOS, EOS, UNK};

@@ -1,0 +1,172 @@
+//! The vocabulary: token strings <-> ids. Ids 0, 1, 2 are always `[UNK]`, `<s>`, `</s>`;
+//! the rest follow in order of decreasing training count (ties broken by the string), so the
+//! same training text always gives the same ids.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+pub type TokenId = u32;
+
+pub const UNK: TokenId = 0;
+pub const BOS: TokenId = 1;
+pub const EOS: TokenId = 2;
+pub const UNK_STR: &str = "[UNK]";
+pub const BOS_STR: &str = "<s>";
+pub const EOS_STR: &str = "</s>";
+pub const NUM_SPECIAL: usize = 3;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(from = "VocabFile", into = "VocabFile")]
+pub struct Vocab {
+    tokens: Vec<String>,
+    index: FxHashMap<String, TokenId>,
+    /// Whether `</s>` is a predicted token. False when the text has no boundaries
+    /// (boundary mode `none`): then only `<s>` opens the stream and `</s>` never occurs.
+    predicts_eos: bool,
+}
+
+/// How a vocabulary is stored (in model files, and in share links' settings).
+#[derive(Serialize, Deserialize)]
+struct VocabFile {
+    tokens: Vec<String>,
+    predicts_eos: bool,
+}
+
+impl From<VocabFile> for Vocab {
+    fn from(f: VocabFile) -> Self {
+        Vocab::from_tokens(f.tokens, f.predicts_eos)
+    }
+}
+impl From<Vocab> for VocabFile {
+    fn from(v: Vocab) -> Self {
+        VocabFile { tokens: v.tokens, predicts_eos: v.predicts_eos }
+    }
+}
+
+/// Is this string one of the reserved special tokens?
+pub fn is_special(s: &str) -> bool {
+    s == UNK_STR || s == BOS_STR || s == EOS_STR
+}
+
+impl Vocab {
+    /// A vocabulary from the ordinary (non-special) token strings, in id order.
+    /// Duplicates and special strings among them are ignored.
+    pub fn from_tokens(words: impl IntoIterator<Item = String>, predicts_eos: bool) -> Self {
+        let mut v = Vocab {
+            tokens: vec![UNK_STR.into(), BOS_STR.into(), EOS_STR.into()],
+            index: FxHashMap::default(),
+            predicts_eos,
+        };
+        for (i, s) in v.tokens.iter().enumerate() {
+            v.index.insert(s.clone(), i as TokenId);
+        }
+        for w in words {
+            if !v.index.contains_key(&w) {
+                v.index.insert(w.clone(), v.tokens.len() as TokenId);
+                v.tokens.push(w);
+            }
+        }
+        v
+    }
+
+    /// Builds a vocabulary from training counts: keeps tokens seen at least `min_count` times,
+    /// most frequent first, and at most `max_size` entries in all (specials included; 0 = no limit).
+    pub fn from_counts<'a>(
+        counts: impl IntoIterator<Item = (&'a str, u64)>,
+        min_count: u64,
+        max_size: usize,
+        predicts_eos: bool,
+    ) -> Self {
+        let mut kept: Vec<(&str, u64)> =
+            counts.into_iter().filter(|&(s, c)| c >= min_count.max(1) && !is_special(s)).collect();
+        kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        if max_size > 0 {
+            kept.truncate(max_size.saturating_sub(NUM_SPECIAL));
+        }
+        Vocab::from_tokens(kept.into_iter().map(|(s, _)| s.to_string()), predicts_eos)
+    }
+
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false // the specials are always there
+    }
+
+    /// The id of a token string; `[UNK]` for anything not in the vocabulary.
+    pub fn id(&self, token: &str) -> TokenId {
+        self.index.get(token).copied().unwrap_or(UNK)
+    }
+
+    pub fn get(&self, token: &str) -> Option<TokenId> {
+        self.index.get(token).copied()
+    }
+
+    pub fn token(&self, id: TokenId) -> &str {
+        &self.tokens[id as usize]
+    }
+
+    pub fn tokens(&self) -> &[String] {
+        &self.tokens
+    }
+
+    pub fn predicts_eos(&self) -> bool {
+        self.predicts_eos
+    }
+
+    /// Can a model ever predict this id? `<s>` never is; `</s>` only when there are boundaries.
+    pub fn is_predictable(&self, id: TokenId) -> bool {
+        id != BOS && (id != EOS || self.predicts_eos)
+    }
+
+    /// How many ids can be predicted: the support of every next-token distribution.
+    pub fn num_predictable(&self) -> usize {
+        self.len() - 1 - usize::from(!self.predicts_eos)
+    }
+}
+
+impl PartialEq for Vocab {
+    fn eq(&self, other: &Self) -> bool {
+        self.tokens == other.tokens && self.predicts_eos == other.predicts_eos
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::*;
+
+    #[test]
+    fn specials_come_first_then_by_count() {
+        let v = Vocab::from_counts([("b", 2), ("a", 2), ("c", 5), ("d", 1)], 2, 0, true);
+        assert_eq!(v.tokens(), ["[UNK]", "<s>", "</s>", "c", "a", "b"]);
+        assert_eq!(v.id("d"), UNK);
+        assert_eq!(v.id("zzz"), UNK);
+        assert_eq!(v.id("c"), 3);
+        assert_eq!(v.num_predictable(), 5);
+    }
+
+    #[test]
+    fn max_size_counts_the_specials() {
+        let v = Vocab::from_counts([("b", 2), ("a", 3), ("c", 5)], 1, 4, false);
+        assert_eq!(v.tokens(), ["[UNK]", "<s>", "</s>", "c"]);
+        assert!(!v.is_predictable(EOS) && !v.is_predictable(BOS) && v.is_predictable(UNK));
+        assert_eq!(v.num_predictable(), 2);
+    }
+
+    #[test]
+    fn special_strings_in_text_are_not_words() {
+        let v = Vocab::from_counts([("<s>", 9), ("[UNK]", 9), ("x", 1)], 1, 0, true);
+        assert_eq!(v.len(), 4);
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let v = Vocab::from_counts([("x", 1), ("中", 3)], 1, 0, true);
+        let back: Vocab = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+        assert_eq!(back, v);
+        assert_eq!(back.id("中"), 3);
+    }
+}

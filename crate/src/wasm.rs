@@ -1,0 +1,116 @@
+//! The thin `#[wasm_bindgen]` facade the page's Web Worker calls. All logic lives in plain Rust
+//! ([`Session`]); this file only converts between JS values and Rust types.
+//! Settings cross the boundary as JSON text (the same JSON share links and the CLI's `--config` use);
+//! results come back as plain JS objects. Errors are JS `Error`s with a stable `code` property.
+
+use crate::lm::sample::SampleConfig;
+use crate::session::{RunConfig, Session};
+use crate::Error;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
+        .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))
+}
+
+fn to_js_error(e: Error) -> JsValue {
+    let err = js_sys::Error::new(&e.message);
+    let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code.into());
+    err.into()
+}
+
+fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, JsValue> {
+    serde_json::from_str(json).map_err(|e| to_js_error(Error::from(e)))
+}
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    // Panics reach the console (and the worker's error handler) with their message.
+    std::panic::set_hook(Box::new(|info| web_sys::console::error_1(&info.to_string().into())));
+}
+
+/// One playground session in the worker.
+#[wasm_bindgen]
+pub struct Playground {
+    session: Option<Session>,
+}
+
+impl Default for Playground {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[wasm_bindgen]
+impl Playground {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Playground {
+        Playground { session: None }
+    }
+
+    fn session(&self) -> Result<&Session, JsValue> {
+        self.session.as_ref().ok_or_else(|| to_js_error(Error::new("not-trained", "Train a model first.")))
+    }
+
+    /// Tokenizes and splits the corpus under the settings (JSON); returns the data statistics.
+    pub fn prepare(&mut self, corpus: &str, config_json: &str) -> Result<JsValue, JsValue> {
+        self.session = None;
+        let config: RunConfig = parse(config_json)?;
+        let s = Session::new(corpus, config).map_err(to_js_error)?;
+        let stats = to_js(&s.data.stats)?;
+        self.session = Some(s);
+        Ok(stats)
+    }
+
+    /// Runs one chunk of training (at most `budget` steps); returns the progress.
+    pub fn train(&mut self, budget: f64) -> Result<JsValue, JsValue> {
+        let s = self.session.as_mut().ok_or_else(|| to_js_error(Error::new("not-prepared", "No corpus loaded.")))?;
+        let p = s.train_step(budget.max(1.0) as u64).map_err(to_js_error)?;
+        to_js(&p)
+    }
+
+    /// Model summary, data statistics and validation perplexity.
+    pub fn report(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.session()?.report().map_err(to_js_error)?)
+    }
+
+    /// Generates after `prompt`, calling `on_token(token)` for each generated token;
+    /// generation stops early if it returns `false`.
+    pub fn generate(&self, prompt: &str, sample_json: &str, on_token: &js_sys::Function) -> Result<(), JsValue> {
+        let cfg: SampleConfig = parse(sample_json)?;
+        let mut failure = None;
+        self.session()?
+            .generate(prompt, &cfg, |g| match to_js(&g).and_then(|v| on_token.call1(&JsValue::NULL, &v)) {
+                Ok(r) => r.as_bool() != Some(false),
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
+            })
+            .map_err(to_js_error)?;
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// A named view of the trained model (`next`, `explain`, ...), with JSON arguments.
+    pub fn view(&self, name: &str, args_json: &str) -> Result<JsValue, JsValue> {
+        let args: serde_json::Value = parse(args_json)?;
+        to_js(&self.session()?.view(name, &args).map_err(to_js_error)?)
+    }
+
+    /// The settings of the current session as JSON.
+    pub fn config(&self) -> Result<String, JsValue> {
+        Ok(serde_json::to_string(&self.session()?.config).expect("serializable"))
+    }
+}
+
+/// A fresh random seed (from `crypto.getRandomValues`), small enough to be a JS number.
+#[wasm_bindgen(js_name = freshSeed)]
+pub fn fresh_seed() -> f64 {
+    crate::rng::fresh_seed() as f64
+}
+
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").into()
+}

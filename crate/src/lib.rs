@@ -6,6 +6,8 @@
 //! * [`session`]: one playground run (data + model + training), shared by the CLI and the wasm facade.
 //! * `wasm`: the thin `#[wasm_bindgen]` facade used by the page's Web Worker.
 
+pub mod bench;
+pub mod clock;
 pub mod error;
 pub mod lm;
 pub mod ngram;

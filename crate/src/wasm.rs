@@ -110,6 +110,13 @@ pub fn fresh_seed() -> f64 {
     crate::rng::fresh_seed() as f64
 }
 
+/// Runs one benchmark case (see `crate::bench`) with JSON arguments; returns its JSON result.
+#[wasm_bindgen]
+pub fn bench(name: &str, args_json: &str) -> Result<JsValue, JsValue> {
+    let args: serde_json::Value = parse(args_json)?;
+    to_js(&crate::bench::run(name, &args).map_err(to_js_error)?)
+}
+
 #[wasm_bindgen]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").into()

@@ -34,6 +34,17 @@ mod cli {
         Eval(RunArgs),
         /// Train a model and generate text.
         Sample(SampleArgs),
+        /// Run one benchmark case natively and print its JSON (used by `./build.sh bench`).
+        Bench(BenchArgs),
+    }
+
+    #[derive(Args)]
+    struct BenchArgs {
+        /// Case name (see crate/src/bench.rs).
+        name: String,
+        /// Arguments as JSON; `"corpus_file": PATH` is read into `"corpus"`.
+        #[arg(long, default_value = "{}")]
+        args: String,
     }
 
     #[derive(Args)]
@@ -214,6 +225,14 @@ mod cli {
                         println!("note         {}", n.message);
                     }
                 }
+            }
+            Cmd::Bench(b) => {
+                let mut args: serde_json::Value = serde_json::from_str(&b.args)?;
+                if let Some(path) = args.get("corpus_file").and_then(|v| v.as_str()).map(str::to_string) {
+                    args["corpus"] = serde_json::Value::String(read(&path)?);
+                }
+                let out = lmplay::bench::run(&b.name, &args)?;
+                println!("{}", serde_json::to_string(&out).expect("json"));
             }
             Cmd::Sample(args) => {
                 let mut s = args.run.session()?;

@@ -1,0 +1,53 @@
+//! Benchmarks shared by every target: `lmplay bench` runs them natively, the harness
+//! (`tests/bench/run.mjs`, via `./build.sh bench`) runs the same code as wasm in node and in chromium.
+//! Each case returns JSON: its figures (medians over repeats) and what it measured.
+
+use crate::clock::now_ms;
+use crate::{Error, Result};
+use serde_json::{json, Value};
+
+/// The benchmark cases, by name.
+pub const CASES: &[&str] = &["ngram-train"];
+
+/// Median of a sample (upper median for even sizes).
+pub fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Times `f` `repeats` times after one warm-up run; returns the median milliseconds.
+pub fn time_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut ts: Vec<f64> = (0..repeats.max(1))
+        .map(|_| {
+            let t = now_ms();
+            f();
+            now_ms() - t
+        })
+        .collect();
+    median(&mut ts)
+}
+
+fn arg_str<'a>(args: &'a Value, key: &str) -> Result<&'a str> {
+    args.get(key).and_then(Value::as_str).ok_or_else(|| Error::config(format!("bench: missing '{key}'")))
+}
+
+/// Runs one case. `args.corpus` (text) is passed in by the caller, since wasm cannot read files.
+pub fn run(name: &str, args: &Value) -> Result<Value> {
+    let repeats = args.get("repeats").and_then(Value::as_u64).unwrap_or(5) as usize;
+    match name {
+        "ngram-train" => {
+            use crate::session::{RunConfig, Session};
+            let corpus = arg_str(args, "corpus")?;
+            let config: RunConfig = serde_json::from_value(args.get("config").cloned().unwrap_or(json!({})))?;
+            let mut tokens = 0;
+            let ms = time_ms(repeats, || {
+                let mut s = Session::new(corpus, config.clone()).expect("bench corpus");
+                s.train_to_end().expect("train");
+                tokens = s.data.stats.train_tokens;
+            });
+            Ok(json!({ "median_ms": ms, "train_tokens": tokens, "repeats": repeats }))
+        }
+        _ => Err(Error::config(format!("unknown benchmark '{name}'; cases: {}", CASES.join(", ")))),
+    }
+}

@@ -1,0 +1,82 @@
+// ./build.sh bench: runs every case of cases.mjs on its targets, prints a table and writes JSON
+// (default bench-results/bench.json; see docs/benchmarks.md for the format).
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { CASES } from './cases.mjs';
+import { ROOT, startBrowser } from '../harness/browser.mjs';
+
+const argv = process.argv.slice(2);
+const outFile = path.resolve(ROOT, argv[argv.indexOf('--out') + 1] || 'bench-results/bench.json');
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : null;
+
+function withCorpus(args) {
+  if (!args.corpus_file) return args;
+  const { corpus_file, ...rest } = args;
+  return { ...rest, corpus: fs.readFileSync(path.join(ROOT, corpus_file), 'utf8') };
+}
+
+const runners = {
+  native(c) {
+    const args = c.args.corpus_file ? { ...c.args, corpus_file: path.join(ROOT, c.args.corpus_file) } : c.args;
+    const out = execFileSync(path.join(ROOT, 'target/release/lmplay'), ['bench', c.name, '--args', JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    return JSON.parse(out);
+  },
+  async node(c) {
+    const mod = await import(path.join(ROOT, 'www/pkg/lmplay.js'));
+    await mod.default({ module_or_path: fs.readFileSync(path.join(ROOT, 'www/pkg/lmplay_bg.wasm')) });
+    return mod.bench(c.name, JSON.stringify(withCorpus(c.args)));
+  },
+  async chromium(c, env) {
+    const page = env.page;
+    return page.evaluate(([n, a]) => window.runBench(n, a), [c.name, JSON.stringify(withCorpus(c.args))]);
+  },
+};
+
+const results = [];
+let env = null;
+const cases = CASES.filter((c) => !only || c.id.includes(only));
+if (cases.some((c) => c.targets.includes('chromium'))) {
+  env = await startBrowser();
+  const context = await env.browser.newContext();
+  env.page = await context.newPage();
+  await env.page.goto(`${env.url}tests/bench/bench.html`);
+  await env.page.waitForFunction(() => window.benchReady);
+  await env.page.evaluate(() => window.benchReady);
+}
+
+for (const c of cases) {
+  for (const target of c.targets) {
+    process.stderr.write(`bench ${c.id} [${target}] … `);
+    try {
+      const r = await runners[target](c, env);
+      const figures = c.figures(r);
+      results.push({ id: c.id, title: c.title, target, figures, result: r });
+      process.stderr.write(`${Object.entries(figures).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}\n`);
+    } catch (e) {
+      results.push({ id: c.id, title: c.title, target, error: String(e.message || e) });
+      process.stderr.write(`FAILED: ${e.message}\n`);
+    }
+  }
+}
+await env?.close();
+
+function fmt(v) {
+  if (typeof v !== 'number') return String(v);
+  if (Math.abs(v) >= 100) return v.toFixed(0);
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(3);
+}
+
+// The table: one row per case and target.
+const rows = results.map((r) => [r.id, r.target, r.error ? `ERROR ${r.error}` : Object.entries(r.figures).map(([k, v]) => `${k}: ${fmt(v)}`).join('  ')]);
+const w = [0, 1].map((i) => Math.max(...rows.map((r) => r[i].length), 6));
+console.log(`${'case'.padEnd(w[0])}  ${'target'.padEnd(w[1])}  figures`);
+for (const r of rows) console.log(`${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`);
+
+const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}` };
+fs.mkdirSync(path.dirname(outFile), { recursive: true });
+fs.writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2));
+console.log(`\nJSON: ${path.relative(ROOT, outFile)}`);
+if (results.some((r) => r.error)) process.exitCode = 1;

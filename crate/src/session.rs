@@ -189,6 +189,49 @@ impl Session {
         generate(model, &self.data.config.tokenizer, &prompt, cfg, on_token)
     }
 
+    /// Per-token probabilities of a text under the model (the page tints tokens by surprisal).
+    /// The text is encoded like validation text; at most `SURPRISAL_MAX_TOKENS` tokens are scored.
+    pub fn surprisal(&self, text: &str) -> Result<Value> {
+        const SURPRISAL_MAX_TOKENS: usize = 5000;
+        let model = self.model()?;
+        let vocab = model.vocab();
+        let tok = &self.data.config.tokenizer;
+        let mut stream_ids = Dataset::encode_text(&self.data.config, vocab, text);
+        let truncated = stream_ids.len() > SURPRISAL_MAX_TOKENS;
+        stream_ids.truncate(SURPRISAL_MAX_TOKENS);
+        let mut s = model.stream();
+        let mut dist = vec![0.0; vocab.len()];
+        let mut out = Vec::new();
+        let mut prev: Option<TokenId> = None;
+        for &t in &stream_ids {
+            if t == crate::text::BOS {
+                s.push(t);
+                prev = None;
+                continue;
+            }
+            s.distribution(&mut dist);
+            let p = dist[t as usize];
+            let token = vocab.token(t);
+            let shown = if t == crate::text::EOS {
+                "\n".to_string()
+            } else {
+                format!("{}{}", tok.joiner(prev.map(|p| vocab.token(p)), token), token)
+            };
+            let alternatives: Vec<Value> = crate::lm::sample::top_tokens(&dist, 3)
+                .into_iter()
+                .map(|(id, q)| json!({ "id": id, "token": vocab.token(id), "prob": q }))
+                .collect();
+            out.push(json!({
+                "id": t, "token": token, "text": shown, "prob": p,
+                "surprisal": -p.log2(), "oov": t == crate::text::UNK, "alternatives": alternatives,
+            }));
+            s.push(t);
+            prev = Some(t);
+        }
+        let ppl = perplexity(model, &stream_ids);
+        Ok(json!({ "tokens": out, "perplexity": ppl.perplexity, "m": ppl.m, "truncated": truncated }))
+    }
+
     /// Named views of the trained model for the page; family-specific ones come from the trainer.
     pub fn view(&self, name: &str, args: &Value) -> Result<Value> {
         let model = self.model()?;
@@ -213,6 +256,7 @@ impl Session {
                 };
                 Ok(json!({ "top": top, "token": named }))
             }
+            "surprisal" => self.surprisal(str_arg(args, "text")?),
             _ => self
                 .trainer
                 .view(name, args, &self.data)
@@ -261,6 +305,12 @@ mod tests {
         let next = s.view("next", &json!({"context": "to", "k": 3, "token": "be"})).unwrap();
         assert_eq!(next["top"].as_array().unwrap().len(), 3);
         assert_eq!(next["token"]["token"], "be");
+        let sur = s.view("surprisal", &json!({"text": "to be\nor not"})).unwrap();
+        let toks = sur["tokens"].as_array().unwrap();
+        assert_eq!(toks.len(), 6); // to be </s> or not </s>
+        assert_eq!(toks[1]["text"], " be");
+        assert_eq!(toks[2]["text"], "\n");
+        assert_eq!(sur["m"], 6);
         let why = s.view("explain", &json!({"context": "to", "token": "be"})).unwrap();
         assert_eq!(why["token"], "be");
     }

@@ -4,7 +4,9 @@
 use crate::lm::eval::{perplexity, Perplexity};
 use crate::lm::sample::{generate, Generated, SampleConfig};
 use crate::lm::{LanguageModel, ModelInfo};
-use crate::ngram::{NgramConfig, NgramModel};
+use crate::ngram::arpa::ArpaModel;
+use crate::ngram::trainer::{ArpaTrainer, NgramTrainer};
+use crate::ngram::NgramConfig;
 use crate::text::{DataConfig, DataStats, Dataset, TokenId};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -65,52 +67,23 @@ pub trait Trainer {
     fn view(&self, _name: &str, _args: &Value, _data: &Dataset) -> Option<Result<Value>> {
         None
     }
-}
-
-struct NgramTrainer {
-    config: NgramConfig,
-    model: Option<NgramModel>,
-}
-
-impl Trainer for NgramTrainer {
-    fn step(&mut self, data: &Dataset, _budget: u64) -> Result<Progress> {
-        if self.model.is_none() {
-            self.model = Some(NgramModel::train(&data.train, &data.vocab, &self.config, &mut |_| {})?);
-        }
-        Ok(Progress {
-            done: true,
-            phase: "done".into(),
-            step: 1,
-            total_steps: 1,
-            tokens: data.stats.train_tokens as u64,
-            ..Progress::default()
-        })
-    }
-
-    fn model(&self) -> Option<&dyn LanguageModel> {
-        self.model.as_ref().map(|m| m as &dyn LanguageModel)
-    }
-
-    fn view(&self, name: &str, args: &Value, data: &Dataset) -> Option<Result<Value>> {
-        let model = self.model.as_ref()?;
-        match name {
-            "explain" => Some((|| {
-                let history = crate::text::Dataset::encode_prompt(&data.config, &data.vocab, str_arg(args, "context")?);
-                let token = str_arg(args, "token")?;
-                let w = token_id(data, token)?;
-                Ok(serde_json::to_value(model.explain(&history, w)).expect("serializable"))
-            })()),
-            _ => None,
-        }
+    /// Receives progress reports from inside long steps (the CLI prints them; the page ignores them).
+    fn set_progress(&mut self, _hook: ProgressHook) {}
+    /// The model as an ARPA file, for families that have one (n-gram backoff models).
+    fn arpa(&self) -> Option<Result<String>> {
+        None
     }
 }
 
-fn str_arg<'a>(args: &'a Value, key: &str) -> Result<&'a str> {
+/// A progress callback: the phase (`counting`, `sorting`, `estimating`, …) and the fraction done.
+pub type ProgressHook = Box<dyn FnMut(&'static str, f64)>;
+
+pub(crate) fn str_arg<'a>(args: &'a Value, key: &str) -> Result<&'a str> {
     args.get(key).and_then(Value::as_str).ok_or_else(|| Error::config(format!("missing text argument '{key}'")))
 }
 
 /// The id of a token the user typed: the token itself if it is in the vocabulary, else `[UNK]`.
-fn token_id(data: &Dataset, token: &str) -> Result<TokenId> {
+pub(crate) fn token_id(data: &Dataset, token: &str) -> Result<TokenId> {
     let toks = data.config.tokenizer.tokenize(token);
     match toks.as_slice() {
         [] if crate::text::vocab::is_special(token) => Ok(data.vocab.id(token)),
@@ -149,12 +122,43 @@ impl Session {
 
     fn with_data(data: Dataset, config: RunConfig) -> Result<Session> {
         let trainer: Box<dyn Trainer> = match &config.model {
-            ModelConfig::Ngram(c) => {
-                c.validate()?;
-                Box::new(NgramTrainer { config: c.clone(), model: None })
-            }
+            ModelConfig::Ngram(c) => Box::new(NgramTrainer::new(c.clone())?),
         };
         Ok(Session { config, data, trainer })
+    }
+
+    /// A session whose model is read from an ARPA file (its vocabulary comes from the file); text is
+    /// tokenized by `config.data`. Score text with [`Session::score`] or [`Session::set_validation_text`].
+    pub fn from_arpa(arpa: &str, mut config: RunConfig) -> Result<Session> {
+        let model = ArpaModel::parse(arpa)?;
+        let ModelConfig::Ngram(n) = &mut config.model;
+        n.order = model.order();
+        let data = Dataset::empty(&config.data, model.vocab().clone());
+        Ok(Session { config, data, trainer: Box::new(ArpaTrainer::new(model)) })
+    }
+
+    /// The trained model as an ARPA file (backoff and interpolated n-gram models).
+    pub fn arpa(&self) -> Result<String> {
+        self.model()?;
+        self.trainer
+            .arpa()
+            .unwrap_or_else(|| Err(Error::new("not-arpa", "This kind of model cannot be written as an ARPA file.")))
+    }
+
+    /// Sends progress reports of long training steps to `hook`.
+    pub fn set_progress(&mut self, hook: ProgressHook) {
+        self.trainer.set_progress(hook);
+    }
+
+    /// Perplexity of a text under the model, the text encoded like validation text.
+    pub fn score(&self, text: &str) -> Result<Perplexity> {
+        let model = self.model()?;
+        Ok(perplexity(model, &Dataset::encode_text(&self.data.config, model.vocab(), text)))
+    }
+
+    /// Replaces the validation text (e.g. the test text scored by an imported ARPA model).
+    pub fn set_validation_text(&mut self, text: &str) {
+        self.data.set_valid(text);
     }
 
     /// One chunk of training.

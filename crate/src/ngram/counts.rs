@@ -1,113 +1,128 @@
-//! N-gram counts in a context trie.
+//! N-gram counts: the context trie (see [`super::trie`]) plus the raw count of every entry.
 //!
-//! Contexts are nodes of a trie that grows to the *left*: node `w1 w2 … wk` is the child of its
-//! suffix `w2 … wk` by the word `w1`. Walking from the empty context towards older tokens gives,
-//! in one pass, every context a query needs from the shortest to the longest (the backoff chain).
-//! An n-gram is a (context node, next word) pair; the followers of each context are stored
-//! contiguously and sorted by word (CSR), so a context's whole next-word table is one slice.
-//!
-//! A context never reaches left of `<s>`: `<s>` is where a sentence's history begins.
+//! Counting walks the stream once: at each predicted token it finds the context nodes of the
+//! 0, 1, …, n − 1 previous tokens (one hash probe each) and emits one key per (context, token).
+//! The keys are radix-sorted and run-length encoded into the CSR entry arrays, so no per-n-gram
+//! hash map is ever built.
 
+use super::radix;
+use super::trie::{key, CtxId, Trie, TrieBuilder, ROOT};
+use super::Progress;
 use crate::text::{TokenId, BOS};
-use rustc_hash::FxHashMap;
-
-pub type CtxId = u32;
-pub const ROOT: CtxId = 0;
-
-#[derive(Clone, Debug)]
-pub struct CtxNode {
-    /// The context without its oldest token.
-    pub parent: CtxId,
-    /// The oldest token.
-    pub word: TokenId,
-    /// Number of tokens in the context (0 for the root).
-    pub depth: u32,
-    /// Followers are `words[first..first + len]`.
-    pub first: u32,
-    pub len: u32,
-    /// Σ of the followers' raw counts: c(h •).
-    pub total: u64,
-}
 
 #[derive(Clone, Debug)]
 pub struct NgramCounts {
-    pub order: usize,
-    nodes: Vec<CtxNode>,
-    index: FxHashMap<u64, CtxId>,
-    words: Vec<TokenId>,
+    trie: Trie,
+    /// Raw count of every entry.
     counts: Vec<u32>,
+    /// Σ of each context's followers' raw counts: c(h •).
+    totals: Vec<u64>,
     /// Number of distinct n-grams of each order 1..=n (index 0 unused).
     grams_per_order: Vec<usize>,
 }
 
-fn key(a: u32, b: u32) -> u64 {
-    ((a as u64) << 32) | b as u64
+impl std::ops::Deref for NgramCounts {
+    type Target = Trie;
+    fn deref(&self) -> &Trie {
+        &self.trie
+    }
 }
-
-/// Progress callback: fraction of the stream counted.
-pub type Progress<'a> = &'a mut dyn FnMut(f64);
 
 impl NgramCounts {
     /// Counts every k-gram (k = 1..=order) ending at each predicted token of a boundary-marked stream.
     pub fn count(stream: &[TokenId], order: usize, progress: Progress) -> NgramCounts {
-        assert!(order >= 1);
-        let mut nodes = vec![CtxNode { parent: ROOT, word: BOS, depth: 0, first: 0, len: 0, total: 0 }];
-        let mut index: FxHashMap<u64, CtxId> = FxHashMap::default();
-        let mut grams: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut b = TrieBuilder::new(order);
+        let vocab_bits = radix::bits_for(stream.iter().copied().max().unwrap_or(0) as u64 + 1);
+        let mut keys: Vec<u64> = Vec::with_capacity(stream.len() * order);
         let mut sentence_start = 0usize;
-        let report_every = (stream.len() / 100).max(10_000);
+        let report_every = (stream.len() / 50).max(1 << 16);
         for (i, &t) in stream.iter().enumerate() {
             if t == BOS {
                 sentence_start = i;
                 continue;
             }
             let mut ctx = ROOT;
-            *grams.entry(key(ctx, t)).or_insert(0) += 1;
-            for j in 1..order {
-                if i < sentence_start + j {
-                    break;
-                }
-                let w = stream[i - j];
-                let next = nodes.len() as CtxId;
-                let child = *index.entry(key(ctx, w)).or_insert(next);
-                if child == next {
-                    nodes.push(CtxNode { parent: ctx, word: w, depth: j as u32, first: 0, len: 0, total: 0 });
-                }
-                ctx = child;
-                *grams.entry(key(ctx, t)).or_insert(0) += 1;
+            keys.push(t as u64);
+            for j in 1..order.min(i - sentence_start + 1) {
+                ctx = b.child(ctx, stream[i - j]);
+                keys.push(((ctx as u64) << vocab_bits) | t as u64);
             }
             if i % report_every == 0 {
-                progress(i as f64 / stream.len() as f64);
+                progress("counting", i as f64 / stream.len() as f64);
             }
         }
-        // Lay the followers out by context, sorted by word.
-        let mut entries: Vec<(u64, u32)> = grams.into_iter().collect();
-        entries.sort_unstable_by_key(|e| e.0);
-        let mut words = Vec::with_capacity(entries.len());
-        let mut counts = Vec::with_capacity(entries.len());
-        let mut grams_per_order = vec![0usize; order + 1];
-        for (i, &(k, c)) in entries.iter().enumerate() {
-            let ctx = (k >> 32) as usize;
-            let node = &mut nodes[ctx];
-            if node.len == 0 {
-                node.first = i as u32;
+        progress("counting", 1.0);
+        let bits = vocab_bits + radix::bits_for(b.num_nodes() as u64);
+        radix::sort(&mut keys, bits);
+        progress("sorting", 1.0);
+        // Run-length encode the sorted keys into entries and counts.
+        let mask = (1u64 << vocab_bits) - 1;
+        let mut entries = Vec::new();
+        let mut counts = Vec::new();
+        let mut i = 0;
+        while i < keys.len() {
+            let k = keys[i];
+            let mut j = i + 1;
+            while j < keys.len() && keys[j] == k {
+                j += 1;
             }
-            node.len += 1;
-            node.total += c as u64;
-            grams_per_order[node.depth as usize + 1] += 1;
-            words.push(k as u32);
-            counts.push(c);
+            entries.push(key((k >> vocab_bits) as u32, (k & mask) as u32));
+            counts.push((j - i) as u32);
+            i = j;
         }
-        progress(1.0);
-        NgramCounts { order, nodes, index, words, counts, grams_per_order }
+        drop(keys);
+        let trie = b.finish(entries.into_iter());
+        Self::from_trie(trie, counts)
     }
 
-    pub fn node(&self, ctx: CtxId) -> &CtxNode {
-        &self.nodes[ctx as usize]
+    fn from_trie(trie: Trie, counts: Vec<u32>) -> NgramCounts {
+        let mut totals = vec![0u64; trie.num_contexts()];
+        let mut grams_per_order = vec![0usize; trie.order + 1];
+        for ctx in 0..trie.num_contexts() as CtxId {
+            let r = trie.range(ctx);
+            grams_per_order[trie.depth(ctx) + 1] += r.len();
+            totals[ctx as usize] = counts[r].iter().map(|&c| c as u64).sum();
+        }
+        NgramCounts { trie, counts, totals, grams_per_order }
     }
 
-    pub fn num_contexts(&self) -> usize {
-        self.nodes.len()
+    /// The counts of the order-`order` model: every context shorter than `order`. Lets one
+    /// counting pass serve every order (the perplexity-against-order view).
+    pub fn truncate(&self, order: usize) -> NgramCounts {
+        let (trie, old) = self.trie.truncate(order);
+        let counts = old.iter().map(|&e| self.counts[e as usize]).collect();
+        Self::from_trie(trie, counts)
+    }
+
+    pub fn trie(&self) -> &Trie {
+        &self.trie
+    }
+
+    /// c(h •): how often the context was followed by anything.
+    #[inline]
+    pub fn total(&self, ctx: CtxId) -> u64 {
+        self.totals[ctx as usize]
+    }
+
+    /// Raw count of entry `e`.
+    #[inline]
+    pub fn raw(&self, e: usize) -> u32 {
+        self.counts[e]
+    }
+
+    /// Raw counts of a context's followers, aligned with `followers(ctx)`.
+    pub fn follower_counts(&self, ctx: CtxId) -> &[u32] {
+        &self.counts[self.trie.range(ctx)]
+    }
+
+    /// Raw counts of all entries.
+    pub fn entry_counts(&self) -> &[u32] {
+        &self.counts
+    }
+
+    /// Raw count c(h w), 0 if unseen.
+    pub fn count_of(&self, ctx: CtxId, w: TokenId) -> u32 {
+        self.find(ctx, w).map_or(0, |e| self.counts[e])
     }
 
     /// Distinct n-grams of order k (1..=order).
@@ -115,79 +130,37 @@ impl NgramCounts {
         self.grams_per_order[k]
     }
 
-    /// All n-gram entries of all orders.
-    pub fn num_entries(&self) -> usize {
-        self.words.len()
+    /// Predicted training tokens (the unigram total).
+    pub fn num_tokens(&self) -> u64 {
+        self.totals[ROOT as usize]
     }
 
-    /// The child context `w + ctx`, if it was ever seen.
-    pub fn extend(&self, ctx: CtxId, oldest: TokenId) -> Option<CtxId> {
-        self.index.get(&key(ctx, oldest)).copied()
-    }
-
-    /// The chain of seen contexts for a history (oldest token first): the root, then the last
-    /// token, the last two, … up to `order - 1` tokens or the longest one seen in training.
-    /// The history must not reach left of its sentence's `<s>`.
-    pub fn chain(&self, history: &[TokenId]) -> Vec<CtxId> {
-        let mut chain = vec![ROOT];
-        let mut ctx = ROOT;
-        for &w in history.iter().rev().take(self.order - 1) {
-            match self.extend(ctx, w) {
-                Some(c) => {
-                    ctx = c;
-                    chain.push(c)
-                }
-                None => break,
-            }
-        }
-        chain
-    }
-
-    /// A context's followers: the words seen after it and their raw counts.
-    pub fn followers(&self, ctx: CtxId) -> (&[TokenId], &[u32]) {
-        let n = &self.nodes[ctx as usize];
-        let r = n.first as usize..(n.first + n.len) as usize;
-        (&self.words[r.clone()], &self.counts[r])
-    }
-
-    /// Index of the n-gram (ctx, w) among all entries, if seen.
-    pub fn find(&self, ctx: CtxId, w: TokenId) -> Option<usize> {
-        let n = &self.nodes[ctx as usize];
-        let (ws, _) = self.followers(ctx);
-        ws.binary_search(&w).ok().map(|i| n.first as usize + i)
-    }
-
-    /// Raw count c(h w), 0 if unseen.
-    pub fn count_of(&self, ctx: CtxId, w: TokenId) -> u32 {
-        self.find(ctx, w).map_or(0, |i| self.counts[i])
-    }
-
-    /// The entry arrays, for estimators that keep per-n-gram values aligned with them.
-    pub fn entry_words(&self) -> &[TokenId] {
-        &self.words
-    }
-    pub fn entry_counts(&self) -> &[u32] {
-        &self.counts
-    }
-
-    /// The context's tokens, oldest first.
-    pub fn tokens(&self, mut ctx: CtxId) -> Vec<TokenId> {
-        let mut out = Vec::new();
-        while ctx != ROOT {
-            let n = &self.nodes[ctx as usize];
-            out.push(n.word);
-            ctx = n.parent;
-        }
-        out
+    /// Count-of-counts of order k: `n[r]` = number of distinct k-grams seen exactly r times, for
+    /// r < `n.len()` (larger counts are not tallied).
+    pub fn count_of_counts(&self, k: usize, max_r: usize) -> Vec<u64> {
+        count_of_counts(&self.trie, k, max_r, |e| self.counts[e])
     }
 
     /// Bytes held, for the memory report.
     pub fn heap_bytes(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<CtxNode>()
-            + self.index.capacity() * 16
-            + self.words.capacity() * 4
-            + self.counts.capacity() * 4
+        self.trie.heap_bytes() + self.counts.capacity() * 4 + self.totals.capacity() * 8
     }
+}
+
+/// Count-of-counts of the order-k entries under any count function (raw or continuation counts).
+pub fn count_of_counts(trie: &Trie, k: usize, max_r: usize, count: impl Fn(usize) -> u32) -> Vec<u64> {
+    let mut n = vec![0u64; max_r + 1];
+    for ctx in 0..trie.num_contexts() as CtxId {
+        if trie.depth(ctx) + 1 == k {
+            for e in trie.range(ctx) {
+                let r = count(e) as usize;
+                if r <= max_r {
+                    n[r] += 1;
+                }
+            }
+        }
+    }
+    n
 }
 
 #[cfg(test)]
@@ -205,22 +178,48 @@ mod tests {
     fn counts_every_order_within_sentences() {
         // <s> a b </s> <s> a a </s>
         let s = [BOS, A, B, EOS, BOS, A, A, EOS];
-        let c = NgramCounts::count(&s, 3, &mut |_| {});
+        let c = NgramCounts::count(&s, 3, &mut |_, _| {});
         assert_eq!(c.count_of(ROOT, A), 3);
         assert_eq!(c.count_of(ROOT, EOS), 2);
-        assert_eq!(c.node(ROOT).total, 6);
+        assert_eq!(c.total(ROOT), 6);
         let ctx_s = c.extend(ROOT, BOS).unwrap();
         assert_eq!(c.count_of(ctx_s, A), 2);
         let ctx_a = c.extend(ROOT, A).unwrap();
-        assert_eq!(c.followers(ctx_a), (&[EOS, A, B][..], &[1, 1, 1][..]));
+        assert_eq!(c.followers(ctx_a), &[EOS, A, B][..]);
+        assert_eq!(c.follower_counts(ctx_a), &[1, 1, 1][..]);
         // "<s> a" is a context of depth 2, seen before b and before a.
         let ctx_sa = c.extend(ctx_a, BOS).unwrap();
-        assert_eq!(c.node(ctx_sa).depth, 2);
+        assert_eq!(c.depth(ctx_sa), 2);
         assert_eq!(c.tokens(ctx_sa), vec![BOS, A]);
+        assert_eq!(c.lookup(&[BOS, A]), Some(ctx_sa));
         assert_eq!(c.count_of(ctx_sa, B), 1);
         // No context reaches left of <s>: "</s> <s>" never exists.
         assert!(c.extend(ctx_s, EOS).is_none());
-        assert_eq!(c.chain(&[BOS, A]), vec![ROOT, ctx_a, ctx_sa]);
+        assert_eq!(&*c.chain(&[BOS, A]), &[ROOT, ctx_a, ctx_sa]);
         assert_eq!((c.num_grams(1), c.num_grams(2), c.num_grams(3)), (3, 5, 4));
+        assert_eq!(c.count_of_counts(1, 4), vec![0, 0, 2, 1, 0]);
+        // Every entry's lower-order entry is the same n-gram without its oldest token.
+        let lower = c.lower_entries();
+        let e = c.find(ctx_sa, B).unwrap();
+        assert_eq!(lower[e] as usize, c.find(ctx_a, B).unwrap());
+    }
+
+    #[test]
+    fn truncating_equals_counting_at_the_lower_order() {
+        let s = [BOS, A, B, A, A, B, EOS, BOS, B, A, B, B, EOS, BOS, A, EOS];
+        let full = NgramCounts::count(&s, 5, &mut |_, _| {});
+        for order in 1..=5 {
+            let t = full.truncate(order);
+            let direct = NgramCounts::count(&s, order, &mut |_, _| {});
+            assert_eq!(t.num_contexts(), direct.num_contexts(), "order {order}");
+            for ctx in 0..direct.num_contexts() as CtxId {
+                let toks = direct.tokens(ctx);
+                let tc = t.lookup(&toks).unwrap();
+                assert_eq!(t.followers(tc), direct.followers(ctx));
+                assert_eq!(t.follower_counts(tc), direct.follower_counts(ctx));
+                assert_eq!(t.total(tc), direct.total(ctx));
+            }
+            assert_eq!((1..=order).map(|k| t.num_grams(k)).collect::<Vec<_>>(), (1..=order).map(|k| direct.num_grams(k)).collect::<Vec<_>>());
+        }
     }
 }

@@ -1,8 +1,14 @@
-//! The n-gram language model: counts in a context trie plus a pluggable smoothing method.
+//! The n-gram language model: counts in a context trie plus a pluggable smoothing method, and
+//! ARPA files (a model read from one implements the same interface).
 
+pub mod arpa;
 pub mod counts;
 pub mod explain;
+mod radix;
 pub mod smoothing;
+pub mod trainer;
+pub mod trie;
+pub mod views;
 
 use crate::lm::{LanguageModel, ModelInfo, TokenStream};
 use crate::text::{TokenId, Vocab, BOS};
@@ -10,10 +16,14 @@ use crate::{Error, Result};
 use counts::NgramCounts;
 use explain::Explanation;
 use serde::{Deserialize, Serialize};
-use smoothing::{Estimator, Query, Smoothing};
+use smoothing::{Estimator, Learned, Method, Query, Smoothing};
+use std::sync::Arc;
 
 /// Highest order the page and the CLI accept.
 pub const MAX_ORDER: usize = 10;
+
+/// Progress callback: the phase (`counting`, `sorting`, `estimating`, …) and the fraction done.
+pub type Progress<'a> = &'a mut dyn FnMut(&'static str, f64);
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(default)]
@@ -35,42 +45,70 @@ impl NgramConfig {
         if !(1..=MAX_ORDER).contains(&self.order) {
             return Err(Error::config(format!("the n-gram order must be between 1 and {MAX_ORDER} (got {})", self.order)));
         }
-        Ok(())
+        self.smoothing.validate(self.order)
     }
+}
+
+/// The part of a history an n-gram model of order n conditions on: at most n − 1 tokens, never
+/// left of `<s>`.
+pub fn context(history: &[TokenId], order: usize) -> &[TokenId] {
+    let from_bos = history.iter().rposition(|&t| t == BOS).unwrap_or(0);
+    let h = &history[from_bos..];
+    &h[h.len().saturating_sub(order - 1)..]
 }
 
 pub struct NgramModel {
     pub config: NgramConfig,
     vocab: Vocab,
-    counts: NgramCounts,
+    counts: Arc<NgramCounts>,
     estimator: Box<dyn Estimator>,
 }
 
 impl NgramModel {
-    /// Counts a boundary-marked training stream and estimates the model.
-    pub fn train(stream: &[TokenId], vocab: &Vocab, config: &NgramConfig, progress: counts::Progress) -> Result<Self> {
+    /// Counts a boundary-marked training stream and estimates the model. Interpolation without
+    /// hand-set λs first learns them on a held-out share of the stream.
+    pub fn train(stream: &[TokenId], vocab: &Vocab, config: &NgramConfig, progress: Progress) -> Result<Self> {
         config.validate()?;
+        let s = &config.smoothing;
+        let learned = if s.method == Method::Interpolation && s.lambdas.is_none() {
+            Some(smoothing::learn_lambdas(stream, config.order, vocab, s.heldout, progress)?)
+        } else {
+            None
+        };
         let counts = NgramCounts::count(stream, config.order, progress);
-        Self::from_counts(counts, vocab.clone(), config.clone())
+        progress("estimating", 0.0);
+        let m = Self::from_counts(Arc::new(counts), vocab.clone(), config.clone(), learned.as_ref())?;
+        progress("estimating", 1.0);
+        Ok(m)
     }
 
-    pub fn from_counts(counts: NgramCounts, vocab: Vocab, config: NgramConfig) -> Result<Self> {
-        if counts.node(counts::ROOT).total == 0 {
+    /// A model from existing counts (shared, so several methods can be compared cheaply).
+    pub fn from_counts(counts: Arc<NgramCounts>, vocab: Vocab, config: NgramConfig, learned: Option<&Learned>) -> Result<Self> {
+        config.validate()?;
+        if counts.num_tokens() == 0 {
             return Err(Error::new("empty-corpus", "The training text has no tokens to count."));
         }
-        let estimator = smoothing::build(&config.smoothing, &counts, &vocab)?;
+        let estimator = smoothing::build(&config.smoothing, &counts, &vocab, learned)?;
         Ok(NgramModel { config, vocab, counts, estimator })
+    }
+
+    /// The same counts under other smoothing settings.
+    pub fn with_smoothing(&self, smoothing: Smoothing, learned: Option<&Learned>) -> Result<Self> {
+        let config = NgramConfig { order: self.config.order, smoothing };
+        Self::from_counts(self.counts.clone(), self.vocab.clone(), config, learned)
     }
 
     pub fn counts(&self) -> &NgramCounts {
         &self.counts
     }
 
-    /// The part of a history the model conditions on: at most n − 1 tokens, never left of `<s>`.
+    pub fn estimator(&self) -> &dyn Estimator {
+        self.estimator.as_ref()
+    }
+
+    /// The part of a history the model conditions on.
     pub fn context<'h>(&self, history: &'h [TokenId]) -> &'h [TokenId] {
-        let from_bos = history.iter().rposition(|&t| t == BOS).unwrap_or(0);
-        let h = &history[from_bos..];
-        &h[h.len().saturating_sub(self.config.order - 1)..]
+        context(history, self.config.order)
     }
 
     fn with_query<R>(&self, history: &[TokenId], f: impl FnOnce(&Query) -> R) -> R {
@@ -90,21 +128,49 @@ impl NgramModel {
     /// Why P(w | history) is what it is, order by order.
     pub fn explain(&self, history: &[TokenId], w: TokenId) -> Explanation {
         let ctx = self.context(history);
-        let (mut levels, summary) = self.with_query(history, |q| self.estimator.explain(&self.counts, q, w));
+        let trace = self.with_query(history, |q| self.estimator.explain(&self.counts, q, w));
+        let mut levels = trace.levels;
         let strs = |ts: &[TokenId]| ts.iter().map(|&t| self.vocab.token(t).to_string()).collect::<Vec<_>>();
         for l in &mut levels {
             if l.order > 0 {
                 l.context = strs(&ctx[ctx.len() - (l.order - 1).min(ctx.len())..]);
             }
         }
+        let token = self.vocab.token(w).to_string();
+        let probability = self.prob(history, w);
+        let story = explain::story(trace.kind, &levels, &token, probability);
+        let summary = if story.is_empty() { trace.note } else { format!("{story} {}", trace.note) };
         Explanation {
             method: self.config.smoothing.method.id().into(),
+            kind: trace.kind,
             context: strs(ctx),
-            token: self.vocab.token(w).into(),
-            probability: self.prob(history, w),
+            token,
+            probability,
+            normalized: self.estimator.normalized(),
             levels,
             summary,
         }
+    }
+
+    /// The model as an ARPA file (see [`arpa`]).
+    pub fn to_arpa(&self) -> Result<String> {
+        let table = self.estimator.table().ok_or_else(|| {
+            Error::new(
+                "not-arpa",
+                format!(
+                    "{} cannot be written as an ARPA file: ARPA stores a backoff model (a probability per n-gram and a \
+                     weight per context), and this method is not one.",
+                    self.estimator.describe()
+                ),
+            )
+        })?;
+        let header = format!(
+            "LM Playground: {}-gram, {}\nvocabulary: {} tokens ([UNK] is written <unk>)",
+            self.config.order,
+            self.estimator.describe(),
+            self.vocab.len()
+        );
+        Ok(arpa::write(&self.counts, table, &self.vocab, &header))
     }
 }
 

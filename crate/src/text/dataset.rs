@@ -257,6 +257,20 @@ impl Dataset {
         Dataset { config: cfg.clone(), vocab, train, valid, stats }
     }
 
+    /// A dataset without text for a model that brings its own vocabulary (an ARPA file).
+    pub fn empty(cfg: &DataConfig, vocab: Vocab) -> Dataset {
+        let stats = DataStats { vocab_size: vocab.len(), vocab_fingerprint: vocab.fingerprint(), ..DataStats::default() };
+        Dataset { config: cfg.clone(), vocab, train: Vec::new(), valid: Vec::new(), stats }
+    }
+
+    /// Replaces the validation split by a text, encoded with this dataset's settings and vocabulary.
+    pub fn set_valid(&mut self, text: &str) {
+        self.valid = Self::encode_text(&self.config, &self.vocab, text);
+        self.stats.valid_units = self.valid.iter().filter(|&&t| t == BOS).count();
+        self.stats.valid_tokens = self.valid.iter().filter(|&&t| t != BOS).count();
+        self.stats.valid_oov_tokens = self.valid.iter().filter(|&&t| t == UNK).count();
+    }
+
     /// Encodes a whole text the way validation text is encoded: a boundary-marked stream.
     pub fn encode_text(cfg: &DataConfig, vocab: &Vocab, text: &str) -> Vec<TokenId> {
         let (mut types, mut index) = (Vec::new(), FxHashMap::default());

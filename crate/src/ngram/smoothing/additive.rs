@@ -2,7 +2,8 @@
 //! every predictable token (`[UNK]` and `</s>` included, `<s>` excluded). k = 1 is Laplace.
 //! An unseen context gives the uniform distribution.
 
-use super::{Estimator, Query};
+use super::{Estimator, Query, Trace, TraceKind};
+use serde_json::{json, Value};
 use crate::ngram::counts::NgramCounts;
 use crate::ngram::explain::Level;
 use crate::text::{TokenId, Vocab};
@@ -23,7 +24,7 @@ impl AddK {
 
     fn counts(&self, c: &NgramCounts, q: &Query, w: TokenId) -> (f64, f64) {
         match q.full() {
-            Some(ctx) => (c.count_of(ctx, w) as f64, c.node(ctx).total as f64),
+            Some(ctx) => (c.count_of(ctx, w) as f64, c.total(ctx) as f64),
             None => (0.0, 0.0),
         }
     }
@@ -50,17 +51,16 @@ impl Estimator for AddK {
             }
             return;
         };
-        let denom = c.node(ctx).total as f64 + self.k * self.v;
+        let denom = c.total(ctx) as f64 + self.k * self.v;
         for (w, p) in out.iter_mut().enumerate() {
             *p = if vocab.is_predictable(w as TokenId) { self.k / denom } else { 0.0 };
         }
-        let (ws, ns) = c.followers(ctx);
-        for (&w, &n) in ws.iter().zip(ns) {
+        for (&w, &n) in c.followers(ctx).iter().zip(c.follower_counts(ctx)) {
             out[w as usize] = (n as f64 + self.k) / denom;
         }
     }
 
-    fn explain(&self, c: &NgramCounts, q: &Query, w: TokenId) -> (Vec<Level>, String) {
+    fn explain(&self, c: &NgramCounts, q: &Query, w: TokenId) -> Trace {
         let (n, total) = self.counts(c, q, w);
         let p = (n + self.k) / (total + self.k * self.v);
         let level = Level {
@@ -72,15 +72,21 @@ impl Estimator for AddK {
             probability: p,
             contribution: p,
             seen: n > 0.0,
+            note: if q.full().is_none() { "context never seen: every token gets k / (k·|V|)".into() } else { String::new() },
             ..Level::default()
         };
-        let summary = format!(
-            "{}: ({n} + {k}) / ({total} + {k} × {v}) — every one of the {v} possible next tokens gets {k} extra counts{tail}.",
+        let note = format!(
+            "{}: ({n} + {k}) / ({total} + {k} × {v}) — every one of the {v} possible next tokens gets {k} extra counts{tail}. \
+             Add-k never looks at shorter contexts.",
             self.describe(),
             k = self.k,
             v = self.v,
             tail = if total == 0.0 { ", and this context was never seen, so the result is uniform" } else { "" }
         );
-        (vec![level], summary)
+        Trace { levels: vec![level], kind: TraceKind::Single, note }
+    }
+
+    fn params(&self) -> Value {
+        json!({ "k": self.k })
     }
 }

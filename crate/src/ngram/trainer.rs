@@ -1,0 +1,126 @@
+//! The n-gram family's [`Trainer`]s: one that counts and estimates (in a single step), and one that
+//! holds a model read from an ARPA file. They also serve the family's views (docs/architecture.md).
+
+use super::arpa::ArpaModel;
+use super::{views, NgramConfig, NgramModel, MAX_ORDER};
+use crate::lm::LanguageModel;
+use crate::session::{str_arg, token_id, Progress, ProgressHook, Trainer};
+use crate::text::Dataset;
+use crate::{Error, Result};
+use serde_json::Value;
+
+/// Views that need the training counts, so an ARPA model cannot serve them.
+const COUNT_VIEWS: &[&str] = &["sparseness", "ppl-by-order", "count-of-counts", "interpolation"];
+
+fn done(data: &Dataset) -> Progress {
+    Progress {
+        done: true,
+        phase: "done".into(),
+        step: 1,
+        total_steps: 1,
+        tokens: data.stats.train_tokens as u64,
+        ..Progress::default()
+    }
+}
+
+fn explain_view(data: &Dataset, args: &Value, explain: impl Fn(&[u32], u32) -> Value) -> Result<Value> {
+    let history = Dataset::encode_prompt(&data.config, &data.vocab, str_arg(args, "context")?);
+    let w = token_id(data, str_arg(args, "token")?)?;
+    Ok(explain(&history, w))
+}
+
+pub struct NgramTrainer {
+    config: NgramConfig,
+    model: Option<NgramModel>,
+    progress: Option<ProgressHook>,
+}
+
+impl NgramTrainer {
+    pub fn new(config: NgramConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(NgramTrainer { config, model: None, progress: None })
+    }
+}
+
+impl Trainer for NgramTrainer {
+    fn step(&mut self, data: &Dataset, _budget: u64) -> Result<Progress> {
+        if self.model.is_none() {
+            let mut quiet = |_: &'static str, _: f64| {};
+            let progress: super::Progress = match &mut self.progress {
+                Some(f) => f.as_mut(),
+                None => &mut quiet,
+            };
+            self.model = Some(NgramModel::train(&data.train, &data.vocab, &self.config, progress)?);
+        }
+        Ok(done(data))
+    }
+
+    fn model(&self) -> Option<&dyn LanguageModel> {
+        self.model.as_ref().map(|m| m as &dyn LanguageModel)
+    }
+
+    fn set_progress(&mut self, hook: ProgressHook) {
+        self.progress = Some(hook);
+    }
+
+    fn arpa(&self) -> Option<Result<String>> {
+        self.model.as_ref().map(NgramModel::to_arpa)
+    }
+
+    fn view(&self, name: &str, args: &Value, data: &Dataset) -> Option<Result<Value>> {
+        let model = self.model.as_ref()?;
+        Some(match name {
+            "explain" => explain_view(data, args, |h, w| serde_json::to_value(model.explain(h, w)).expect("serializable")),
+            "sparseness" => Ok(views::sparseness(model.counts(), &data.valid, &data.vocab)),
+            "ppl-by-order" => {
+                let max = args.get("max_order").and_then(Value::as_u64).map_or(6, |m| m as usize);
+                if !(1..=MAX_ORDER).contains(&max) {
+                    return Some(Err(Error::config(format!("max_order must be between 1 and {MAX_ORDER}"))));
+                }
+                views::ppl_by_order(&data.train, &data.valid, &data.vocab, &model.config.smoothing, max)
+            }
+            "count-of-counts" => Ok(views::count_of_counts(model)),
+            "interpolation" => views::interpolation(model, &data.valid, args),
+            "params" => Ok(model.estimator().params()),
+            _ => return None,
+        })
+    }
+}
+
+/// A model read from an ARPA file: nothing to train.
+pub struct ArpaTrainer {
+    model: ArpaModel,
+}
+
+impl ArpaTrainer {
+    pub fn new(model: ArpaModel) -> Self {
+        ArpaTrainer { model }
+    }
+}
+
+impl Trainer for ArpaTrainer {
+    fn step(&mut self, data: &Dataset, _budget: u64) -> Result<Progress> {
+        Ok(done(data))
+    }
+
+    fn model(&self) -> Option<&dyn LanguageModel> {
+        Some(&self.model)
+    }
+
+    fn arpa(&self) -> Option<Result<String>> {
+        Some(Ok(self.model.to_arpa()))
+    }
+
+    fn view(&self, name: &str, args: &Value, data: &Dataset) -> Option<Result<Value>> {
+        match name {
+            "explain" => {
+                Some(explain_view(data, args, |h, w| serde_json::to_value(self.model.explain(h, w)).expect("serializable")))
+            }
+            _ if COUNT_VIEWS.contains(&name) => Some(Err(Error::new(
+                "no-counts",
+                format!("The '{name}' view needs the training counts, which an ARPA file does not contain."),
+            ))),
+            _ => None,
+        }
+    }
+}

@@ -20,7 +20,8 @@
 //! shortest decimal that reads back to the same `f64`, so a round trip is exact.
 //!
 //! Reading: any text before `\data\` is ignored (KenLM wants it to start with `#`); `<unk>` becomes
-//! `[UNK]`, and a file without `<unk>` gives it log10 probability -100, as KenLM's `query` does.
+//! `[UNK]`, and a file without `<unk>` gives it log10 probability -100, as KenLM's `query` does;
+//! -99 or less reads as probability 0.
 //! Errors name the line.
 
 use super::smoothing::table::{finish_backoff, BackoffTable};
@@ -36,8 +37,17 @@ use std::fmt::Write as _;
 pub const ARPA_UNK: &str = "<unk>";
 /// log10 P(`<unk>`) when a file has no `<unk>` (KenLM's substitute).
 pub const MISSING_UNK_LOG10: f64 = -100.0;
-/// log10 of a probability of 0 (SRILM's convention).
+/// log10 of a probability of 0 (SRILM's convention); this or less reads back as 0.
 pub const LOG10_ZERO: f64 = -99.0;
+
+/// 10^x, with SRILM's -99 for log10 0 read as 0.
+fn exp10(x: f64) -> f64 {
+    if x <= LOG10_ZERO {
+        0.0
+    } else {
+        10f64.powf(x)
+    }
+}
 
 fn log10(p: f64) -> f64 {
     if p > 0.0 {
@@ -281,7 +291,7 @@ impl ArpaModel {
                 }
                 let (&w, ctx_ids) = ids.split_last().expect("k ≥ 1 words");
                 let ctx = ctx_ids.iter().rev().fold(ROOT, |c, &t| b.child(c, t));
-                let p = 10f64.powf(g.log10_prob);
+                let p = exp10(g.log10_prob);
                 if ctx == ROOT {
                     unigram[w as usize] = if w == BOS { 0.0 } else { p };
                 }
@@ -290,7 +300,7 @@ impl ArpaModel {
                 }
                 if let (Some(bo), true) = (g.log10_backoff, ids.len() < n) {
                     let node = ids.iter().rev().fold(ROOT, |c, &t| b.child(c, t));
-                    bows.push((node, 10f64.powf(bo)));
+                    bows.push((node, exp10(bo)));
                 }
             }
         }

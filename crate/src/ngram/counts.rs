@@ -197,7 +197,8 @@ mod tests {
         assert!(c.extend(ctx_s, EOS).is_none());
         assert_eq!(&*c.chain(&[BOS, A]), &[ROOT, ctx_a, ctx_sa]);
         assert_eq!((c.num_grams(1), c.num_grams(2), c.num_grams(3)), (3, 5, 4));
-        assert_eq!(c.count_of_counts(1, 4), vec![0, 0, 2, 1, 0]);
+        // Unigram counts a 3, b 1, </s> 2.
+        assert_eq!(c.count_of_counts(1, 4), vec![0, 1, 1, 1, 0]);
         // Every entry's lower-order entry is the same n-gram without its oldest token.
         let lower = c.lower_entries();
         let e = c.find(ctx_sa, B).unwrap();

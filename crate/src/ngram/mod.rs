@@ -165,7 +165,7 @@ impl NgramModel {
             )
         })?;
         let header = format!(
-            "LM Playground: {}-gram, {}\nvocabulary: {} tokens ([UNK] is written <unk>)",
+            "LM Playground: {}-gram, {}\nvocabulary: {} tokens, the unknown-word token written <unk>",
             self.config.order,
             self.estimator.describe(),
             self.vocab.len()

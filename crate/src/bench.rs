@@ -7,7 +7,7 @@ use crate::{Error, Result};
 use serde_json::{json, Value};
 
 /// The benchmark cases, by name.
-pub const CASES: &[&str] = &["ngram-train"];
+pub const CASES: &[&str] = &["ngram-train", "ngram-estimate"];
 
 /// Median of a sample (upper median for even sizes).
 pub fn median(xs: &mut [f64]) -> f64 {
@@ -32,12 +32,29 @@ fn arg_str<'a>(args: &'a Value, key: &str) -> Result<&'a str> {
     args.get(key).and_then(Value::as_str).ok_or_else(|| Error::config(format!("bench: missing '{key}'")))
 }
 
+/// Peak memory of this process so far, in bytes, and what the number is. Natively the peak resident
+/// set (VmHWM); in wasm the linear memory's size, which never shrinks, so it is the peak of the
+/// module's heap (JS-side memory not included).
+pub fn peak_memory() -> (u64, &'static str) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        (core::arch::wasm32::memory_size(0) as u64 * 65536, "wasm memory size")
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let kb = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()));
+        (kb.unwrap_or(0) * 1024, "peak RSS (VmHWM)")
+    }
+}
+
 /// Runs one case. `args.corpus` (text) is passed in by the caller, since wasm cannot read files.
 pub fn run(name: &str, args: &Value) -> Result<Value> {
+    use crate::session::{ModelConfig, RunConfig, Session};
     let repeats = args.get("repeats").and_then(Value::as_u64).unwrap_or(5) as usize;
     match name {
         "ngram-train" => {
-            use crate::session::{RunConfig, Session};
             let corpus = arg_str(args, "corpus")?;
             let config: RunConfig = serde_json::from_value(args.get("config").cloned().unwrap_or(json!({})))?;
             let mut tokens = 0;
@@ -47,6 +64,54 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
                 tokens = s.data.stats.train_tokens;
             });
             Ok(json!({ "median_ms": ms, "train_tokens": tokens, "repeats": repeats }))
+        }
+        // Tokenizing, counting and estimating timed separately, then scoring throughput and memory.
+        "ngram-estimate" => {
+            use crate::lm::eval::perplexity;
+            use crate::ngram::counts::NgramCounts;
+            use crate::ngram::NgramModel;
+            use std::sync::Arc;
+            let corpus = arg_str(args, "corpus")?;
+            let config: RunConfig = serde_json::from_value(args.get("config").cloned().unwrap_or(json!({})))?;
+            let ModelConfig::Ngram(ngram) = &config.model;
+            let mut data = None;
+            let tokenize_ms = time_ms(repeats, || data = Some(Session::new(corpus, config.clone()).expect("bench corpus").data));
+            let data = data.expect("ran");
+            let mut counts = None;
+            let count_ms = time_ms(repeats, || counts = Some(NgramCounts::count(&data.train, ngram.order, &mut |_, _| {})));
+            let counts = Arc::new(counts.expect("ran"));
+            let mut model = None;
+            let estimate_ms = time_ms(repeats, || {
+                model = Some(NgramModel::from_counts(counts.clone(), data.vocab.clone(), ngram.clone(), None).expect("estimate"))
+            });
+            let model = model.expect("ran");
+            // Score the validation stream often enough to take a measurable time.
+            let m = data.stats.valid_tokens.max(1);
+            let passes = (200_000 / m).max(1);
+            let mut ppl = 0.0;
+            let score_ms = time_ms(repeats, || {
+                for _ in 0..passes {
+                    ppl = perplexity(&model, &data.valid).perplexity;
+                }
+            });
+            let (memory, memory_kind) = peak_memory();
+            Ok(json!({
+                "tokenize_ms": tokenize_ms,
+                "count_ms": count_ms,
+                "estimate_ms": estimate_ms,
+                "count_estimate_ms": count_ms + estimate_ms,
+                "end_to_end_ms": tokenize_ms + count_ms + estimate_ms,
+                "score_tokens_per_s": (passes * m) as f64 / (score_ms / 1000.0),
+                "train_tokens": data.stats.train_tokens,
+                "valid_tokens": m,
+                "vocab": data.stats.vocab_size,
+                "ngrams": counts.num_entries(),
+                "contexts": counts.num_contexts(),
+                "perplexity": ppl,
+                "peak_memory_bytes": memory,
+                "memory_kind": memory_kind,
+                "repeats": repeats,
+            }))
         }
         _ => Err(Error::config(format!("unknown benchmark '{name}'; cases: {}", CASES.join(", ")))),
     }

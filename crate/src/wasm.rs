@@ -98,6 +98,31 @@ impl Playground {
         to_js(&self.session()?.view(name, &args).map_err(to_js_error)?)
     }
 
+    /// Makes a model read from an ARPA file (KenLM's, SRILM's or an exported one) the session's model.
+    /// Its vocabulary comes from the file; `valid_text` (may be empty) is tokenized by the settings
+    /// (JSON) and becomes the validation text `report` scores. Returns the report.
+    #[wasm_bindgen(js_name = loadArpa)]
+    pub fn load_arpa(&mut self, arpa: &str, config_json: &str, valid_text: &str) -> Result<JsValue, JsValue> {
+        self.session = None;
+        let config: RunConfig = parse(config_json)?;
+        let mut s = Session::from_arpa(arpa, config).map_err(to_js_error)?;
+        s.set_validation_text(valid_text);
+        let report = to_js(&s.report().map_err(to_js_error)?)?;
+        self.session = Some(s);
+        Ok(report)
+    }
+
+    /// The current model as ARPA text (backoff and interpolated n-gram models).
+    #[wasm_bindgen(js_name = exportArpa)]
+    pub fn export_arpa(&self) -> Result<String, JsValue> {
+        self.session()?.arpa().map_err(to_js_error)
+    }
+
+    /// Perplexity of a text under the current model (the same numbers as `report`'s validation).
+    pub fn score(&self, text: &str) -> Result<JsValue, JsValue> {
+        to_js(&self.session()?.score(text).map_err(to_js_error)?)
+    }
+
     /// The settings of the current session as JSON.
     pub fn config(&self) -> Result<String, JsValue> {
         Ok(serde_json::to_string(&self.session()?.config).expect("serializable"))

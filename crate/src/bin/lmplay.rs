@@ -55,9 +55,15 @@ mod cli {
         /// Training text (use with --test instead of --corpus).
         #[arg(long, requires = "test")]
         train: Option<String>,
-        /// Test text scored by `eval`.
-        #[arg(long, requires = "train")]
+        /// Test text scored by `eval` (with --train, or with --load-arpa).
+        #[arg(long)]
         test: Option<String>,
+        /// Use the model in this ARPA file (KenLM's, SRILM's or ours) instead of training one.
+        #[arg(long, conflicts_with_all = ["corpus", "train"])]
+        load_arpa: Option<String>,
+        /// Also write the trained model as an ARPA file (backoff and interpolated methods).
+        #[arg(long, value_name = "FILE")]
+        arpa: Option<String>,
         /// Run settings as JSON (the page's format); the flags below override it.
         #[arg(long)]
         config: Option<String>,
@@ -67,12 +73,41 @@ mod cli {
         /// n-gram order n.
         #[arg(long)]
         order: Option<usize>,
-        /// Smoothing method id (mle, addk, ...).
+        /// Smoothing method id: mle, addk, katz, absolute, witten-bell, kn, modified-kn (default),
+        /// stupid-backoff, interpolation.
         #[arg(long)]
         smoothing: Option<String>,
-        /// Add-k pseudo-count.
+        /// Add-k pseudo-count (addk).
         #[arg(long)]
         k: Option<f64>,
+        /// Fixed discount D in (0, 1] (kn, absolute); default: n1/(n1 + 2 n2) per order.
+        #[arg(long)]
+        discount: Option<f64>,
+        /// modified-kn: use fallback discounts where the closed-form ones are out of range
+        /// (KenLM's --discount_fallback).
+        #[arg(long)]
+        discount_fallback: bool,
+        /// The fallback D1,D2,D3+ (default 0.5,1,1.5).
+        #[arg(long, value_delimiter = ',', num_args = 1..=3)]
+        fallback_discounts: Option<Vec<f64>>,
+        /// Stupid backoff's α (default 0.4).
+        #[arg(long)]
+        alpha: Option<f64>,
+        /// Interpolation weights λ0 (uniform),λ1,…,λn; default: learned by EM on held-out data.
+        #[arg(long, value_delimiter = ',')]
+        lambdas: Option<Vec<f64>>,
+        /// Share of the training units held out to learn the interpolation weights (default 0.1).
+        #[arg(long)]
+        heldout: Option<f64>,
+        /// Katz: largest count that Good-Turing discounts (default 5).
+        #[arg(long)]
+        gt_max: Option<u32>,
+        /// Report progress on stderr (default: when the training text is over 10 MB).
+        #[arg(long, conflicts_with = "quiet")]
+        progress: bool,
+        /// Never report progress.
+        #[arg(long)]
+        quiet: bool,
         /// char, word or whitespace.
         #[arg(long)]
         tokenizer: Option<String>,
@@ -97,6 +132,8 @@ mod cli {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        #[arg(skip)]
+        show_progress: std::cell::Cell<bool>,
     }
 
     #[derive(Args)]
@@ -165,20 +202,94 @@ mod cli {
             if let Some(m) = &self.smoothing {
                 n.smoothing.method = Method::parse(m)?;
             }
+            let sm = &mut n.smoothing;
             if let Some(k) = self.k {
-                n.smoothing.k = k;
+                sm.k = k;
+            }
+            if self.discount.is_some() {
+                sm.discount = self.discount;
+            }
+            sm.discount_fallback |= self.discount_fallback;
+            if let Some(f) = &self.fallback_discounts {
+                // Like lmplz: missing values repeat the last one given.
+                let f: Vec<f64> = (0..3).map(|i| f[i.min(f.len() - 1)]).collect();
+                sm.fallback_discounts = [f[0], f[1], f[2]];
+                sm.discount_fallback = true;
+            }
+            if let Some(a) = self.alpha {
+                sm.alpha = a;
+            }
+            if self.lambdas.is_some() {
+                sm.lambdas = self.lambdas.clone();
+            }
+            if let Some(h) = self.heldout {
+                sm.heldout = h;
+            }
+            if let Some(g) = self.gt_max {
+                sm.gt_max = g;
             }
             Ok(c)
         }
 
+        /// The session, trained (or loaded from an ARPA file).
         fn session(&self) -> Result<Session> {
             let config = self.config()?;
-            match (&self.corpus, &self.train, &self.test) {
-                (Some(corpus), _, _) => Session::new(&read(corpus)?, config),
-                (None, Some(train), Some(test)) => Session::with_split(&read(train)?, &read(test)?, config),
-                _ => Err(Error::config("give --corpus FILE, or --train FILE and --test FILE")),
+            let started = std::time::Instant::now();
+            let mut s = match (&self.corpus, &self.train, &self.test, &self.load_arpa) {
+                (_, _, test, Some(arpa)) => {
+                    let mut s = Session::from_arpa(&read(arpa)?, config)?;
+                    if let Some(test) = test {
+                        s.set_validation_text(&read(test)?);
+                    }
+                    return Ok(s);
+                }
+                (Some(corpus), _, _, _) => {
+                    let text = read(corpus)?;
+                    self.announce(text.len());
+                    Session::new(&text, config)?
+                }
+                (None, Some(train), Some(test), _) => {
+                    let text = read(train)?;
+                    self.announce(text.len());
+                    Session::with_split(&text, &read(test)?, config)?
+                }
+                _ => return Err(Error::config("give --corpus FILE, or --train FILE and --test FILE, or --load-arpa FILE")),
+            };
+            if self.show_progress.get() {
+                eprintln!("lmplay: tokenized in {:.1} s: {} training tokens, vocabulary {}", started.elapsed().as_secs_f64(), s.data.stats.train_tokens, s.data.stats.vocab_size);
+                s.set_progress(progress_printer());
+            }
+            s.train_to_end()?;
+            if self.show_progress.get() {
+                eprintln!("lmplay: trained in {:.1} s", started.elapsed().as_secs_f64());
+            }
+            if let Some(path) = &self.arpa {
+                let text = s.arpa()?;
+                std::fs::write(path, text).map_err(|e| Error::new("io", format!("cannot write {path}: {e}")))?;
+            }
+            Ok(s)
+        }
+
+        /// Decides whether to report progress for a training text of `bytes` bytes.
+        fn announce(&self, bytes: usize) {
+            let on = !self.quiet && (self.progress || bytes > 10 << 20);
+            self.show_progress.set(on);
+            if on {
+                eprintln!("lmplay: reading and tokenizing {:.1} MB", bytes as f64 / (1 << 20) as f64);
             }
         }
+    }
+
+    /// Prints each phase's progress on stderr, every 5% or so.
+    fn progress_printer() -> lmplay::session::ProgressHook {
+        let started = std::time::Instant::now();
+        let mut last: (&str, f64) = ("", -1.0);
+        Box::new(move |phase, done| {
+            if phase != last.0 || done >= last.1 + 0.05 || (done >= 1.0 && last.1 < 1.0) {
+                eprintln!("lmplay: {phase:<12} {:>5.1}%  ({:.1} s)", 100.0 * done, started.elapsed().as_secs_f64());
+                last = (phase, done);
+            }
+        })
     }
 
     fn fmt_ppl(x: f64) -> String {
@@ -193,8 +304,7 @@ mod cli {
         let cli = Cli::parse();
         match cli.cmd {
             Cmd::Train(args) | Cmd::Eval(args) => {
-                let mut s = args.session()?;
-                s.train_to_end()?;
+                let s = args.session()?;
                 let r = s.report()?;
                 if args.json {
                     let v = &r.validation;
@@ -235,8 +345,7 @@ mod cli {
                 println!("{}", serde_json::to_string(&out).expect("json"));
             }
             Cmd::Sample(args) => {
-                let mut s = args.run.session()?;
-                s.train_to_end()?;
+                let s = args.run.session()?;
                 let cfg = SampleConfig {
                     length: args.length,
                     temperature: args.temperature,

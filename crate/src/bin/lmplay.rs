@@ -34,6 +34,9 @@ mod cli {
         Eval(RunArgs),
         /// Train a model and generate text.
         Sample(SampleArgs),
+        /// Train a model (or load an ARPA file) and print one of the page's views as JSON:
+        /// next, explain, sparseness, ppl-by-order, count-of-counts, interpolation, params.
+        View(ViewArgs),
         /// Run one benchmark case natively and print its JSON (used by `./build.sh bench`).
         Bench(BenchArgs),
     }
@@ -137,6 +140,17 @@ mod cli {
     }
 
     #[derive(Args)]
+    struct ViewArgs {
+        /// The view's name.
+        name: String,
+        /// The view's arguments as JSON, e.g. '{"context": "to be", "token": "or"}'.
+        #[arg(long = "args", default_value = "{}")]
+        view_args: String,
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    #[derive(Args)]
     struct SampleArgs {
         #[command(flatten)]
         run: RunArgs,
@@ -155,6 +169,9 @@ mod cli {
         /// Sampling seed (defaults to --seed).
         #[arg(long)]
         sample_seed: Option<u64>,
+        /// How many top alternatives to report with each token in --json output (0 is fastest).
+        #[arg(long, default_value_t = 5)]
+        alternatives: usize,
     }
 
     fn read(path: &str) -> Result<String> {
@@ -344,6 +361,11 @@ mod cli {
                 let out = lmplay::bench::run(&b.name, &args)?;
                 println!("{}", serde_json::to_string(&out).expect("json"));
             }
+            Cmd::View(v) => {
+                let s = v.run.session()?;
+                let args: serde_json::Value = serde_json::from_str(&v.view_args)?;
+                println!("{}", serde_json::to_string_pretty(&s.view(&v.name, &args)?).expect("json"));
+            }
             Cmd::Sample(args) => {
                 let s = args.run.session()?;
                 let cfg = SampleConfig {
@@ -353,7 +375,7 @@ mod cli {
                     top_p: args.top_p,
                     greedy: args.greedy,
                     seed: args.sample_seed.unwrap_or(s.config.seed),
-                    alternatives: 5,
+                    alternatives: args.alternatives,
                 };
                 let mut tokens = Vec::new();
                 let mut text = args.prompt.clone();

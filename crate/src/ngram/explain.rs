@@ -71,11 +71,20 @@ fn name(order: usize) -> String {
     }
 }
 
+/// "once", "twice", "5 times".
+fn count_words(n: f64) -> String {
+    match n {
+        1.0 => "once".into(),
+        2.0 => "twice".into(),
+        _ if n.fract() == 0.0 => format!("{n:.0} times"),
+        _ => format!("{n} times"),
+    }
+}
+
 fn times(n: f64, kind: &str) -> String {
-    let n_str = if n.fract() == 0.0 { format!("{n:.0}") } else { format!("{n}") };
     match kind {
-        "continuation" => format!("preceded by {n_str} different word{} (its continuation count)", if n == 1.0 { "" } else { "s" }),
-        _ => format!("seen {n_str} time{}", if n == 1.0 { "" } else { "s" }),
+        "continuation" => format!("preceded by {n:.0} different word{} (its continuation count)", if n == 1.0 { "" } else { "s" }),
+        _ => format!("seen {}", count_words(n)),
     }
 }
 
@@ -91,7 +100,7 @@ pub fn story(kind: TraceKind, levels: &[Level], token: &str, probability: f64) -
     if top.seen {
         s += &format!("The {} {} was {}", name(top.order), quote(&top.context, token), times(top.count, top.count_kind));
         if top.context_count > 0.0 && top.order > 1 {
-            s += &format!(" after its context, which occurred {:.0} times", top.context_count);
+            s += &format!(" after its context, which occurred {}", count_words(top.context_count));
         }
         s += ".";
         if kind == TraceKind::Interpolated {
@@ -105,7 +114,7 @@ pub fn story(kind: TraceKind, levels: &[Level], token: &str, probability: f64) -
     s += &format!("The {} {} was never seen", name(top.order), quote(&top.context, token));
     if top.order > 1 {
         if top.context_count > 0.0 {
-            s += &format!(", although its context occurred {:.0} times", top.context_count);
+            s += &format!(", although its context occurred {}", count_words(top.context_count));
         } else {
             s += &format!(" — not even its context '{}'", top.context.join(" "));
         }

@@ -5,7 +5,8 @@ use super::arpa::ArpaModel;
 use super::{views, NgramConfig, NgramModel, MAX_ORDER};
 use crate::lm::LanguageModel;
 use crate::session::{str_arg, token_id, Progress, ProgressHook, Trainer};
-use crate::text::Dataset;
+use crate::text::vocab::UNK_STR;
+use crate::text::{Dataset, UNK};
 use crate::{Error, Result};
 use serde_json::Value;
 
@@ -23,10 +24,21 @@ fn done(data: &Dataset) -> Progress {
     }
 }
 
+/// The `explain` view: `{context, token}` typed by the user; a token outside the vocabulary is
+/// explained as `[UNK]`, and the summary says so.
 fn explain_view(data: &Dataset, args: &Value, explain: impl Fn(&[u32], u32) -> Value) -> Result<Value> {
     let history = Dataset::encode_prompt(&data.config, &data.vocab, str_arg(args, "context")?);
-    let w = token_id(data, str_arg(args, "token")?)?;
-    Ok(explain(&history, w))
+    let typed = str_arg(args, "token")?;
+    let w = token_id(data, typed)?;
+    let mut v = explain(&history, w);
+    let oov = w == UNK && typed != UNK_STR;
+    if oov {
+        let summary = v["summary"].as_str().unwrap_or_default();
+        v["summary"] = format!("'{typed}' is not in the training vocabulary, so it is scored as [UNK]. {summary}").into();
+    }
+    v["typed"] = typed.into();
+    v["oov"] = oov.into();
+    Ok(v)
 }
 
 pub struct NgramTrainer {

@@ -128,3 +128,14 @@ fn interpolation_view_reports_lambdas_and_scores_hand_set_ones() {
     // Other methods have no interpolation view.
     assert!(shakespeare_session(Smoothing::of(Method::WittenBell), 2).view("interpolation", &json!({})).is_err());
 }
+
+#[test]
+fn explain_view_says_when_a_typed_token_is_out_of_vocabulary() {
+    let s = shakespeare_session(Smoothing::of(Method::Kn), 3);
+    let v = s.view("explain", &json!({ "context": "I pray", "token": "zzqx" })).unwrap();
+    assert_eq!((v["oov"].as_bool(), v["token"].as_str(), v["typed"].as_str()), (Some(true), Some("[UNK]"), Some("zzqx")));
+    assert!(v["summary"].as_str().unwrap().starts_with("'zzqx' is not in the training vocabulary, so it is scored as [UNK]."));
+    let v = s.view("explain", &json!({ "context": "I pray", "token": "you" })).unwrap();
+    assert_eq!(v["oov"], false);
+    assert_eq!(v["levels"].as_array().unwrap().len(), 4);
+}

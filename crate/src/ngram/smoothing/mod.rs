@@ -240,8 +240,9 @@ pub trait Estimator: Send + Sync {
     /// The trace behind `prob`.
     fn explain(&self, c: &NgramCounts, q: &Query, w: TokenId) -> Trace;
 
-    /// The stored probabilities and backoff weights, for methods that are backoff-structured
-    /// (everything but add-k): what an ARPA file holds.
+    /// The stored probabilities and backoff weights — what an ARPA file holds — for methods that
+    /// can be written as one (not add-k, which is not backoff-structured, nor stupid backoff,
+    /// which is not a probability model).
     fn table(&self) -> Option<&BackoffTable> {
         None
     }

@@ -73,7 +73,10 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
             use std::sync::Arc;
             let corpus = arg_str(args, "corpus")?;
             let config: RunConfig = serde_json::from_value(args.get("config").cloned().unwrap_or(json!({})))?;
-            let ModelConfig::Ngram(ngram) = &config.model;
+            #[allow(irrefutable_let_patterns)] // other families will come
+            let ModelConfig::Ngram(ngram) = &config.model else {
+                return Err(Error::config("bench: ngram-estimate needs an n-gram model"));
+            };
             let mut data = None;
             let tokenize_ms = time_ms(repeats, || data = Some(Session::new(corpus, config.clone()).expect("bench corpus").data));
             let data = data.expect("ran");
@@ -85,6 +88,9 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
                 model = Some(NgramModel::from_counts(counts.clone(), data.vocab.clone(), ngram.clone(), None).expect("estimate"))
             });
             let model = model.expect("ran");
+            // Writing the ARPA text, as lmplz's timing includes writing its file.
+            let mut arpa_bytes = 0;
+            let arpa_ms = time_ms(repeats.min(3), || arpa_bytes = model.to_arpa().map_or(0, |a| a.len()));
             // Score the validation stream often enough to take a measurable time.
             let m = data.stats.valid_tokens.max(1);
             let passes = (200_000 / m).max(1);
@@ -101,6 +107,8 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
                 "estimate_ms": estimate_ms,
                 "count_estimate_ms": count_ms + estimate_ms,
                 "end_to_end_ms": tokenize_ms + count_ms + estimate_ms,
+                "arpa_ms": arpa_ms,
+                "arpa_bytes": arpa_bytes,
                 "score_tokens_per_s": (passes * m) as f64 / (score_ms / 1000.0),
                 "train_tokens": data.stats.train_tokens,
                 "valid_tokens": m,

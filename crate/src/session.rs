@@ -131,8 +131,7 @@ impl Session {
     /// tokenized by `config.data`. Score text with [`Session::score`] or [`Session::set_validation_text`].
     pub fn from_arpa(arpa: &str, mut config: RunConfig) -> Result<Session> {
         let model = ArpaModel::parse(arpa)?;
-        let ModelConfig::Ngram(n) = &mut config.model;
-        n.order = model.order();
+        config.model = ModelConfig::Ngram(NgramConfig { order: model.order(), ..NgramConfig::default() });
         let data = Dataset::empty(&config.data, model.vocab().clone());
         Ok(Session { config, data, trainer: Box::new(ArpaTrainer::new(model)) })
     }

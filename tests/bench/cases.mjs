@@ -30,6 +30,7 @@ export const CASES = [
       'count+estimate ms': r.count_estimate_ms,
       'tokenize ms': r.tokenize_ms,
       'end-to-end ms': r.end_to_end_ms,
+      '+ARPA ms': r.arpa_ms,
       'score Mtok/s': r.score_tokens_per_s / 1e6,
       'peak MB': r.peak_memory_bytes / 2 ** 20,
       'train tokens': r.train_tokens,

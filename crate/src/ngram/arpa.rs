@@ -86,20 +86,42 @@ pub fn write(trie: &Trie, table: &BackoffTable, vocab: &Vocab, header: &str) -> 
     for (k, ctxs) in by_order.iter().enumerate().skip(2) {
         let _ = writeln!(out, "ngram {k}={}", ctxs.iter().map(|&c| trie.range(c).len()).sum::<usize>());
     }
-    // The backoff of the n-gram `tokens`: the weight of the context with exactly those tokens.
-    let bow = |tokens: &[TokenId]| trie.lookup(tokens).map_or(0.0, |c| log10(table.bow[c as usize]));
+    // The backoff of each n-gram is the weight of the context with exactly its tokens. Context
+    // X = t1 … td is the n-gram (t1 … t(d−1), td): its prefix node is t1 + prefix(t2 … td), found
+    // with one probe per node since parents come first.
+    let mut prefix = vec![ROOT; trie.num_contexts()];
+    let mut newest = vec![0 as TokenId; trie.num_contexts()];
+    let mut entry_bow = vec![0.0f64; trie.num_entries()];
+    let mut unigram_bow = vec![0.0f64; vocab.len()];
+    for x in 1..trie.num_contexts() as CtxId {
+        let p = trie.parent(x);
+        let (xi, pi) = (x as usize, p as usize);
+        if p == ROOT {
+            newest[xi] = trie.oldest(x);
+            prefix[xi] = ROOT;
+            if let Some(u) = unigram_bow.get_mut(newest[xi] as usize) {
+                *u = log10(table.bow[xi]);
+            }
+            continue;
+        }
+        newest[xi] = newest[pi];
+        let Some(pre) = trie.extend(prefix[pi], trie.oldest(x)) else { continue };
+        prefix[xi] = pre;
+        if let Some(e) = trie.find(pre, newest[xi]) {
+            entry_bow[e] = log10(table.bow[xi]);
+        }
+    }
     let _ = write!(out, "\n\\1-grams:\n");
     for id in 0..vocab.len() as TokenId {
         // <s> is never predicted; KenLM writes log10 P(<s>) = 0.
         let p = if id == BOS { 0.0 } else { log10(table.unigram[id as usize]) };
         let _ = write!(out, "{p}\t{}", arpa_word(vocab, id));
         if n > 1 {
-            let _ = write!(out, "\t{}", bow(&[id]));
+            let _ = write!(out, "\t{}", unigram_bow[id as usize]);
         }
         out.push('\n');
     }
     let words = trie.entry_words();
-    let mut gram = Vec::with_capacity(n);
     for (k, ctxs) in by_order.iter().enumerate().skip(2) {
         let _ = write!(out, "\n\\{k}-grams:\n");
         for &ctx in ctxs {
@@ -109,10 +131,7 @@ pub fn write(trie: &Trie, table: &BackoffTable, vocab: &Vocab, header: &str) -> 
             for e in trie.range(ctx) {
                 let _ = write!(out, "{}\t{prefix} {}", log10(table.prob[e]), arpa_word(vocab, words[e]));
                 if k < n {
-                    gram.clear();
-                    gram.extend_from_slice(&tokens);
-                    gram.push(words[e]);
-                    let _ = write!(out, "\t{}", bow(&gram));
+                    let _ = write!(out, "\t{}", entry_bow[e]);
                 }
                 out.push('\n');
             }

@@ -11,8 +11,10 @@
 //!
 //! Good-Turing needs n_1 … n_{k+1} > 0 and coefficients in (0, 1]; where they are not (small data),
 //! the order's threshold is lowered until they are, down to no discounting at all for that order.
-//! If every word of V was seen after a context there is nowhere to back off to: its p* are
-//! rescaled to sum to 1 and α(h) = 0.
+//! A context whose followers all keep their full counts (above the threshold, or undiscounted) would
+//! leave nothing for unseen words; then, as SRILM does (a fix credited to Doug Paul), its
+//! denominator is incremented by one: p*(w | h) = d_r · r / (c(h •) + 1). If every word of V was
+//! seen after a context there is nowhere to back off to: its p* are rescaled to sum to 1, α(h) = 0.
 
 use super::table::{finish_backoff, BackoffTable};
 use super::{Estimator, Query, Trace, TraceKind};
@@ -27,6 +29,21 @@ pub struct Katz {
     /// `coef[order][r]` = d_r for r = 1..=k of that order (empty: undiscounted).
     coef: Vec<Vec<f64>>,
     v: f64,
+}
+
+/// Seen mass this close to 1 counts as "nothing left" (SRILM's Prob_Epsilon).
+const NO_MASS_LEFT: f64 = 3e-6;
+
+/// The denominator of a context's estimates: c(h •), or c(h •) + 1 when the discounted counts would
+/// leave no mass for the words of V never seen after h.
+fn denominator(c: &NgramCounts, ctx: CtxId, d: impl Fn(u32) -> f64, v: usize) -> f64 {
+    let total = c.total(ctx) as f64;
+    let kept: f64 = c.follower_counts(ctx).iter().map(|&r| d(r) * r as f64).sum::<f64>() / total;
+    if kept > 1.0 - NO_MASS_LEFT && c.followers(ctx).len() < v {
+        total + 1.0
+    } else {
+        total
+    }
 }
 
 /// Katz's coefficients d_1..d_k for one order, lowering k until they are valid (empty if none is).
@@ -68,7 +85,7 @@ impl Katz {
         // Parents come before children, so lower-order probabilities are ready when needed.
         for ctx in 0..c.num_contexts() as CtxId {
             let order = c.depth(ctx) + 1;
-            let total = c.total(ctx) as f64;
+            let total = denominator(c, ctx, |r| d(order, r), vocab.num_predictable());
             let r = c.range(ctx);
             let mut kept = 0.0;
             let mut lower_mass = 0.0;
@@ -135,6 +152,8 @@ impl Estimator for Katz {
                 let e = c.find(ctx, w);
                 let r = e.map_or(0, |e| c.raw(e));
                 let d = self.discount(order, r);
+                let den = denominator(c, ctx, |r| self.discount(order, r), self.v as usize);
+                let bumped = den > c.total(ctx) as f64;
                 Level {
                     order,
                     count: r as f64,
@@ -144,13 +163,24 @@ impl Estimator for Katz {
                     lower_weight: Some(self.table.bow[ctx as usize]),
                     estimate: e.map_or(0.0, |e| self.table.prob[e]),
                     seen: r > 0,
-                    note: if r > 0 && d < 1.0 {
-                        format!("Good-Turing keeps {:.1}% of a count of {r} at this order", 100.0 * d)
-                    } else if r > 0 {
-                        format!("a count of {r} is above this order's Good-Turing threshold, so it is trusted as it is")
-                    } else {
-                        String::new()
-                    },
+                    note: [
+                        if r > 0 && d < 1.0 {
+                            format!("Good-Turing keeps {:.1}% of a count of {r} at this order", 100.0 * d)
+                        } else if r > 0 {
+                            format!("a count of {r} is not discounted at this order")
+                        } else {
+                            String::new()
+                        },
+                        if bumped {
+                            format!("no mass was left for unseen words, so the denominator is c(h) + 1 = {den}")
+                        } else {
+                            String::new()
+                        },
+                    ]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; "),
                     ..Level::default()
                 }
             })

@@ -334,15 +334,22 @@ fn katz_good_turing_by_hand() {
     let coef: Vec<f64> = serde_json::from_value(g["good_turing"][0]["coefficients"].clone()).unwrap();
     assert!(close(coef[0], 0.25) && close(coef[1], 9.0 / 16.0));
     // Bigrams: 13 distinct, "z z" twice, the rest once: n3 = 0 and A = 2·n2/n1 = 2/13 gives d1 = 0,
-    // so Good-Turing cannot discount this order: seen bigrams keep their relative frequency, α = 0.
+    // so Good-Turing cannot discount this order, and every context would keep all its mass. SRILM's
+    // fix: the denominator becomes c(h •) + 1. Context z (z 2, </s> 1): p*(z | z) = 2/4, p*(</s> | z) = 1/4,
+    // α(z) = (1/4) / (1 − P(z) − P(</s>)) = (1/4) / (1 − 12/56 − 1/56) = 14/43.
+    // Context x (x 1, y 1): p* = 1/3 each, α(x) = (1/3) / (1 − 2 · 9/112) = 56/141, P([UNK] | x) = 56/141 · 1/2.
     let m2 = model(&d, 2, Smoothing::of(Method::Katz));
-    let (x, z) = (d.vocab.id("x"), d.vocab.id("z"));
-    assert!(close(m2.prob(&[BOS, z], z), 2.0 / 3.0));
-    assert_eq!(m2.prob(&[BOS, x], UNK), 0.0);
+    let (x, y, z) = (d.vocab.id("x"), d.vocab.id("y"), d.vocab.id("z"));
+    assert!(close(m2.prob(&[BOS, z], z), 0.5));
+    assert!(close(m2.prob(&[BOS, z], EOS), 0.25));
+    assert!(close(m2.prob(&[BOS, z], x), 14.0 / 43.0 * 9.0 / 112.0));
+    assert!(close(m2.prob(&[BOS, x], y), 1.0 / 3.0));
+    assert!(close(m2.prob(&[BOS, x], UNK), 28.0 / 141.0));
     // After an unseen context the unigram Katz estimate is used as it is.
     assert!(close(m2.prob(&[BOS, UNK], UNK), 0.5));
     let g = m2.estimator().params();
     assert_eq!(g["good_turing"][1]["threshold"], 0);
+    assert!(m2.explain(&[BOS, x], UNK).levels[0].note.contains("denominator is c(h) + 1 = 3"));
 }
 
 #[test]
@@ -350,27 +357,31 @@ fn katz_backoff_weight_by_hand() {
     // Lines "d", "b a", "b b b b c a". Bigram counts: <s> d 1, d </s> 1, <s> b 2, b a 1, a </s> 2,
     // b b 3, b c 1, c a 1: n1 = 5, n2 = 2, n3 = 1, so k = 2 with A = 3/5, d1 = (4/5 − 3/5)/(2/5) = 1/2,
     // d2 = (3/4 − 3/5)/(2/5) = 3/8, and the count 3 is trusted. Unigrams d 1, </s> 3, b 5, a 2, c 1
-    // (N = 12) cannot be discounted (A ≥ 1 for every k), so P(w) = c(w)/12 and P([UNK]) = 0.
+    // (N = 12) cannot be discounted (A ≥ 1 for every k), which would leave nothing for [UNK], so the
+    // denominator is 13: P(w) = c(w)/13 and P([UNK]) = 1/13.
     // Context b (a 1, b 3, c 1; c(b •) = 5): p*(a | b) = 1/2 · 1/5, p*(b | b) = 3/5, p*(c | b) = 1/10;
-    // α(b) = (1 − 0.8) / (1 − (2 + 5 + 1)/12) = 0.6, so P(d | b) = 0.6/12 and P(</s> | b) = 0.6 · 3/12.
-    // Context <s> (d 1, b 2): p*(d) = 1/2 · 1/3, p*(b) = 3/8 · 2/3 = 1/4; α(<s>) = (7/12)/(1/2) = 7/6.
+    // α(b) = (1 − 0.8) / (1 − (2 + 5 + 1)/13) = 0.52, so P(d | b) = 0.52/13 = 0.04, P(</s> | b) = 0.12.
+    // Context <s> (d 1, b 2): p*(d) = 1/2 · 1/3, p*(b) = 3/8 · 2/3 = 1/4; α(<s>) = (7/12)/(1 − 6/13) = 13/12,
+    // so P(a | <s>) = 13/12 · 2/13 = 1/6 and P(</s> | <s>) = 1/4.
     let cfg = DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Whitespace, false), ..DataConfig::default() };
     let d = Dataset::from_split("d\nb a\nb b b b c a\n", "b d\n", &cfg).unwrap();
     let m = model(&d, 2, Smoothing::of(Method::Katz));
     let id = |w: &str| d.vocab.id(w);
     let (a, b, c, dd) = (id("a"), id("b"), id("c"), id("d"));
+    assert!(close(m.prob(&[BOS, UNK], b), 5.0 / 13.0));
+    assert!(close(m.prob(&[BOS, UNK], UNK), 1.0 / 13.0));
     assert!(close(m.prob(&[BOS, b], a), 0.1));
     assert!(close(m.prob(&[BOS, b], b), 0.6));
     assert!(close(m.prob(&[BOS, b], c), 0.1));
-    assert!(close(m.prob(&[BOS, b], dd), 0.05));
-    assert!(close(m.prob(&[BOS, b], EOS), 0.15));
-    assert_eq!(m.prob(&[BOS, b], UNK), 0.0);
+    assert!(close(m.prob(&[BOS, b], dd), 0.04));
+    assert!(close(m.prob(&[BOS, b], EOS), 0.12));
+    assert!(close(m.prob(&[BOS, b], UNK), 0.04));
     assert!(close(m.prob(&[BOS], dd), 1.0 / 6.0));
     assert!(close(m.prob(&[BOS], b), 0.25));
-    assert!(close(m.prob(&[BOS], a), 7.0 / 36.0));
-    assert!(close(m.prob(&[BOS], EOS), 7.0 / 24.0));
+    assert!(close(m.prob(&[BOS], a), 1.0 / 6.0));
+    assert!(close(m.prob(&[BOS], EOS), 0.25));
     let e = m.explain(&[BOS, b], dd);
-    assert!(close(e.levels[0].lower_weight.unwrap(), 0.6));
+    assert!(close(e.levels[0].lower_weight.unwrap(), 0.52));
     assert!(!e.levels[0].seen && e.levels[1].seen);
-    assert!(e.summary.contains("Backing off to the unigram 'd', seen once, with weight 0.6000"), "{}", e.summary);
+    assert!(e.summary.contains("Backing off to the unigram 'd', seen once, with weight 0.5200"), "{}", e.summary);
 }

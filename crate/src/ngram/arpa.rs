@@ -29,7 +29,7 @@ use super::smoothing::{Trace, TraceKind};
 use super::trie::{key, CtxId, Trie, TrieBuilder, ROOT};
 use crate::lm::{LanguageModel, ModelInfo, TokenStream};
 use crate::ngram::explain::{self, Explanation, Level};
-use crate::text::{TokenId, Vocab, BOS, EOS, UNK};
+use crate::text::{TokenId, Vocab, BOS, UNK};
 use crate::{Error, Result};
 use std::fmt::Write as _;
 
@@ -455,10 +455,6 @@ impl TokenStream for ArpaStream<'_> {
         let m = self.model;
         let ctx = super::context(&self.history, m.order());
         m.table.distribution(&m.trie, &m.trie.chain(ctx), out);
-        out[BOS as usize] = 0.0;
-        if !m.vocab.predicts_eos() {
-            out[EOS as usize] = 0.0;
-        }
     }
 
     fn log2_prob(&mut self, token: TokenId) -> f64 {

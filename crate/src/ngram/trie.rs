@@ -222,7 +222,7 @@ impl Trie {
         let mut kept = vec![ROOT];
         new_id[0] = ROOT;
         for i in 1..n {
-            if self.depth[i] as usize <= order - 1 {
+            if (self.depth[i] as usize) < order {
                 // Parents were created before their children, so they are already renumbered.
                 let p = new_id[self.parent[i] as usize];
                 new_id[i] = b.child(p, self.word[i]);

@@ -17,5 +17,6 @@ trap 'rm -rf "$parts"' EXIT
 seq 1 1000 | xargs -P "$jobs" -I{} sh -c '"$0" sample --corpus tests/data/tinyshakespeare.txt --tokenizer char \
   --boundary none --order 8 --smoothing witten-bell --valid-fraction 0.01 --seed 1 --sample-seed {} \
   --length 100000 --alternatives 0 > "$1/{}.txt"' "$bin" "$parts"
-for i in $(seq 1 1000); do cat "$parts/$i.txt"; done | head -c "$target" | sed '$d' > "$out"
+for i in $(seq 1 1000); do cat "$parts/$i.txt"; done > "$parts/all.txt"
+head -c "$target" "$parts/all.txt" | sed '$d' > "$out"
 echo "$out: $(stat -c %s "$out") bytes" >&2

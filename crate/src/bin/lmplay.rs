@@ -303,7 +303,7 @@ mod cli {
         let mut last: (&str, f64) = ("", -1.0);
         Box::new(move |phase, done| {
             if phase != last.0 || done >= last.1 + 0.05 || (done >= 1.0 && last.1 < 1.0) {
-                eprintln!("lmplay: {phase:<12} {:>5.1}%  ({:.1} s)", 100.0 * done, started.elapsed().as_secs_f64());
+                eprintln!("lmplay: {phase:<12} {:>3.0}%  ({:.1} s)", (100.0 * done).floor(), started.elapsed().as_secs_f64());
                 last = (phase, done);
             }
         })

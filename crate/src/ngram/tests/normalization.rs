@@ -13,7 +13,53 @@ use crate::rng::Rng;
 use crate::text::{Boundary, DataConfig, Dataset, TokenId, Tokenizer, TokenizerKind, BOS, EOS};
 
 const SHAKESPEARE: &str = include_str!("../../../../tests/data/tinyshakespeare.txt");
-const TANG: &str = include_str!("../../../../www/corpora/tang300.txt");
+/// The first poems of 唐诗三百首 (www/corpora/tang300.txt): Chinese at the character level.
+const TANG: &str = "在嶽詠蟬\n\
+駱賓王\n\
+西陸蟬聲唱，南冠客思侵。\n\
+那堪玄鬢影，來對白頭吟。\n\
+露重飛難進，風多響易沈。\n\
+無人信高潔，誰爲表予心。\n\
+登幽州臺歌\n\
+陳子昂\n\
+前不見古人，後不見來者。\n\
+念天地之悠悠，獨愴然而涕下。\n\
+經鄒魯祭孔子而歎之\n\
+明皇帝\n\
+夫子何爲者？栖栖一代中。\n\
+地猶鄹氏邑，宅即魯王宮。\n\
+歎鳳嗟身否，傷麟怨道窮。\n\
+今看兩楹奠，當與夢時同。\n\
+鼓吹曲辭 將進酒\n\
+李白\n\
+君不見黃河之水天上來，奔流到海不復回。\n\
+君不見高堂明鏡悲白髮，朝如青絲暮成雪。\n\
+人生得意須盡歡，莫使金尊空對月。\n\
+天生我材必有用，千金散盡還復來。\n\
+烹羊宰牛且爲樂，會須一飲三百杯。\n\
+岑夫子，丹丘生，將進酒，杯莫停。\n\
+與君歌一曲，請君爲我側耳聽。\n\
+鐘鼓饌玉不足貴，但願長醉不復醒。\n\
+古來聖賢皆寂寞，惟有飲者留其名。\n\
+陳王昔時宴平樂，斗酒十千恣歡謔。\n\
+主人何爲言少錢，徑須酤取對君酌。\n\
+五花馬，千金裘，呼兒將出換美酒，與爾同銷萬古愁。\n\
+橫吹曲辭 出塞 一\n\
+王昌齡\n\
+秦時明月漢時關，萬里長征人未還。\n\
+但使龍城飛將在，不教胡馬度陰山。\n\
+橫吹曲辭 出塞\n\
+王之渙\n\
+黃砂直上白雲間，一片孤城萬仞山。\n\
+羌笛何須怨楊柳，春風不度玉門關。\n\
+橫吹曲辭 關山月\n\
+李白\n\
+明月出天山，蒼茫雲海間。\n\
+長風幾萬里，吹度玉門關。\n\
+漢下白登道，胡窺青海灣。\n\
+由來征戰地，不見有人還。\n\
+戍客望邊色，思歸多苦顏。\n\
+";
 
 fn lines(text: &str, n: usize) -> String {
     text.lines().take(n).collect::<Vec<_>>().join("\n")

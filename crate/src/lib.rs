@@ -11,6 +11,7 @@ pub mod clock;
 pub mod error;
 pub mod lm;
 pub mod ngram;
+pub mod nn;
 pub mod rng;
 pub mod session;
 pub mod text;

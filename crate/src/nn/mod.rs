@@ -1,0 +1,5 @@
+//! The neural engine: f32 tensors on flat buffers, compute kernels, layers as forward/backward pairs,
+//! optimizers, and the neural models. See docs/architecture.md, "Neural engine".
+
+pub mod kernels;
+pub mod ops;

@@ -2,4 +2,8 @@
 //! optimizers, and the neural models. See docs/architecture.md, "Neural engine".
 
 pub mod kernels;
+pub mod backend;
 pub mod ops;
+pub mod optim;
+pub mod params;
+pub mod tensor;

@@ -48,18 +48,36 @@ impl<'a> MatRef<'a> {
     }
 }
 
-/// Hyper-parameters of one Adam / AdamW step, with the bias corrections folded in.
+/// One Adam / AdamW step with its scalars precomputed in f64 and rounded once, as PyTorch does.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamStep {
-    pub lr: f32,
-    pub beta1: f32,
+    /// lr / (1 − β₁ᵗ)
+    pub step_size: f32,
+    /// √(1 − β₂ᵗ)
+    pub sqrt_bias2: f32,
+    /// 1 − β₁ (m moves toward g by this fraction: `lerp`).
+    pub one_minus_beta1: f32,
     pub beta2: f32,
+    pub one_minus_beta2: f32,
     pub eps: f32,
-    /// 1 − β₁ᵗ and 1 − β₂ᵗ.
-    pub bias1: f32,
-    pub bias2: f32,
-    /// Decoupled weight decay (AdamW): p ← p · (1 − lr·wd) before the update. 0 for Adam.
-    pub decoupled_wd: f32,
+    /// Decoupled weight decay (AdamW): p ← p·decay with decay = 1 − lr·wd; 1 for Adam.
+    pub decay: f32,
+}
+
+impl AdamStep {
+    /// The scalars of step `t` (1-based).
+    pub fn new(lr: f64, beta1: f64, beta2: f64, eps: f64, decoupled_wd: f64, t: u64) -> Self {
+        let (b1t, b2t) = (1.0 - beta1.powi(t as i32), 1.0 - beta2.powi(t as i32));
+        AdamStep {
+            step_size: (lr / b1t) as f32,
+            sqrt_bias2: b2t.sqrt() as f32,
+            one_minus_beta1: (1.0 - beta1) as f32,
+            beta2: beta2 as f32,
+            one_minus_beta2: (1.0 - beta2) as f32,
+            eps: eps as f32,
+            decay: (1.0 - lr * decoupled_wd) as f32,
+        }
+    }
 }
 
 /// One flavour of every kernel. All flavours take the same arguments and agree within the
@@ -237,7 +255,7 @@ mod tests {
             let g = rand_vec(&mut rng, len);
             let m0 = rand_vec(&mut rng, len);
             let v0: Vec<f32> = rand_vec(&mut rng, len).iter().map(|x| x * x).collect();
-            let s = AdamStep { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, bias1: 0.19, bias2: 0.002, decoupled_wd: 0.1 };
+            let s = AdamStep::new(1e-2, 0.9, 0.999, 1e-8, 0.1, 2);
             let (mut pw, mut mw, mut vw) = (p0.clone(), m0.clone(), v0.clone());
             (scalar::KERNELS.adam)(&mut pw, &g, &mut mw, &mut vw, &s);
             for kern in flavours() {

@@ -35,18 +35,15 @@ pub fn scale(alpha: f32, x: &mut [f32]) {
     x.iter_mut().for_each(|v| *v *= alpha);
 }
 
-/// PyTorch's Adam / AdamW (`torch.optim.Adam(W)`, `foreach=False`):
-/// p ← p·(1 − lr·wd); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − (lr/b₁)·(m / (√v/√b₂ + ε)).
+/// PyTorch's Adam / AdamW (`torch.optim.Adam(W)`, single-tensor path), operation for operation:
+/// p ← p·decay; m ← lerp(m, g, 1−β₁); v ← β₂v + (1−β₂)g²; p ← p − step_size·(m / (√v/√(1−β₂ᵗ) + ε)).
 pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: &AdamStep) {
     assert!(g.len() == p.len() && m.len() == p.len() && v.len() == p.len());
-    let step = s.lr / s.bias1;
-    let sqrt_b2 = s.bias2.sqrt();
-    let decay = 1.0 - s.lr * s.decoupled_wd;
     for i in 0..p.len() {
         let gi = g[i];
-        m[i] = s.beta1 * m[i] + (1.0 - s.beta1) * gi;
-        v[i] = s.beta2 * v[i] + (1.0 - s.beta2) * gi * gi;
-        let denom = v[i].sqrt() / sqrt_b2 + s.eps;
-        p[i] = p[i] * decay - step * (m[i] / denom);
+        m[i] += s.one_minus_beta1 * (gi - m[i]);
+        v[i] = v[i] * s.beta2 + s.one_minus_beta2 * gi * gi;
+        let denom = v[i].sqrt() / s.sqrt_bias2 + s.eps;
+        p[i] = p[i] * s.decay - s.step_size * (m[i] / denom);
     }
 }

@@ -111,19 +111,16 @@ pub fn scale(alpha: f32, x: &mut [f32]) {
 pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: &AdamStep) {
     assert!(g.len() == p.len() && m.len() == p.len() && v.len() == p.len());
     let n4 = p.len() / 4 * 4;
-    let (b1, b2) = (f32x4_splat(s.beta1), f32x4_splat(s.beta2));
-    let (c1, c2) = (f32x4_splat(1.0 - s.beta1), f32x4_splat(1.0 - s.beta2));
-    let step = f32x4_splat(s.lr / s.bias1);
-    let sqrt_b2 = f32x4_splat(s.bias2.sqrt());
-    let eps = f32x4_splat(s.eps);
-    let decay = f32x4_splat(1.0 - s.lr * s.decoupled_wd);
+    let (c1, b2, c2) = (f32x4_splat(s.one_minus_beta1), f32x4_splat(s.beta2), f32x4_splat(s.one_minus_beta2));
+    let (step, sqrt_b2, eps, decay) = (f32x4_splat(s.step_size), f32x4_splat(s.sqrt_bias2), f32x4_splat(s.eps), f32x4_splat(s.decay));
     for i in (0..n4).step_by(4) {
-        // SAFETY: i + 4 ≤ len for all four slices (checked above).
+        // SAFETY: i + 4 ≤ len for all four slices (checked above). Same operations as the scalar loop.
         unsafe {
             let (pp, mp, vp) = (p.as_mut_ptr().add(i).cast::<v128>(), m.as_mut_ptr().add(i).cast::<v128>(), v.as_mut_ptr().add(i).cast::<v128>());
             let gi = v128_load(g.as_ptr().add(i).cast());
-            let mi = f32x4_add(f32x4_mul(b1, v128_load(mp)), f32x4_mul(c1, gi));
-            let vi = f32x4_add(f32x4_mul(b2, v128_load(vp)), f32x4_mul(f32x4_mul(c2, gi), gi));
+            let m0 = v128_load(mp);
+            let mi = f32x4_add(m0, f32x4_mul(c1, f32x4_sub(gi, m0)));
+            let vi = f32x4_add(f32x4_mul(v128_load(vp), b2), f32x4_mul(f32x4_mul(c2, gi), gi));
             let denom = f32x4_add(f32x4_div(f32x4_sqrt(vi), sqrt_b2), eps);
             let pi = f32x4_sub(f32x4_mul(v128_load(pp), decay), f32x4_mul(step, f32x4_div(mi, denom)));
             v128_store(mp, mi);

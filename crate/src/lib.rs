@@ -10,6 +10,7 @@ pub mod bench;
 pub mod clock;
 pub mod error;
 pub mod lm;
+pub mod modelfile;
 pub mod ngram;
 pub mod nn;
 pub mod rng;

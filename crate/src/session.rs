@@ -4,7 +4,11 @@
 use crate::lm::eval::{perplexity, Perplexity};
 use crate::lm::sample::{generate, Generated, SampleConfig};
 use crate::lm::{LanguageModel, ModelInfo};
+use crate::modelfile::{self, ModelFile, NamedTensor};
 use crate::ngram::{NgramConfig, NgramModel};
+use crate::nn::memory::MemoryEstimate;
+use crate::nn::models::fixed_window::{self, FixedWindowConfig, FixedWindowModel, FixedWindowTrainer};
+use crate::nn::train::LossPoint;
 use crate::text::{DataConfig, DataStats, Dataset, TokenId};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -15,6 +19,26 @@ use serde_json::{json, Value};
 #[serde(tag = "family", rename_all = "kebab-case")]
 pub enum ModelConfig {
     Ngram(NgramConfig),
+    /// The fixed-window neural LM (`nn::models::fixed_window`).
+    FixedWindow(FixedWindowConfig),
+}
+
+impl ModelConfig {
+    /// The family id, as in the JSON tag and model files.
+    pub fn family(&self) -> &'static str {
+        match self {
+            ModelConfig::Ngram(_) => "ngram",
+            ModelConfig::FixedWindow(_) => fixed_window::FAMILY,
+        }
+    }
+
+    /// Memory a neural model needs for a vocabulary of `vocab_size` ids (None for count models).
+    pub fn estimate(&self, vocab_size: usize) -> Option<MemoryEstimate> {
+        match self {
+            ModelConfig::Ngram(_) => None,
+            ModelConfig::FixedWindow(c) => Some(c.estimate(vocab_size)),
+        }
+    }
 }
 
 impl Default for ModelConfig {
@@ -50,8 +74,18 @@ pub struct Progress {
     pub total_steps: u64,
     /// Training tokens processed so far.
     pub tokens: u64,
+    /// Training loss (nats per token) of the latest step.
     pub train_loss: Option<f64>,
+    /// The latest validation loss (nats per token), measured every `eval_interval` steps.
     pub valid_loss: Option<f64>,
+    /// Learning rate of the latest step (neural models).
+    pub lr: Option<f64>,
+    /// Global gradient norm of the latest step, before clipping (neural models).
+    pub grad_norm: Option<f64>,
+    /// Milliseconds spent training so far (for steps/s and tokens/s).
+    pub elapsed_ms: f64,
+    /// Every step since the previous report: the points to append to the loss curve.
+    pub points: Vec<LossPoint>,
 }
 
 /// Trains one model family. The session calls `step` repeatedly so the caller (the worker)
@@ -64,6 +98,33 @@ pub trait Trainer {
     /// Family-specific views (e.g. the n-gram "why this probability" trace); `None` if unknown.
     fn view(&self, _name: &str, _args: &Value, _data: &Dataset) -> Option<Result<Value>> {
         None
+    }
+    /// Tensors and training state for a model file; `None` if this family cannot be saved yet.
+    fn save(&self) -> Option<(Vec<NamedTensor>, Value)> {
+        None
+    }
+}
+
+impl Trainer for FixedWindowTrainer {
+    fn step(&mut self, data: &Dataset, budget: u64) -> Result<Progress> {
+        FixedWindowTrainer::step(self, data, budget)
+    }
+    fn model(&self) -> Option<&dyn LanguageModel> {
+        Some(&self.model)
+    }
+    fn view(&self, name: &str, args: &Value, data: &Dataset) -> Option<Result<Value>> {
+        FixedWindowTrainer::view(self, name, args, data)
+    }
+    fn save(&self) -> Option<(Vec<NamedTensor>, Value)> {
+        let (opt, _) = self.model.optimizer_state();
+        let tensors = self
+            .model
+            .tensors()
+            .into_iter()
+            .chain(opt)
+            .map(|(name, t)| NamedTensor::f32(name, &t.shape, t.data))
+            .collect();
+        Some((tensors, serde_json::to_value(self.state()).expect("json")))
     }
 }
 
@@ -153,6 +214,79 @@ impl Session {
                 c.validate()?;
                 Box::new(NgramTrainer { config: c.clone(), model: None })
             }
+            // Checks the memory estimate before allocating anything.
+            ModelConfig::FixedWindow(c) => Box::new(FixedWindowTrainer::new(c.clone(), &data, config.seed)?),
+        };
+        Ok(Session { config, data, trainer })
+    }
+
+    /// What the model needs in memory (neural models), for the page to show before training.
+    pub fn estimate(&self) -> Option<MemoryEstimate> {
+        self.config.model.estimate(self.data.vocab.len())
+    }
+
+    /// The model as a safetensors file (docs/formats.md).
+    pub fn save(&self) -> Result<Vec<u8>> {
+        let (tensors, state) = self
+            .trainer
+            .save()
+            .ok_or_else(|| Error::new("cannot-save", format!("saving {} models is not supported yet", self.config.model.family())))?;
+        modelfile::write(&ModelFile {
+            family: self.config.model.family().into(),
+            config: self.config.clone(),
+            vocab: self.data.vocab.clone(),
+            stats: self.data.stats.clone(),
+            state,
+            tensors,
+        })
+    }
+
+    /// Restores a saved model: it can score, generate and show views at once. With the corpus it was
+    /// trained on (`corpus`), the data split is rebuilt from the saved settings and seed, validation
+    /// perplexity is available, and training can continue where it stopped; without one, the
+    /// session has the vocabulary only.
+    pub fn load(bytes: &[u8], corpus: Option<&str>) -> Result<Session> {
+        let file = modelfile::read(bytes)?;
+        let config = file.config.clone();
+        if file.family != config.model.family() {
+            return Err(Error::new("file-corrupt", "The model file is damaged: its family does not match its settings."));
+        }
+        let data = match corpus {
+            Some(text) => {
+                let d = Dataset::from_corpus(text, &config.data, config.seed)?;
+                if d.vocab != file.vocab {
+                    return Err(Error::new(
+                        "vocab-mismatch",
+                        "This corpus gives a different vocabulary than the one the model was trained with; load the model without it, or with its own corpus.",
+                    ));
+                }
+                d
+            }
+            None => Dataset { config: config.data.clone(), vocab: file.vocab.clone(), train: Vec::new(), valid: Vec::new(), stats: file.stats.clone() },
+        };
+        let trainer: Box<dyn Trainer> = match &config.model {
+            ModelConfig::FixedWindow(c) => {
+                let mut model = FixedWindowModel::empty(c.clone(), file.vocab.clone())?;
+                let tensors: Vec<(String, crate::nn::tensor::HostTensor)> = file
+                    .tensors
+                    .iter()
+                    .filter_map(|t| match &t.data {
+                        modelfile::TensorData::F32(v) => Some((t.name.clone(), crate::nn::tensor::HostTensor::new(&t.shape, v.clone()))),
+                        _ => None,
+                    })
+                    .collect();
+                model.set_tensors(&tensors)?;
+                let state: fixed_window::TrainState =
+                    serde_json::from_value(file.state.clone()).map_err(|e| Error::new("file-corrupt", format!("The model file is damaged: invalid training state ({e}).")))?;
+                if model.set_optimizer_state(&tensors, state.optimizer_steps).is_err() {
+                    // A file without optimizer moments still loads; training would restart the moments.
+                    model.set_optimizer_state(&[], 0).ok();
+                }
+                let mut t = FixedWindowTrainer::with_model(model, &data, config.seed)?;
+                t.restore(state);
+                Box::new(t)
+            }
+            ModelConfig::Ngram(_) => return Err(Error::new("cannot-load", "Loading n-gram models is not supported yet.")),
         };
         Ok(Session { config, data, trainer })
     }
@@ -231,7 +365,7 @@ mod tests {
     fn config_json_round_trip_and_defaults() {
         let c = RunConfig::from_json(r#"{"seed": 7, "model": {"family": "ngram", "order": 4, "method": "addk", "k": 0.5}}"#).unwrap();
         assert_eq!(c.seed, 7);
-        let ModelConfig::Ngram(n) = &c.model;
+        let ModelConfig::Ngram(n) = &c.model else { panic!("ngram") };
         assert_eq!((n.order, n.smoothing.k), (4, 0.5));
         assert_eq!(c.data, DataConfig::default());
         let back = RunConfig::from_json(&serde_json::to_string(&c).unwrap()).unwrap();

@@ -14,6 +14,9 @@ mod cli {
     use clap::{Args, Parser, Subcommand};
     use lmplay::lm::sample::SampleConfig;
     use lmplay::ngram::smoothing::Method;
+    use lmplay::nn::models::fixed_window::FixedWindowConfig;
+    use lmplay::nn::ops::activation::Activation;
+    use lmplay::nn::optim::{schedule::Decay, OptimizerKind};
     use lmplay::session::{ModelConfig, RunConfig, Session};
     use lmplay::text::{Boundary, SplitKind, TokenizerKind};
     use lmplay::{Error, Result};
@@ -55,15 +58,69 @@ mod cli {
         /// Training text (use with --test instead of --corpus).
         #[arg(long, requires = "test")]
         train: Option<String>,
-        /// Test text scored by `eval`.
-        #[arg(long, requires = "train")]
+        /// Test text scored by `eval` (with --train, or with --load).
+        #[arg(long)]
         test: Option<String>,
         /// Run settings as JSON (the page's format); the flags below override it.
         #[arg(long)]
         config: Option<String>,
         /// Model family.
-        #[arg(long, value_parser = ["ngram"])]
+        #[arg(long, value_parser = ["ngram", "fixed-window"])]
         model: Option<String>,
+        /// A saved model (safetensors) to evaluate or sample from instead of training one; with
+        /// --corpus, its validation split is rebuilt from the saved settings.
+        #[arg(long, conflicts_with = "train")]
+        load: Option<String>,
+        /// Save the trained model (safetensors) to this file.
+        #[arg(long)]
+        save: Option<String>,
+        /// Fixed-window: context n (previous tokens seen).
+        #[arg(long)]
+        context: Option<usize>,
+        /// Fixed-window: embedding size d.
+        #[arg(long)]
+        embed: Option<usize>,
+        /// Fixed-window: hidden units H.
+        #[arg(long)]
+        hidden: Option<usize>,
+        /// tanh, relu, sigmoid or gelu.
+        #[arg(long)]
+        activation: Option<String>,
+        /// Optimizer steps.
+        #[arg(long)]
+        steps: Option<u64>,
+        /// Examples per step.
+        #[arg(long)]
+        batch: Option<usize>,
+        /// Peak learning rate.
+        #[arg(long)]
+        lr: Option<f64>,
+        /// sgd, adam or adamw.
+        #[arg(long)]
+        optimizer: Option<String>,
+        /// SGD momentum.
+        #[arg(long)]
+        momentum: Option<f64>,
+        /// Linear warm-up steps.
+        #[arg(long)]
+        warmup: Option<u64>,
+        /// cosine or none.
+        #[arg(long)]
+        decay: Option<String>,
+        #[arg(long)]
+        weight_decay: Option<f64>,
+        /// Clip gradients to this global norm (0 = off).
+        #[arg(long)]
+        clip: Option<f64>,
+        /// Validation loss every N steps.
+        #[arg(long)]
+        eval_interval: Option<u64>,
+        /// Validation tokens per evaluation (0 = all).
+        #[arg(long)]
+        eval_tokens: Option<usize>,
+        /// No progress lines on stderr.
+        #[arg(long)]
+        quiet: bool,
         /// n-gram order n.
         #[arg(long)]
         order: Option<usize>,
@@ -158,17 +215,96 @@ mod cli {
             if let Some(f) = self.valid_fraction {
                 d.valid_fraction = f;
             }
-            let ModelConfig::Ngram(n) = &mut c.model;
-            if let Some(o) = self.order {
-                n.order = o;
+            match self.model.as_deref() {
+                Some("fixed-window") if !matches!(c.model, ModelConfig::FixedWindow(_)) => c.model = ModelConfig::FixedWindow(FixedWindowConfig::default()),
+                Some("ngram") if !matches!(c.model, ModelConfig::Ngram(_)) => c.model = ModelConfig::default(),
+                _ => {}
             }
-            if let Some(m) = &self.smoothing {
-                n.smoothing.method = Method::parse(m)?;
-            }
-            if let Some(k) = self.k {
-                n.smoothing.k = k;
+            match &mut c.model {
+                ModelConfig::Ngram(n) => {
+                    if let Some(o) = self.order {
+                        n.order = o;
+                    }
+                    if let Some(m) = &self.smoothing {
+                        n.smoothing.method = Method::parse(m)?;
+                    }
+                    if let Some(k) = self.k {
+                        n.smoothing.k = k;
+                    }
+                }
+                ModelConfig::FixedWindow(f) => {
+                    set(&mut f.context, self.context);
+                    set(&mut f.embed, self.embed);
+                    set(&mut f.hidden, self.hidden);
+                    if let Some(a) = &self.activation {
+                        f.activation = parse_enum::<Activation>("activation", a)?;
+                    }
+                    let t = &mut f.train;
+                    set(&mut t.steps, self.steps);
+                    set(&mut t.batch, self.batch);
+                    set(&mut t.lr, self.lr);
+                    set(&mut t.optim.momentum, self.momentum);
+                    set(&mut t.warmup, self.warmup);
+                    set(&mut t.optim.weight_decay, self.weight_decay);
+                    set(&mut t.clip, self.clip);
+                    set(&mut t.eval_interval, self.eval_interval);
+                    set(&mut t.eval_tokens, self.eval_tokens);
+                    if let Some(o) = &self.optimizer {
+                        t.optim.optimizer = parse_enum::<OptimizerKind>("optimizer", o)?;
+                    }
+                    if let Some(d) = &self.decay {
+                        t.decay = parse_enum::<Decay>("decay", d)?;
+                    }
+                }
             }
             Ok(c)
+        }
+
+        /// A trained session: loaded from --load, or trained now (with progress lines on stderr).
+        fn trained(&self) -> Result<Session> {
+            if let Some(path) = &self.load {
+                let bytes = std::fs::read(path).map_err(|e| Error::new("io", format!("cannot read {path}: {e}")))?;
+                let corpus = self.corpus.as_deref().map(read).transpose()?;
+                let mut s = Session::load(&bytes, corpus.as_deref())?;
+                if let Some(test) = &self.test {
+                    let text = read(test)?;
+                    s.data.valid = lmplay::text::Dataset::encode_text(&s.data.config, &s.data.vocab, &text);
+                }
+                return Ok(s);
+            }
+            let mut s = self.session()?;
+            if let Some(e) = s.estimate() {
+                if !self.quiet {
+                    eprintln!("memory: {} parameters, {} in all (budget {})", e.parameters, lmplay::nn::memory::human(e.total_bytes), lmplay::nn::memory::human(e.budget_bytes));
+                }
+            }
+            loop {
+                // Report about every 100 steps (or every chunk for count models, which finish at once).
+                let p = s.train_step(100)?;
+                if !self.quiet && p.total_steps > 1 {
+                    let secs = p.elapsed_ms / 1000.0;
+                    let valid = p.valid_loss.map_or(String::new(), |v| format!("  valid {v:.4}"));
+                    eprintln!(
+                        "step {:>6}/{}  loss {:.4}{valid}  lr {:.2e}  {:.0} tok/s",
+                        p.step,
+                        p.total_steps,
+                        p.train_loss.unwrap_or(f64::NAN),
+                        p.lr.unwrap_or(0.0),
+                        p.tokens as f64 / secs.max(1e-9)
+                    );
+                }
+                if p.done {
+                    break;
+                }
+            }
+            if let Some(path) = &self.save {
+                let bytes = s.save()?;
+                std::fs::write(path, &bytes).map_err(|e| Error::new("io", format!("cannot write {path}: {e}")))?;
+                if !self.quiet {
+                    eprintln!("saved {path} ({} bytes)", bytes.len());
+                }
+            }
+            Ok(s)
         }
 
         fn session(&self) -> Result<Session> {
@@ -178,6 +314,12 @@ mod cli {
                 (None, Some(train), Some(test)) => Session::with_split(&read(train)?, &read(test)?, config),
                 _ => Err(Error::config("give --corpus FILE, or --train FILE and --test FILE")),
             }
+        }
+    }
+
+    fn set<T>(slot: &mut T, v: Option<T>) {
+        if let Some(v) = v {
+            *slot = v;
         }
     }
 
@@ -193,8 +335,7 @@ mod cli {
         let cli = Cli::parse();
         match cli.cmd {
             Cmd::Train(args) | Cmd::Eval(args) => {
-                let mut s = args.session()?;
-                s.train_to_end()?;
+                let s = args.trained()?;
                 let r = s.report()?;
                 if args.json {
                     let v = &r.validation;
@@ -235,8 +376,7 @@ mod cli {
                 println!("{}", serde_json::to_string(&out).expect("json"));
             }
             Cmd::Sample(args) => {
-                let mut s = args.run.session()?;
-                s.train_to_end()?;
+                let s = args.run.trained()?;
                 let cfg = SampleConfig {
                     length: args.length,
                     temperature: args.temperature,

@@ -2,8 +2,11 @@
 //! optimizers, and the neural models. See docs/architecture.md, "Neural engine".
 
 pub mod kernels;
+pub mod memory;
+pub mod models;
 pub mod backend;
 pub mod ops;
 pub mod optim;
 pub mod params;
 pub mod tensor;
+pub mod train;

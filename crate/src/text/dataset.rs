@@ -251,6 +251,29 @@ impl Dataset {
         Dataset { config: cfg.clone(), vocab, train, valid, stats }
     }
 
+    /// Encodes a whole text with an existing vocabulary into a boundary-marked stream, exactly as a
+    /// validation split is encoded (for scoring a test text with a saved model).
+    pub fn encode_text(cfg: &DataConfig, vocab: &Vocab, text: &str) -> Vec<TokenId> {
+        let (mut types, mut index) = (Vec::new(), FxHashMap::default());
+        let units = cut_units(text, cfg, &mut types, &mut index);
+        let map: Vec<TokenId> = types.iter().map(|s| vocab.id(s)).collect();
+        let bounded = cfg.boundary != Boundary::None;
+        let mut out = Vec::with_capacity(units.ids.len() + 2 * units.len() + 1);
+        if !bounded {
+            out.push(BOS);
+        }
+        for i in 0..units.len() {
+            if bounded {
+                out.push(BOS);
+            }
+            out.extend(units.unit(i).iter().map(|&t| map[t as usize]));
+            if bounded {
+                out.push(EOS);
+            }
+        }
+        out
+    }
+
     /// Encodes a prompt for generation: its lines become closed sentences, the last one stays open.
     /// The result starts with `<s>` and never ends with `</s>`.
     pub fn encode_prompt(cfg: &DataConfig, vocab: &Vocab, prompt: &str) -> Vec<TokenId> {

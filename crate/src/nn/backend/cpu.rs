@@ -124,6 +124,14 @@ impl Backend for Cpu {
         let ([da, db], [d, a, b]) = self.io([da, db], [dout, a, b]);
         ops::elementwise::binary_backward(op, da, db, d, a, sa.dims(), b, sb.dims());
     }
+    fn add_rows(&mut self, x: Tensor, bias: Tensor) {
+        let kern = self.kern;
+        assert_eq!(x.shape.last(), bias.len());
+        let ([x], [b]) = self.io([x], [bias]);
+        for row in x.chunks_exact_mut(b.len().max(1)) {
+            (kern.axpy)(1.0, b, row);
+        }
+    }
     fn scale(&mut self, x: Tensor, s: f32) {
         let kern = self.kern;
         let ([x], []) = self.io([x], []);

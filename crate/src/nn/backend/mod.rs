@@ -68,6 +68,8 @@ pub trait Backend {
     /// out = a ∘ b with broadcasting (shapes from the tensors).
     fn binary(&mut self, op: Binary, out: Tensor, a: Tensor, b: Tensor);
     fn binary_backward(&mut self, op: Binary, da: Tensor, db: Tensor, dout: Tensor, a: Tensor, b: Tensor);
+    /// x[r] += bias for every row r (in place): a linear layer's bias. Its backward is `sum_rows`.
+    fn add_rows(&mut self, x: Tensor, bias: Tensor);
     /// x ← s·x (in place).
     fn scale(&mut self, x: Tensor, s: f32);
     /// y += s·x

@@ -8,5 +8,7 @@ pub mod backend;
 pub mod ops;
 pub mod optim;
 pub mod params;
+#[cfg(test)]
+mod reference_tests;
 pub mod tensor;
 pub mod train;

@@ -30,11 +30,6 @@ impl Cpu {
     pub fn with_kernels(kern: &'static Kernels) -> Cpu {
         Cpu { bufs: Vec::new(), ids: Vec::new(), kern }
     }
-    /// Bytes held in buffers.
-    pub fn bytes(&self) -> u64 {
-        self.bufs.iter().map(|b| b.len() as u64 * 4).sum::<u64>() + self.ids.iter().map(|b| b.len() as u64 * 4).sum::<u64>()
-    }
-
     /// Borrows output tensors mutably and input tensors immutably at once. Outputs may not overlap
     /// each other or any input (checked), which is what makes handing out the slices sound.
     fn io<const O: usize, const I: usize>(&mut self, outs: [Tensor; O], ins: [Tensor; I]) -> ([&mut [f32]; O], [&[f32]; I]) {
@@ -93,6 +88,9 @@ impl Backend for Cpu {
     }
     fn fill(&mut self, x: Tensor, value: f32) {
         self.bufs[x.buf.0 as usize][x.range()].fill(value);
+    }
+    fn allocated_bytes(&self) -> u64 {
+        self.bufs.iter().map(|b| b.len() as u64 * 4).sum::<u64>() + self.ids.iter().map(|b| b.len() as u64 * 4).sum::<u64>()
     }
 
     fn matmul(&mut self, out: Tensor, a: Tensor, b: Tensor, ta: bool, tb: bool, accumulate: bool) {

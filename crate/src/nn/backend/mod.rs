@@ -41,6 +41,8 @@ pub trait Backend {
     /// so models read only the loss and views a caller asks for.
     fn read(&mut self, src: Tensor) -> Vec<f32>;
     fn fill(&mut self, x: Tensor, value: f32);
+    /// Bytes held in this backend's buffers (floats and ids).
+    fn allocated_bytes(&self) -> u64;
 
     // ---- linear algebra ----
     /// out = op(a)·op(b) (or += with `accumulate`). 2-D: a [m×k] (or [k×m] with `ta`), b [k×n]

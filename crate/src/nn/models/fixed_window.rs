@@ -97,7 +97,8 @@ impl FixedWindowConfig {
         use crate::nn::kernels::gemm::{KC, MC, NC};
         let params = self.layout(v).len as u64;
         let acts = self.activation_floats(v, self.rows()) as u64 * 4;
-        let scratch = (KC * (MC + NC)) as u64 * 4;
+        // The matmul packing buffers, and one float for the gradient norm.
+        let scratch = (KC * (MC + NC)) as u64 * 4 + 4;
         MemoryEstimate::new(params, Optimizer::state_per_param(self.train.optim.optimizer) as u64, acts, scratch)
     }
 }
@@ -235,6 +236,11 @@ impl FixedWindowModel {
         let mask = (0..v as TokenId).map(|id| !vocab.is_predictable(id)).collect();
         let engine = Engine { p: Views::new(&layout, params), g: Views::new(&layout, grads), be, params, grads, acts, sumsq, opt };
         Ok(FixedWindowModel { config, vocab, mask, layout, rows, engine: RefCell::new(engine) })
+    }
+
+    /// Bytes the backend holds for this model.
+    pub fn allocated_bytes(&self) -> u64 {
+        self.engine.borrow().be.allocated_bytes()
     }
 
     pub fn layout(&self) -> &Layout {
@@ -636,4 +642,153 @@ pub fn bench_train(args: &Value, repeats: usize) -> Result<Value> {
         "final_loss": trainer.history.last().map(|p| p.train_loss),
         "repeats": repeats,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::*;
+    use crate::session::{ModelConfig, RunConfig, Session};
+    use crate::text::{DataConfig, Tokenizer, TokenizerKind, EOS};
+
+    const CORPUS: &str = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\nthe mat and the log\n";
+
+    fn small(steps: u64) -> FixedWindowConfig {
+        let mut c = FixedWindowConfig { context: 2, embed: 8, hidden: 16, ..Default::default() };
+        c.train.steps = steps;
+        c.train.batch = 16;
+        c.train.warmup = 5;
+        c.train.eval_interval = 10;
+        c.train.lr = 1e-2;
+        c
+    }
+
+    fn run_config(c: FixedWindowConfig) -> RunConfig {
+        RunConfig {
+            seed: 5,
+            data: DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Word, false), ..Default::default() },
+            model: ModelConfig::FixedWindow(c),
+        }
+    }
+
+    #[test]
+    fn windows_pad_with_bos_and_cross_sentences() {
+        let s = [BOS, 5, 6, EOS, BOS, 7];
+        let mut w = Vec::new();
+        window(&s, 1, 3, &mut w);
+        window(&s, 5, 3, &mut w);
+        assert_eq!(w, [BOS, BOS, BOS, 6, EOS, BOS]);
+        assert_eq!(predicted_positions(&s), [1, 2, 3, 5]);
+    }
+
+    #[test]
+    fn distributions_are_normalised_and_score_agrees_with_the_stream() {
+        for eos in [true, false] {
+            let vocab = Vocab::from_tokens(["a", "b", "c", "d"].map(String::from), eos);
+            let model = FixedWindowModel::new(small(1), vocab.clone(), 3).unwrap();
+            let stream: Vec<TokenId> = if eos { vec![BOS, 3, 4, EOS, BOS, 5, 6, 3, EOS] } else { vec![BOS, 3, 4, 5, 6, 3, 0] };
+            let mut s = model.stream();
+            let mut d = vec![0.0; vocab.len()];
+            let mut from_stream = Vec::new();
+            for &t in &stream {
+                if t != BOS {
+                    s.distribution(&mut d);
+                    assert!((d.iter().sum::<f64>() - 1.0).abs() < 1e-5);
+                    assert_eq!(d[BOS as usize], 0.0);
+                    assert_eq!(d[EOS as usize] == 0.0, !eos);
+                    from_stream.push(d[t as usize].log2());
+                }
+                s.push(t);
+            }
+            let batched = model.score(&stream);
+            assert_eq!(batched.len(), from_stream.len());
+            for (a, b) in batched.iter().zip(&from_stream) {
+                assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_estimate_is_what_gets_allocated_and_too_large_is_refused() {
+        let vocab = Vocab::from_tokens((0..100).map(|i| format!("w{i}")), true);
+        let c = small(1);
+        let e = c.estimate(vocab.len());
+        let model = FixedWindowModel::new(c.clone(), vocab.clone(), 1).unwrap();
+        let allocated = model.engine.borrow().be.allocated_bytes();
+        // Everything but the matmul packing buffers (allocated per call) is allocated up front.
+        let packing = e.scratch_bytes - 4;
+        assert_eq!(e.total_bytes - packing, allocated);
+        assert_eq!(e.parameters, model.layout().len as u64);
+        let huge = FixedWindowConfig { embed: 4096, hidden: 16_384, context: 64, ..c };
+        let err = FixedWindowModel::new(huge, vocab, 1).err().unwrap();
+        assert_eq!(err.code, "model-too-large");
+        assert!(err.message.contains("GiB") && err.message.contains("Reduce"), "{}", err.message);
+    }
+
+    #[test]
+    fn training_lowers_the_loss_reproducibly_and_resumes_from_a_file() {
+        let train = |steps| {
+            let mut s = Session::new(CORPUS, run_config(small(steps))).unwrap();
+            let mut points = Vec::new();
+            loop {
+                let p = s.train_step(7).unwrap();
+                points.extend(p.points.clone());
+                if p.done {
+                    return (s, points);
+                }
+            }
+        };
+        let (s, a) = train(40);
+        let (_, b) = train(40);
+        assert_eq!(a, b, "same seed, same curve");
+        assert_eq!(a.len(), 40);
+        assert!(a.iter().filter(|p| p.valid_loss.is_some()).count() == 4);
+        let first: f64 = a[..5].iter().map(|p| p.train_loss).sum::<f64>() / 5.0;
+        let last: f64 = a[35..].iter().map(|p| p.train_loss).sum::<f64>() / 5.0;
+        assert!(last < first - 0.3, "{first} → {last}");
+        assert!(s.report().unwrap().validation.perplexity.is_finite());
+
+        // Save after 20 of 40 steps, load with the corpus, finish: the same curve as straight through.
+        let mut half = Session::new(CORPUS, run_config(small(40))).unwrap();
+        half.train_step(20).unwrap();
+        let bytes = half.save().unwrap();
+        let mut resumed = Session::load(&bytes, Some(CORPUS)).unwrap();
+        let p = resumed.train_to_end().unwrap();
+        assert_eq!(p.step, 40);
+        let hist = resumed.view("history", &serde_json::json!({})).unwrap();
+        let resumed_points: Vec<LossPoint> = serde_json::from_value(hist["points"].clone()).unwrap();
+        assert_eq!(resumed_points, a);
+
+        // Without the corpus: it scores and generates like the original, but cannot train on.
+        let mut alone = Session::load(&s.save().unwrap(), None).unwrap();
+        let tokens = s.data.valid.clone();
+        assert_eq!(alone.model().unwrap().score(&tokens), s.model().unwrap().score(&tokens));
+        let cfg = crate::lm::sample::SampleConfig { length: 12, seed: 2, ..Default::default() };
+        let gen = |s: &Session| {
+            let mut out = String::new();
+            s.generate("the", &cfg, |g| {
+                out.push_str(&g.text);
+                true
+            })
+            .unwrap();
+            out
+        };
+        assert_eq!(gen(&alone), gen(&s));
+        assert_eq!(alone.train_step(1).unwrap_err().code, "no-corpus");
+        assert_eq!(Session::load(&s.save().unwrap(), Some("other words entirely\nand more\n")).err().unwrap().code, "vocab-mismatch");
+    }
+
+    #[test]
+    fn a_diverging_run_stops_with_nan_loss() {
+        let mut c = small(50);
+        c.train.lr = 1e9;
+        c.train.clip = 0.0;
+        c.train.warmup = 0;
+        c.train.optim.optimizer = OptimizerKind::Sgd;
+        let mut s = Session::new(CORPUS, run_config(c)).unwrap();
+        let err = s.train_to_end().unwrap_err();
+        assert_eq!(err.code, "nan-loss");
+        assert!(err.message.starts_with("Step "), "{}", err.message);
+    }
 }

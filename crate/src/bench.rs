@@ -49,6 +49,7 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
             Ok(json!({ "median_ms": ms, "train_tokens": tokens, "repeats": repeats }))
         }
         "sgemm" => sgemm(args, repeats),
+        "fixed-window-train" => crate::nn::models::fixed_window::bench_train(args, repeats),
         
         _ => Err(Error::config(format!("unknown benchmark '{name}'; cases: {}", CASES.join(", ")))),
     }

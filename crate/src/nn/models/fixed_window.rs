@@ -86,17 +86,25 @@ impl FixedWindowConfig {
         self.train.batch.max(EVAL_BATCH)
     }
 
+    /// Parameters: E [V·d] + W [H·n·d] + b₁ [H] + U [V·H] + b₂ [V]. In u64: on wasm32 a usize
+    /// would overflow for the very configurations the estimate must refuse.
+    pub fn parameter_count(&self, v: usize) -> u64 {
+        let (v, n, d, h) = (v as u64, self.context as u64, self.embed as u64, self.hidden as u64);
+        v * d + h * n * d + h + v * h + v
+    }
+
     /// Activation floats for `rows` rows: e, de [n·d]; pre-activation, h and their gradients [4H];
     /// logits, probabilities, their gradient [3V]; the loss [1]. Plus n + 1 token ids.
-    fn activation_floats(&self, v: usize, rows: usize) -> usize {
-        rows * (2 * self.context * self.embed + 4 * self.hidden + 3 * v + 1 + self.context + 1)
+    fn activation_floats(&self, v: usize, rows: usize) -> u64 {
+        let (v, n, d, h) = (v as u64, self.context as u64, self.embed as u64, self.hidden as u64);
+        rows as u64 * (2 * n * d + 4 * h + 3 * v + 1 + n + 1)
     }
 
     /// What training this model would allocate, before allocating it.
     pub fn estimate(&self, v: usize) -> MemoryEstimate {
         use crate::nn::kernels::gemm::{KC, MC, NC};
-        let params = self.layout(v).len as u64;
-        let acts = self.activation_floats(v, self.rows()) as u64 * 4;
+        let params = self.parameter_count(v);
+        let acts = self.activation_floats(v, self.rows()) * 4;
         // The matmul packing buffers, and one float for the gradient norm.
         let scratch = (KC * (MC + NC)) as u64 * 4 + 4;
         MemoryEstimate::new(params, Optimizer::state_per_param(self.train.optim.optimizer) as u64, acts, scratch)

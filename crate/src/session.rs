@@ -2,7 +2,7 @@
 //! The CLI and the wasm facade both drive this, so the page and `lmplay` compute the same numbers.
 
 use crate::lm::eval::{perplexity, Perplexity};
-use crate::lm::sample::{generate, Generated, SampleConfig};
+use crate::lm::sample::{generate, Generated, Generator, SampleConfig};
 use crate::lm::{LanguageModel, ModelInfo};
 use crate::ngram::{NgramConfig, NgramModel};
 use crate::text::{DataConfig, DataStats, Dataset, TokenId};
@@ -132,6 +132,8 @@ pub struct Session {
     pub config: RunConfig,
     pub data: Dataset,
     trainer: Box<dyn Trainer>,
+    /// Generation in progress (chunked, for the page).
+    generator: Option<Generator>,
 }
 
 impl Session {
@@ -154,7 +156,7 @@ impl Session {
                 Box::new(NgramTrainer { config: c.clone(), model: None })
             }
         };
-        Ok(Session { config, data, trainer })
+        Ok(Session { config, data, trainer, generator: None })
     }
 
     /// One chunk of training.
@@ -232,6 +234,25 @@ impl Session {
         Ok(json!({ "tokens": out, "perplexity": ppl.perplexity, "m": ppl.m, "truncated": truncated }))
     }
 
+    /// Starts a chunked generation (see [`Session::generate_chunk`]).
+    pub fn start_generation(&mut self, prompt: &str, cfg: &SampleConfig) -> Result<()> {
+        self.model()?;
+        let prompt = Dataset::encode_prompt(&self.data.config, &self.data.vocab, prompt);
+        self.generator = Some(Generator::new(&prompt, cfg)?);
+        Ok(())
+    }
+
+    /// Generates up to `n` more tokens of the generation started last; returns true when it is done.
+    pub fn generate_chunk(&mut self, n: usize, on_token: impl FnMut(Generated) -> bool) -> Result<bool> {
+        let model = self.trainer.model().ok_or_else(|| Error::new("not-trained", "Train a model first."))?;
+        let g = self.generator.as_mut().ok_or_else(|| Error::new("no-generation", "Start a generation first."))?;
+        let done = g.next_chunk(model, &self.data.config.tokenizer, n, on_token)?;
+        if done {
+            self.generator = None;
+        }
+        Ok(done)
+    }
+
     /// Named views of the trained model for the page; family-specific ones come from the trainer.
     pub fn view(&self, name: &str, args: &Value) -> Result<Value> {
         let model = self.model()?;
@@ -302,6 +323,19 @@ mod tests {
             out
         };
         assert_eq!(run(3), run(3));
+        // Chunked generation gives the same text as one call.
+        let mut chunked = String::new();
+        let cfg = SampleConfig { length: 30, seed: 3, ..Default::default() };
+        let mut s2 = Session::new(&corpus, RunConfig::default()).unwrap();
+        s2.train_to_end().unwrap();
+        s2.start_generation("to", &cfg).unwrap();
+        while !s2.generate_chunk(7, |g| {
+            chunked.push_str(&g.text);
+            true
+        })
+        .unwrap()
+        {}
+        assert_eq!(chunked, run(3));
         let next = s.view("next", &json!({"context": "to", "k": 3, "token": "be"})).unwrap();
         assert_eq!(next["top"].as_array().unwrap().len(), 3);
         assert_eq!(next["token"]["token"], "be");

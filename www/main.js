@@ -72,7 +72,11 @@ function errorText(e) {
   return t(key) !== key ? t(key, { message: msg }) : msg;
 }
 
-function setStatus(text) { $('status').textContent = text; }
+/** The status line; kept as a key so it follows a language switch. */
+function setStatus(key, params = {}) {
+  app.status = key ? { key, params } : null;
+  $('status').textContent = key ? t(key, params) : '';
+}
 
 // ---------- corpus ----------
 
@@ -180,7 +184,8 @@ function onProgress(p) {
     drawLoss();
   }
   app.lastProgress = p;
-  setStatus(progressText(p));
+  app.status = null;
+  $('status').textContent = progressText(p);
   app.state.paused = p.phase === 'paused';
   app.refreshButtons();
 }
@@ -208,13 +213,13 @@ async function train() {
   app.refreshButtons();
   $('progress').hidden = false;
   $('progress').removeAttribute('value');
-  setStatus(t('train.tokenizing'));
+  setStatus('train.tokenizing');
   try {
     const res = await app.worker.call('train', { corpus, config: JSON.stringify(settings) }, (_type, p) => onProgress(p));
     Object.assign(app.state, { trained: true, modelSettings: settings.model, report: res.report });
     renderReport(res.report, settings);
     drawLoss();
-    setStatus(t(res.stopped ? 'train.stopped' : 'train.done', { time: fmtDuration(res.elapsed_ms / 1000) }));
+    setStatus(res.stopped ? 'train.stopped' : 'train.done', { time: fmtDuration(res.elapsed_ms / 1000) });
     await recordRun(settings, res, corpus);
   } catch (e) {
     app.showError(e);
@@ -376,6 +381,8 @@ async function savePage() {
       view: app.activeView,
       scoreText: $('score-text').value,
     });
+    // Lets tests (and curious users) see that the state is on disk.
+    document.body.dataset.saves = String(Number(document.body.dataset.saves || 0) + 1);
   } catch (e) {
     console.warn('could not save the page state', e);
   }
@@ -405,7 +412,7 @@ app.restoreRun = async (r) => {
   applySettings(r.settings);
   renderFormulas();
   app.saveSoon();
-  setStatus(t('runs.restored', { n: r.id }));
+  setStatus('runs.restored', { n: r.id });
 };
 
 // ---------- wiring ----------
@@ -460,11 +467,38 @@ function wire() {
     setAttribution();
     renderPplFormula();
     if (app.state.report) renderReport(app.state.report, JSON.parse($('results-card').dataset.config));
-    if (app.lastProgress && app.state.training) setStatus(progressText(app.lastProgress));
+    if (app.status) setStatus(app.status.key, app.status.params);
+    else if (app.lastProgress && app.state.training) $('status').textContent = progressText(app.lastProgress);
   });
 }
 
 function renderPplFormula() { renderTex($('ppl-formula'), FORMULAS.perplexity).catch(() => {}); }
+
+/** Opens a demo link if there is one; else restores the saved page, else the default preset. */
+async function initialContent() {
+  let autoTrain = false;
+  let fromLink = false;
+  try {
+    const demo = await decodeHash(location.hash);
+    if (demo) {
+      await applyDemo(demo.state);
+      fromLink = true;
+      autoTrain = demo.train;
+      showBanner(describeDemo(demo.state), { trainButton: !autoTrain });
+      app.saveSoon();
+    }
+  } catch (e) {
+    // A broken link: say so, and show the page as it would be without it.
+    showBanner(t('share.broken', { reason: e.code ? t(`share.reason.${e.code}`) : e.message }));
+    $('banner').classList.add('bad');
+  }
+  if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+  if (!fromLink && !(await restorePage())) {
+    app.freshSeedWanted = true;
+    await loadPreset('shakespeare');
+  }
+  return autoTrain;
+}
 
 async function main() {
   setLang(detectLang(), { remember: false });
@@ -476,36 +510,17 @@ async function main() {
   setupRuns(app);
   app.refreshButtons();
   renderViews(app);
-  setStatus(t('status.loading'));
+  setStatus('status.loading');
   try {
-    const info = await app.worker.ready;
+    // The worker compiles the wasm while the page restores its content.
+    const [info, autoTrain] = await Promise.all([app.worker.ready, initialContent()]);
     $('backend').textContent = `${BACKEND} · v${info.version}`;
-    let autoTrain = false;
-    let fromLink = false;
-    try {
-      const demo = await decodeHash(location.hash);
-      if (demo) {
-        await applyDemo(demo.state);
-        fromLink = true;
-        autoTrain = demo.train;
-        showBanner(describeDemo(demo.state), { trainButton: !autoTrain });
-        app.saveSoon();
-      }
-    } catch (e) {
-      // A broken link: say so, and show the page as it would be without it.
-      showBanner(t('share.broken', { reason: e.code ? t(`share.reason.${e.code}`) : e.message }));
-      $('banner').classList.add('bad');
-    }
-    if (location.hash) history.replaceState(null, '', location.pathname + location.search);
-    if (!fromLink && !(await restorePage())) {
-      $('seed').value = await app.worker.call('freshSeed');
-      await loadPreset('shakespeare');
-    }
+    if (app.freshSeedWanted) $('seed').value = await app.worker.call('freshSeed');
     renderFormulas();
     renderPplFormula();
     renderViews(app);
-    await refreshRuns(app);
-    setStatus(t('status.ready'));
+    refreshRuns(app).catch((e) => console.warn('runs', e));
+    setStatus('status.ready');
     document.body.dataset.ready = 'true';
     if (autoTrain) await train();
   } catch (e) {

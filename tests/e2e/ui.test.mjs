@@ -26,7 +26,11 @@ test('corpus, settings and runs survive a reload (IndexedDB)', async () => {
   await page.$eval('#prompt', (el) => el.dispatchEvent(new Event('change')));
   await train(page);
   assert.equal(await page.$$eval('#runs tbody tr', (rows) => rows.length), 1);
-  await page.waitForTimeout(600); // the page saves its state 400 ms after a change
+  // The page saves its state shortly after a change: make one and wait for the save.
+  const saves = await page.evaluate(() => Number(document.body.dataset.saves || 0));
+  await page.fill('#length', '77');
+  await page.$eval('#length', (el) => el.dispatchEvent(new Event('change')));
+  await page.waitForFunction((n) => Number(document.body.dataset.saves || 0) > n, saves);
   await page.reload();
   await page.waitForSelector('body[data-ready="true"]');
   assert.equal(await page.$eval('#corpus', (el) => el.value), 'alpha beta gamma\nbeta gamma delta\ngamma delta alpha\ndelta alpha beta\n');
@@ -34,7 +38,8 @@ test('corpus, settings and runs survive a reload (IndexedDB)', async () => {
   assert.equal(await page.$eval('#p-method', (el) => el.value), 'addk');
   assert.equal(await page.$eval('#p-order', (el) => el.value), '2');
   assert.equal(await page.$eval('#prompt', (el) => el.value), 'beta');
-  assert.equal(await page.$$eval('#runs tbody tr', (rows) => rows.length), 1);
+  assert.equal(await page.$eval('#length', (el) => el.value), '77');
+  await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 1);
   assert.match(await page.$eval('#runs tbody tr', (tr) => tr.textContent), /2-gram/);
   await context.close();
 });

@@ -39,7 +39,7 @@ test('every key used by the page exists', () => {
   for (const m of html.matchAll(/data-i18n-attr="([^"]+)"/g)) for (const pair of m[1].split(';')) used.add(pair.split(':')[1]);
   for (const f of sources()) {
     const js = fs.readFileSync(f, 'utf8');
-    for (const m of js.matchAll(/\bt\('([a-z0-9_.-]+)'/g)) used.add(m[1]);
+    for (const m of js.matchAll(/\b(?:t|setStatus)\('([a-z0-9_.-]+)'/g)) used.add(m[1]);
     for (const m of js.matchAll(/\blabel: '([a-z0-9_.-]+)'/g)) used.add(m[1]);
   }
   const missing = [...used].filter((k) => !(k in en));

@@ -118,12 +118,10 @@ cmd_dist() {
   build_wasm
   log "assembling dist/"
   rm -rf dist
-  mkdir -p dist/www
-  cp index.html dist/
-  cp -r www/*.js www/*.css www/lib www/pkg www/corpora dist/www/
-  [ -d www/vendor ] && cp -r www/vendor dist/www/
-  [ -d www/i18n ] && cp -r www/i18n dist/www/
-  log "dist/ is ready: serve it as static files (it needs no special headers to work)"
+  mkdir -p dist
+  cp index.html README.md dist/
+  cp -r www dist/www
+  log "dist/ is ready ($(du -sh dist | cut -f1)): serve it as static files; no special headers are needed"
 }
 
 case "${1:-}" in

@@ -305,6 +305,33 @@ mod tests {
     }
 
     #[test]
+    fn odd_unicode_survives_every_tokenizer() {
+        use crate::text::{Boundary, TokenizerKind};
+        // NUL, BOM, zero-width joiner sequences, combining marks, RTL, CRLF line ends, lone CR,
+        // astral-plane ideographs, private use, a line of only invisible characters.
+        let corpus = "a\u{0}b \u{FEFF}start\r\n👩\u{200D}💻 codes\r\ne\u{301}\u{302} ok\nשָׁלוֹם עולם\n𠀀𠀁 \u{E000}\r\n\u{200B}\u{200B}\nend here\n"
+            .repeat(4);
+        for kind in [TokenizerKind::Char, TokenizerKind::Word, TokenizerKind::Whitespace] {
+            for boundary in [Boundary::Line, Boundary::Sentence, Boundary::None] {
+                let mut c = RunConfig::default();
+                c.data.tokenizer.kind = kind;
+                c.data.boundary = boundary;
+                let mut s = Session::new(&corpus, c).unwrap();
+                s.train_to_end().unwrap();
+                let r = s.report().unwrap();
+                assert!(r.validation.perplexity.is_finite(), "{kind:?} {boundary:?}");
+                let mut out = String::new();
+                s.generate("👩\u{200D}", &SampleConfig { length: 20, ..Default::default() }, |g| {
+                    out.push_str(&g.text);
+                    true
+                })
+                .unwrap();
+                assert!(s.surprisal("\u{0}\u{FEFF}e\u{301}").is_ok());
+            }
+        }
+    }
+
+    #[test]
     fn session_trains_reports_and_generates_reproducibly() {
         let corpus = "to be or not to be\nthat is the question\nwhether tis nobler in the mind\nto suffer\n".repeat(5);
         let mut s = Session::new(&corpus, RunConfig::default()).unwrap();

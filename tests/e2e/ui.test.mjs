@@ -139,3 +139,18 @@ test('a corpus holding <script> and <img onerror> is shown as text and nothing r
   await screenshot(page, 'ui-xss-as-text');
   assert.deepEqual(page.errors, []);
 });
+
+test('a file too big for the page is refused with a message, and the text is kept', async () => {
+  const page = await openPage(env);
+  const before = await page.$eval('#corpus', (el) => el.value);
+  const big = Buffer.alloc(32 * 1024 * 1024 + 10, 'ab\n');
+  await page.setInputFiles('#file', { name: 'huge.txt', mimeType: 'text/plain', buffer: big });
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.$eval('#error', (el) => el.textContent), /huge\.txt has 33,554,442 characters; the page handles up to 33,554,432/);
+  assert.equal(await page.$eval('#corpus', (el) => el.value), before);
+  // A normal file is loaded, and its name shown.
+  await page.setInputFiles('#file', { name: 'small.txt', mimeType: 'text/plain', buffer: Buffer.from('one two\nthree four\n') });
+  await page.waitForFunction(() => document.getElementById('corpus').value === 'one two\nthree four\n');
+  assert.equal(await page.$eval('#preset', (el) => el.value), 'custom');
+  assert.match(await page.$eval('#attribution', (el) => el.textContent), /small\.txt/);
+});

@@ -2,7 +2,7 @@
 //! The CLI and the wasm facade both drive this, so the page and `lmplay` compute the same numbers.
 
 use crate::lm::eval::{perplexity, Perplexity};
-use crate::lm::sample::{generate, Generated, SampleConfig};
+use crate::lm::sample::{generate, Generated, Generator, SampleConfig};
 use crate::lm::{LanguageModel, ModelInfo};
 use crate::modelfile::{self, ModelFile, NamedTensor};
 use crate::ngram::{NgramConfig, NgramModel};
@@ -193,6 +193,8 @@ pub struct Session {
     pub config: RunConfig,
     pub data: Dataset,
     trainer: Box<dyn Trainer>,
+    /// Generation in progress (chunked, for the page).
+    generator: Option<Generator>,
 }
 
 impl Session {
@@ -217,7 +219,7 @@ impl Session {
             // Checks the memory estimate before allocating anything.
             ModelConfig::FixedWindow(c) => Box::new(FixedWindowTrainer::new(c.clone(), &data, config.seed)?),
         };
-        Ok(Session { config, data, trainer })
+        Ok(Session { config, data, trainer, generator: None })
     }
 
     /// What the model needs in memory (neural models), for the page to show before training.
@@ -288,7 +290,7 @@ impl Session {
             }
             ModelConfig::Ngram(_) => return Err(Error::new("cannot-load", "Loading n-gram models is not supported yet.")),
         };
-        Ok(Session { config, data, trainer })
+        Ok(Session { config, data, trainer, generator: None })
     }
 
     /// One chunk of training.
@@ -323,6 +325,68 @@ impl Session {
         generate(model, &self.data.config.tokenizer, &prompt, cfg, on_token)
     }
 
+    /// Per-token probabilities of a text under the model (the page tints tokens by surprisal).
+    /// The text is encoded like validation text; at most `SURPRISAL_MAX_TOKENS` tokens are scored.
+    pub fn surprisal(&self, text: &str) -> Result<Value> {
+        const SURPRISAL_MAX_TOKENS: usize = 5000;
+        let model = self.model()?;
+        let vocab = model.vocab();
+        let tok = &self.data.config.tokenizer;
+        let mut stream_ids = Dataset::encode_text(&self.data.config, vocab, text);
+        let truncated = stream_ids.len() > SURPRISAL_MAX_TOKENS;
+        stream_ids.truncate(SURPRISAL_MAX_TOKENS);
+        let mut s = model.stream();
+        let mut dist = vec![0.0; vocab.len()];
+        let mut out = Vec::new();
+        let mut prev: Option<TokenId> = None;
+        for &t in &stream_ids {
+            if t == crate::text::BOS {
+                s.push(t);
+                prev = None;
+                continue;
+            }
+            s.distribution(&mut dist);
+            let p = dist[t as usize];
+            let token = vocab.token(t);
+            let shown = if t == crate::text::EOS {
+                "\n".to_string()
+            } else {
+                format!("{}{}", tok.joiner(prev.map(|p| vocab.token(p)), token), token)
+            };
+            let alternatives: Vec<Value> = crate::lm::sample::top_tokens(&dist, 3)
+                .into_iter()
+                .map(|(id, q)| json!({ "id": id, "token": vocab.token(id), "prob": q }))
+                .collect();
+            out.push(json!({
+                "id": t, "token": token, "text": shown, "prob": p,
+                "surprisal": -p.log2(), "oov": t == crate::text::UNK, "alternatives": alternatives,
+            }));
+            s.push(t);
+            prev = Some(t);
+        }
+        let ppl = perplexity(model, &stream_ids);
+        Ok(json!({ "tokens": out, "perplexity": ppl.perplexity, "m": ppl.m, "truncated": truncated }))
+    }
+
+    /// Starts a chunked generation (see [`Session::generate_chunk`]).
+    pub fn start_generation(&mut self, prompt: &str, cfg: &SampleConfig) -> Result<()> {
+        self.model()?;
+        let prompt = Dataset::encode_prompt(&self.data.config, &self.data.vocab, prompt);
+        self.generator = Some(Generator::new(&prompt, cfg)?);
+        Ok(())
+    }
+
+    /// Generates up to `n` more tokens of the generation started last; returns true when it is done.
+    pub fn generate_chunk(&mut self, n: usize, on_token: impl FnMut(Generated) -> bool) -> Result<bool> {
+        let model = self.trainer.model().ok_or_else(|| Error::new("not-trained", "Train a model first."))?;
+        let g = self.generator.as_mut().ok_or_else(|| Error::new("no-generation", "Start a generation first."))?;
+        let done = g.next_chunk(model, &self.data.config.tokenizer, n, on_token)?;
+        if done {
+            self.generator = None;
+        }
+        Ok(done)
+    }
+
     /// Named views of the trained model for the page; family-specific ones come from the trainer.
     pub fn view(&self, name: &str, args: &Value) -> Result<Value> {
         let model = self.model()?;
@@ -347,6 +411,7 @@ impl Session {
                 };
                 Ok(json!({ "top": top, "token": named }))
             }
+            "surprisal" => self.surprisal(str_arg(args, "text")?),
             _ => self
                 .trainer
                 .view(name, args, &self.data)
@@ -374,6 +439,33 @@ mod tests {
     }
 
     #[test]
+    fn odd_unicode_survives_every_tokenizer() {
+        use crate::text::{Boundary, TokenizerKind};
+        // NUL, BOM, zero-width joiner sequences, combining marks, RTL, CRLF line ends, lone CR,
+        // astral-plane ideographs, private use, a line of only invisible characters.
+        let corpus = "a\u{0}b \u{FEFF}start\r\n👩\u{200D}💻 codes\r\ne\u{301}\u{302} ok\nשָׁלוֹם עולם\n𠀀𠀁 \u{E000}\r\n\u{200B}\u{200B}\nend here\n"
+            .repeat(4);
+        for kind in [TokenizerKind::Char, TokenizerKind::Word, TokenizerKind::Whitespace] {
+            for boundary in [Boundary::Line, Boundary::Sentence, Boundary::None] {
+                let mut c = RunConfig::default();
+                c.data.tokenizer.kind = kind;
+                c.data.boundary = boundary;
+                let mut s = Session::new(&corpus, c).unwrap();
+                s.train_to_end().unwrap();
+                let r = s.report().unwrap();
+                assert!(r.validation.perplexity.is_finite(), "{kind:?} {boundary:?}");
+                let mut out = String::new();
+                s.generate("👩\u{200D}", &SampleConfig { length: 20, ..Default::default() }, |g| {
+                    out.push_str(&g.text);
+                    true
+                })
+                .unwrap();
+                assert!(s.surprisal("\u{0}\u{FEFF}e\u{301}").is_ok());
+            }
+        }
+    }
+
+    #[test]
     fn session_trains_reports_and_generates_reproducibly() {
         let corpus = "to be or not to be\nthat is the question\nwhether tis nobler in the mind\nto suffer\n".repeat(5);
         let mut s = Session::new(&corpus, RunConfig::default()).unwrap();
@@ -392,9 +484,28 @@ mod tests {
             out
         };
         assert_eq!(run(3), run(3));
+        // Chunked generation gives the same text as one call.
+        let mut chunked = String::new();
+        let cfg = SampleConfig { length: 30, seed: 3, ..Default::default() };
+        let mut s2 = Session::new(&corpus, RunConfig::default()).unwrap();
+        s2.train_to_end().unwrap();
+        s2.start_generation("to", &cfg).unwrap();
+        while !s2.generate_chunk(7, |g| {
+            chunked.push_str(&g.text);
+            true
+        })
+        .unwrap()
+        {}
+        assert_eq!(chunked, run(3));
         let next = s.view("next", &json!({"context": "to", "k": 3, "token": "be"})).unwrap();
         assert_eq!(next["top"].as_array().unwrap().len(), 3);
         assert_eq!(next["token"]["token"], "be");
+        let sur = s.view("surprisal", &json!({"text": "to be\nor not"})).unwrap();
+        let toks = sur["tokens"].as_array().unwrap();
+        assert_eq!(toks.len(), 6); // to be </s> or not </s>
+        assert_eq!(toks[1]["text"], " be");
+        assert_eq!(toks[2]["text"], "\n");
+        assert_eq!(sur["m"], 6);
         let why = s.view("explain", &json!({"context": "to", "token": "be"})).unwrap();
         assert_eq!(why["token"], "be");
     }

@@ -75,21 +75,29 @@ impl Playground {
         to_js(&self.session()?.report().map_err(to_js_error)?)
     }
 
-    /// Generates after `prompt`, calling `on_token(token)` for each generated token;
-    /// generation stops early if it returns `false`.
-    pub fn generate(&self, prompt: &str, sample_json: &str, on_token: &js_sys::Function) -> Result<(), JsValue> {
+    /// Starts a chunked generation after `prompt` (see `generateNext`).
+    #[wasm_bindgen(js_name = generateStart)]
+    pub fn generate_start(&mut self, prompt: &str, sample_json: &str) -> Result<(), JsValue> {
         let cfg: SampleConfig = parse(sample_json)?;
+        let s = self.session.as_mut().ok_or_else(|| to_js_error(Error::new("not-trained", "Train a model first.")))?;
+        s.start_generation(prompt, &cfg).map_err(to_js_error)
+    }
+
+    /// Generates up to `n` more tokens, calling `on_token(token)` for each; returns true when done.
+    #[wasm_bindgen(js_name = generateNext)]
+    pub fn generate_next(&mut self, n: u32, on_token: &js_sys::Function) -> Result<bool, JsValue> {
+        let s = self.session.as_mut().ok_or_else(|| to_js_error(Error::new("not-trained", "Train a model first.")))?;
         let mut failure = None;
-        self.session()?
-            .generate(prompt, &cfg, |g| match to_js(&g).and_then(|v| on_token.call1(&JsValue::NULL, &v)) {
-                Ok(r) => r.as_bool() != Some(false),
+        let done = s
+            .generate_chunk(n as usize, |g| match to_js(&g).and_then(|v| on_token.call1(&JsValue::NULL, &v)) {
+                Ok(_) => true,
                 Err(e) => {
                     failure = Some(e);
                     false
                 }
             })
             .map_err(to_js_error)?;
-        failure.map_or(Ok(()), Err)
+        failure.map_or(Ok(done), Err)
     }
 
     /// A named view of the trained model (`next`, `explain`, ...), with JSON arguments.

@@ -14,3 +14,14 @@ export function fmtBytes(n) {
   if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / (1 << 20)).toFixed(1)} MB`;
 }
+
+/** Seconds as m:ss (or h:mm:ss). */
+export function fmtDuration(secs) {
+  if (!Number.isFinite(secs)) return '—';
+  if (secs < 10) return `${secs.toFixed(2)} s`;
+  const s = Math.round(secs);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}

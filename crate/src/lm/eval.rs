@@ -5,6 +5,7 @@
 use super::LanguageModel;
 use crate::text::{TokenId, BOS, UNK};
 use serde::Serialize;
+use serde_json::json;
 
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct Perplexity {
@@ -30,7 +31,10 @@ pub struct Perplexity {
 pub struct Note {
     /// Stable id for translation: `zero-probability`, `unk-only`, `unnormalized`, `high-oov`, `no-tokens`.
     pub code: &'static str,
+    /// The explanation in English.
     pub message: String,
+    /// The values in the message, so the page can say it in another language.
+    pub params: serde_json::Value,
 }
 
 /// Scores a boundary-marked stream and reports its perplexity.
@@ -59,24 +63,30 @@ pub fn perplexity(model: &dyn LanguageModel, tokens: &[TokenId]) -> Perplexity {
     let vocab = model.vocab();
     let mut notes = Vec::new();
     if m == 0 {
-        notes.push(Note { code: "no-tokens", message: "There are no tokens to score, so perplexity is undefined.".into() });
+        notes.push(Note {
+            code: "no-tokens",
+            message: "There are no tokens to score, so perplexity is undefined.".into(),
+            params: json!({}),
+        });
     }
     if let Some(pos) = first_zero {
         let start = tokens[..pos].iter().rposition(|&t| t == BOS).unwrap_or(0);
         let ctx: Vec<&str> = tokens[start..pos].iter().rev().take(5).rev().map(|&t| vocab.token(t)).collect();
+        let (token, context) = (vocab.token(tokens[pos]), ctx.join(" "));
         notes.push(Note {
+            params: json!({ "zeros": zeros, "m": m, "token": token, "context": context }),
             code: "zero-probability",
             message: format!(
                 "{zeros} of the {m} tokens have probability 0 (the first: '{}' after '{}'). log2 0 = −∞, so the \
                  perplexity is infinite. An unsmoothed (MLE) model gives zero to everything it never saw in \
                  training; pick a smoothing method.",
-                vocab.token(tokens[pos]),
-                ctx.join(" ")
+                token, context
             ),
         });
     }
     if vocab.num_predictable() <= 1 {
         notes.push(Note {
+            params: json!({}),
             code: "unk-only",
             message: "The vocabulary holds only [UNK], so every token is [UNK] and the model predicts it with \
                       certainty: perplexity 1. That number is meaningless — it says nothing about the text. \
@@ -85,6 +95,7 @@ pub fn perplexity(model: &dyn LanguageModel, tokens: &[TokenId]) -> Perplexity {
         });
     } else if m > 0 && oov as f64 / m as f64 > 0.2 {
         notes.push(Note {
+            params: json!({ "percent": (100.0 * oov as f64 / m as f64).round() }),
             code: "high-oov",
             message: format!(
                 "{:.0}% of the tokens are out of the vocabulary and scored as [UNK]; a smaller vocabulary makes \
@@ -95,6 +106,7 @@ pub fn perplexity(model: &dyn LanguageModel, tokens: &[TokenId]) -> Perplexity {
     }
     if !info.normalized {
         notes.push(Note {
+            params: json!({}),
             code: "unnormalized",
             message: "This model's scores do not sum to 1, so this \"perplexity\" is not a true perplexity and \
                       cannot be compared with other models."

@@ -85,6 +85,8 @@ impl DataConfig {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct DataStats {
     pub vocab_size: usize,
+    /// `Vocab::fingerprint`: perplexities are comparable only between equal fingerprints.
+    pub vocab_fingerprint: String,
     pub train_units: usize,
     pub valid_units: usize,
     /// Predicted tokens (everything but `<s>`) in each split.
@@ -157,6 +159,24 @@ fn cut_units(text: &str, cfg: &DataConfig, types: &mut Vec<String>, index: &mut 
     units
 }
 
+/// The boundary-marked id stream of the chosen units (see the module comment).
+fn to_stream(units: &Units, idx: &[usize], map: &[TokenId], bounded: bool) -> Vec<TokenId> {
+    let mut out = Vec::with_capacity(units.starts[units.len()] + 2 * idx.len() + 1);
+    if !bounded {
+        out.push(BOS);
+    }
+    for &i in idx {
+        if bounded {
+            out.push(BOS);
+        }
+        out.extend(units.unit(i).iter().map(|&t| map[t as usize]));
+        if bounded {
+            out.push(EOS);
+        }
+    }
+    out
+}
+
 impl Dataset {
     /// Cuts one corpus into training and validation units (seeded) and tokenizes both.
     pub fn from_corpus(text: &str, cfg: &DataConfig, seed: u64) -> Result<Dataset> {
@@ -219,28 +239,14 @@ impl Dataset {
             bounded,
         );
         let map: Vec<TokenId> = types.iter().map(|s| vocab.id(s)).collect();
-        let stream = |units: &Units, idx: &[usize]| {
-            let mut out = Vec::with_capacity(units.starts[units.len()] + 2 * idx.len() + 1);
-            if !bounded {
-                out.push(BOS);
-            }
-            for &i in idx {
-                if bounded {
-                    out.push(BOS);
-                }
-                out.extend(units.unit(i).iter().map(|&t| map[t as usize]));
-                if bounded {
-                    out.push(EOS);
-                }
-            }
-            out
-        };
+        let stream = |units: &Units, idx: &[usize]| to_stream(units, idx, &map, bounded);
         let train = stream(tr, tr_idx);
         let valid = stream(va, va_idx);
         let predicted = |s: &[TokenId]| s.iter().filter(|&&t| t != BOS).count();
         let unk = |s: &[TokenId]| s.iter().filter(|&&t| t == UNK).count();
         let stats = DataStats {
             vocab_size: vocab.len(),
+            vocab_fingerprint: vocab.fingerprint(),
             train_units: tr_idx.len(),
             valid_units: va_idx.len(),
             train_tokens: predicted(&train),
@@ -251,27 +257,13 @@ impl Dataset {
         Dataset { config: cfg.clone(), vocab, train, valid, stats }
     }
 
-    /// Encodes a whole text with an existing vocabulary into a boundary-marked stream, exactly as a
-    /// validation split is encoded (for scoring a test text with a saved model).
+    /// Encodes a whole text the way validation text is encoded: a boundary-marked stream.
     pub fn encode_text(cfg: &DataConfig, vocab: &Vocab, text: &str) -> Vec<TokenId> {
         let (mut types, mut index) = (Vec::new(), FxHashMap::default());
         let units = cut_units(text, cfg, &mut types, &mut index);
         let map: Vec<TokenId> = types.iter().map(|s| vocab.id(s)).collect();
-        let bounded = cfg.boundary != Boundary::None;
-        let mut out = Vec::with_capacity(units.ids.len() + 2 * units.len() + 1);
-        if !bounded {
-            out.push(BOS);
-        }
-        for i in 0..units.len() {
-            if bounded {
-                out.push(BOS);
-            }
-            out.extend(units.unit(i).iter().map(|&t| map[t as usize]));
-            if bounded {
-                out.push(EOS);
-            }
-        }
-        out
+        let idx: Vec<usize> = (0..units.len()).collect();
+        to_stream(&units, &idx, &map, cfg.boundary != Boundary::None)
     }
 
     /// Encodes a prompt for generation: its lines become closed sentences, the last one stays open.

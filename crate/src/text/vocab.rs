@@ -115,6 +115,19 @@ impl Vocab {
         self.predicts_eos
     }
 
+    /// A short fingerprint of the vocabulary (FNV-1a over the tokens, hex). Two models' perplexities
+    /// are comparable only when their fingerprints are equal.
+    pub fn fingerprint(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for t in &self.tokens {
+            for b in t.bytes().chain([0xff]) {
+                h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        h ^= self.predicts_eos as u64;
+        format!("{h:016x}")
+    }
+
     /// Can a model ever predict this id? `<s>` never is; `</s>` only when there are boundaries.
     pub fn is_predictable(&self, id: TokenId) -> bool {
         id != BOS && (id != EOS || self.predicts_eos)

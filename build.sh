@@ -75,6 +75,21 @@ build_wasm() {
   wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals www/pkg/lmplay_bg.wasm -o www/pkg/lmplay_bg.wasm
   log "www/pkg/lmplay_bg.wasm: $(wc -c < www/pkg/lmplay_bg.wasm) bytes, $(gzip -9c www/pkg/lmplay_bg.wasm | wc -c) gzipped"
+  build_wasm_relaxed
+}
+
+# The same core with relaxed SIMD (fused multiply-add in the kernels) as a second module, www/pkg-relaxed/.
+# The worker loads it only where relaxed SIMD validates (docs/architecture.md, "Relaxed SIMD").
+# Its own target dir: different RUSTFLAGS would otherwise rebuild the main module every time.
+RELAXED_FLAGS="-C target-feature=+simd128,+relaxed-simd"
+build_wasm_relaxed() {
+  log "building the relaxed-SIMD wasm core (www/pkg-relaxed)"
+  RUSTFLAGS="$RELAXED_FLAGS" CARGO_TARGET_DIR=target/relaxed \
+    cargo build --lib --release --target wasm32-unknown-unknown -p lmplay
+  rm -rf www/pkg-relaxed
+  wasm-bindgen --target web --no-typescript --out-dir www/pkg-relaxed target/relaxed/wasm32-unknown-unknown/release/lmplay.wasm
+  wasm-opt -O3 --enable-simd --enable-relaxed-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals www/pkg-relaxed/lmplay_bg.wasm -o www/pkg-relaxed/lmplay_bg.wasm
 }
 
 build_cli() {
@@ -98,6 +113,10 @@ cmd_test() {
   cargo test --workspace --release
   log "wasm tests in node (wasm-bindgen-test-runner)"
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test --release --target wasm32-unknown-unknown -p lmplay --lib
+  log "wasm tests of the relaxed-SIMD build in node (--experimental-wasm-relaxed-simd)"
+  RUSTFLAGS="$RELAXED_FLAGS" CARGO_TARGET_DIR=target/relaxed NODE_ARGS=--experimental-wasm-relaxed-simd \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test --release --target wasm32-unknown-unknown -p lmplay --lib
   log "UI unit tests (node)"
   node --test tests/unit/

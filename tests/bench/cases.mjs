@@ -17,7 +17,7 @@ export const CASES = [
     title: `sgemm ${n}×${n}·${n}×${n}, single thread`,
     name: 'sgemm',
     args: { m: n, n, k: n },
-    targets: ['native', 'node', 'chromium'],
+    targets: ['native', 'node', 'chromium', 'node-relaxed', 'chromium-relaxed'],
     figures: (r) => ({ 'GFLOP/s': r.gflops, kernel: r.flavour }),
   })),
   ...[
@@ -30,7 +30,7 @@ export const CASES = [
     title: `sgemm ${title}`,
     name: 'sgemm',
     args: { m, n, k },
-    targets: ['native', 'node', 'chromium'],
+    targets: ['native', 'node', 'chromium', 'node-relaxed', 'chromium-relaxed'],
     figures: (r) => ({ 'GFLOP/s': r.gflops, kernel: r.flavour }),
   })),
   {
@@ -46,7 +46,7 @@ export const CASES = [
     title: 'fixed-window LM training, char level, tiny Shakespeare (n = 3, d = 32, H = 128, batch 64, AdamW)',
     name: 'fixed-window-train',
     args: { corpus_file: 'tests/data/tinyshakespeare.txt', steps: 200, repeats: 3, config: { data: { tokenizer: { kind: 'char' } }, model: { family: 'fixed-window' } } },
-    targets: ['native', 'node', 'chromium'],
+    targets: ['native', 'node', 'chromium', 'chromium-relaxed'],
     figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, V: r.vocab_size }),
   },
   {
@@ -54,7 +54,7 @@ export const CASES = [
     title: 'fixed-window LM training, word level, tiny Shakespeare (page defaults: n = 3, d = 32, H = 128, batch 64, AdamW)',
     name: 'fixed-window-train',
     args: { corpus_file: 'tests/data/tinyshakespeare.txt', steps: 20, repeats: 3, config: { model: { family: 'fixed-window' } } },
-    targets: ['native', 'node', 'chromium'],
+    targets: ['native', 'node', 'chromium', 'chromium-relaxed'],
     figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, V: r.vocab_size }),
   },
 ];

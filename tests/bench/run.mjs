@@ -32,6 +32,14 @@ const runners = {
     const page = env.page;
     return page.evaluate(([n, a]) => window.runBench(n, a), [c.name, JSON.stringify(withCorpus(c.args))]);
   },
+  // The relaxed-SIMD module (www/pkg-relaxed): node 20 needs a flag, so it runs in a child process.
+  'node-relaxed'(c) {
+    const out = execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', path.join(ROOT, 'tests/bench/node-wasm.mjs'), 'pkg-relaxed', c.name, JSON.stringify(withCorpus(c.args))], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    return JSON.parse(out);
+  },
+  async 'chromium-relaxed'(c, env) {
+    return env.relaxedPage.evaluate(([n, a]) => window.runBench(n, a), [c.name, JSON.stringify(withCorpus(c.args))]);
+  },
 };
 
 const results = [];
@@ -44,6 +52,12 @@ if (cases.some((c) => c.targets.includes('chromium')) || !only || 'page-load'.in
   await env.page.goto(`${env.url}tests/bench/bench.html`);
   await env.page.waitForFunction(() => window.benchReady);
   await env.page.evaluate(() => window.benchReady);
+  if (cases.some((c) => c.targets.includes('chromium-relaxed'))) {
+    env.relaxedPage = await context.newPage();
+    await env.relaxedPage.goto(`${env.url}tests/bench/bench.html?pkg=pkg-relaxed`);
+    await env.relaxedPage.waitForFunction(() => window.benchReady);
+    await env.relaxedPage.evaluate(() => window.benchReady);
+  }
 }
 
 // The page itself: time to an interactive page (served from localhost) and the wasm's gzipped size.

@@ -6,12 +6,29 @@
 //! multiply-adds. That needs 11 vector registers, below the 15 that V8 allocates on x86-64, so nothing
 //! spills. Without relaxed SIMD there is no fused multiply-add: each update is an `f32x4.mul` and an
 //! `f32x4.add`, rounded like the scalar code.
+//!
+//! Built with `+relaxed-simd` as well (the second module, `www/pkg-relaxed`, see build.sh), the
+//! multiply-adds become `f32x4.relaxed_madd`, which is a fused multiply-add (one rounding) on CPUs
+//! with FMA. A module that uses it fails validation where relaxed SIMD is unsupported, so the page
+//! loads it only after a feature test (docs/architecture.md).
 
 use super::gemm::{self, MicroKernel};
 use super::{AdamStep, Kernels, MatRef};
 use core::arch::wasm32::*;
 
+#[cfg(not(target_feature = "relaxed-simd"))]
 pub static KERNELS: Kernels = Kernels { name: "simd128", sgemm, axpy, dot, scale, adam };
+#[cfg(target_feature = "relaxed-simd")]
+pub static KERNELS: Kernels = Kernels { name: "simd128+relaxed", sgemm, axpy, dot, scale, adam };
+
+/// a·b + c: fused (`relaxed_madd`) in the relaxed build, `mul` then `add` otherwise.
+#[inline(always)]
+fn madd(a: v128, b: v128, c: v128) -> v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    return f32x4_relaxed_madd(a, b, c);
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    return f32x4_add(f32x4_mul(a, b), c);
+}
 
 pub struct Tile<const MR: usize>;
 
@@ -31,8 +48,8 @@ impl<const R: usize> MicroKernel for Tile<R> {
                 let b1 = v128_load(b.add(4).cast());
                 for (i, row) in acc.iter_mut().enumerate() {
                     let ai = v128_load32_splat(a.add(i).cast());
-                    row[0] = f32x4_add(row[0], f32x4_mul(ai, b0));
-                    row[1] = f32x4_add(row[1], f32x4_mul(ai, b1));
+                    row[0] = madd(ai, b0, row[0]);
+                    row[1] = madd(ai, b1, row[1]);
                 }
                 a = a.add(R);
                 b = b.add(8);
@@ -65,7 +82,7 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
         unsafe {
             let xp = x.as_ptr().add(i).cast::<v128>();
             let yp = y.as_mut_ptr().add(i).cast::<v128>();
-            v128_store(yp, f32x4_add(v128_load(yp), f32x4_mul(va, v128_load(xp))));
+            v128_store(yp, madd(va, v128_load(xp), v128_load(yp)));
         }
     }
     for i in n4..x.len() {
@@ -81,8 +98,8 @@ pub fn dot(x: &[f32], y: &[f32]) -> f32 {
         // SAFETY: i + 8 ≤ len for both slices.
         unsafe {
             let (xp, yp) = (x.as_ptr().add(i), y.as_ptr().add(i));
-            s0 = f32x4_add(s0, f32x4_mul(v128_load(xp.cast()), v128_load(yp.cast())));
-            s1 = f32x4_add(s1, f32x4_mul(v128_load(xp.add(4).cast()), v128_load(yp.add(4).cast())));
+            s0 = madd(v128_load(xp.cast()), v128_load(yp.cast()), s0);
+            s1 = madd(v128_load(xp.add(4).cast()), v128_load(yp.add(4).cast()), s1);
         }
     }
     let s = f32x4_add(s0, s1);

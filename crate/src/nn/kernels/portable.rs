@@ -41,7 +41,7 @@ impl<const R: usize> MicroKernel for Tile<R> {
 
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool) {
-    gemm::sgemm::<Tile<6>>(m, n, k, a, b, c, ldc, accumulate)
+    gemm::sgemm::<Tile<4>>(m, n, k, a, b, c, ldc, accumulate)
 }
 
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {

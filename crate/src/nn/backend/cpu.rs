@@ -50,7 +50,7 @@ impl Cpu {
         // disjoint from inputs, and the slices live no longer than `&mut self`.
         unsafe {
             let outs = outs.map(|t| std::slice::from_raw_parts_mut(bufs[t.buf.0 as usize].as_mut_ptr().add(t.offset), t.len()));
-            let ins = ins.map(|t| std::slice::from_raw_parts(bufs[t.buf.0 as usize].as_ptr().add(t.offset) as *const f32, t.len()));
+            let ins = ins.map(|t| std::slice::from_raw_parts(bufs[t.buf.0 as usize].as_ptr().add(t.offset), t.len()));
             (outs, ins)
         }
     }
@@ -266,13 +266,8 @@ impl Backend for Cpu {
         let ([p, buf], [g]) = self.io([p, momentum], [g]);
         for i in 0..p.len() {
             let gi = g[i] + s.weight_decay * p[i];
-            let b = if s.momentum == 0.0 {
-                gi
-            } else if s.first {
-                gi
-            } else {
-                s.momentum * buf[i] + gi
-            };
+            // PyTorch: the buffer starts as the first gradient; without momentum it is just g.
+            let b = if s.momentum == 0.0 || s.first { gi } else { s.momentum * buf[i] + gi };
             buf[i] = b;
             p[i] -= s.lr * b;
         }

@@ -47,10 +47,12 @@ pub trait Backend {
     // ---- linear algebra ----
     /// out = op(a)·op(b) (or += with `accumulate`). 2-D: a [m×k] (or [k×m] with `ta`), b [k×n]
     /// (or [n×k] with `tb`), out [m×n]. 3-D: the same per leading batch index (attention heads).
+    #[allow(clippy::too_many_arguments)]
     fn matmul(&mut self, out: Tensor, a: Tensor, b: Tensor, ta: bool, tb: bool, accumulate: bool);
 
     /// da += dout·op(b)ᵀ…, db += op(a)ᵀ·dout… for out = op(a)·op(b) (2-D). Two matmuls with
     /// transposed operands, so every backend gets it from `matmul`.
+    #[allow(clippy::too_many_arguments)]
     fn matmul_backward(&mut self, da: Tensor, db: Tensor, dout: Tensor, a: Tensor, b: Tensor, ta: bool, tb: bool) {
         // d op(a) = dout · op(b)ᵀ; if a was transposed, da = (dout · op(b)ᵀ)ᵀ = op(b) · doutᵀ.
         if ta {

@@ -80,12 +80,15 @@ impl AdamStep {
     }
 }
 
+/// C[m×n] = A[m×k]·B[k×n] (`accumulate`: C += A·B); C row-major with row stride `ldc`.
+pub type SgemmFn = fn(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool);
+
 /// One flavour of every kernel. All flavours take the same arguments and agree within the
 /// tolerances stated in the tests below.
 pub struct Kernels {
     pub name: &'static str,
     /// C[m×n] = A[m×k]·B[k×n] (`accumulate`: C += A·B). C is row-major with row stride `ldc`.
-    pub sgemm: fn(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool),
+    pub sgemm: SgemmFn,
     /// y += α·x
     pub axpy: fn(alpha: f32, x: &[f32], y: &mut [f32]),
     /// Σ xᵢ·yᵢ

@@ -597,7 +597,7 @@ impl FixedWindowTrainer {
             self.step += 1;
             self.tokens += tc.batch as u64;
             done += 1;
-            let valid_loss = if (self.step % tc.eval_interval == 0 || self.step == tc.steps) && !self.valid_positions.is_empty() {
+            let valid_loss = if (self.step.is_multiple_of(tc.eval_interval) || self.step == tc.steps) && !self.valid_positions.is_empty() {
                 Some(self.model.mean_loss(&data.valid, &self.valid_positions))
             } else {
                 None

@@ -171,7 +171,28 @@ function progressText(p) {
   return parts.join(' · ');
 }
 
+/** Training speed while the tab is visible and while it is hidden, to tell when the browser throttles. */
+function trackRate(p) {
+  const now = performance.now();
+  const r = app.rate;
+  if (r.last && p.tokens >= r.last.tokens) {
+    const bucket = document.hidden ? r.hidden : r.visible;
+    bucket.tokens += p.tokens - r.last.tokens;
+    bucket.ms += now - r.last.at;
+  }
+  r.last = { tokens: p.tokens || 0, at: now };
+}
+
+function throttleReport() {
+  const { visible, hidden } = app.rate;
+  if (hidden.ms < 2000 || visible.ms < 500 || !visible.tokens) return;
+  const ratio = (hidden.tokens / hidden.ms) / (visible.tokens / visible.ms);
+  $('throttle').hidden = false;
+  $('throttle').textContent = ratio < 0.7 ? t('train.throttled', { pct: Math.round(100 * ratio) }) : t('train.not_throttled');
+}
+
 function onProgress(p) {
+  if (p.phase !== 'prepared' && p.phase !== 'paused') trackRate(p);
   if (p.phase !== 'prepared' && p.total_steps) {
     $('progress').max = p.total_steps;
     $('progress').value = p.step;
@@ -203,11 +224,13 @@ function drawLoss() {
 
 async function train() {
   app.showError(null);
+  $('throttle').hidden = true;
   const corpus = $('corpus').value;
   if (corpus.length > MAX_CORPUS_CHARS) { app.showError(tooBig(corpus.length, t('data.corpus'))); return; }
   const settings = readSettings();
   Object.assign(app.state, { training: true, paused: false, pausable: false, trained: false });
   app.curve = [];
+  app.rate = { visible: { tokens: 0, ms: 0 }, hidden: { tokens: 0, ms: 0 }, last: null };
   clearReport();
   renderViews(app);
   app.refreshButtons();
@@ -227,7 +250,6 @@ async function train() {
   } finally {
     Object.assign(app.state, { training: false, paused: false });
     $('progress').hidden = true;
-    $('throttle').hidden = true;
     app.refreshButtons();
     renderViews(app);
   }
@@ -459,7 +481,11 @@ function wire() {
   $('banner-close').addEventListener('click', () => { $('banner').hidden = true; });
   $('banner-train').addEventListener('click', () => { $('banner').hidden = true; train(); });
   document.addEventListener('visibilitychange', () => {
-    $('throttle').hidden = !(document.hidden && app.state.training);
+    if (!app.state.training) return;
+    if (document.hidden) {
+      $('throttle').hidden = false;
+      $('throttle').textContent = t('train.background');
+    } else throttleReport();
   });
   document.addEventListener('langchange', () => {
     $('lang').textContent = getLang() === 'en' ? '中文' : 'English';

@@ -77,6 +77,8 @@ export default {
   'train.done': 'Trained in {time}.',
   'train.stopped': 'Stopped after {time}; the model so far is kept.',
   'train.background': 'Training goes on in the background; your browser may slow it down while this tab is hidden.',
+  'train.throttled': 'While this tab was hidden, training ran at {pct}% of its visible speed: the browser throttles background tabs.',
+  'train.not_throttled': 'While this tab was hidden, training kept its full speed.',
 
   'results.title': '3 · Results',
   'results.model': 'Model',

@@ -77,6 +77,8 @@ export default {
   'train.done': '训练完成，用时 {time}。',
   'train.stopped': '已在 {time} 后停止；保留目前的模型。',
   'train.background': '标签页在后台时训练仍会继续，但浏览器可能会放慢它。',
+  'train.throttled': '标签页隐藏期间，训练速度只有可见时的 {pct}%：浏览器会限制后台标签页。',
+  'train.not_throttled': '标签页隐藏期间，训练保持了全速。',
 
   'results.title': '3 · 结果',
   'results.model': '模型',

@@ -2,17 +2,18 @@
 // All computation happens in the worker (www/worker.js); this thread only draws.
 import { WorkerClient } from './lib/client.js';
 import { readSettings, applySettings, readSampling, applySampling } from './lib/settings.js';
-import { fmtInt, fmtPpl, fmtPct, fmtDuration } from './lib/format.js';
+import { fmtInt, fmtPpl, fmtPct, fmtDuration, fmtBytes } from './lib/format.js';
 import { t, detectLang, setLang, getLang } from './lib/i18n.js';
 import { encodeState, decodeHash, LINK_BUDGET, LinkError } from './lib/share.js';
 import * as store from './lib/store.js';
 import { lineChart } from './lib/charts.js';
 import { renderTex } from './lib/math.js';
 import { FAMILIES, FORMULAS, family } from './lib/models.js';
-import { buildForm, updateVisibility } from './ui/modelform.js';
+import { buildForm, updateVisibility, readModel } from './ui/modelform.js';
 import { setupGenerate } from './ui/generate.js';
 import { setupViews, renderViews } from './ui/views.js';
 import { setupRuns, refreshRuns } from './ui/runs.js';
+import { setupFiles } from './ui/files.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,9 +25,10 @@ export const PRESETS = {
   tang300: { url: 'www/corpora/tang300.txt', attribution: 'attr.tang300' },
 };
 
-const BACKEND = 'wasm-simd128';
 
 const app = {
+  setStatus: (key, params) => setStatus(key, params),
+  loadTextFile: (f) => loadTextFile(f).catch((e) => app.showError(e)),
   worker: new WorkerClient(new URL('./worker.js', import.meta.url)),
   state: { training: false, paused: false, trained: false, generating: false, modelSettings: null, report: null },
   activeView: 'next',
@@ -53,11 +55,13 @@ const app = {
     $('resume').disabled = !s.paused;
     $('stop').disabled = !s.training;
     $('reset').disabled = s.training;
-    const canUse = s.trained && (!s.training || s.paused) && !s.generating;
+    // A neural model exists from initialisation on, so it can generate while training is paused.
+    const canUse = (s.trained || s.live) && (!s.training || s.paused) && !s.generating;
     $('generate').disabled = !canUse;
     $('gen-stop').disabled = !s.generating;
     $('score').disabled = !canUse;
     $('share').disabled = busy && !s.paused;
+    $('export-model').disabled = !s.trained || s.training;
   },
 
   saveSoon() {
@@ -164,6 +168,7 @@ function progressText(p) {
   const secs = (p.elapsed_ms || 0) / 1000;
   const parts = [];
   if (p.total_steps > 1) parts.push(t('train.step', { step: fmtInt(p.step), total: fmtInt(p.total_steps) }));
+  if (secs > 0 && p.total_steps > 1) parts.push(t('train.steps_per_s', { sps: (p.step / secs).toFixed(1) }));
   if (secs > 0 && p.tokens) parts.push(t('train.tps', { tps: fmtInt(Math.round(p.tokens / secs)) }));
   parts.push(t('train.elapsed', { time: fmtDuration(secs) }));
   if (p.total_steps > 1 && p.step > 0 && !p.done) parts.push(t('train.eta', { time: fmtDuration((secs / p.step) * (p.total_steps - p.step)) }));
@@ -191,35 +196,73 @@ function throttleReport() {
   $('throttle').textContent = ratio < 0.7 ? t('train.throttled', { pct: Math.round(100 * ratio) }) : t('train.not_throttled');
 }
 
+function renderEstimate(est) {
+  const box = $('memory');
+  if (!est) { box.textContent = ''; box.classList.remove('warning'); return; }
+  const params = { total: fmtBytes(est.total_bytes), budget: fmtBytes(est.budget_bytes) };
+  box.textContent = est.fits
+    ? t('memory.estimate', { ...params, params: fmtBytes(est.parameter_bytes), n: fmtInt(est.parameters), grads: fmtBytes(est.gradient_bytes), optim: fmtBytes(est.optimizer_bytes), acts: fmtBytes(est.activation_bytes + est.scratch_bytes) })
+    : t('memory.over', params);
+  box.classList.toggle('warning', !est.fits);
+}
+
+/** Re-estimates the model's memory while the user turns the knobs (neural families only). */
+function estimateSoon() {
+  clearTimeout(app.estimateTimer);
+  if (!family($('family').value).neural) { renderEstimate(null); return; }
+  app.estimateTimer = setTimeout(async () => {
+    try {
+      renderEstimate(await app.worker.call('estimate', { corpus: $('corpus').value, config: JSON.stringify(readSettings()) }));
+    } catch {
+      renderEstimate(null); // e.g. an empty corpus: training will say so
+    }
+  }, 300);
+}
+
 function onProgress(p) {
+  if (p.phase === 'prepared') {
+    renderEstimate(p.estimate);
+    app.state.live = Boolean(family(app.state.modelSettings?.family).neural);
+  }
   if (p.phase !== 'prepared' && p.phase !== 'paused') trackRate(p);
   if (p.phase !== 'prepared' && p.total_steps) {
     $('progress').max = p.total_steps;
     $('progress').value = p.step;
     app.state.pausable = p.total_steps > 1;
   }
-  if (typeof p.train_loss === 'number' && p.phase !== 'paused') {
-    const last = app.curve[app.curve.length - 1];
-    if (!last || last[0] !== p.step) app.curve.push([p.step, p.train_loss, p.valid_loss ?? null]);
-    else if (p.valid_loss != null) last[2] = p.valid_loss;
+  if (p.points?.length) {
+    for (const q of p.points) app.curve.push([q.step, q.train_loss, q.valid_loss ?? null]);
     drawLoss();
   }
   app.lastProgress = p;
   app.status = null;
   $('status').textContent = progressText(p);
+  const wasPaused = app.state.paused;
   app.state.paused = p.phase === 'paused';
   app.refreshButtons();
+  if (app.state.paused !== wasPaused) renderViews(app);
+}
+
+/** Exponential moving average of a noisy per-step loss (bias-corrected, like TensorBoard's smoothing). */
+function smooth(ys, beta = 0.95) {
+  let m = 0;
+  return ys.map((y, i) => { m = beta * m + (1 - beta) * y; return m / (1 - beta ** (i + 1)); });
 }
 
 function drawLoss() {
   if (!app.curve.length) return;
   $('loss-wrap').hidden = false;
   app.lossChart ??= lineChart($('loss-chart'), {
-    series: [{ label: t('chart.train') }, { label: t('chart.valid'), dash: [6, 4] }],
+    series: [
+      { label: t('chart.train'), color: 'rgba(47, 91, 211, 0.25)' },
+      { label: t('chart.train_smooth'), color: '#2f5bd3' },
+      { label: t('chart.valid'), color: '#d3542f', dash: [6, 4] },
+    ],
     xLabel: t('chart.step'),
     yLabel: t('chart.loss'),
   });
-  app.lossChart.setData([app.curve.map((c) => c[0]), app.curve.map((c) => c[1]), app.curve.map((c) => c[2])]);
+  const train = app.curve.map((c) => c[1]);
+  app.lossChart.setData([app.curve.map((c) => c[0]), train, smooth(train), app.curve.map((c) => c[2])]);
 }
 
 async function train() {
@@ -228,7 +271,7 @@ async function train() {
   const corpus = $('corpus').value;
   if (corpus.length > MAX_CORPUS_CHARS) { app.showError(tooBig(corpus.length, t('data.corpus'))); return; }
   const settings = readSettings();
-  Object.assign(app.state, { training: true, paused: false, pausable: false, trained: false });
+  Object.assign(app.state, { training: true, paused: false, pausable: false, trained: false, live: false, modelSettings: settings.model, settings });
   app.curve = [];
   app.rate = { visible: { tokens: 0, ms: 0 }, hidden: { tokens: 0, ms: 0 }, last: null };
   clearReport();
@@ -239,7 +282,7 @@ async function train() {
   setStatus('train.tokenizing');
   try {
     const res = await app.worker.call('train', { corpus, config: JSON.stringify(settings) }, (_type, p) => onProgress(p));
-    Object.assign(app.state, { trained: true, modelSettings: settings.model, report: res.report });
+    Object.assign(app.state, { trained: true, modelSettings: settings.model, settings, report: res.report });
     renderReport(res.report, settings);
     drawLoss();
     setStatus(res.stopped ? 'train.stopped' : 'train.done', { time: fmtDuration(res.elapsed_ms / 1000) });
@@ -248,7 +291,7 @@ async function train() {
     app.showError(e);
     setStatus('');
   } finally {
-    Object.assign(app.state, { training: false, paused: false });
+    Object.assign(app.state, { training: false, paused: false, live: false });
     $('progress').hidden = true;
     app.refreshButtons();
     renderViews(app);
@@ -266,10 +309,12 @@ async function recordRun(settings, res, corpus) {
     curve: app.curve,
     elapsedMs: res.elapsed_ms,
     stopped: res.stopped,
-    backend: BACKEND,
+    backend: app.backend,
   };
+  let bytes = null;
+  try { bytes = await app.worker.call('save'); } catch { /* a model that cannot be saved is listed without weights */ }
   try {
-    await store.addRun(run, null);
+    await store.addRun(run, bytes);
     await refreshRuns(app);
   } catch (e) {
     console.warn('could not store the run', e);
@@ -278,7 +323,7 @@ async function recordRun(settings, res, corpus) {
 
 async function reset() {
   await app.worker.call('reset');
-  Object.assign(app.state, { trained: false, modelSettings: null, report: null });
+  Object.assign(app.state, { trained: false, live: false, modelSettings: null, report: null });
   app.curve = [];
   clearReport();
   setStatus('');
@@ -290,9 +335,7 @@ async function reset() {
 
 function renderFormulas() {
   const fam = family($('family').value);
-  const model = { family: fam.id };
-  for (const el of $('model-params').querySelectorAll('[data-param]')) model[el.dataset.param] = el.value;
-  renderTex($('formula'), fam.formula?.(model) || '').catch(() => {});
+  renderTex($('formula'), fam.formula?.(readModel()) || '').catch(() => {});
 }
 
 // ---------- share links ----------
@@ -429,6 +472,34 @@ async function restorePage() {
   return true;
 }
 
+/** Restores a model file (from a download, a drop, or a saved run) into the worker. */
+app.openModel = async (bytes, name) => {
+  if (app.state.training) throw new Error(t('error.busy'));
+  const info = await app.worker.call('load', { bytes, corpus: $('corpus').value });
+  const settings = JSON.parse(info.config);
+  applySettings(settings);
+  renderFormulas();
+  Object.assign(app.state, { trained: true, modelSettings: settings.model, settings, report: info.report });
+  app.curve = (info.history || []).map((q) => [q.step, q.train_loss, q.valid_loss ?? null]);
+  clearReport();
+  renderReport(info.report, settings);
+  drawLoss();
+  renderViews(app);
+  app.refreshButtons();
+  setStatus('files.loaded', { name, model: info.report.model.description });
+};
+
+app.loadRunModel = async (r) => {
+  app.showError(null);
+  try {
+    const bytes = await store.getModel(r.id);
+    if (!bytes) throw new Error(t('runs.no_model'));
+    await app.openModel(bytes, `#${r.id}`);
+  } catch (e) {
+    app.showError(e);
+  }
+};
+
 app.restoreRun = async (r) => {
   if (r.corpus?.preset && PRESETS[r.corpus.preset] && $('preset').value !== r.corpus.preset) await loadPreset(r.corpus.preset);
   applySettings(r.settings);
@@ -460,8 +531,9 @@ function wire() {
     const f = e.dataTransfer.files[0];
     if (f) loadTextFile(f).catch((err) => app.showError(err));
   });
-  $('family').addEventListener('change', (e) => { buildForm(e.target.value); renderFormulas(); app.saveSoon(); });
-  $('model-params').addEventListener('change', () => { updateVisibility(); renderFormulas(); app.saveSoon(); });
+  $('family').addEventListener('change', (e) => { buildForm(e.target.value); renderFormulas(); estimateSoon(); app.saveSoon(); });
+  $('model-params').addEventListener('change', () => { updateVisibility(); renderFormulas(); estimateSoon(); app.saveSoon(); });
+  for (const id of ['tokenizer', 'lowercase', 'boundary', 'min-count', 'max-vocab', 'valid-pct', 'split', 'seed']) $(id).addEventListener('change', estimateSoon);
   for (const id of ['tokenizer', 'lowercase', 'boundary', 'min-count', 'max-vocab', 'valid-pct', 'split', 'seed', 'prompt', 'length', 'temperature', 'top-k', 'top-p', 'greedy', 'gen-seed', 'score-text']) {
     $(id).addEventListener('change', () => app.saveSoon());
   }
@@ -534,16 +606,19 @@ async function main() {
   setupGenerate(app);
   setupViews(app);
   setupRuns(app);
+  setupFiles(app);
   app.refreshButtons();
   renderViews(app);
   setStatus('status.loading');
   try {
     // The worker compiles the wasm while the page restores its content.
     const [info, autoTrain] = await Promise.all([app.worker.ready, initialContent()]);
-    $('backend').textContent = `${BACKEND} · v${info.version}`;
+    app.backend = `wasm ${info.kernels}`;
+    $('backend').textContent = `${app.backend} · v${info.version}`;
     if (app.freshSeedWanted) $('seed').value = await app.worker.call('freshSeed');
     renderFormulas();
     renderPplFormula();
+    estimateSoon();
     renderViews(app);
     refreshRuns(app).catch((e) => console.warn('runs', e));
     setStatus('status.ready');

@@ -4,7 +4,14 @@
 //   worker -> page: { id, type: 'result', value } | { id, type: 'error', error: { message, code } }
 //                   { id, type: 'progress', value } | { id, type: 'token', value }   (streamed)
 //                   { type: 'ready', value: { version } }
-import init, { Playground, freshSeed, version } from './pkg/lmplay.js';
+
+// Relaxed SIMD (fused multiply-add) makes matmuls faster, but a module using it fails validation where
+// it is unsupported; so probe with a tiny module (i8x16.relaxed_swizzle) and load the matching build.
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]);
+const wasm = await (WebAssembly.validate(RELAXED_PROBE)
+  ? import('./pkg-relaxed/lmplay.js').catch(() => import('./pkg/lmplay.js'))
+  : import('./pkg/lmplay.js'));
+const { Playground, freshSeed, version, kernels, estimateMemory, dataStats } = wasm;
 
 let pg = null;
 const training = { paused: false, stopped: false, resume: null };
@@ -29,9 +36,12 @@ function requireModel() {
 }
 
 async function train({ id, corpus, config }) {
-  pg = new Playground();
-  const stats = pg.prepare(corpus, config);
-  post({ id, type: 'progress', value: { phase: 'prepared', stats } });
+  pg?.free();
+  pg = null;
+  const fresh = new Playground();
+  const stats = fresh.prepare(corpus, config);
+  pg = fresh;
+  post({ id, type: 'progress', value: { phase: 'prepared', stats, estimate: pg.estimate() } });
   Object.assign(training, { paused: false, stopped: false, resume: null });
   let budget = 1;
   const t0 = performance.now();
@@ -87,12 +97,40 @@ const handlers = {
   },
   stopGeneration() { generation.stopped = true; },
   reset() { pg?.free(); pg = null; },
+  /** The model file (safetensors) of the current model. */
+  save() { return requireModel().save(); },
+  /** Restores a model file; with the corpus it was trained on, validation and training continue. */
+  load({ bytes, corpus }) {
+    const fresh = new Playground();
+    let info;
+    try {
+      info = fresh.load(bytes, corpus ?? undefined);
+    } catch (e) {
+      if (e.code !== 'vocab-mismatch' && e.code !== 'empty-corpus' && e.code !== 'corpus-too-small') { fresh.free(); throw e; }
+      info = fresh.load(bytes, undefined); // a different corpus: keep the model, without validation data
+    }
+    pg?.free();
+    pg = fresh;
+    return { ...info, report: pg.report() };
+  },
+  /** Memory estimate of a configuration on a corpus, before training (cached vocabulary size). */
+  estimate({ corpus, config }) {
+    const c = JSON.parse(config);
+    const key = JSON.stringify([corpus.length, corpus.slice(0, 256), c.seed, c.data]);
+    if (estimateCache.key !== key) {
+      estimateCache.vocab = dataStats(corpus, config).vocab_size;
+      estimateCache.key = key;
+    }
+    return estimateMemory(config, estimateCache.vocab) ?? null;
+  },
   report() { return requireModel().report(); },
   view({ name, args }) { return requireModel().view(name, JSON.stringify(args || {})); },
   freshSeed() { return freshSeed(); },
 };
 
-const ready = init().then(() => post({ type: 'ready', value: { version: version() } }));
+const estimateCache = { key: null, vocab: 0 };
+
+const ready = wasm.default().then(() => post({ type: 'ready', value: { version: version(), kernels: kernels() } }));
 
 self.onmessage = async (ev) => {
   const msg = ev.data;

@@ -159,6 +159,15 @@ pub fn bench(name: &str, args_json: &str) -> Result<JsValue, JsValue> {
 
 /// Memory a model configuration (settings JSON) needs for a vocabulary of `vocab_size` ids, before
 /// anything is prepared; `null` for count models.
+/// Tokenizes and splits a corpus under the settings and returns its statistics, without building a
+/// model: the page uses the vocabulary size for a memory estimate while the user turns the knobs.
+#[wasm_bindgen(js_name = dataStats)]
+pub fn data_stats(corpus: &str, config_json: &str) -> Result<JsValue, JsValue> {
+    let config: RunConfig = parse(config_json)?;
+    let d = crate::text::Dataset::from_corpus(corpus, &config.data, config.seed).map_err(to_js_error)?;
+    to_js(&d.stats)
+}
+
 #[wasm_bindgen(js_name = estimateMemory)]
 pub fn estimate_memory(config_json: &str, vocab_size: f64) -> Result<JsValue, JsValue> {
     let config: RunConfig = parse(config_json)?;

@@ -11,8 +11,9 @@ export function fmtPct(x) { return `${(100 * x).toFixed(2)}%`; }
 
 export function fmtBytes(n) {
   if (n < 1024) return `${n} B`;
-  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / (1 << 20)).toFixed(1)} MB`;
+  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1 << 30) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  return `${(n / (1 << 30)).toFixed(2)} GiB`;
 }
 
 /** Seconds as m:ss (or h:mm:ss). */

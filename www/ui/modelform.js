@@ -1,6 +1,6 @@
 // The model form, generated from lib/models.js: a family select and that family's knobs,
 // showing only the knobs the current choices use.
-import { FAMILIES, family, applies, defaults } from '../lib/models.js';
+import { FAMILIES, family, applies, defaults, getParam, setParam } from '../lib/models.js';
 import { t } from '../lib/i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -27,8 +27,8 @@ function inputFor(p) {
   return el;
 }
 
-/** Builds the family's inputs; `values` fills them (defaults for missing ones). */
-export function buildForm(familyId, values = {}) {
+/** Builds the family's inputs; `model` (settings JSON) fills them (defaults for missing ones). */
+export function buildForm(familyId, model = {}) {
   const f = family(familyId);
   const sel = $('family');
   if (!sel.options.length) {
@@ -43,7 +43,11 @@ export function buildForm(familyId, values = {}) {
   sel.value = f.id;
   const box = $('model-params');
   box.replaceChildren();
-  const v = { ...defaults(f.id), ...values };
+  const v = defaults(f.id);
+  for (const p of f.params) {
+    const given = getParam(model, p);
+    if (given !== undefined) v[p.id] = given;
+  }
   for (const p of f.params) {
     const label = document.createElement('label');
     label.htmlFor = `p-${p.id}`;
@@ -58,30 +62,34 @@ export function buildForm(familyId, values = {}) {
   updateVisibility();
 }
 
-/** The model settings currently in the form (only the knobs that apply). */
-export function readModel() {
+/** The knobs' values by param id. */
+function values() {
   const f = family($('family').value);
-  const out = { family: f.id };
+  const v = {};
   for (const p of f.params) {
     const el = $(`p-${p.id}`);
-    if (p.type === 'checkbox') out[p.id] = el.checked;
-    else if (p.type === 'select') out[p.id] = el.value;
+    if (p.type === 'checkbox') v[p.id] = el.checked;
+    else if (p.type === 'select') v[p.id] = el.value;
     else if (el.value === '' && p.optional) continue;
-    else out[p.id] = Number(el.value);
+    else v[p.id] = Number(el.value);
   }
-  for (const p of f.params) if (!applies(p, out)) delete out[p.id];
+  return v;
+}
+
+/** The model settings JSON currently in the form (only the knobs that apply). */
+export function readModel() {
+  const f = family($('family').value);
+  const v = values();
+  const out = { family: f.id };
+  for (const p of f.params) if (p.id in v && applies(p, v)) setParam(out, p, v[p.id]);
   return out;
 }
 
 export function updateVisibility() {
   const f = family($('family').value);
-  const values = {};
+  const v = values();
   for (const p of f.params) {
-    const el = $(`p-${p.id}`);
-    values[p.id] = p.type === 'checkbox' ? el.checked : el.value;
-  }
-  for (const p of f.params) {
-    const show = applies(p, values);
+    const show = applies(p, v);
     $(`p-${p.id}`).hidden = !show;
     document.querySelector(`#model-params label[data-for="${p.id}"]`).hidden = !show;
   }

@@ -54,7 +54,8 @@ export function renderViews(app) {
   const tabs = $('view-tabs');
   const panel = $('view-panel');
   const model = app.state.modelSettings;
-  if (!app.state.trained || !model) {
+  const usable = app.state.trained || (app.state.live && app.state.paused);
+  if (!usable || !model) {
     tabs.replaceChildren();
     const p = document.createElement('p');
     p.className = 'hint';

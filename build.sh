@@ -43,14 +43,28 @@ ensure_npm() {
   fi
 }
 
+# Debian's chromium for the browser tests, and a CJK font so Chinese text renders in screenshots.
 ensure_chromium() {
-  [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && return
-  log "installing Debian's chromium for the browser tests"
+  [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && [ -d /usr/share/fonts/opentype/noto ] && return
+  log "installing Debian's chromium and fonts-noto-cjk for the browser tests"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+}
+
+# Third-party browser libraries, copied from node_modules (git-ignored; versions pinned in package.json).
+vendor() {
+  ensure_npm
+  rm -rf www/vendor
+  mkdir -p www/vendor/uplot www/vendor/katex/fonts www/vendor/idb
+  cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE www/vendor/uplot/
+  cp node_modules/katex/dist/katex.mjs node_modules/katex/dist/katex.min.css node_modules/katex/LICENSE www/vendor/katex/
+  cp node_modules/katex/dist/fonts/*.woff2 www/vendor/katex/fonts/
+  cp node_modules/idb/build/index.js www/vendor/idb/idb.js
+  cp node_modules/idb/LICENSE www/vendor/idb/
 }
 
 build_wasm() {
+  vendor
   ensure_wasm_target
   ensure_wasm_bindgen
   ensure_npm
@@ -61,6 +75,21 @@ build_wasm() {
   wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals www/pkg/lmplay_bg.wasm -o www/pkg/lmplay_bg.wasm
   log "www/pkg/lmplay_bg.wasm: $(wc -c < www/pkg/lmplay_bg.wasm) bytes, $(gzip -9c www/pkg/lmplay_bg.wasm | wc -c) gzipped"
+  build_wasm_relaxed
+}
+
+# The same core with relaxed SIMD (fused multiply-add in the kernels) as a second module, www/pkg-relaxed/.
+# The worker loads it only where relaxed SIMD validates (docs/architecture.md, "Relaxed SIMD").
+# Its own target dir: different RUSTFLAGS would otherwise rebuild the main module every time.
+RELAXED_FLAGS="-C target-feature=+simd128,+relaxed-simd"
+build_wasm_relaxed() {
+  log "building the relaxed-SIMD wasm core (www/pkg-relaxed)"
+  RUSTFLAGS="$RELAXED_FLAGS" CARGO_TARGET_DIR=target/relaxed \
+    cargo build --lib --release --target wasm32-unknown-unknown -p lmplay
+  rm -rf www/pkg-relaxed
+  wasm-bindgen --target web --no-typescript --out-dir www/pkg-relaxed target/relaxed/wasm32-unknown-unknown/release/lmplay.wasm
+  wasm-opt -O3 --enable-simd --enable-relaxed-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals www/pkg-relaxed/lmplay_bg.wasm -o www/pkg-relaxed/lmplay_bg.wasm
 }
 
 build_cli() {
@@ -85,6 +114,12 @@ cmd_test() {
   log "wasm tests in node (wasm-bindgen-test-runner)"
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test --release --target wasm32-unknown-unknown -p lmplay --lib
+  log "wasm tests of the relaxed-SIMD build in node (--experimental-wasm-relaxed-simd)"
+  RUSTFLAGS="$RELAXED_FLAGS" CARGO_TARGET_DIR=target/relaxed NODE_ARGS=--experimental-wasm-relaxed-simd \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test --release --target wasm32-unknown-unknown -p lmplay --lib
+  log "UI unit tests (node)"
+  node --test tests/unit/
   log "browser tests (headless chromium)"
   node --test --test-concurrency=1 tests/e2e/
   log "all tests passed"
@@ -102,12 +137,10 @@ cmd_dist() {
   build_wasm
   log "assembling dist/"
   rm -rf dist
-  mkdir -p dist/www
-  cp index.html dist/
-  cp -r www/*.js www/*.css www/lib www/pkg www/corpora dist/www/
-  [ -d www/vendor ] && cp -r www/vendor dist/www/
-  [ -d www/i18n ] && cp -r www/i18n dist/www/
-  log "dist/ is ready: serve it as static files (it needs no special headers to work)"
+  mkdir -p dist
+  cp index.html README.md dist/
+  cp -r www dist/www
+  log "dist/ is ready ($(du -sh dist | cut -f1)): serve it as static files; no special headers are needed"
 }
 
 case "${1:-}" in

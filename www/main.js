@@ -1,70 +1,136 @@
-// The page: wires the form to the training worker. All computation happens in the worker.
+// The page: wires the form, the training worker, the views, runs, share links and persistence.
+// All computation happens in the worker (www/worker.js); this thread only draws.
 import { WorkerClient } from './lib/client.js';
-import { readSettings, applySettings, showMethodParams, readSampling } from './lib/settings.js';
-import { fmtInt, fmtPpl, fmtPct, fmtBytes } from './lib/format.js';
+import { readSettings, applySettings, readSampling, applySampling } from './lib/settings.js';
+import { fmtInt, fmtPpl, fmtPct, fmtDuration, fmtBytes } from './lib/format.js';
+import { t, detectLang, setLang, getLang } from './lib/i18n.js';
+import { encodeState, decodeHash, LINK_BUDGET, LinkError } from './lib/share.js';
+import * as store from './lib/store.js';
+import { lineChart } from './lib/charts.js';
+import { renderTex } from './lib/math.js';
+import { FAMILIES, FORMULAS, family } from './lib/models.js';
+import { buildForm, updateVisibility, readModel } from './ui/modelform.js';
+import { setupGenerate } from './ui/generate.js';
+import { setupViews, renderViews } from './ui/views.js';
+import { setupRuns, refreshRuns } from './ui/runs.js';
+import { setupFiles } from './ui/files.js';
 
 const $ = (id) => document.getElementById(id);
 
 /** Largest corpus the page accepts; bigger ones belong to the CLI. */
 export const MAX_CORPUS_CHARS = 32 * 1024 * 1024;
 
-const PRESETS = {
-  shakespeare: {
-    url: 'www/corpora/shakespeare.txt',
-    attribution: 'Shakespeare excerpt from “tiny Shakespeare” (char-rnn, nanoGPT), public domain.',
+export const PRESETS = {
+  shakespeare: { url: 'www/corpora/shakespeare.txt', attribution: 'attr.shakespeare' },
+  tang300: { url: 'www/corpora/tang300.txt', attribution: 'attr.tang300' },
+};
+
+
+const app = {
+  setStatus: (key, params) => setStatus(key, params),
+  loadTextFile: (f) => loadTextFile(f).catch((e) => app.showError(e)),
+  worker: new WorkerClient(new URL('./worker.js', import.meta.url)),
+  state: { training: false, paused: false, trained: false, generating: false, modelSettings: null, report: null },
+  activeView: 'next',
+  lastPrompt: '',
+  lossChart: null,
+  curve: [],
+
+  showError(e) {
+    const box = $('error');
+    box.hidden = !e;
+    box.textContent = e ? errorText(e) : '';
+    if (e) box.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
   },
-  tang300: {
-    url: 'www/corpora/tang300.txt',
-    attribution: '唐诗三百首 from the chinese-poetry project (MIT licence, © 2016 JackeyGao).',
+
+  view(name, args) { return app.worker.call('view', { name, args }); },
+
+  refreshButtons() {
+    const s = app.state;
+    const busy = s.training || s.generating;
+    $('train').disabled = s.training;
+    $('pause').disabled = !s.training || s.paused || !s.pausable;
+    $('pause').hidden = s.paused;
+    $('resume').hidden = !s.paused;
+    $('resume').disabled = !s.paused;
+    $('stop').disabled = !s.training;
+    $('reset').disabled = s.training;
+    // A neural model exists from initialisation on, so it can generate while training is paused.
+    const canUse = (s.trained || s.live) && (!s.training || s.paused) && !s.generating;
+    $('generate').disabled = !canUse;
+    $('gen-stop').disabled = !s.generating;
+    $('score').disabled = !canUse;
+    $('share').disabled = busy && !s.paused;
+    $('export-model').disabled = !s.trained || s.training;
+  },
+
+  saveSoon() {
+    clearTimeout(app.saveTimer);
+    app.saveTimer = setTimeout(savePage, 400);
   },
 };
 
-const worker = new WorkerClient(new URL('./worker.js', import.meta.url));
-const state = { training: false, trained: false, generating: false };
-
-function showError(e) {
-  const box = $('error');
-  box.hidden = !e;
-  box.textContent = e ? (e.message || String(e)) : '';
+function errorText(e) {
+  const key = `error.${e.code}`;
+  const msg = e.message || String(e);
+  return t(key) !== key ? t(key, { message: msg }) : msg;
 }
 
-function setStatus(text) { $('status').textContent = text; }
+/** The status line; kept as a key so it follows a language switch. */
+function setStatus(key, params = {}) {
+  app.status = key ? { key, params } : null;
+  $('status').textContent = key ? t(key, params) : '';
+}
+
+// ---------- corpus ----------
 
 function updateCorpusSize() {
-  const n = $('corpus').value.length;
-  $('corpus-size').textContent = `${fmtInt(n)} characters`;
+  $('corpus-size').textContent = t('data.size', { n: fmtInt($('corpus').value.length) });
+}
+
+function setAttribution() {
+  const p = PRESETS[$('preset').value];
+  $('attribution').textContent = p ? t(p.attribution) : (app.fileName ? `· ${app.fileName}` : '');
 }
 
 async function loadPreset(id) {
   const p = PRESETS[id];
-  if (!p) { $('attribution').textContent = ''; return; }
+  if (!p) return;
   const res = await fetch(p.url);
-  if (!res.ok) throw new Error(`could not load the preset corpus (${res.status})`);
+  if (!res.ok) throw new Error(t('data.preset_failed', { status: res.status }));
   $('corpus').value = await res.text();
-  $('attribution').textContent = p.attribution;
+  $('preset').value = id;
+  app.fileName = '';
+  setAttribution();
   updateCorpusSize();
 }
 
-/** Puts a file's text into the corpus box, refusing files the page cannot handle. */
-async function loadFile(file) {
-  if (!file) return;
-  if (file.size > MAX_CORPUS_CHARS * 4) {
-    showError(new Error(`${file.name} is ${fmtBytes(file.size)}; the page handles up to ${fmtBytes(MAX_CORPUS_CHARS)}. Use the lmplay CLI for bigger corpora. Your current text is unchanged.`));
-    return;
-  }
+function tooBig(chars, name) {
+  return new Error(t('data.too_big', { name, chars: fmtInt(chars), max: fmtInt(MAX_CORPUS_CHARS) }));
+}
+
+/** Puts a text file into the corpus box, refusing files the page cannot handle (the box is unchanged). */
+async function loadTextFile(file) {
+  if (file.size > MAX_CORPUS_CHARS * 4) { app.showError(tooBig(file.size, file.name)); return; }
   const text = await file.text();
-  if (text.length > MAX_CORPUS_CHARS) {
-    showError(new Error(`${file.name} has ${fmtInt(text.length)} characters; the page handles up to ${fmtInt(MAX_CORPUS_CHARS)}. Use the lmplay CLI for bigger corpora. Your current text is unchanged.`));
-    return;
-  }
-  showError(null);
+  if (text.length > MAX_CORPUS_CHARS) { app.showError(tooBig(text.length, file.name)); return; }
+  app.showError(null);
   $('corpus').value = text;
   $('preset').value = 'custom';
-  $('attribution').textContent = file.name;
+  app.fileName = file.name;
+  setAttribution();
   updateCorpusSize();
+  app.saveSoon();
 }
 
-function renderReport(r, config) {
+// ---------- results ----------
+
+function noteText(n) {
+  const key = `note.${n.code}`;
+  return t(key) !== key ? t(key, n.params || {}) : n.message;
+}
+
+function renderReport(r, settings) {
   const v = r.validation;
   $('r-model').textContent = r.model.description;
   $('r-vocab').textContent = fmtInt(r.data.vocab_size);
@@ -75,118 +141,493 @@ function renderReport(r, config) {
   $('r-ppl-excl').textContent = fmtPpl(v.perplexity_excluding_oov);
   $('r-oov').textContent = `${fmtPct(v.oov_rate)} (${fmtInt(v.oov_tokens)})`;
   $('r-bits').textContent = Number.isFinite(v.bits_per_token) ? v.bits_per_token.toFixed(4) : '∞';
-  $('results-card').dataset.config = JSON.stringify(config);
-  const notes = $('notes');
-  notes.replaceChildren(...v.notes.map((n) => {
+  $('results-card').dataset.config = JSON.stringify(settings);
+  $('notes').replaceChildren(...v.notes.map((n) => {
     const li = document.createElement('li');
-    li.textContent = n.message;
+    li.textContent = noteText(n);
     li.dataset.code = n.code;
     return li;
   }));
 }
 
-function setTraining(on) {
-  state.training = on;
-  $('train').disabled = on;
-  $('stop').disabled = !on;
-  $('generate').disabled = on || !state.trained;
-  $('progress').hidden = !on;
+function clearReport() {
+  for (const id of ['r-model', 'r-vocab', 'r-train', 'r-m', 'r-ppl', 'r-ppl-excl', 'r-oov', 'r-bits']) $(id).textContent = '—';
+  $('r-ppl').dataset.value = '';
+  $('notes').replaceChildren();
+  $('output').replaceChildren();
+  $('score-out').replaceChildren();
+  $('loss-wrap').hidden = true;
+}
+
+// ---------- training ----------
+
+function progressText(p) {
+  if (p.phase === 'prepared') {
+    return t('train.prepared', { tokens: fmtInt(p.stats.train_tokens), vocab: fmtInt(p.stats.vocab_size) });
+  }
+  const secs = (p.elapsed_ms || 0) / 1000;
+  const parts = [];
+  if (p.total_steps > 1) parts.push(t('train.step', { step: fmtInt(p.step), total: fmtInt(p.total_steps) }));
+  if (secs > 0 && p.total_steps > 1) parts.push(t('train.steps_per_s', { sps: (p.step / secs).toFixed(1) }));
+  if (secs > 0 && p.tokens) parts.push(t('train.tps', { tps: fmtInt(Math.round(p.tokens / secs)) }));
+  parts.push(t('train.elapsed', { time: fmtDuration(secs) }));
+  if (p.total_steps > 1 && p.step > 0 && !p.done) parts.push(t('train.eta', { time: fmtDuration((secs / p.step) * (p.total_steps - p.step)) }));
+  if (p.phase === 'paused') parts.unshift(t('train.paused'));
+  return parts.join(' · ');
+}
+
+/** Training speed while the tab is visible and while it is hidden, to tell when the browser throttles. */
+function trackRate(p) {
+  const now = performance.now();
+  const r = app.rate;
+  if (r.last && p.tokens >= r.last.tokens) {
+    const bucket = document.hidden ? r.hidden : r.visible;
+    bucket.tokens += p.tokens - r.last.tokens;
+    bucket.ms += now - r.last.at;
+  }
+  r.last = { tokens: p.tokens || 0, at: now };
+}
+
+function throttleReport() {
+  const { visible, hidden } = app.rate;
+  if (hidden.ms < 2000 || visible.ms < 500 || !visible.tokens) return;
+  const ratio = (hidden.tokens / hidden.ms) / (visible.tokens / visible.ms);
+  $('throttle').hidden = false;
+  $('throttle').textContent = ratio < 0.7 ? t('train.throttled', { pct: Math.round(100 * ratio) }) : t('train.not_throttled');
+}
+
+function renderEstimate(est) {
+  const box = $('memory');
+  if (!est) { box.textContent = ''; box.classList.remove('warning'); return; }
+  const params = { total: fmtBytes(est.total_bytes), budget: fmtBytes(est.budget_bytes) };
+  box.textContent = est.fits
+    ? t('memory.estimate', { ...params, params: fmtBytes(est.parameter_bytes), n: fmtInt(est.parameters), grads: fmtBytes(est.gradient_bytes), optim: fmtBytes(est.optimizer_bytes), acts: fmtBytes(est.activation_bytes + est.scratch_bytes) })
+    : t('memory.over', params);
+  box.classList.toggle('warning', !est.fits);
+}
+
+/** Re-estimates the model's memory while the user turns the knobs (neural families only). */
+function estimateSoon() {
+  clearTimeout(app.estimateTimer);
+  if (!family($('family').value).neural) { renderEstimate(null); return; }
+  app.estimateTimer = setTimeout(async () => {
+    try {
+      renderEstimate(await app.worker.call('estimate', { corpus: $('corpus').value, config: JSON.stringify(readSettings()) }));
+    } catch {
+      renderEstimate(null); // e.g. an empty corpus: training will say so
+    }
+  }, 300);
+}
+
+function onProgress(p) {
+  if (p.phase === 'prepared') {
+    renderEstimate(p.estimate);
+    app.state.live = Boolean(family(app.state.modelSettings?.family).neural);
+  }
+  if (p.phase !== 'prepared' && p.phase !== 'paused') trackRate(p);
+  if (p.phase !== 'prepared' && p.total_steps) {
+    $('progress').max = p.total_steps;
+    $('progress').value = p.step;
+    app.state.pausable = p.total_steps > 1;
+  }
+  if (p.points?.length) {
+    for (const q of p.points) app.curve.push([q.step, q.train_loss, q.valid_loss ?? null]);
+    drawLoss();
+  }
+  app.lastProgress = p;
+  app.status = null;
+  $('status').textContent = progressText(p);
+  const wasPaused = app.state.paused;
+  app.state.paused = p.phase === 'paused';
+  app.refreshButtons();
+  if (app.state.paused !== wasPaused) renderViews(app);
+}
+
+/** Exponential moving average of a noisy per-step loss (bias-corrected, like TensorBoard's smoothing). */
+function smooth(ys, beta = 0.95) {
+  let m = 0;
+  return ys.map((y, i) => { m = beta * m + (1 - beta) * y; return m / (1 - beta ** (i + 1)); });
+}
+
+function drawLoss() {
+  if (!app.curve.length) return;
+  $('loss-wrap').hidden = false;
+  app.lossChart ??= lineChart($('loss-chart'), {
+    series: [
+      { label: t('chart.train'), color: 'rgba(47, 91, 211, 0.25)' },
+      { label: t('chart.train_smooth'), color: '#2f5bd3' },
+      { label: t('chart.valid'), color: '#d3542f', dash: [6, 4] },
+    ],
+    xLabel: t('chart.step'),
+    yLabel: t('chart.loss'),
+  });
+  const train = app.curve.map((c) => c[1]);
+  app.lossChart.setData([app.curve.map((c) => c[0]), train, smooth(train), app.curve.map((c) => c[2])]);
 }
 
 async function train() {
-  showError(null);
+  app.showError(null);
+  $('throttle').hidden = true;
   const corpus = $('corpus').value;
-  if (corpus.length > MAX_CORPUS_CHARS) {
-    showError(new Error(`The corpus has ${fmtInt(corpus.length)} characters; the page handles up to ${fmtInt(MAX_CORPUS_CHARS)}. Use the lmplay CLI for bigger corpora.`));
-    return;
-  }
-  const config = readSettings();
-  setTraining(true);
-  $('progress').removeAttribute('value'); // indeterminate until the worker reports
-  setStatus('Tokenizing…');
-  const t0 = performance.now();
+  if (corpus.length > MAX_CORPUS_CHARS) { app.showError(tooBig(corpus.length, t('data.corpus'))); return; }
+  const settings = readSettings();
+  Object.assign(app.state, { training: true, paused: false, pausable: false, trained: false, live: false, modelSettings: settings.model, settings });
+  app.curve = [];
+  app.rate = { visible: { tokens: 0, ms: 0 }, hidden: { tokens: 0, ms: 0 }, last: null };
+  clearReport();
+  renderViews(app);
+  app.refreshButtons();
+  $('progress').hidden = false;
+  $('progress').removeAttribute('value');
+  setStatus('train.tokenizing');
   try {
-    const report = await worker.call('train', { corpus, config: JSON.stringify(config) }, (_type, p) => {
-      if (p.phase === 'prepared') setStatus(`Counting ${fmtInt(p.stats.train_tokens)} tokens…`);
-      else if (p.total_steps) {
-        $('progress').max = p.total_steps;
-        $('progress').value = p.step;
-      }
-    });
-    state.trained = true;
-    renderReport(report, config);
-    setStatus(`Trained in ${((performance.now() - t0) / 1000).toFixed(2)} s.`);
+    const res = await app.worker.call('train', { corpus, config: JSON.stringify(settings) }, (_type, p) => onProgress(p));
+    Object.assign(app.state, { trained: true, modelSettings: settings.model, settings, report: res.report });
+    renderReport(res.report, settings);
+    drawLoss();
+    setStatus(res.stopped ? 'train.stopped' : 'train.done', { time: fmtDuration(res.elapsed_ms / 1000) });
+    await recordRun(settings, res, corpus);
   } catch (e) {
-    showError(e);
+    app.showError(e);
     setStatus('');
   } finally {
-    setTraining(false);
+    Object.assign(app.state, { training: false, paused: false, live: false });
+    $('progress').hidden = true;
+    app.refreshButtons();
+    renderViews(app);
   }
 }
 
-async function generate() {
-  if (state.generating) return;
-  showError(null);
-  state.generating = true;
-  $('generate').disabled = true;
-  const out = $('output');
-  out.replaceChildren();
-  const prompt = $('prompt').value;
-  if (prompt) {
-    const span = document.createElement('span');
-    span.className = 'prompt';
-    span.textContent = prompt;
-    out.append(span);
-  }
+async function recordRun(settings, res, corpus) {
+  const preset = $('preset').value;
+  const run = {
+    date: Date.now(),
+    corpus: PRESETS[preset] ? { preset, chars: corpus.length } : { name: app.fileName || '', chars: corpus.length },
+    settings,
+    report: res.report,
+    vocab: res.report.data.vocab_fingerprint,
+    curve: app.curve,
+    elapsedMs: res.elapsed_ms,
+    stopped: res.stopped,
+    backend: app.backend,
+  };
+  let bytes = null;
+  try { bytes = await app.worker.call('save'); } catch { /* a model that cannot be saved is listed without weights */ }
   try {
-    await worker.call('generate', { prompt, sample: JSON.stringify(readSampling()) }, (_type, tok) => {
-      // Always text, never HTML.
-      out.append(document.createTextNode(tok.text));
-    });
+    await store.addRun(run, bytes);
+    await refreshRuns(app);
   } catch (e) {
-    showError(e);
-  } finally {
-    state.generating = false;
-    $('generate').disabled = state.training || !state.trained;
+    console.warn('could not store the run', e);
   }
 }
+
+async function reset() {
+  await app.worker.call('reset');
+  Object.assign(app.state, { trained: false, live: false, modelSettings: null, report: null });
+  app.curve = [];
+  clearReport();
+  setStatus('');
+  renderViews(app);
+  app.refreshButtons();
+}
+
+// ---------- formulas ----------
+
+function renderFormulas() {
+  const fam = family($('family').value);
+  renderTex($('formula'), fam.formula?.(readModel()) || '').catch(() => {});
+}
+
+// ---------- share links ----------
+
+function shareState(corpusOverride) {
+  const preset = $('preset').value;
+  return {
+    corpus: corpusOverride ?? (PRESETS[preset] ? { preset } : { text: $('corpus').value }),
+    config: readSettings(),
+    sample: { ...readSampling(), prompt: $('prompt').value },
+    view: app.activeView,
+  };
+}
+
+async function linkFor(state) {
+  const frag = await encodeState(state);
+  return `${location.origin}${location.pathname}#${frag}`;
+}
+
+function guessPreset(text) {
+  const cjk = (text.slice(0, 5000).match(/[\u3400-\u9fff]/g) || []).length;
+  return cjk > 200 ? 'tang300' : 'shakespeare';
+}
+
+async function openShare() {
+  app.showError(null);
+  const dlg = $('share-dialog');
+  const url = await linkFor(shareState());
+  $('share-settings').hidden = true;
+  $('share-export').hidden = true;
+  $('share-copy').hidden = false;
+  if (url.length <= LINK_BUDGET) {
+    $('share-url').value = url;
+    $('share-msg').textContent = t('share.ready', { n: fmtInt(url.length) });
+  } else {
+    // The corpus does not fit: offer the settings with a preset, or the model file.
+    const preset = guessPreset($('corpus').value);
+    app.fallbackPreset = preset;
+    $('share-url').value = '';
+    $('share-copy').hidden = true;
+    $('share-msg').textContent = t('share.too_long', { n: fmtInt(url.length), max: fmtInt(LINK_BUDGET), preset: t(`preset.${preset}`) });
+    $('share-settings').hidden = false;
+    $('share-export').hidden = !app.state.trained || !app.canSave;
+  }
+  dlg.showModal();
+}
+
+async function copyShare() {
+  const url = $('share-url').value;
+  try {
+    await navigator.clipboard.writeText(url);
+  } catch {
+    $('share-url').select();
+    document.execCommand('copy');
+  }
+  $('share-msg').textContent = t('share.copied');
+}
+
+async function shareWithPreset() {
+  const url = await linkFor(shareState({ preset: app.fallbackPreset }));
+  $('share-url').value = url;
+  $('share-copy').hidden = false;
+  $('share-settings').hidden = true;
+  $('share-msg').textContent = t('share.with_preset', { preset: t(`preset.${app.fallbackPreset}`), n: fmtInt(url.length) });
+}
+
+function showBanner(text, { trainButton = false } = {}) {
+  $('banner').hidden = false;
+  $('banner-text').textContent = text;
+  $('banner-train').hidden = !trainButton;
+}
+
+/** Applies a decoded demo state to the page. */
+async function applyDemo(state) {
+  if (state.corpus.preset) {
+    if (!PRESETS[state.corpus.preset]) throw new LinkError('invalid', `unknown preset '${state.corpus.preset}'`);
+    await loadPreset(state.corpus.preset);
+  } else {
+    $('corpus').value = state.corpus.text;
+    $('preset').value = 'custom';
+    app.fileName = '';
+    setAttribution();
+    updateCorpusSize();
+  }
+  if (!FAMILIES.some((f) => f.id === state.config.model.family)) throw new LinkError('invalid', `unknown model family '${state.config.model.family}'`);
+  applySettings(state.config);
+  applySampling(state.sample || {});
+  if (state.view) app.activeView = state.view;
+  renderFormulas();
+}
+
+function describeDemo(state) {
+  const corpus = state.corpus.preset ? t(`preset.${state.corpus.preset}`) : t('runs.custom', { chars: fmtInt(state.corpus.text.length) });
+  return t('share.opened', { corpus, family: t(family(state.config.model.family).label) });
+}
+
+// ---------- persistence ----------
+
+async function savePage() {
+  const preset = $('preset').value;
+  try {
+    await store.saveState({
+      preset,
+      corpus: PRESETS[preset] ? null : $('corpus').value,
+      fileName: app.fileName || '',
+      settings: readSettings(),
+      sample: { ...readSampling(), prompt: $('prompt').value },
+      view: app.activeView,
+      scoreText: $('score-text').value,
+    });
+    // Lets tests (and curious users) see that the state is on disk.
+    document.body.dataset.saves = String(Number(document.body.dataset.saves || 0) + 1);
+  } catch (e) {
+    console.warn('could not save the page state', e);
+  }
+}
+
+async function restorePage() {
+  let s = null;
+  try { s = await store.loadState(); } catch { return false; }
+  if (!s) return false;
+  if (PRESETS[s.preset]) await loadPreset(s.preset);
+  else {
+    $('corpus').value = s.corpus || '';
+    $('preset').value = 'custom';
+    app.fileName = s.fileName || '';
+    setAttribution();
+    updateCorpusSize();
+  }
+  applySettings(s.settings || {});
+  applySampling(s.sample || {});
+  if (s.view) app.activeView = s.view;
+  if (s.scoreText) $('score-text').value = s.scoreText;
+  return true;
+}
+
+/** Restores a model file (from a download, a drop, or a saved run) into the worker. */
+app.openModel = async (bytes, name) => {
+  if (app.state.training) throw new Error(t('error.busy'));
+  const info = await app.worker.call('load', { bytes, corpus: $('corpus').value });
+  const settings = JSON.parse(info.config);
+  applySettings(settings);
+  renderFormulas();
+  Object.assign(app.state, { trained: true, modelSettings: settings.model, settings, report: info.report });
+  app.curve = (info.history || []).map((q) => [q.step, q.train_loss, q.valid_loss ?? null]);
+  clearReport();
+  renderReport(info.report, settings);
+  drawLoss();
+  renderViews(app);
+  app.refreshButtons();
+  setStatus('files.loaded', { name, model: info.report.model.description });
+};
+
+app.loadRunModel = async (r) => {
+  app.showError(null);
+  try {
+    const bytes = await store.getModel(r.id);
+    if (!bytes) throw new Error(t('runs.no_model'));
+    await app.openModel(bytes, `#${r.id}`);
+  } catch (e) {
+    app.showError(e);
+  }
+};
+
+app.restoreRun = async (r) => {
+  if (r.corpus?.preset && PRESETS[r.corpus.preset] && $('preset').value !== r.corpus.preset) await loadPreset(r.corpus.preset);
+  applySettings(r.settings);
+  renderFormulas();
+  app.saveSoon();
+  setStatus('runs.restored', { n: r.id });
+};
+
+// ---------- wiring ----------
 
 function wire() {
-  $('preset').addEventListener('change', (e) => loadPreset(e.target.value).catch(showError));
-  $('corpus').addEventListener('input', () => {
-    if ($('preset').value !== 'custom') { $('preset').value = 'custom'; $('attribution').textContent = ''; }
-    updateCorpusSize();
+  $('preset').addEventListener('change', (e) => {
+    if (e.target.value === 'custom') { setAttribution(); app.saveSoon(); return; }
+    loadPreset(e.target.value).then(() => app.saveSoon(), (err) => app.showError(err));
   });
-  $('file').addEventListener('change', (e) => loadFile(e.target.files[0]).catch(showError));
+  $('corpus').addEventListener('input', () => {
+    if ($('preset').value !== 'custom') { $('preset').value = 'custom'; app.fileName = ''; setAttribution(); }
+    updateCorpusSize();
+    app.saveSoon();
+  });
+  $('file').addEventListener('change', (e) => { if (e.target.files[0]) loadTextFile(e.target.files[0]).catch((err) => app.showError(err)); e.target.value = ''; });
   const drop = $('drop');
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
+    e.stopPropagation();
     drop.classList.remove('over');
-    loadFile(e.dataTransfer.files[0]).catch(showError);
+    const f = e.dataTransfer.files[0];
+    if (f) loadTextFile(f).catch((err) => app.showError(err));
   });
-  $('method').addEventListener('change', showMethodParams);
-  $('new-seed').addEventListener('click', async () => { $('seed').value = await worker.call('freshSeed'); });
+  $('family').addEventListener('change', (e) => { buildForm(e.target.value); renderFormulas(); estimateSoon(); app.saveSoon(); });
+  $('model-params').addEventListener('change', () => { updateVisibility(); renderFormulas(); estimateSoon(); app.saveSoon(); });
+  for (const id of ['tokenizer', 'lowercase', 'boundary', 'min-count', 'max-vocab', 'valid-pct', 'split', 'seed']) $(id).addEventListener('change', estimateSoon);
+  for (const id of ['tokenizer', 'lowercase', 'boundary', 'min-count', 'max-vocab', 'valid-pct', 'split', 'seed', 'prompt', 'length', 'temperature', 'top-k', 'top-p', 'greedy', 'gen-seed', 'score-text']) {
+    $(id).addEventListener('change', () => app.saveSoon());
+  }
+  $('prompt').addEventListener('input', () => { app.lastPrompt = $('prompt').value; });
+  $('new-seed').addEventListener('click', async () => { $('seed').value = await app.worker.call('freshSeed'); app.saveSoon(); });
   $('train').addEventListener('click', train);
-  $('stop').addEventListener('click', () => worker.send('stop'));
-  $('generate').addEventListener('click', generate);
+  $('pause').addEventListener('click', () => app.worker.send('pause'));
+  $('resume').addEventListener('click', () => { app.worker.send('resume'); app.state.paused = false; app.refreshButtons(); });
+  $('stop').addEventListener('click', () => { app.worker.send('stop'); app.state.paused = false; });
+  $('reset').addEventListener('click', () => reset().catch((e) => app.showError(e)));
+  $('lang').addEventListener('click', () => setLang(getLang() === 'en' ? 'zh' : 'en'));
+  $('share').addEventListener('click', () => openShare().catch((e) => app.showError(e)));
+  $('share-copy').addEventListener('click', copyShare);
+  $('share-settings').addEventListener('click', () => shareWithPreset().catch((e) => app.showError(e)));
+  $('share-export').addEventListener('click', () => { $('share-dialog').close(); app.exportModel?.(); });
+  $('share-close').addEventListener('click', () => $('share-dialog').close());
+  $('banner-close').addEventListener('click', () => { $('banner').hidden = true; });
+  $('banner-train').addEventListener('click', () => { $('banner').hidden = true; train(); });
+  document.addEventListener('visibilitychange', () => {
+    if (!app.state.training) return;
+    if (document.hidden) {
+      $('throttle').hidden = false;
+      $('throttle').textContent = t('train.background');
+    } else throttleReport();
+  });
+  document.addEventListener('langchange', () => {
+    $('lang').textContent = getLang() === 'en' ? '中文' : 'English';
+    updateCorpusSize();
+    setAttribution();
+    renderPplFormula();
+    if (app.state.report) renderReport(app.state.report, JSON.parse($('results-card').dataset.config));
+    if (app.status) setStatus(app.status.key, app.status.params);
+    else if (app.lastProgress && app.state.training) $('status').textContent = progressText(app.lastProgress);
+  });
+}
+
+function renderPplFormula() { renderTex($('ppl-formula'), FORMULAS.perplexity).catch(() => {}); }
+
+/** Opens a demo link if there is one; else restores the saved page, else the default preset. */
+async function initialContent() {
+  let autoTrain = false;
+  let fromLink = false;
+  try {
+    const demo = await decodeHash(location.hash);
+    if (demo) {
+      await applyDemo(demo.state);
+      fromLink = true;
+      autoTrain = demo.train;
+      showBanner(describeDemo(demo.state), { trainButton: !autoTrain });
+      app.saveSoon();
+    }
+  } catch (e) {
+    // A broken link: say so, and show the page as it would be without it.
+    showBanner(t('share.broken', { reason: e.code ? t(`share.reason.${e.code}`) : e.message }));
+    $('banner').classList.add('bad');
+  }
+  if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+  if (!fromLink && !(await restorePage())) {
+    app.freshSeedWanted = true;
+    await loadPreset('shakespeare');
+  }
+  return autoTrain;
 }
 
 async function main() {
+  setLang(detectLang(), { remember: false });
+  $('lang').textContent = getLang() === 'en' ? '中文' : 'English';
+  buildForm('ngram');
   wire();
-  showMethodParams();
-  setStatus('Loading…');
+  setupGenerate(app);
+  setupViews(app);
+  setupRuns(app);
+  setupFiles(app);
+  app.refreshButtons();
+  renderViews(app);
+  setStatus('status.loading');
   try {
-    const info = await worker.ready;
-    $('backend').textContent = `wasm · v${info.version}`;
-    $('seed').value = await worker.call('freshSeed');
-    await loadPreset($('preset').value);
-    setStatus('Ready.');
+    // The worker compiles the wasm while the page restores its content.
+    const [info, autoTrain] = await Promise.all([app.worker.ready, initialContent()]);
+    app.backend = `wasm ${info.kernels}`;
+    $('backend').textContent = `${app.backend} · v${info.version}`;
+    if (app.freshSeedWanted) $('seed').value = await app.worker.call('freshSeed');
+    renderFormulas();
+    renderPplFormula();
+    estimateSoon();
+    renderViews(app);
+    refreshRuns(app).catch((e) => console.warn('runs', e));
+    setStatus('status.ready');
     document.body.dataset.ready = 'true';
+    if (autoTrain) await train();
   } catch (e) {
-    showError(e);
+    app.showError(e);
     setStatus('');
+    document.body.dataset.ready = 'true';
   }
 }
 

@@ -7,7 +7,7 @@ use crate::{Error, Result};
 use serde_json::{json, Value};
 
 /// The benchmark cases, by name.
-pub const CASES: &[&str] = &["ngram-train", "ngram-estimate"];
+pub const CASES: &[&str] = &["ngram-train", "ngram-estimate", "sgemm", "fixed-window-train"];
 
 /// Median of a sample (upper median for even sizes).
 pub fn median(xs: &mut [f64]) -> f64 {
@@ -121,6 +121,40 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
                 "repeats": repeats,
             }))
         }
+        "sgemm" => sgemm(args, repeats),
+        "fixed-window-train" => crate::nn::models::fixed_window::bench_train(args, repeats),
+        
         _ => Err(Error::config(format!("unknown benchmark '{name}'; cases: {}", CASES.join(", ")))),
     }
+}
+
+fn arg_usize(args: &Value, key: &str, default: usize) -> usize {
+    args.get(key).and_then(Value::as_u64).map_or(default, |v| v as usize)
+}
+
+/// Single-thread sgemm C[m×n] = A[m×k]·B[k×n] (row-major, no transposes) with the target's best
+/// kernel flavour, or the one named by `args.flavour`. GFLOP/s = 2·m·n·k / median time.
+fn sgemm(args: &Value, repeats: usize) -> Result<Value> {
+    use crate::nn::kernels::{self, MatRef};
+    let (m, n, k) = (arg_usize(args, "m", 512), arg_usize(args, "n", 512), arg_usize(args, "k", 512));
+    let kern = match args.get("flavour").and_then(Value::as_str) {
+        None => kernels::best(),
+        Some(f) => *kernels::flavours()
+            .iter()
+            .find(|k| k.name == f)
+            .ok_or_else(|| Error::config(format!("bench: no kernel flavour '{f}' on this target")))?,
+    };
+    let mut rng = crate::rng::Rng::new(1);
+    let a: Vec<f32> = (0..m * k).map(|_| rng.normal() as f32).collect();
+    let b: Vec<f32> = (0..k * n).map(|_| rng.normal() as f32).collect();
+    let mut c = vec![0.0f32; m * n];
+    // Small products take microseconds: time enough calls per sample for a stable median.
+    let flops = 2.0 * (m * n * k) as f64;
+    let calls = ((2e8 / flops).ceil() as usize).clamp(1, 10_000);
+    let ms = time_ms(repeats, || {
+        for _ in 0..calls {
+            (kern.sgemm)(m, n, k, MatRef::rows(&a, k), MatRef::rows(&b, n), &mut c, n, false);
+        }
+    }) / calls as f64;
+    Ok(json!({ "gflops": flops / ms / 1e6, "median_ms": ms, "m": m, "n": n, "k": k, "flavour": kern.name, "repeats": repeats }))
 }

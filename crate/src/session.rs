@@ -2,11 +2,15 @@
 //! The CLI and the wasm facade both drive this, so the page and `lmplay` compute the same numbers.
 
 use crate::lm::eval::{perplexity, Perplexity};
-use crate::lm::sample::{generate, Generated, SampleConfig};
+use crate::lm::sample::{generate, Generated, Generator, SampleConfig};
 use crate::lm::{LanguageModel, ModelInfo};
+use crate::modelfile::{self, ModelFile, NamedTensor};
 use crate::ngram::arpa::ArpaModel;
 use crate::ngram::trainer::{ArpaTrainer, NgramTrainer};
 use crate::ngram::NgramConfig;
+use crate::nn::memory::MemoryEstimate;
+use crate::nn::models::fixed_window::{self, FixedWindowConfig, FixedWindowModel, FixedWindowTrainer};
+use crate::nn::train::LossPoint;
 use crate::text::{DataConfig, DataStats, Dataset, TokenId};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -17,6 +21,26 @@ use serde_json::{json, Value};
 #[serde(tag = "family", rename_all = "kebab-case")]
 pub enum ModelConfig {
     Ngram(NgramConfig),
+    /// The fixed-window neural LM (`nn::models::fixed_window`).
+    FixedWindow(FixedWindowConfig),
+}
+
+impl ModelConfig {
+    /// The family id, as in the JSON tag and model files.
+    pub fn family(&self) -> &'static str {
+        match self {
+            ModelConfig::Ngram(_) => "ngram",
+            ModelConfig::FixedWindow(_) => fixed_window::FAMILY,
+        }
+    }
+
+    /// Memory a neural model needs for a vocabulary of `vocab_size` ids (None for count models).
+    pub fn estimate(&self, vocab_size: usize) -> Option<MemoryEstimate> {
+        match self {
+            ModelConfig::Ngram(_) => None,
+            ModelConfig::FixedWindow(c) => Some(c.estimate(vocab_size)),
+        }
+    }
 }
 
 impl Default for ModelConfig {
@@ -52,8 +76,18 @@ pub struct Progress {
     pub total_steps: u64,
     /// Training tokens processed so far.
     pub tokens: u64,
+    /// Training loss (nats per token) of the latest step.
     pub train_loss: Option<f64>,
+    /// The latest validation loss (nats per token), measured every `eval_interval` steps.
     pub valid_loss: Option<f64>,
+    /// Learning rate of the latest step (neural models).
+    pub lr: Option<f64>,
+    /// Global gradient norm of the latest step, before clipping (neural models).
+    pub grad_norm: Option<f64>,
+    /// Milliseconds spent training so far (for steps/s and tokens/s).
+    pub elapsed_ms: f64,
+    /// Every step since the previous report: the points to append to the loss curve.
+    pub points: Vec<LossPoint>,
 }
 
 /// Trains one model family. The session calls `step` repeatedly so the caller (the worker)
@@ -72,6 +106,33 @@ pub trait Trainer {
     /// The model as an ARPA file, for families that have one (n-gram backoff models).
     fn arpa(&self) -> Option<Result<String>> {
         None
+    }
+    /// Tensors and training state for a model file; `None` if this family cannot be saved yet.
+    fn save(&self) -> Option<(Vec<NamedTensor>, Value)> {
+        None
+    }
+}
+
+impl Trainer for FixedWindowTrainer {
+    fn step(&mut self, data: &Dataset, budget: u64) -> Result<Progress> {
+        FixedWindowTrainer::step(self, data, budget)
+    }
+    fn model(&self) -> Option<&dyn LanguageModel> {
+        Some(&self.model)
+    }
+    fn view(&self, name: &str, args: &Value, data: &Dataset) -> Option<Result<Value>> {
+        FixedWindowTrainer::view(self, name, args, data)
+    }
+    fn save(&self) -> Option<(Vec<NamedTensor>, Value)> {
+        let (opt, _) = self.model.optimizer_state();
+        let tensors = self
+            .model
+            .tensors()
+            .into_iter()
+            .chain(opt)
+            .map(|(name, t)| NamedTensor::f32(name, &t.shape, t.data))
+            .collect();
+        Some((tensors, serde_json::to_value(self.state()).expect("json")))
     }
 }
 
@@ -105,6 +166,8 @@ pub struct Session {
     pub config: RunConfig,
     pub data: Dataset,
     trainer: Box<dyn Trainer>,
+    /// Generation in progress (chunked, for the page).
+    generator: Option<Generator>,
 }
 
 impl Session {
@@ -123,8 +186,81 @@ impl Session {
     fn with_data(data: Dataset, config: RunConfig) -> Result<Session> {
         let trainer: Box<dyn Trainer> = match &config.model {
             ModelConfig::Ngram(c) => Box::new(NgramTrainer::new(c.clone())?),
+            // Checks the memory estimate before allocating anything.
+            ModelConfig::FixedWindow(c) => Box::new(FixedWindowTrainer::new(c.clone(), &data, config.seed)?),
         };
-        Ok(Session { config, data, trainer })
+        Ok(Session { config, data, trainer, generator: None })
+    }
+
+    /// What the model needs in memory (neural models), for the page to show before training.
+    pub fn estimate(&self) -> Option<MemoryEstimate> {
+        self.config.model.estimate(self.data.vocab.len())
+    }
+
+    /// The model as a safetensors file (docs/formats.md).
+    pub fn save(&self) -> Result<Vec<u8>> {
+        let (tensors, state) = self
+            .trainer
+            .save()
+            .ok_or_else(|| Error::new("cannot-save", format!("saving {} models is not supported yet", self.config.model.family())))?;
+        modelfile::write(&ModelFile {
+            family: self.config.model.family().into(),
+            config: self.config.clone(),
+            vocab: self.data.vocab.clone(),
+            stats: self.data.stats.clone(),
+            state,
+            tensors,
+        })
+    }
+
+    /// Restores a saved model: it can score, generate and show views at once. With the corpus it was
+    /// trained on (`corpus`), the data split is rebuilt from the saved settings and seed, validation
+    /// perplexity is available, and training can continue where it stopped; without one, the
+    /// session has the vocabulary only.
+    pub fn load(bytes: &[u8], corpus: Option<&str>) -> Result<Session> {
+        let file = modelfile::read(bytes)?;
+        let config = file.config.clone();
+        if file.family != config.model.family() {
+            return Err(Error::new("file-corrupt", "The model file is damaged: its family does not match its settings."));
+        }
+        let data = match corpus {
+            Some(text) => {
+                let d = Dataset::from_corpus(text, &config.data, config.seed)?;
+                if d.vocab != file.vocab {
+                    return Err(Error::new(
+                        "vocab-mismatch",
+                        "This corpus gives a different vocabulary than the one the model was trained with; load the model without it, or with its own corpus.",
+                    ));
+                }
+                d
+            }
+            None => Dataset { config: config.data.clone(), vocab: file.vocab.clone(), train: Vec::new(), valid: Vec::new(), stats: file.stats.clone() },
+        };
+        let trainer: Box<dyn Trainer> = match &config.model {
+            ModelConfig::FixedWindow(c) => {
+                let mut model = FixedWindowModel::empty(c.clone(), file.vocab.clone())?;
+                let tensors: Vec<(String, crate::nn::tensor::HostTensor)> = file
+                    .tensors
+                    .iter()
+                    .filter_map(|t| match &t.data {
+                        modelfile::TensorData::F32(v) => Some((t.name.clone(), crate::nn::tensor::HostTensor::new(&t.shape, v.clone()))),
+                        _ => None,
+                    })
+                    .collect();
+                model.set_tensors(&tensors)?;
+                let state: fixed_window::TrainState =
+                    serde_json::from_value(file.state.clone()).map_err(|e| Error::new("file-corrupt", format!("The model file is damaged: invalid training state ({e}).")))?;
+                if model.set_optimizer_state(&tensors, state.optimizer_steps).is_err() {
+                    // A file without optimizer moments still loads; training would restart the moments.
+                    model.set_optimizer_state(&[], 0).ok();
+                }
+                let mut t = FixedWindowTrainer::with_model(model, &data, config.seed)?;
+                t.restore(state);
+                Box::new(t)
+            }
+            ModelConfig::Ngram(_) => return Err(Error::new("cannot-load", "Loading n-gram models is not supported yet.")),
+        };
+        Ok(Session { config, data, trainer, generator: None })
     }
 
     /// A session whose model is read from an ARPA file (its vocabulary comes from the file); text is
@@ -133,7 +269,7 @@ impl Session {
         let model = ArpaModel::parse(arpa)?;
         config.model = ModelConfig::Ngram(NgramConfig { order: model.order(), ..NgramConfig::default() });
         let data = Dataset::empty(&config.data, model.vocab().clone());
-        Ok(Session { config, data, trainer: Box::new(ArpaTrainer::new(model)) })
+        Ok(Session { config, data, trainer: Box::new(ArpaTrainer::new(model)), generator: None })
     }
 
     /// The trained model as an ARPA file (backoff and interpolated n-gram models).
@@ -235,6 +371,25 @@ impl Session {
         Ok(json!({ "tokens": out, "perplexity": ppl.perplexity, "m": ppl.m, "truncated": truncated }))
     }
 
+    /// Starts a chunked generation (see [`Session::generate_chunk`]).
+    pub fn start_generation(&mut self, prompt: &str, cfg: &SampleConfig) -> Result<()> {
+        self.model()?;
+        let prompt = Dataset::encode_prompt(&self.data.config, &self.data.vocab, prompt);
+        self.generator = Some(Generator::new(&prompt, cfg)?);
+        Ok(())
+    }
+
+    /// Generates up to `n` more tokens of the generation started last; returns true when it is done.
+    pub fn generate_chunk(&mut self, n: usize, on_token: impl FnMut(Generated) -> bool) -> Result<bool> {
+        let model = self.trainer.model().ok_or_else(|| Error::new("not-trained", "Train a model first."))?;
+        let g = self.generator.as_mut().ok_or_else(|| Error::new("no-generation", "Start a generation first."))?;
+        let done = g.next_chunk(model, &self.data.config.tokenizer, n, on_token)?;
+        if done {
+            self.generator = None;
+        }
+        Ok(done)
+    }
+
     /// Named views of the trained model for the page; family-specific ones come from the trainer.
     pub fn view(&self, name: &str, args: &Value) -> Result<Value> {
         let model = self.model()?;
@@ -278,7 +433,7 @@ mod tests {
     fn config_json_round_trip_and_defaults() {
         let c = RunConfig::from_json(r#"{"seed": 7, "model": {"family": "ngram", "order": 4, "method": "addk", "k": 0.5}}"#).unwrap();
         assert_eq!(c.seed, 7);
-        let ModelConfig::Ngram(n) = &c.model;
+        let ModelConfig::Ngram(n) = &c.model else { panic!("ngram") };
         assert_eq!((n.order, n.smoothing.k), (4, 0.5));
         assert_eq!(c.data, DataConfig::default());
         let back = RunConfig::from_json(&serde_json::to_string(&c).unwrap()).unwrap();
@@ -287,11 +442,39 @@ mod tests {
     }
 
     #[test]
+    fn odd_unicode_survives_every_tokenizer() {
+        use crate::text::{Boundary, TokenizerKind};
+        // NUL, BOM, zero-width joiner sequences, combining marks, RTL, CRLF line ends, lone CR,
+        // astral-plane ideographs, private use, a line of only invisible characters.
+        let corpus = "a\u{0}b \u{FEFF}start\r\n👩\u{200D}💻 codes\r\ne\u{301}\u{302} ok\nשָׁלוֹם עולם\n𠀀𠀁 \u{E000}\r\n\u{200B}\u{200B}\nend here\n"
+            .repeat(4);
+        for kind in [TokenizerKind::Char, TokenizerKind::Word, TokenizerKind::Whitespace] {
+            for boundary in [Boundary::Line, Boundary::Sentence, Boundary::None] {
+                // So small a corpus needs modified Kneser-Ney's fallback discounts.
+                let mut c = RunConfig::from_json(r#"{"model": {"family": "ngram", "discount_fallback": true}}"#).unwrap();
+                c.data.tokenizer.kind = kind;
+                c.data.boundary = boundary;
+                let mut s = Session::new(&corpus, c).unwrap();
+                s.train_to_end().unwrap();
+                let r = s.report().unwrap();
+                assert!(r.validation.perplexity.is_finite(), "{kind:?} {boundary:?}");
+                let mut out = String::new();
+                s.generate("👩\u{200D}", &SampleConfig { length: 20, ..Default::default() }, |g| {
+                    out.push_str(&g.text);
+                    true
+                })
+                .unwrap();
+                assert!(s.surprisal("\u{0}\u{FEFF}e\u{301}").is_ok());
+            }
+        }
+    }
+
+    #[test]
     fn session_trains_reports_and_generates_reproducibly() {
         let corpus = "to be or not to be\nthat is the question\nwhether tis nobler in the mind\nto suffer\n".repeat(5);
         // So small a corpus needs modified Kneser-Ney's fallback discounts.
         let config = RunConfig::from_json(r#"{"model": {"family": "ngram", "discount_fallback": true}}"#).unwrap();
-        let mut s = Session::new(&corpus, config).unwrap();
+        let mut s = Session::new(&corpus, config.clone()).unwrap();
         assert!(s.report().is_err());
         assert!(s.train_to_end().unwrap().done);
         let r = s.report().unwrap();
@@ -307,6 +490,19 @@ mod tests {
             out
         };
         assert_eq!(run(3), run(3));
+        // Chunked generation gives the same text as one call.
+        let mut chunked = String::new();
+        let cfg = SampleConfig { length: 30, seed: 3, ..Default::default() };
+        let mut s2 = Session::new(&corpus, config).unwrap();
+        s2.train_to_end().unwrap();
+        s2.start_generation("to", &cfg).unwrap();
+        while !s2.generate_chunk(7, |g| {
+            chunked.push_str(&g.text);
+            true
+        })
+        .unwrap()
+        {}
+        assert_eq!(chunked, run(3));
         let next = s.view("next", &json!({"context": "to", "k": 3, "token": "be"})).unwrap();
         assert_eq!(next["top"].as_array().unwrap().len(), 3);
         assert_eq!(next["token"]["token"], "be");

@@ -75,21 +75,29 @@ impl Playground {
         to_js(&self.session()?.report().map_err(to_js_error)?)
     }
 
-    /// Generates after `prompt`, calling `on_token(token)` for each generated token;
-    /// generation stops early if it returns `false`.
-    pub fn generate(&self, prompt: &str, sample_json: &str, on_token: &js_sys::Function) -> Result<(), JsValue> {
+    /// Starts a chunked generation after `prompt` (see `generateNext`).
+    #[wasm_bindgen(js_name = generateStart)]
+    pub fn generate_start(&mut self, prompt: &str, sample_json: &str) -> Result<(), JsValue> {
         let cfg: SampleConfig = parse(sample_json)?;
+        let s = self.session.as_mut().ok_or_else(|| to_js_error(Error::new("not-trained", "Train a model first.")))?;
+        s.start_generation(prompt, &cfg).map_err(to_js_error)
+    }
+
+    /// Generates up to `n` more tokens, calling `on_token(token)` for each; returns true when done.
+    #[wasm_bindgen(js_name = generateNext)]
+    pub fn generate_next(&mut self, n: u32, on_token: &js_sys::Function) -> Result<bool, JsValue> {
+        let s = self.session.as_mut().ok_or_else(|| to_js_error(Error::new("not-trained", "Train a model first.")))?;
         let mut failure = None;
-        self.session()?
-            .generate(prompt, &cfg, |g| match to_js(&g).and_then(|v| on_token.call1(&JsValue::NULL, &v)) {
-                Ok(r) => r.as_bool() != Some(false),
+        let done = s
+            .generate_chunk(n as usize, |g| match to_js(&g).and_then(|v| on_token.call1(&JsValue::NULL, &v)) {
+                Ok(_) => true,
                 Err(e) => {
                     failure = Some(e);
                     false
                 }
             })
             .map_err(to_js_error)?;
-        failure.map_or(Ok(()), Err)
+        failure.map_or(Ok(done), Err)
     }
 
     /// A named view of the trained model (`next`, `explain`, ...), with JSON arguments.
@@ -123,6 +131,38 @@ impl Playground {
         to_js(&self.session()?.score(text).map_err(to_js_error)?)
     }
 
+    /// Memory the prepared model needs (parameters, gradients, optimizer state, activations, budget),
+    /// or `null` for count models. `prepare` already refuses (code `model-too-large`) a model over budget.
+    pub fn estimate(&self) -> Result<JsValue, JsValue> {
+        match self.session()?.estimate() {
+            Some(e) => to_js(&e),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
+    /// The trained (or training) model as a safetensors file, for a download.
+    pub fn save(&self) -> Result<Vec<u8>, JsValue> {
+        self.session()?.save().map_err(to_js_error)
+    }
+
+    /// Restores a saved model (an uploaded file). With `corpus` (the text it was trained on), the split is
+    /// rebuilt from the saved settings, the validation report works and training can continue; without,
+    /// the model can generate, score and show views. Returns `{ config, stats, model, progress }`;
+    /// `config` is the saved settings JSON text. Errors: `file-truncated`, `file-corrupt`,
+    /// `file-wrong-format`, `file-version`, `vocab-mismatch`.
+    pub fn load(&mut self, bytes: &[u8], corpus: Option<String>) -> Result<JsValue, JsValue> {
+        self.session = None;
+        let s = Session::load(bytes, corpus.as_deref()).map_err(to_js_error)?;
+        let out = serde_json::json!({
+            "config": serde_json::to_string(&s.config).expect("serializable"),
+            "stats": s.data.stats,
+            "model": s.model().map_err(to_js_error)?.info(),
+            "history": s.view("history", &serde_json::json!({})).ok().map(|h| h["points"].clone()),
+        });
+        self.session = Some(s);
+        to_js(&out)
+    }
+
     /// The settings of the current session as JSON.
     pub fn config(&self) -> Result<String, JsValue> {
         Ok(serde_json::to_string(&self.session()?.config).expect("serializable"))
@@ -140,6 +180,32 @@ pub fn fresh_seed() -> f64 {
 pub fn bench(name: &str, args_json: &str) -> Result<JsValue, JsValue> {
     let args: serde_json::Value = parse(args_json)?;
     to_js(&crate::bench::run(name, &args).map_err(to_js_error)?)
+}
+
+/// Memory a model configuration (settings JSON) needs for a vocabulary of `vocab_size` ids, before
+/// anything is prepared; `null` for count models.
+/// Tokenizes and splits a corpus under the settings and returns its statistics, without building a
+/// model: the page uses the vocabulary size for a memory estimate while the user turns the knobs.
+#[wasm_bindgen(js_name = dataStats)]
+pub fn data_stats(corpus: &str, config_json: &str) -> Result<JsValue, JsValue> {
+    let config: RunConfig = parse(config_json)?;
+    let d = crate::text::Dataset::from_corpus(corpus, &config.data, config.seed).map_err(to_js_error)?;
+    to_js(&d.stats)
+}
+
+#[wasm_bindgen(js_name = estimateMemory)]
+pub fn estimate_memory(config_json: &str, vocab_size: f64) -> Result<JsValue, JsValue> {
+    let config: RunConfig = parse(config_json)?;
+    match config.model.estimate(vocab_size.max(3.0) as usize) {
+        Some(e) => to_js(&e),
+        None => Ok(JsValue::NULL),
+    }
+}
+
+/// The kernel flavour this module runs (`simd128`, or `relaxed-simd` for the relaxed build).
+#[wasm_bindgen]
+pub fn kernels() -> String {
+    crate::nn::kernels::best().name.into()
 }
 
 #[wasm_bindgen]

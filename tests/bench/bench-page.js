@@ -1,8 +1,10 @@
 // Loaded by the benchmark harness in headless chromium: exposes the wasm benchmarks to page.evaluate.
-import init, { bench } from '../../www/pkg/lmplay.js';
+// `?pkg=pkg-relaxed` loads the relaxed-SIMD module instead of www/pkg.
+const pkg = new URLSearchParams(location.search).get('pkg') === 'pkg-relaxed' ? 'pkg-relaxed' : 'pkg';
+const mod = await import(`../../www/${pkg}/lmplay.js`);
 
-window.benchReady = init().then(() => true);
+window.benchReady = mod.default().then(() => true);
 window.runBench = async (name, argsJson) => {
   await window.benchReady;
-  return bench(name, argsJson);
+  return mod.bench(name, argsJson);
 };

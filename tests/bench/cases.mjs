@@ -36,4 +36,51 @@ export const CASES = [
       'train tokens': r.train_tokens,
     }),
   })),
+  // Neural engine: single-thread sgemm C[m×n] = A[m×k]·B[k×n] with the target's best kernel flavour
+  // (native: portable packed kernel; wasm: simd128), and fixed-window LM training throughput.
+  ...[64, 128, 256, 512].map((n) => ({
+    id: `sgemm-${n}`,
+    title: `sgemm ${n}×${n}·${n}×${n}, single thread`,
+    name: 'sgemm',
+    args: { m: n, n, k: n },
+    targets: ['native', 'node', 'chromium', 'node-relaxed', 'chromium-relaxed'],
+    figures: (r) => ({ 'GFLOP/s': r.gflops, kernel: r.flavour }),
+  })),
+  ...[
+    ['model-64x128x512', 64, 512, 128, 'model-shaped: 64×128·128×512'],
+    ['fw-hidden', 64, 128, 96, 'fixed-window hidden layer (B = 64, n·d = 96, H = 128): 64×96·96×128'],
+    ['fw-output-char', 64, 68, 128, 'fixed-window output layer, char vocabulary (V = 68): 64×128·128×68'],
+    ['fw-output-word', 64, 12000, 128, 'fixed-window output layer, word vocabulary (V ≈ 12k): 64×128·128×12000'],
+  ].map(([id, m, n, k, title]) => ({
+    id: `sgemm-${id}`,
+    title: `sgemm ${title}`,
+    name: 'sgemm',
+    args: { m, n, k },
+    targets: ['native', 'node', 'chromium', 'node-relaxed', 'chromium-relaxed'],
+    figures: (r) => ({ 'GFLOP/s': r.gflops, kernel: r.flavour }),
+  })),
+  {
+    id: 'sgemm-512-portable-wasm',
+    title: 'sgemm 512, the portable (autovectorized) kernel compiled to wasm, for comparison with simd128',
+    name: 'sgemm',
+    args: { m: 512, n: 512, k: 512, flavour: 'portable' },
+    targets: ['node'],
+    figures: (r) => ({ 'GFLOP/s': r.gflops, kernel: r.flavour }),
+  },
+  {
+    id: 'fixed-window-train-char',
+    title: 'fixed-window LM training, char level, tiny Shakespeare (n = 3, d = 32, H = 128, batch 64, AdamW)',
+    name: 'fixed-window-train',
+    args: { corpus_file: 'tests/data/tinyshakespeare.txt', steps: 200, repeats: 3, config: { data: { tokenizer: { kind: 'char' } }, model: { family: 'fixed-window' } } },
+    targets: ['native', 'node', 'chromium', 'chromium-relaxed'],
+    figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, V: r.vocab_size }),
+  },
+  {
+    id: 'fixed-window-train-word',
+    title: 'fixed-window LM training, word level, tiny Shakespeare (page defaults: n = 3, d = 32, H = 128, batch 64, AdamW)',
+    name: 'fixed-window-train',
+    args: { corpus_file: 'tests/data/tinyshakespeare.txt', steps: 20, repeats: 3, config: { model: { family: 'fixed-window' } } },
+    targets: ['native', 'node', 'chromium', 'chromium-relaxed'],
+    figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, V: r.vocab_size }),
+  },
 ];

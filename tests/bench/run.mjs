@@ -8,7 +8,7 @@ import { CASES } from './cases.mjs';
 import { ROOT, startBrowser } from '../harness/browser.mjs';
 
 const argv = process.argv.slice(2);
-const outFile = path.resolve(ROOT, argv[argv.indexOf('--out') + 1] || 'bench-results/bench.json');
+const outFile = path.resolve(ROOT, argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : 'bench-results/bench.json');
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : null;
 
 function withCorpus(args) {
@@ -32,18 +32,53 @@ const runners = {
     const page = env.page;
     return page.evaluate(([n, a]) => window.runBench(n, a), [c.name, JSON.stringify(withCorpus(c.args))]);
   },
+  // The relaxed-SIMD module (www/pkg-relaxed): node 20 needs a flag, so it runs in a child process.
+  'node-relaxed'(c) {
+    const out = execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', path.join(ROOT, 'tests/bench/node-wasm.mjs'), 'pkg-relaxed', c.name, JSON.stringify(withCorpus(c.args))], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    return JSON.parse(out);
+  },
+  async 'chromium-relaxed'(c, env) {
+    return env.relaxedPage.evaluate(([n, a]) => window.runBench(n, a), [c.name, JSON.stringify(withCorpus(c.args))]);
+  },
 };
 
 const results = [];
 let env = null;
 const cases = CASES.filter((c) => !only || c.id.includes(only));
-if (cases.some((c) => c.targets.includes('chromium'))) {
+if (cases.some((c) => c.targets.includes('chromium')) || !only || 'page-load'.includes(only)) {
   env = await startBrowser();
   const context = await env.browser.newContext();
   env.page = await context.newPage();
   await env.page.goto(`${env.url}tests/bench/bench.html`);
   await env.page.waitForFunction(() => window.benchReady);
   await env.page.evaluate(() => window.benchReady);
+  if (cases.some((c) => c.targets.includes('chromium-relaxed'))) {
+    env.relaxedPage = await context.newPage();
+    await env.relaxedPage.goto(`${env.url}tests/bench/bench.html?pkg=pkg-relaxed`);
+    await env.relaxedPage.waitForFunction(() => window.benchReady);
+    await env.relaxedPage.evaluate(() => window.benchReady);
+  }
+}
+
+// The page itself: time to an interactive page (served from localhost) and the wasm's gzipped size.
+if (!only || 'page-load'.includes(only)) {
+  const zlib = await import('node:zlib');
+  const wasm = fs.readFileSync(path.join(ROOT, 'www/pkg/lmplay_bg.wasm'));
+  const gz = zlib.gzipSync(wasm, { level: 9 }).length;
+  const times = [];
+  for (let i = 0; i < 7; i++) {
+    const ctx = await env.browser.newContext();
+    const page = await ctx.newPage();
+    const t0 = Date.now();
+    await page.goto(env.url);
+    await page.waitForSelector('body[data-ready="true"]');
+    times.push(Date.now() - t0);
+    await ctx.close();
+  }
+  times.sort((a, b) => a - b);
+  const figures = { 'median ms to ready': times[3], 'wasm KB gz': gz / 1024, 'wasm KB': wasm.length / 1024 };
+  results.push({ id: 'page-load', title: 'Page load to interactive (localhost) and wasm size', target: 'chromium', figures, result: { times_ms: times, wasm_bytes: wasm.length, wasm_gzip_bytes: gz } });
+  process.stderr.write(`bench page-load [chromium] … ${JSON.stringify(figures)}\n`);
 }
 
 for (const c of cases) {

@@ -16,6 +16,7 @@ before(async () => { env = await startBrowser(); });
 after(async () => { await env?.close(); });
 
 async function setSettings(page, s) {
+  await page.$eval('#data-settings', (d) => { d.open = true; });
   for (const [id, v] of Object.entries(s)) {
     const tag = await page.$eval(`#${id}`, (el) => el.tagName);
     if (tag === 'SELECT') await page.selectOption(`#${id}`, String(v));
@@ -39,7 +40,7 @@ test('paste, train a trigram add-k model, match the CLI, generate, stay responsi
   const page = await openPage(env);
   await paste(page, '#corpus', SHAKESPEARE);
   assert.equal(await page.$eval('#preset', (el) => el.value), 'custom');
-  await setSettings(page, { tokenizer: 'word', order: 3, method: 'addk', k: 0.5, seed: 7 });
+  await setSettings(page, { tokenizer: 'word', 'p-order': 3, 'p-method': 'addk', 'p-k': 0.5, seed: 7 });
 
   // Measure the main thread's longest stall while the worker trains.
   await page.evaluate(() => {
@@ -93,7 +94,7 @@ test('Chinese poems train at the character level; an MLE model explains its infi
   const page = await openPage(env);
   await page.selectOption('#preset', 'tang300');
   await page.waitForFunction(() => document.getElementById('corpus').value.includes('李白'));
-  await setSettings(page, { tokenizer: 'char', order: 2, method: 'mle', seed: 3 });
+  await setSettings(page, { tokenizer: 'char', 'p-order': 2, 'p-method': 'mle', seed: 3 });
   const { ppl } = await trainAndRead(page);
   assert.equal(ppl, Infinity);
   assert.equal(await page.$eval('#r-ppl', (el) => el.textContent), '∞');

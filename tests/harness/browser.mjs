@@ -33,8 +33,8 @@ export async function startBrowser() {
 }
 
 /** A fresh page with console errors and page errors collected into `errors`. */
-export async function openPage(env, { viewport = { width: 1280, height: 900 }, query = '', hash = '' } = {}) {
-  const context = await env.browser.newContext({ viewport });
+export async function openPage(env, { viewport = { width: 1280, height: 900 }, query = '', hash = '', context = null, contextOptions = {} } = {}) {
+  context ??= await env.browser.newContext({ viewport, ...contextOptions });
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));

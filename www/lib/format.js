@@ -11,6 +11,18 @@ export function fmtPct(x) { return `${(100 * x).toFixed(2)}%`; }
 
 export function fmtBytes(n) {
   if (n < 1024) return `${n} B`;
-  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / (1 << 20)).toFixed(1)} MB`;
+  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1 << 30) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  return `${(n / (1 << 30)).toFixed(2)} GiB`;
+}
+
+/** Seconds as m:ss (or h:mm:ss). */
+export function fmtDuration(secs) {
+  if (!Number.isFinite(secs)) return '—';
+  if (secs < 10) return `${secs.toFixed(2)} s`;
+  const s = Math.round(secs);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }

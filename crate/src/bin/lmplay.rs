@@ -14,6 +14,9 @@ mod cli {
     use clap::{Args, Parser, Subcommand};
     use lmplay::lm::sample::SampleConfig;
     use lmplay::ngram::smoothing::Method;
+    use lmplay::nn::models::fixed_window::FixedWindowConfig;
+    use lmplay::nn::ops::activation::Activation;
+    use lmplay::nn::optim::{schedule::Decay, OptimizerKind};
     use lmplay::session::{ModelConfig, RunConfig, Session};
     use lmplay::text::{Boundary, SplitKind, TokenizerKind};
     use lmplay::{Error, Result};
@@ -58,11 +61,11 @@ mod cli {
         /// Training text (use with --test instead of --corpus).
         #[arg(long, requires = "test")]
         train: Option<String>,
-        /// Test text scored by `eval` (with --train, or with --load-arpa).
+        /// Test text scored by `eval` (with --train, --load or --load-arpa).
         #[arg(long)]
         test: Option<String>,
         /// Use the model in this ARPA file (KenLM's, SRILM's or ours) instead of training one.
-        #[arg(long, conflicts_with_all = ["corpus", "train"])]
+        #[arg(long, conflicts_with_all = ["corpus", "train", "load"])]
         load_arpa: Option<String>,
         /// Also write the trained model as an ARPA file (backoff and interpolated methods).
         #[arg(long, value_name = "FILE")]
@@ -71,8 +74,62 @@ mod cli {
         #[arg(long)]
         config: Option<String>,
         /// Model family.
-        #[arg(long, value_parser = ["ngram"])]
+        #[arg(long, value_parser = ["ngram", "fixed-window"])]
         model: Option<String>,
+        /// A saved model (safetensors) to evaluate or sample from instead of training one; with
+        /// --corpus, its validation split is rebuilt from the saved settings.
+        #[arg(long, conflicts_with = "train")]
+        load: Option<String>,
+        /// Save the trained model (safetensors) to this file.
+        #[arg(long)]
+        save: Option<String>,
+        /// Fixed-window: context n (previous tokens seen).
+        #[arg(long)]
+        context: Option<usize>,
+        /// Fixed-window: embedding size d.
+        #[arg(long)]
+        embed: Option<usize>,
+        /// Fixed-window: hidden units H.
+        #[arg(long)]
+        hidden: Option<usize>,
+        /// tanh, relu, sigmoid or gelu.
+        #[arg(long)]
+        activation: Option<String>,
+        /// Optimizer steps.
+        #[arg(long)]
+        steps: Option<u64>,
+        /// Examples per step.
+        #[arg(long)]
+        batch: Option<usize>,
+        /// Peak learning rate.
+        #[arg(long)]
+        lr: Option<f64>,
+        /// sgd, adam or adamw.
+        #[arg(long)]
+        optimizer: Option<String>,
+        /// SGD momentum.
+        #[arg(long)]
+        momentum: Option<f64>,
+        /// Linear warm-up steps.
+        #[arg(long)]
+        warmup: Option<u64>,
+        /// cosine or none.
+        #[arg(long)]
+        decay: Option<String>,
+        #[arg(long)]
+        weight_decay: Option<f64>,
+        /// Clip gradients to this global norm (0 = off).
+        #[arg(long)]
+        clip: Option<f64>,
+        /// Validation loss every N steps.
+        #[arg(long)]
+        eval_interval: Option<u64>,
+        /// Validation tokens per evaluation (0 = all).
+        #[arg(long)]
+        eval_tokens: Option<usize>,
+        /// No progress lines on stderr.
+        #[arg(long)]
+        quiet: bool,
         /// n-gram order n.
         #[arg(long)]
         order: Option<usize>,
@@ -105,12 +162,9 @@ mod cli {
         /// Katz: largest count that Good-Turing discounts (default 5).
         #[arg(long)]
         gt_max: Option<u32>,
-        /// Report progress on stderr (default: when the training text is over 10 MB).
+        /// Report n-gram counting progress on stderr (default: when the training text is over 10 MB).
         #[arg(long, conflicts_with = "quiet")]
         progress: bool,
-        /// Never report progress.
-        #[arg(long)]
-        quiet: bool,
         /// char, word or whitespace.
         #[arg(long)]
         tokenizer: Option<String>,
@@ -212,43 +266,130 @@ mod cli {
             if let Some(f) = self.valid_fraction {
                 d.valid_fraction = f;
             }
-            let ModelConfig::Ngram(n) = &mut c.model;
-            if let Some(o) = self.order {
-                n.order = o;
+            match self.model.as_deref() {
+                Some("fixed-window") if !matches!(c.model, ModelConfig::FixedWindow(_)) => c.model = ModelConfig::FixedWindow(FixedWindowConfig::default()),
+                Some("ngram") if !matches!(c.model, ModelConfig::Ngram(_)) => c.model = ModelConfig::default(),
+                _ => {}
             }
-            if let Some(m) = &self.smoothing {
-                n.smoothing.method = Method::parse(m)?;
-            }
-            let sm = &mut n.smoothing;
-            if let Some(k) = self.k {
-                sm.k = k;
-            }
-            if self.discount.is_some() {
-                sm.discount = self.discount;
-            }
-            sm.discount_fallback |= self.discount_fallback;
-            if let Some(f) = &self.fallback_discounts {
-                // Like lmplz: missing values repeat the last one given.
-                let f: Vec<f64> = (0..3).map(|i| f[i.min(f.len() - 1)]).collect();
-                sm.fallback_discounts = [f[0], f[1], f[2]];
-                sm.discount_fallback = true;
-            }
-            if let Some(a) = self.alpha {
-                sm.alpha = a;
-            }
-            if self.lambdas.is_some() {
-                sm.lambdas = self.lambdas.clone();
-            }
-            if let Some(h) = self.heldout {
-                sm.heldout = h;
-            }
-            if let Some(g) = self.gt_max {
-                sm.gt_max = g;
+            match &mut c.model {
+                ModelConfig::Ngram(n) => {
+                    if let Some(o) = self.order {
+                        n.order = o;
+                    }
+                    if let Some(m) = &self.smoothing {
+                        n.smoothing.method = Method::parse(m)?;
+                    }
+                    let sm = &mut n.smoothing;
+                    if let Some(k) = self.k {
+                        sm.k = k;
+                    }
+                    if self.discount.is_some() {
+                        sm.discount = self.discount;
+                    }
+                    sm.discount_fallback |= self.discount_fallback;
+                    if let Some(f) = &self.fallback_discounts {
+                        // Like lmplz: missing values repeat the last one given.
+                        let f: Vec<f64> = (0..3).map(|i| f[i.min(f.len() - 1)]).collect();
+                        sm.fallback_discounts = [f[0], f[1], f[2]];
+                        sm.discount_fallback = true;
+                    }
+                    if let Some(a) = self.alpha {
+                        sm.alpha = a;
+                    }
+                    if self.lambdas.is_some() {
+                        sm.lambdas = self.lambdas.clone();
+                    }
+                    if let Some(h) = self.heldout {
+                        sm.heldout = h;
+                    }
+                    if let Some(g) = self.gt_max {
+                        sm.gt_max = g;
+                    }
+                }
+                ModelConfig::FixedWindow(f) => {
+                    set(&mut f.context, self.context);
+                    set(&mut f.embed, self.embed);
+                    set(&mut f.hidden, self.hidden);
+                    if let Some(a) = &self.activation {
+                        f.activation = parse_enum::<Activation>("activation", a)?;
+                    }
+                    let t = &mut f.train;
+                    set(&mut t.steps, self.steps);
+                    set(&mut t.batch, self.batch);
+                    set(&mut t.lr, self.lr);
+                    set(&mut t.optim.momentum, self.momentum);
+                    set(&mut t.warmup, self.warmup);
+                    set(&mut t.optim.weight_decay, self.weight_decay);
+                    set(&mut t.clip, self.clip);
+                    set(&mut t.eval_interval, self.eval_interval);
+                    set(&mut t.eval_tokens, self.eval_tokens);
+                    if let Some(o) = &self.optimizer {
+                        t.optim.optimizer = parse_enum::<OptimizerKind>("optimizer", o)?;
+                    }
+                    if let Some(d) = &self.decay {
+                        t.decay = parse_enum::<Decay>("decay", d)?;
+                    }
+                }
             }
             Ok(c)
         }
 
-        /// The session, trained (or loaded from an ARPA file).
+        /// A trained session: loaded from --load or --load-arpa, or trained now (with progress lines on stderr).
+        fn trained(&self) -> Result<Session> {
+            if let Some(path) = &self.load {
+                let bytes = std::fs::read(path).map_err(|e| Error::new("io", format!("cannot read {path}: {e}")))?;
+                let corpus = self.corpus.as_deref().map(read).transpose()?;
+                let mut s = Session::load(&bytes, corpus.as_deref())?;
+                if let Some(test) = &self.test {
+                    let text = read(test)?;
+                    s.data.valid = lmplay::text::Dataset::encode_text(&s.data.config, &s.data.vocab, &text);
+                }
+                return Ok(s);
+            }
+            let started = std::time::Instant::now();
+            let mut s = self.session()?;
+            if let Some(e) = s.estimate() {
+                if !self.quiet {
+                    eprintln!("memory: {} parameters, {} in all (budget {})", e.parameters, lmplay::nn::memory::human(e.total_bytes), lmplay::nn::memory::human(e.budget_bytes));
+                }
+            }
+            loop {
+                // Report about every 100 steps (or every chunk for count models, which finish at once).
+                let p = s.train_step(100)?;
+                if !self.quiet && p.total_steps > 1 {
+                    let secs = p.elapsed_ms / 1000.0;
+                    let valid = p.valid_loss.map_or(String::new(), |v| format!("  valid {v:.4}"));
+                    eprintln!(
+                        "step {:>6}/{}  loss {:.4}{valid}  lr {:.2e}  {:.0} tok/s",
+                        p.step,
+                        p.total_steps,
+                        p.train_loss.unwrap_or(f64::NAN),
+                        p.lr.unwrap_or(0.0),
+                        p.tokens as f64 / secs.max(1e-9)
+                    );
+                }
+                if p.done {
+                    break;
+                }
+            }
+            if self.show_progress.get() {
+                eprintln!("lmplay: trained in {:.1} s", started.elapsed().as_secs_f64());
+            }
+            if let Some(path) = &self.arpa {
+                let text = s.arpa()?;
+                std::fs::write(path, text).map_err(|e| Error::new("io", format!("cannot write {path}: {e}")))?;
+            }
+            if let Some(path) = &self.save {
+                let bytes = s.save()?;
+                std::fs::write(path, &bytes).map_err(|e| Error::new("io", format!("cannot write {path}: {e}")))?;
+                if !self.quiet {
+                    eprintln!("saved {path} ({} bytes)", bytes.len());
+                }
+            }
+            Ok(s)
+        }
+
+        /// The session, before training (an ARPA model is ready at once).
         fn session(&self) -> Result<Session> {
             let config = self.config()?;
             let started = std::time::Instant::now();
@@ -276,14 +417,6 @@ mod cli {
                 eprintln!("lmplay: tokenized in {:.1} s: {} training tokens, vocabulary {}", started.elapsed().as_secs_f64(), s.data.stats.train_tokens, s.data.stats.vocab_size);
                 s.set_progress(progress_printer());
             }
-            s.train_to_end()?;
-            if self.show_progress.get() {
-                eprintln!("lmplay: trained in {:.1} s", started.elapsed().as_secs_f64());
-            }
-            if let Some(path) = &self.arpa {
-                let text = s.arpa()?;
-                std::fs::write(path, text).map_err(|e| Error::new("io", format!("cannot write {path}: {e}")))?;
-            }
             Ok(s)
         }
 
@@ -309,6 +442,12 @@ mod cli {
         })
     }
 
+    fn set<T>(slot: &mut T, v: Option<T>) {
+        if let Some(v) = v {
+            *slot = v;
+        }
+    }
+
     fn fmt_ppl(x: f64) -> String {
         if x.is_infinite() {
             "∞".into()
@@ -321,7 +460,7 @@ mod cli {
         let cli = Cli::parse();
         match cli.cmd {
             Cmd::Train(args) | Cmd::Eval(args) => {
-                let s = args.session()?;
+                let s = args.trained()?;
                 let r = s.report()?;
                 if args.json {
                     let v = &r.validation;
@@ -362,12 +501,12 @@ mod cli {
                 println!("{}", serde_json::to_string(&out).expect("json"));
             }
             Cmd::View(v) => {
-                let s = v.run.session()?;
+                let s = v.run.trained()?;
                 let args: serde_json::Value = serde_json::from_str(&v.view_args)?;
                 println!("{}", serde_json::to_string_pretty(&s.view(&v.name, &args)?).expect("json"));
             }
             Cmd::Sample(args) => {
-                let s = args.run.session()?;
+                let s = args.run.trained()?;
                 let cfg = SampleConfig {
                     length: args.length,
                     temperature: args.temperature,

@@ -129,6 +129,99 @@ pub fn top_tokens(dist: &[f64], n: usize) -> Vec<(TokenId, f64)> {
     idx
 }
 
+/// Generation in chunks, so a caller (the page's worker) can stream tokens and stop between chunks.
+/// The history and the random stream carry over, so any chunking gives the same text as one call.
+pub struct Generator {
+    cfg: SampleConfig,
+    rng: Rng,
+    /// Every token so far: `<s>`, the prompt, the generated tokens (with `<s>` after each `</s>`).
+    history: Vec<TokenId>,
+    prev: Option<TokenId>,
+    remaining: usize,
+}
+
+impl Generator {
+    /// `prompt` starts with `<s>` (see `Dataset::encode_prompt`); a missing `<s>` is added.
+    pub fn new(prompt: &[TokenId], cfg: &SampleConfig) -> Result<Generator> {
+        cfg.validate()?;
+        let mut history = Vec::with_capacity(prompt.len() + cfg.length + 1);
+        if prompt.first() != Some(&BOS) {
+            history.push(BOS);
+        }
+        history.extend_from_slice(prompt);
+        Ok(Generator {
+            cfg: cfg.clone(),
+            rng: Rng::derive(cfg.seed, "sample"),
+            prev: prompt.last().copied().filter(|&t| t != BOS),
+            history,
+            remaining: cfg.length,
+        })
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    /// Generates up to `n` more tokens, calling `on_token` for each (return false to stop early).
+    /// Returns true when generation is finished.
+    pub fn next_chunk(
+        &mut self,
+        model: &dyn LanguageModel,
+        tokenizer: &Tokenizer,
+        n: usize,
+        mut on_token: impl FnMut(Generated) -> bool,
+    ) -> Result<bool> {
+        let vocab = model.vocab();
+        // Rebuild the model's state: a bounded-context model needs only its window of the history.
+        let mut stream = model.stream();
+        let from = match model.info().context {
+            Some(c) => self.history.len().saturating_sub(c + 1),
+            None => 0,
+        };
+        self.history[from..].iter().for_each(|&t| stream.push(t));
+        let mut dist = vec![0.0; vocab.len()];
+        for _ in 0..n.min(self.remaining) {
+            stream.distribution(&mut dist);
+            let sum: f64 = dist.iter().sum();
+            if !(sum > 0.0 && sum.is_finite()) {
+                return Err(Error::new("bad-distribution", "the model produced no valid next-token distribution (NaN or all zeros)"));
+            }
+            if (sum - 1.0).abs() > 1e-9 {
+                dist.iter_mut().for_each(|p| *p /= sum); // unnormalised scores (stupid backoff)
+            }
+            let id = pick(&dist, &self.cfg, &mut self.rng);
+            let token = vocab.token(id).to_string();
+            let text = if id == EOS {
+                "\n".to_string()
+            } else {
+                let prev_str = self.prev.filter(|&p| p != EOS).map(|p| vocab.token(p));
+                format!("{}{}", tokenizer.joiner(prev_str, &token), token)
+            };
+            let alternatives = top_tokens(&dist, self.cfg.alternatives)
+                .into_iter()
+                .map(|(i, p)| Alternative { id: i, token: vocab.token(i).to_string(), prob: p })
+                .collect();
+            let keep_going = on_token(Generated { id, token, text, prob: dist[id as usize], alternatives });
+            self.remaining -= 1;
+            stream.push(id);
+            self.history.push(id);
+            self.prev = Some(id);
+            if id == EOS {
+                stream.push(BOS);
+                self.history.push(BOS);
+                self.prev = None;
+            }
+            if !keep_going {
+                self.remaining = 0;
+            }
+            if self.remaining == 0 {
+                break;
+            }
+        }
+        Ok(self.remaining == 0)
+    }
+}
+
 /// Generates after `prompt` (which starts with `<s>`; see `Dataset::encode_prompt`), calling
 /// `on_token` for each token; generation stops early when it returns false.
 /// After `</s>` a new sentence starts with `<s>` automatically.
@@ -137,53 +230,10 @@ pub fn generate(
     tokenizer: &Tokenizer,
     prompt: &[TokenId],
     cfg: &SampleConfig,
-    mut on_token: impl FnMut(Generated) -> bool,
+    on_token: impl FnMut(Generated) -> bool,
 ) -> Result<()> {
-    cfg.validate()?;
-    let vocab = model.vocab();
-    let mut rng = Rng::derive(cfg.seed, "sample");
-    let mut stream = model.stream();
-    if prompt.first() != Some(&BOS) {
-        stream.push(BOS);
-    }
-    for &t in prompt {
-        stream.push(t);
-    }
-    let mut prev: Option<TokenId> = prompt.last().copied().filter(|&t| t != BOS);
-    let mut dist = vec![0.0; vocab.len()];
-    for _ in 0..cfg.length {
-        stream.distribution(&mut dist);
-        let sum: f64 = dist.iter().sum();
-        if !(sum > 0.0 && sum.is_finite()) {
-            return Err(Error::new("bad-distribution", "the model produced no valid next-token distribution (NaN or all zeros)"));
-        }
-        if (sum - 1.0).abs() > 1e-9 {
-            dist.iter_mut().for_each(|p| *p /= sum); // unnormalised scores (stupid backoff)
-        }
-        let id = pick(&dist, cfg, &mut rng);
-        let token = vocab.token(id).to_string();
-        let text = if id == EOS {
-            "\n".to_string()
-        } else {
-            let prev_str = prev.filter(|&p| p != EOS).map(|p| vocab.token(p));
-            format!("{}{}", tokenizer.joiner(prev_str, &token), token)
-        };
-        let alternatives = top_tokens(&dist, cfg.alternatives)
-            .into_iter()
-            .map(|(i, p)| Alternative { id: i, token: vocab.token(i).to_string(), prob: p })
-            .collect();
-        let keep_going = on_token(Generated { id, token, text, prob: dist[id as usize], alternatives });
-        stream.push(id);
-        prev = Some(id);
-        if id == EOS {
-            stream.push(BOS);
-            prev = None;
-        }
-        if !keep_going {
-            break;
-        }
-    }
-    Ok(())
+    let mut g = Generator::new(prompt, cfg)?;
+    g.next_chunk(model, tokenizer, usize::MAX, on_token).map(|_| ())
 }
 
 #[cfg(test)]

@@ -82,8 +82,10 @@ fn unk_is_written_as_arpa_unk_and_session_round_trip() {
     let corpus: String = SHAKESPEARE.lines().take(300).collect::<Vec<_>>().join("\n");
     let mut cfg = RunConfig::default();
     cfg.data.tokenizer = Tokenizer::new(TokenizerKind::Whitespace, false);
-    let crate::session::ModelConfig::Ngram(n) = &mut cfg.model;
-    n.smoothing.discount_fallback = true;
+    cfg.model = crate::session::ModelConfig::Ngram(NgramConfig {
+        smoothing: Smoothing { discount_fallback: true, ..Smoothing::default() },
+        ..NgramConfig::default()
+    });
     let mut s = Session::new(&corpus, cfg.clone()).unwrap();
     s.train_to_end().unwrap();
     let text = s.arpa().unwrap();

@@ -4,7 +4,7 @@
 //! 1e-4, the n-gram sets exactly, and the perplexities (with and without OOVs) within 0.01%.
 //! Native only: the fixtures are read from disk.
 
-use crate::ngram::arpa;
+use crate::ngram::{arpa, NgramConfig};
 use crate::session::{ModelConfig, RunConfig, Session};
 use crate::text::{Boundary, DataConfig, Tokenizer, TokenizerKind};
 use rustc_hash::FxHashMap;
@@ -27,7 +27,7 @@ fn read_gz(name: &str) -> String {
 
 /// The KenLM-compatible setting (docs/conventions.md).
 pub fn kenlm_config(order: usize) -> RunConfig {
-    let mut c = RunConfig {
+    RunConfig {
         data: DataConfig {
             tokenizer: Tokenizer::new(TokenizerKind::Whitespace, false),
             boundary: Boundary::Line,
@@ -35,11 +35,9 @@ pub fn kenlm_config(order: usize) -> RunConfig {
             max_vocab: 0,
             ..DataConfig::default()
         },
+        model: ModelConfig::Ngram(NgramConfig { order, ..NgramConfig::default() }),
         ..RunConfig::default()
-    };
-    let ModelConfig::Ngram(n) = &mut c.model;
-    n.order = order;
-    c
+    }
 }
 
 /// "train-full": the first 90% of the non-empty lines of tiny Shakespeare.

@@ -1,0 +1,280 @@
+//! The CPU backend: buffers in host memory, ops from `nn::ops` in f32, the hot ones (matmul, axpy,
+//! optimizer steps) through the fastest kernel flavour of the target (`kernels::best`).
+
+use super::{Backend, SgdStep};
+use crate::nn::kernels::{self, AdamStep, Kernels, MatRef};
+use crate::nn::ops::{self, activation::Activation, elementwise::Binary};
+use crate::nn::tensor::{BufferId, Ids, Tensor};
+use crate::text::TokenId;
+
+pub struct Cpu {
+    bufs: Vec<Vec<f32>>,
+    ids: Vec<Vec<TokenId>>,
+    kern: &'static Kernels,
+}
+
+impl Default for Cpu {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn overlaps(a: &Tensor, b: &Tensor) -> bool {
+    a.buf == b.buf && a.offset < b.offset + b.len() && b.offset < a.offset + a.len()
+}
+
+impl Cpu {
+    pub fn new() -> Cpu {
+        Self::with_kernels(kernels::best())
+    }
+    pub fn with_kernels(kern: &'static Kernels) -> Cpu {
+        Cpu { bufs: Vec::new(), ids: Vec::new(), kern }
+    }
+    /// Borrows output tensors mutably and input tensors immutably at once. Outputs may not overlap
+    /// each other or any input (checked), which is what makes handing out the slices sound.
+    fn io<const O: usize, const I: usize>(&mut self, outs: [Tensor; O], ins: [Tensor; I]) -> ([&mut [f32]; O], [&[f32]; I]) {
+        for (i, o) in outs.iter().enumerate() {
+            assert!(self.bufs[o.buf.0 as usize].len() >= o.offset + o.len(), "tensor out of its buffer");
+            for o2 in &outs[i + 1..] {
+                assert!(!overlaps(o, o2), "two outputs overlap");
+            }
+            for x in &ins {
+                assert!(!overlaps(o, x), "an output overlaps an input");
+            }
+        }
+        for x in &ins {
+            assert!(self.bufs[x.buf.0 as usize].len() >= x.offset + x.len(), "tensor out of its buffer");
+        }
+        let bufs = &mut self.bufs;
+        // SAFETY: every range is inside its buffer (checked above), outputs are pairwise disjoint and
+        // disjoint from inputs, and the slices live no longer than `&mut self`.
+        unsafe {
+            let outs = outs.map(|t| std::slice::from_raw_parts_mut(bufs[t.buf.0 as usize].as_mut_ptr().add(t.offset), t.len()));
+            let ins = ins.map(|t| std::slice::from_raw_parts(bufs[t.buf.0 as usize].as_ptr().add(t.offset), t.len()));
+            (outs, ins)
+        }
+    }
+
+    fn id_slice(&self, ids: Ids) -> &[TokenId] {
+        &self.ids[ids.buf.0 as usize][ids.offset..ids.offset + ids.len]
+    }
+
+    fn ids_copy(&self, ids: Ids) -> Vec<TokenId> {
+        self.id_slice(ids).to_vec()
+    }
+}
+
+impl Backend for Cpu {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn alloc(&mut self, len: usize) -> BufferId {
+        self.bufs.push(vec![0.0; len]);
+        BufferId(self.bufs.len() as u32 - 1)
+    }
+    fn alloc_ids(&mut self, len: usize) -> BufferId {
+        self.ids.push(vec![0; len]);
+        BufferId(self.ids.len() as u32 - 1)
+    }
+    fn write(&mut self, dst: Tensor, src: &[f32]) {
+        self.bufs[dst.buf.0 as usize][dst.range()].copy_from_slice(src);
+    }
+    fn write_ids(&mut self, dst: Ids, src: &[TokenId]) {
+        self.ids[dst.buf.0 as usize][dst.offset..dst.offset + dst.len].copy_from_slice(src);
+    }
+    fn read(&mut self, src: Tensor) -> Vec<f32> {
+        self.bufs[src.buf.0 as usize][src.range()].to_vec()
+    }
+    fn fill(&mut self, x: Tensor, value: f32) {
+        self.bufs[x.buf.0 as usize][x.range()].fill(value);
+    }
+    fn allocated_bytes(&self) -> u64 {
+        self.bufs.iter().map(|b| b.len() as u64 * 4).sum::<u64>() + self.ids.iter().map(|b| b.len() as u64 * 4).sum::<u64>()
+    }
+
+    fn matmul(&mut self, out: Tensor, a: Tensor, b: Tensor, ta: bool, tb: bool, accumulate: bool) {
+        let kern = self.kern;
+        let rank = out.shape.rank();
+        let batch = if rank == 3 { out.shape.dims()[0] } else { 1 };
+        let (m, n) = (out.shape.rows() / batch, out.shape.last());
+        let (ar, ac) = (a.shape.rows() / batch, a.shape.last());
+        let k = if ta { ar } else { ac };
+        assert_eq!(if ta { ac } else { ar }, m, "matmul: A is {:?}, out {:?}", a.shape, out.shape);
+        let (br, bc) = (b.shape.rows() / batch, b.shape.last());
+        assert_eq!((if tb { bc } else { br }, if tb { br } else { bc }), (k, n), "matmul: B is {:?}, A {:?}", b.shape, a.shape);
+        let ([o], [a, b]) = self.io([out], [a, b]);
+        for i in 0..batch {
+            let (av, bv) = (&a[i * m * k..(i + 1) * m * k], &b[i * k * n..(i + 1) * k * n]);
+            let am = if ta { MatRef::t(av, m) } else { MatRef::rows(av, k) };
+            let bm = if tb { MatRef::t(bv, k) } else { MatRef::rows(bv, n) };
+            (kern.sgemm)(m, n, k, am, bm, &mut o[i * m * n..(i + 1) * m * n], n, accumulate);
+        }
+    }
+
+    fn binary(&mut self, op: Binary, out: Tensor, a: Tensor, b: Tensor) {
+        let (sa, sb) = (a.shape, b.shape);
+        let ([o], [a, b]) = self.io([out], [a, b]);
+        ops::elementwise::binary_forward(op, o, a, sa.dims(), b, sb.dims());
+    }
+    fn binary_backward(&mut self, op: Binary, da: Tensor, db: Tensor, dout: Tensor, a: Tensor, b: Tensor) {
+        let (sa, sb) = (a.shape, b.shape);
+        let ([da, db], [d, a, b]) = self.io([da, db], [dout, a, b]);
+        ops::elementwise::binary_backward(op, da, db, d, a, sa.dims(), b, sb.dims());
+    }
+    fn add_rows(&mut self, x: Tensor, bias: Tensor) {
+        let kern = self.kern;
+        assert_eq!(x.shape.last(), bias.len());
+        let ([x], [b]) = self.io([x], [bias]);
+        for row in x.chunks_exact_mut(b.len().max(1)) {
+            (kern.axpy)(1.0, b, row);
+        }
+    }
+    fn scale(&mut self, x: Tensor, s: f32) {
+        let kern = self.kern;
+        let ([x], []) = self.io([x], []);
+        (kern.scale)(s, x);
+    }
+    fn axpy(&mut self, y: Tensor, s: f32, x: Tensor) {
+        let kern = self.kern;
+        let ([y], [x]) = self.io([y], [x]);
+        (kern.axpy)(s, x, y);
+    }
+    fn activation(&mut self, act: Activation, y: Tensor, x: Tensor) {
+        let ([y], [x]) = self.io([y], [x]);
+        ops::activation::activation_forward(act, y, x);
+    }
+    fn activation_backward(&mut self, act: Activation, dx: Tensor, x: Tensor, y: Tensor, dy: Tensor) {
+        let ([dx], [x, y, dy]) = self.io([dx], [x, y, dy]);
+        ops::activation::activation_backward(act, dx, x, y, dy);
+    }
+
+    fn softmax(&mut self, y: Tensor, x: Tensor) {
+        let c = x.shape.last();
+        let ([y], [x]) = self.io([y], [x]);
+        ops::softmax::softmax_forward(y, x, c);
+    }
+    fn softmax_backward(&mut self, dx: Tensor, y: Tensor, dy: Tensor) {
+        let c = y.shape.last();
+        let ([dx], [y, dy]) = self.io([dx], [y, dy]);
+        ops::softmax::softmax_backward(dx, y, dy, c);
+    }
+    fn log_softmax(&mut self, y: Tensor, x: Tensor) {
+        let c = x.shape.last();
+        let ([y], [x]) = self.io([y], [x]);
+        ops::softmax::log_softmax_forward(y, x, c);
+    }
+    fn log_softmax_backward(&mut self, dx: Tensor, y: Tensor, dy: Tensor) {
+        let c = y.shape.last();
+        let ([dx], [y, dy]) = self.io([dx], [y, dy]);
+        ops::softmax::log_softmax_backward(dx, y, dy, c);
+    }
+    fn cross_entropy(&mut self, losses: Tensor, probs: Tensor, logits: Tensor, targets: Ids) {
+        let c = logits.shape.last();
+        assert_eq!(targets.len, logits.shape.rows());
+        let t = self.ids_copy(targets);
+        let ([l, p], [x]) = self.io([losses, probs], [logits]);
+        ops::cross_entropy::cross_entropy_forward(l, p, x, &t, c);
+    }
+    fn cross_entropy_backward(&mut self, dlogits: Tensor, probs: Tensor, targets: Ids, scale: f32) {
+        let c = probs.shape.last();
+        let t = self.ids_copy(targets);
+        let dl = vec![scale; t.len()];
+        let ([d], [p]) = self.io([dlogits], [probs]);
+        ops::cross_entropy::cross_entropy_backward(d, p, &t, &dl, c);
+    }
+    fn layernorm(&mut self, out: Tensor, mean: Tensor, rstd: Tensor, x: Tensor, weight: Tensor, bias: Tensor) {
+        let c = x.shape.last();
+        let ([o, m, r], [x, w, b]) = self.io([out, mean, rstd], [x, weight, bias]);
+        ops::layernorm::layernorm_forward(o, m, r, x, w, b, c);
+    }
+    fn layernorm_backward(&mut self, dx: Tensor, dweight: Tensor, dbias: Tensor, dout: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor) {
+        let c = x.shape.last();
+        let ([dx, dw, db], [d, x, w, m, r]) = self.io([dx, dweight, dbias], [dout, x, weight, mean, rstd]);
+        ops::layernorm::layernorm_backward(dx, dw, db, d, x, w, m, r, c);
+    }
+    fn mask_columns(&mut self, x: Tensor, mask: &[bool], fill: f32) {
+        assert_eq!(x.shape.last(), mask.len());
+        let ([x], []) = self.io([x], []);
+        ops::mask::mask_columns_forward(x, mask, fill);
+    }
+    fn causal_mask(&mut self, x: Tensor, fill: f32) {
+        let t = x.shape.last();
+        let ([x], []) = self.io([x], []);
+        ops::mask::causal_mask_forward(x, t, fill);
+    }
+
+    fn embedding(&mut self, out: Tensor, table: Tensor, ids: Ids) {
+        let d = table.shape.last();
+        assert_eq!(out.len(), ids.len * d, "embedding: out {:?} for {} ids of width {d}", out.shape, ids.len);
+        let id = self.ids_copy(ids);
+        let ([o], [t]) = self.io([out], [table]);
+        ops::embedding::embedding_forward(o, t, &id, d);
+    }
+    fn embedding_backward(&mut self, dtable: Tensor, dout: Tensor, ids: Ids) {
+        let d = dtable.shape.last();
+        let id = self.ids_copy(ids);
+        let ([dt], [g]) = self.io([dtable], [dout]);
+        ops::embedding::embedding_backward(dt, g, &id, d);
+    }
+    fn concat(&mut self, out: Tensor, parts: &[Tensor]) {
+        let outer = out.shape.rows();
+        let datas: Vec<Vec<f32>> = parts.iter().map(|&p| self.read(p)).collect();
+        let refs: Vec<&[f32]> = datas.iter().map(|d| &d[..]).collect();
+        let ([o], []) = self.io([out], []);
+        ops::shape::concat_forward(o, &refs, outer);
+    }
+    fn slice(&mut self, out: Tensor, x: Tensor, start: usize) {
+        let (outer, total, len) = (x.shape.rows(), x.shape.last(), out.shape.last());
+        let ([o], [x]) = self.io([out], [x]);
+        ops::shape::slice_forward(o, x, outer, total, start, len);
+    }
+    fn transpose(&mut self, out: Tensor, x: Tensor) {
+        let d = x.shape.dims().to_vec();
+        let (rows, cols) = (d[d.len() - 2], d[d.len() - 1]);
+        let ([o], [x]) = self.io([out], [x]);
+        ops::shape::transpose_forward(o, x, rows, cols);
+    }
+
+    fn sum_rows(&mut self, out: Tensor, x: Tensor, accumulate: bool) {
+        let kern = self.kern;
+        assert_eq!(out.len(), x.shape.last());
+        let ([o], [x]) = self.io([out], [x]);
+        if !accumulate {
+            o.fill(0.0);
+        }
+        for row in x.chunks_exact(o.len().max(1)) {
+            (kern.axpy)(1.0, row, o);
+        }
+    }
+    fn sum_squares(&mut self, out: Tensor, x: Tensor) {
+        let kern = self.kern;
+        let ([o], [x]) = self.io([out], [x]);
+        o[0] = (kern.dot)(x, x);
+    }
+
+    fn clip_by_norm(&mut self, x: Tensor, sumsq: Tensor, max_norm: f32) {
+        let kern = self.kern;
+        let ([x], [ss]) = self.io([x], [sumsq]);
+        // torch.nn.utils.clip_grad_norm_: coef = max_norm / (norm + 1e-6), clamped to 1.
+        let coef = max_norm / (ss[0].sqrt() + 1e-6);
+        if coef < 1.0 {
+            (kern.scale)(coef, x);
+        }
+    }
+    fn sgd(&mut self, p: Tensor, g: Tensor, momentum: Tensor, s: &SgdStep) {
+        let ([p, buf], [g]) = self.io([p, momentum], [g]);
+        for i in 0..p.len() {
+            let gi = g[i] + s.weight_decay * p[i];
+            // PyTorch: the buffer starts as the first gradient; without momentum it is just g.
+            let b = if s.momentum == 0.0 || s.first { gi } else { s.momentum * buf[i] + gi };
+            buf[i] = b;
+            p[i] -= s.lr * b;
+        }
+    }
+    fn adam(&mut self, p: Tensor, g: Tensor, m: Tensor, v: Tensor, s: &AdamStep) {
+        let kern = self.kern;
+        let ([p, m, v], [g]) = self.io([p, m, v], [g]);
+        (kern.adam)(p, g, m, v, s);
+    }
+}

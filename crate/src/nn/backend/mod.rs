@@ -1,0 +1,194 @@
+//! The backend boundary. Models never touch memory: they hold [`Tensor`] handles (buffer, offset,
+//! shape) and ask a [`Backend`] to run ops on them. The CPU backend ([`cpu::Cpu`]) keeps buffers in
+//! host memory and runs the ops of `nn::ops` (with the SIMD `kernels` for the hot ones). A WebGPU
+//! backend implements the same trait with GPU buffers and WGSL dispatches: tensors stay on the device
+//! for the whole training step, ops are recorded into a command encoder, and only what a caller
+//! [`Backend::read`]s (the loss, a requested view) comes back — asynchronously there, at once here.
+//!
+//! Conventions (the same as `nn::ops`): row-major; a matrix view is [rows × last dim]; every
+//! `*_backward` *accumulates* into the input gradients; in-place ops say so.
+
+pub mod cpu;
+
+use super::kernels::AdamStep;
+use super::ops::activation::Activation;
+use super::ops::elementwise::Binary;
+use super::tensor::{BufferId, Ids, Tensor};
+use crate::text::TokenId;
+
+/// One SGD-with-momentum step (PyTorch's `torch.optim.SGD`, dampening 0, no Nesterov):
+/// g ← g + wd·p; buf ← momentum·buf + g (buf ← g on the first step); p ← p − lr·buf.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdStep {
+    pub lr: f32,
+    pub momentum: f32,
+    pub weight_decay: f32,
+    pub first: bool,
+}
+
+pub trait Backend {
+    fn name(&self) -> &'static str;
+
+    // ---- memory ----
+    /// A new zeroed buffer of `len` floats.
+    fn alloc(&mut self, len: usize) -> BufferId;
+    /// A new buffer of `len` token ids.
+    fn alloc_ids(&mut self, len: usize) -> BufferId;
+    /// Host → device.
+    fn write(&mut self, dst: Tensor, src: &[f32]);
+    fn write_ids(&mut self, dst: Ids, src: &[TokenId]);
+    /// Device → host: the only readback. On a GPU this waits for the queue (async in the browser),
+    /// so models read only the loss and views a caller asks for.
+    fn read(&mut self, src: Tensor) -> Vec<f32>;
+    fn fill(&mut self, x: Tensor, value: f32);
+    /// Bytes held in this backend's buffers (floats and ids).
+    fn allocated_bytes(&self) -> u64;
+
+    // ---- linear algebra ----
+    /// out = op(a)·op(b) (or += with `accumulate`). 2-D: a [m×k] (or [k×m] with `ta`), b [k×n]
+    /// (or [n×k] with `tb`), out [m×n]. 3-D: the same per leading batch index (attention heads).
+    #[allow(clippy::too_many_arguments)]
+    fn matmul(&mut self, out: Tensor, a: Tensor, b: Tensor, ta: bool, tb: bool, accumulate: bool);
+
+    /// da += dout·op(b)ᵀ…, db += op(a)ᵀ·dout… for out = op(a)·op(b) (2-D). Two matmuls with
+    /// transposed operands, so every backend gets it from `matmul`.
+    #[allow(clippy::too_many_arguments)]
+    fn matmul_backward(&mut self, da: Tensor, db: Tensor, dout: Tensor, a: Tensor, b: Tensor, ta: bool, tb: bool) {
+        // d op(a) = dout · op(b)ᵀ; if a was transposed, da = (dout · op(b)ᵀ)ᵀ = op(b) · doutᵀ.
+        if ta {
+            self.matmul(da, b, dout, tb, true, true);
+        } else {
+            self.matmul(da, dout, b, false, !tb, true);
+        }
+        // d op(b) = op(a)ᵀ · dout; if b was transposed, db = doutᵀ · op(a).
+        if tb {
+            self.matmul(db, dout, a, true, ta, true);
+        } else {
+            self.matmul(db, a, dout, !ta, false, true);
+        }
+    }
+
+    // ---- pointwise ----
+    /// out = a ∘ b with broadcasting (shapes from the tensors).
+    fn binary(&mut self, op: Binary, out: Tensor, a: Tensor, b: Tensor);
+    fn binary_backward(&mut self, op: Binary, da: Tensor, db: Tensor, dout: Tensor, a: Tensor, b: Tensor);
+    /// x[r] += bias for every row r (in place): a linear layer's bias. Its backward is `sum_rows`.
+    fn add_rows(&mut self, x: Tensor, bias: Tensor);
+    /// x ← s·x (in place).
+    fn scale(&mut self, x: Tensor, s: f32);
+    /// y += s·x
+    fn axpy(&mut self, y: Tensor, s: f32, x: Tensor);
+    fn activation(&mut self, act: Activation, y: Tensor, x: Tensor);
+    fn activation_backward(&mut self, act: Activation, dx: Tensor, x: Tensor, y: Tensor, dy: Tensor);
+
+    // ---- rows ----
+    fn softmax(&mut self, y: Tensor, x: Tensor);
+    fn softmax_backward(&mut self, dx: Tensor, y: Tensor, dy: Tensor);
+    fn log_softmax(&mut self, y: Tensor, x: Tensor);
+    fn log_softmax_backward(&mut self, dx: Tensor, y: Tensor, dy: Tensor);
+    /// Fused softmax + cross-entropy: probs = softmax(logits), losses[r] = −ln probs[r][targets[r]].
+    fn cross_entropy(&mut self, losses: Tensor, probs: Tensor, logits: Tensor, targets: Ids);
+    /// dlogits[r] += scale·(probs[r] − onehot(targets[r])) (scale = 1/rows for the mean loss).
+    fn cross_entropy_backward(&mut self, dlogits: Tensor, probs: Tensor, targets: Ids, scale: f32);
+    fn layernorm(&mut self, out: Tensor, mean: Tensor, rstd: Tensor, x: Tensor, weight: Tensor, bias: Tensor);
+    #[allow(clippy::too_many_arguments)]
+    fn layernorm_backward(&mut self, dx: Tensor, dweight: Tensor, dbias: Tensor, dout: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor);
+    /// In place: x[r][j] = fill where mask[j].
+    fn mask_columns(&mut self, x: Tensor, mask: &[bool], fill: f32);
+    /// In place, on [batch × t × t] scores: x[b][i][j] = fill for j > i.
+    fn causal_mask(&mut self, x: Tensor, fill: f32);
+
+    // ---- gather / layout ----
+    /// out[i] = table[ids[i]]: table [V × d], out [len(ids) × d].
+    fn embedding(&mut self, out: Tensor, table: Tensor, ids: Ids);
+    fn embedding_backward(&mut self, dtable: Tensor, dout: Tensor, ids: Ids);
+    /// out = concat(parts) along the last axis; every part has the same number of rows.
+    fn concat(&mut self, out: Tensor, parts: &[Tensor]);
+    /// out = x[:, start .. start + out.last] along the last axis.
+    fn slice(&mut self, out: Tensor, x: Tensor, start: usize);
+    /// out[b] = x[b]ᵀ for 2-D or 3-D x.
+    fn transpose(&mut self, out: Tensor, x: Tensor);
+
+    // ---- reductions ----
+    /// out[c] (+)= Σ_r x[r][c] (bias gradients).
+    fn sum_rows(&mut self, out: Tensor, x: Tensor, accumulate: bool);
+    /// out[0] = Σ x² (stays on the device).
+    fn sum_squares(&mut self, out: Tensor, x: Tensor);
+
+    // ---- optimizers (one pass over a flat parameter buffer) ----
+    /// Clipping by global norm without a readback: with n = √sumsq[0], x ← x · min(1, max_norm/(n + 1e-6)).
+    fn clip_by_norm(&mut self, x: Tensor, sumsq: Tensor, max_norm: f32);
+    fn sgd(&mut self, p: Tensor, g: Tensor, momentum: Tensor, s: &SgdStep);
+    fn adam(&mut self, p: Tensor, g: Tensor, m: Tensor, v: Tensor, s: &AdamStep);
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::cpu::Cpu;
+    use super::*;
+    use crate::nn::ops;
+    use crate::rng::Rng;
+
+    fn upload(be: &mut Cpu, dims: &[usize], rng: &mut Rng) -> (Tensor, Vec<f32>) {
+        let n: usize = dims.iter().product();
+        let data: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
+        let t = Tensor { buf: be.alloc(n), offset: 0, shape: crate::nn::tensor::Shape::new(dims) };
+        be.write(t, &data);
+        (t, data)
+    }
+
+    /// The backend's matmul (SIMD kernels, all four transpose forms) and its backward against the
+    /// generic reference ops, on every kernel flavour.
+    #[test]
+    fn cpu_matmul_and_backward_agree_with_the_reference_ops() {
+        let mut rng = Rng::new(1);
+        let (m, n, k) = (7, 5, 9);
+        for kern in crate::nn::kernels::flavours() {
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                let mut be = Cpu::with_kernels(kern);
+                let (a, av) = upload(&mut be, &if ta { [k, m] } else { [m, k] }, &mut rng);
+                let (b, bv) = upload(&mut be, &if tb { [n, k] } else { [k, n] }, &mut rng);
+                let (d, dv) = upload(&mut be, &[m, n], &mut rng);
+                let out = Tensor { buf: be.alloc(m * n), offset: 0, shape: crate::nn::tensor::Shape::new(&[m, n]) };
+                be.matmul(out, a, b, ta, tb, false);
+                let mut want = vec![0.0f32; m * n];
+                ops::matmul::matmul_forward(&mut want, &av, &bv, m, n, k, ta, tb, false);
+                let got = be.read(out);
+                assert!(got.iter().zip(&want).all(|(g, w)| (g - w).abs() < 1e-4), "{} {ta} {tb}", kern.name);
+                let da = Tensor { buf: be.alloc(m * k), offset: 0, shape: a.shape };
+                let db = Tensor { buf: be.alloc(k * n), offset: 0, shape: b.shape };
+                be.matmul_backward(da, db, d, a, b, ta, tb);
+                let (mut wa, mut wb) = (vec![0.0f32; m * k], vec![0.0f32; k * n]);
+                ops::matmul::matmul_backward(&mut wa, &mut wb, &dv, &av, &bv, m, n, k, ta, tb);
+                assert!(be.read(da).iter().zip(&wa).all(|(g, w)| (g - w).abs() < 1e-4), "da {} {ta} {tb}", kern.name);
+                assert!(be.read(db).iter().zip(&wb).all(|(g, w)| (g - w).abs() < 1e-4), "db {} {ta} {tb}", kern.name);
+            }
+        }
+    }
+
+    #[test]
+    fn clipping_and_sgd_follow_pytorch() {
+        let mut be = Cpu::new();
+        let mut rng = Rng::new(2);
+        let (g, gv) = upload(&mut be, &[10], &mut rng);
+        let ss = Tensor { buf: be.alloc(1), offset: 0, shape: crate::nn::tensor::Shape::new(&[1]) };
+        be.sum_squares(ss, g);
+        let norm = gv.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((be.read(ss)[0].sqrt() - norm).abs() < 1e-5);
+        be.clip_by_norm(g, ss, 0.5 * norm);
+        let clipped: f32 = be.read(g).iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((clipped - 0.5 * norm).abs() < 1e-4, "{clipped}");
+        // SGD with momentum, two steps by hand: buf₁ = g, p₁ = p₀ − lr·g; buf₂ = μ·g + g, p₂ = p₁ − lr·buf₂.
+        let p = Tensor { buf: be.alloc(1), offset: 0, shape: crate::nn::tensor::Shape::new(&[1]) };
+        let gr = Tensor { buf: be.alloc(1), offset: 0, shape: p.shape };
+        let mo = Tensor { buf: be.alloc(1), offset: 0, shape: p.shape };
+        be.write(p, &[1.0]);
+        be.write(gr, &[0.5]);
+        let s = SgdStep { lr: 0.1, momentum: 0.9, weight_decay: 0.0, first: true };
+        be.sgd(p, gr, mo, &s);
+        be.sgd(p, gr, mo, &SgdStep { first: false, ..s });
+        assert!((be.read(p)[0] - (1.0 - 0.05 - 0.1 * 0.95)).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,131 @@
+//! The packed, register-blocked sgemm driver (the BLIS / GotoBLAS loop nest), shared by the portable
+//! and the simd128 flavours; they differ only in the [`MicroKernel`].
+//!
+//! ```text
+//! for jc in n by NC:             B block  [KC × NC] packed into NR-wide column panels  (stays in L2)
+//!   for pc in k by KC:
+//!     pack B[pc.., jc..]
+//!     for ic in m by MC:         A block  [MC × KC] packed into MR-tall row panels    (stays in L2)
+//!       pack A[ic.., pc..]
+//!       for each NR panel of B, each MR panel of A:
+//!         micro-kernel: an MR × NR tile of C in registers, KC rank-1 updates   (panels in L1)
+//! ```
+//! Packing reads A and B through their strides, so transposed operands cost nothing extra, and pads
+//! ragged edges with zeros, so the micro-kernel only ever sees full tiles; edge tiles of C go through a
+//! small buffer. C rows are independent: a caller may split m into row blocks (see `sgemm_rows`).
+
+use super::MatRef;
+
+/// Depth of a packed panel: KC·(MR + NR) floats stay in L1 while a tile is computed.
+pub const KC: usize = 256;
+/// Rows of A packed at once (an L2-sized block).
+pub const MC: usize = 96;
+/// Columns of B packed at once.
+pub const NC: usize = 2048;
+
+/// Computes an MR × NR tile: `c[i*ldc + j] (+)= Σ_p a[p*MR + i] · b[p*NR + j]` for p < kc.
+/// `a` is an A panel (kc columns of MR values), `b` a B panel (kc rows of NR values).
+pub trait MicroKernel {
+    const MR: usize;
+    const NR: usize;
+    /// # Safety
+    /// `a` holds kc·MR floats, `b` kc·NR floats, and `c` an MR × NR tile with row stride `ldc`.
+    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool);
+}
+
+/// Packs `rows × cols` of `src` starting at (r0, c0) into MR-row panels: panel q holds rows
+/// q·MR.. as `[col][MR]`, zero-padded to a multiple of MR rows.
+fn pack_a(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols: usize, mr: usize) {
+    for (q, panel) in dst.chunks_exact_mut(cols * mr).take(rows.div_ceil(mr)).enumerate() {
+        let i0 = q * mr;
+        let h = mr.min(rows - i0);
+        for p in 0..cols {
+            let out = &mut panel[p * mr..(p + 1) * mr];
+            for i in 0..h {
+                out[i] = src.at(r0 + i0 + i, c0 + p);
+            }
+            out[h..].fill(0.0);
+        }
+    }
+}
+
+/// Packs `rows × cols` of `src` at (r0, c0) into NR-column panels: panel q holds columns q·NR.. as
+/// `[row][NR]`, zero-padded to a multiple of NR columns.
+fn pack_b(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols: usize, nr: usize) {
+    for (q, panel) in dst.chunks_exact_mut(rows * nr).take(cols.div_ceil(nr)).enumerate() {
+        let j0 = q * nr;
+        let w = nr.min(cols - j0);
+        for p in 0..rows {
+            let out = &mut panel[p * nr..(p + 1) * nr];
+            if src.cs == 1 {
+                let start = (r0 + p) * src.rs + c0 + j0;
+                out[..w].copy_from_slice(&src.data[start..start + w]);
+            } else {
+                for j in 0..w {
+                    out[j] = src.at(r0 + p, c0 + j0 + j);
+                }
+            }
+            out[w..].fill(0.0);
+        }
+    }
+}
+
+/// C[m×n] (+)= A[m×k]·B[k×n] with micro-kernel `K`.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(c.len() >= (m - 1) * ldc + n, "C is too small");
+    if k == 0 {
+        if !accumulate {
+            (0..m).for_each(|i| c[i * ldc..i * ldc + n].fill(0.0));
+        }
+        return;
+    }
+    // The largest element each operand reads, checked once so the packing loops can index freely.
+    assert!(a.data.len() > (m - 1) * a.rs + (k - 1) * a.cs, "A is too small");
+    assert!(b.data.len() > (k - 1) * b.rs + (n - 1) * b.cs, "B is too small");
+    let (mr, nr) = (K::MR, K::NR);
+    let mut bpack = vec![0.0f32; KC * NC.min(n).next_multiple_of(nr)];
+    let mut apack = vec![0.0f32; KC * MC.min(m).next_multiple_of(mr)];
+    let mut edge = vec![0.0f32; mr * nr];
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            let acc = accumulate || pc > 0;
+            pack_b(&mut bpack, b, pc, kc, jc, nc, nr);
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                pack_a(&mut apack, a, ic, mc, pc, kc, mr);
+                for jr in (0..nc).step_by(nr) {
+                    let w = nr.min(nc - jr);
+                    let bp = bpack[jr * kc..].as_ptr();
+                    for ir in (0..mc).step_by(mr) {
+                        let h = mr.min(mc - ir);
+                        let ap = apack[ir * kc..].as_ptr();
+                        let c0 = (ic + ir) * ldc + jc + jr;
+                        // SAFETY: the panels hold kc·MR and kc·NR floats (packed above); a full tile
+                        // lies inside C by the size check; an edge tile goes through `edge` (MR × NR).
+                        unsafe {
+                            if h == mr && w == nr {
+                                K::tile(kc, ap, bp, c.as_mut_ptr().add(c0), ldc, acc);
+                            } else {
+                                if acc {
+                                    for i in 0..h {
+                                        edge[i * nr..i * nr + w].copy_from_slice(&c[c0 + i * ldc..c0 + i * ldc + w]);
+                                    }
+                                }
+                                K::tile(kc, ap, bp, edge.as_mut_ptr(), nr, acc);
+                                for i in 0..h {
+                                    c[c0 + i * ldc..c0 + i * ldc + w].copy_from_slice(&edge[i * nr..i * nr + w]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The portable flavour: the packed sgemm driver with a micro-kernel in plain Rust over fixed-size
+//! arrays, which LLVM turns into vector code for whatever the build targets (SSE2 on baseline
+//! x86-64, NEON on aarch64, simd128 on wasm). It is the native flavour, so native benchmarks measure
+//! the same algorithm as the wasm one. The vector kernels keep several independent partial sums, which
+//! lets LLVM vectorize them (so their rounding differs from the scalar oracle's, within tolerance).
+
+use super::gemm::{self, MicroKernel};
+use super::{AdamStep, Kernels, MatRef};
+
+pub static KERNELS: Kernels = Kernels { name: "portable", sgemm, axpy, dot, scale, adam };
+
+/// Register tile: MR rows × 8 columns of C held in locals.
+pub struct Tile<const MR: usize>;
+
+impl<const R: usize> MicroKernel for Tile<R> {
+    const MR: usize = R;
+    const NR: usize = 8;
+
+    #[inline(always)]
+    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
+        let mut acc = [[0.0f32; 8]; R];
+        for p in 0..kc {
+            // SAFETY (caller): the panels hold kc·R and kc·8 floats.
+            let bv: [f32; 8] = unsafe { b.add(p * 8).cast::<[f32; 8]>().read_unaligned() };
+            let av: [f32; R] = unsafe { a.add(p * R).cast::<[f32; R]>().read_unaligned() };
+            for i in 0..R {
+                for j in 0..8 {
+                    acc[i][j] += av[i] * bv[j];
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            // SAFETY (caller): C is an R × 8 tile with row stride ldc.
+            let cr = unsafe { std::slice::from_raw_parts_mut(c.add(i * ldc), 8) };
+            for j in 0..8 {
+                cr[j] = if accumulate { cr[j] + row[j] } else { row[j] };
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool) {
+    gemm::sgemm::<Tile<4>>(m, n, k, a, b, c, ldc, accumulate)
+}
+
+pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    assert_eq!(x.len(), y.len());
+    for (y, x) in y.chunks_mut(8).zip(x.chunks(8)) {
+        for (y, x) in y.iter_mut().zip(x) {
+            *y += alpha * x;
+        }
+    }
+}
+
+pub fn dot(x: &[f32], y: &[f32]) -> f32 {
+    assert_eq!(x.len(), y.len());
+    let mut acc = [0.0f32; 8];
+    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
+    let tail: f32 = xc.remainder().iter().zip(yc.remainder()).map(|(a, b)| a * b).sum();
+    for (xs, ys) in xc.zip(yc) {
+        for j in 0..8 {
+            acc[j] += xs[j] * ys[j];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+pub fn scale(alpha: f32, x: &mut [f32]) {
+    x.iter_mut().for_each(|v| *v *= alpha);
+}
+
+pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: &AdamStep) {
+    // The scalar loop has no cross-element dependency, so LLVM vectorizes it as is.
+    super::scalar::adam(p, g, m, v, s)
+}

@@ -1,0 +1,87 @@
+//! Memory estimates: what a neural model will allocate, computed from its configuration before
+//! anything is allocated, so the page can show it and refuse what would not fit.
+//!
+//! The wasm budget: a wasm32 memory can grow to 4 GiB, but browsers may refuse large growths,
+//! especially on phones, and the page also holds the corpus, the token streams and the JS side.
+//! We allow the model's buffers [`WASM_BUDGET`] = 1 GiB. The native CLI allows [`NATIVE_BUDGET`] = 16 GiB.
+
+use crate::{Error, Result};
+use serde::Serialize;
+
+pub const WASM_BUDGET: u64 = 1 << 30;
+pub const NATIVE_BUDGET: u64 = 16 << 30;
+
+/// The budget on this target.
+pub fn budget() -> u64 {
+    if cfg!(target_arch = "wasm32") { WASM_BUDGET } else { NATIVE_BUDGET }
+}
+
+/// Bytes a model needs, by kind. Every figure counts f32 (4 bytes) or token ids (4 bytes).
+#[derive(Serialize, Clone, Debug, PartialEq, Default)]
+pub struct MemoryEstimate {
+    /// Number of parameters (floats).
+    pub parameters: u64,
+    pub parameter_bytes: u64,
+    pub gradient_bytes: u64,
+    /// Momentum (SGD) or the two moments (Adam, AdamW).
+    pub optimizer_bytes: u64,
+    /// Activations and their gradients for the batch (and the evaluation batch), inputs and targets.
+    pub activation_bytes: u64,
+    /// Scratch: the matmul packing buffers.
+    pub scratch_bytes: u64,
+    pub total_bytes: u64,
+    /// The budget on this target.
+    pub budget_bytes: u64,
+    pub fits: bool,
+}
+
+impl MemoryEstimate {
+    pub fn new(parameters: u64, optimizer_floats_per_param: u64, activation_bytes: u64, scratch_bytes: u64) -> Self {
+        let pb = parameters * 4;
+        let total = pb * (2 + optimizer_floats_per_param) + activation_bytes + scratch_bytes;
+        let budget = budget();
+        MemoryEstimate {
+            parameters,
+            parameter_bytes: pb,
+            gradient_bytes: pb,
+            optimizer_bytes: pb * optimizer_floats_per_param,
+            activation_bytes,
+            scratch_bytes,
+            total_bytes: total,
+            budget_bytes: budget,
+            fits: total <= budget,
+        }
+    }
+
+    /// `Err(model-too-large)` with the figures and what to reduce, if over budget.
+    pub fn check(&self, reduce: &str) -> Result<()> {
+        if self.fits {
+            return Ok(());
+        }
+        Err(Error::new(
+            "model-too-large",
+            format!(
+                "This model needs about {} (parameters {}, gradients {}, optimizer state {}, activations {}), \
+                 but the budget here is {}. Reduce {reduce}.",
+                human(self.total_bytes),
+                human(self.parameter_bytes),
+                human(self.gradient_bytes),
+                human(self.optimizer_bytes),
+                human(self.activation_bytes),
+                human(self.budget_bytes)
+            ),
+        ))
+    }
+}
+
+/// Bytes as "12.3 MiB".
+pub fn human(b: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut x = b as f64;
+    let mut u = 0;
+    while x >= 1024.0 && u + 1 < units.len() {
+        x /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{b} B") } else { format!("{x:.1} {}", units[u]) }
+}

@@ -1,0 +1,100 @@
+//! Pointwise nonlinearities: tanh, sigmoid, ReLU and GELU (the tanh approximation, as in GPT-2 and
+//! PyTorch's `gelu(approximate="tanh")`).
+
+use super::Float;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    #[default]
+    Tanh,
+    Relu,
+    Sigmoid,
+    Gelu,
+}
+
+impl Activation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Gelu => "gelu",
+        }
+    }
+}
+
+const GELU_K: f64 = 0.797_884_560_802_865_4; // √(2/π)
+
+/// y = f(x)
+pub fn activation_forward<F: Float>(act: Activation, y: &mut [F], x: &[F]) {
+    let half = F::c(0.5);
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y = match act {
+            Activation::Tanh => x.tanh(),
+            Activation::Relu => x.max(F::zero()),
+            Activation::Sigmoid => F::one() / (F::one() + (-x).exp()),
+            Activation::Gelu => half * x * (F::one() + (F::c(GELU_K) * (x + F::c(0.044715) * x * x * x)).tanh()),
+        };
+    }
+}
+
+/// dx += f'(x)·dy, using the saved input x and output y (tanh and sigmoid reuse y).
+pub fn activation_backward<F: Float>(act: Activation, dx: &mut [F], x: &[F], y: &[F], dy: &[F]) {
+    let (one, half) = (F::one(), F::c(0.5));
+    for i in 0..dx.len() {
+        let d = match act {
+            Activation::Tanh => one - y[i] * y[i],
+            Activation::Relu => if x[i] > F::zero() { one } else { F::zero() },
+            Activation::Sigmoid => y[i] * (one - y[i]),
+            Activation::Gelu => {
+                let xi = x[i];
+                let u = F::c(GELU_K) * (xi + F::c(0.044715) * xi * xi * xi);
+                let t = u.tanh();
+                let du = F::c(GELU_K) * (one + F::c(3.0 * 0.044715) * xi * xi);
+                half * (one + t) + half * xi * (one - t * t) * du
+            }
+        };
+        dx[i] = dx[i] + d * dy[i];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::*;
+    use crate::nn::ops::gradcheck::{check, rand, weighted};
+    use crate::rng::Rng;
+
+    #[test]
+    fn values() {
+        let mut y = [0.0f64; 3];
+        activation_forward(Activation::Relu, &mut y, &[-1.0, 0.0, 2.0]);
+        assert_eq!(y, [0.0, 0.0, 2.0]);
+        activation_forward(Activation::Sigmoid, &mut y, &[0.0, 0.0, 0.0]);
+        assert_eq!(y, [0.5; 3]);
+        activation_forward(Activation::Gelu, &mut y, &[1.0, 0.0, -1.0]);
+        assert!((y[0] - 0.841_191_990_607_5).abs() < 1e-12 && y[1] == 0.0);
+    }
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        let mut rng = Rng::new(3);
+        for act in [Activation::Tanh, Activation::Relu, Activation::Sigmoid, Activation::Gelu] {
+            // Keep ReLU inputs away from the kink at 0, where the derivative is undefined.
+            let x: Vec<f64> = rand(&mut rng, 20).into_iter().map(|v| if v.abs() < 1e-3 { 0.5 } else { v }).collect();
+            let w = rand(&mut rng, 20);
+            let mut y = vec![0.0; 20];
+            activation_forward(act, &mut y, &x);
+            let mut dx = vec![0.0; 20];
+            activation_backward(act, &mut dx, &x, &y, &w);
+            check(act.name(), &x, &dx, |x| {
+                let mut y = vec![0.0; 20];
+                activation_forward(act, &mut y, x);
+                weighted(&w, &y)
+            });
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Parity with PyTorch (llm.c's test_gpt2.c, in spirit): the fixtures in tests/reference/fixtures were
+//! written by tests/reference/fixed_window.py from given weights and inputs; the Rust engine must
+//! reproduce the logits, the loss, every parameter's gradient, and the losses of 5 optimizer steps
+//! (SGD with momentum, Adam, AdamW; warm-up + cosine; clipping) and the loss after them.
+//!
+//! Comparison: |rust − torch| ≤ 1e-5 · max(|torch|, 0.1 · max|torch over the tensor|, 1e-3).
+//! Pure relative error is meaningless for values near 0 (a gradient entry of 1e-9 is two float
+//! roundings away from 0 in a sum of terms of size 1e-1), so each value is measured relative to its
+//! own magnitude but never below a tenth of the largest entry of its tensor. Both sides compute in
+//! f32 with sums in different orders, so differences are a few ulps of the largest terms.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use crate::lm::LanguageModel;
+use crate::nn::models::fixed_window::{FixedWindowConfig, FixedWindowModel, EMBEDDING, HIDDEN_B, HIDDEN_W, OUTPUT_B, OUTPUT_W};
+use crate::nn::ops::activation::Activation;
+use crate::nn::optim::{schedule::learning_rate, schedule::Decay, OptimizerKind};
+use crate::nn::tensor::HostTensor;
+use crate::text::{TokenId, Vocab};
+use serde_json::Value;
+
+const TOL: f64 = 1e-5;
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+}
+
+/// The largest scaled error of `got` against `want` (see the module comment); ≤ 1 passes.
+fn scaled_error(got: &[f64], want: &[f64]) -> f64 {
+    assert_eq!(got.len(), want.len());
+    let big = want.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    got.iter().zip(want).map(|(g, w)| (g - w).abs() / (TOL * w.abs().max(0.1 * big).max(1e-3))).fold(0.0, f64::max)
+}
+
+/// The plain relative error max |g − w| / |w| over entries with |w| ≥ 1e-3 of the tensor's max (reported).
+fn max_relative(got: &[f64], want: &[f64]) -> f64 {
+    let big = want.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    got.iter().zip(want).filter(|(_, w)| w.abs() >= 1e-3 * big).map(|(g, w)| (g - w).abs() / w.abs()).fold(0.0, f64::max)
+}
+
+fn check(what: &str, got: &[f64], want: &[f64]) {
+    let e = scaled_error(got, want);
+    // Shown with `cargo test -- --nocapture`; docs/benchmarks.md quotes them.
+    eprintln!("parity {what}: scaled {e:.3}, max relative {:.2e}", max_relative(got, want));
+    assert!(e <= 1.0, "{what}: error {:.3e} (scaled {e:.3}), max relative {:.3e}", e * TOL, max_relative(got, want));
+}
+
+fn build(fx: &Value) -> (FixedWindowModel, Vec<TokenId>, Vec<u32>) {
+    let v = fx["vocab_size"].as_u64().unwrap() as usize;
+    let act = if fx["activation"] == "relu" { Activation::Relu } else { Activation::Tanh };
+    let config = FixedWindowConfig {
+        context: fx["context"].as_u64().unwrap() as usize,
+        embed: fx["embed"].as_u64().unwrap() as usize,
+        hidden: fx["hidden"].as_u64().unwrap() as usize,
+        activation: act,
+        ..Default::default()
+    };
+    let vocab = Vocab::from_tokens((3..v).map(|i| format!("t{i}")), fx["predicts_eos"].as_bool().unwrap());
+    let mut model = FixedWindowModel::empty(config, vocab).unwrap();
+    let tensors: Vec<(String, HostTensor)> = [EMBEDDING, HIDDEN_W, HIDDEN_B, OUTPUT_W, OUTPUT_B]
+        .iter()
+        .map(|&n| {
+            let w = &fx["weights"][n];
+            let shape: Vec<usize> = w["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+            (n.to_string(), HostTensor::new(&shape, floats(&w["data"]).iter().map(|&x| x as f32).collect()))
+        })
+        .collect();
+    model.set_tensors(&tensors).unwrap();
+    let stream: Vec<TokenId> = fx["stream"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as TokenId).collect();
+    let positions: Vec<u32> = fx["positions"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
+    (model, stream, positions)
+}
+
+fn parity(fx: &Value) {
+    let (model, stream, positions) = build(fx);
+    let loss = model.loss_and_gradients(&stream, &positions);
+    check("loss", &[loss], &[fx["loss"].as_f64().unwrap()]);
+    // Logits: PyTorch's are before the mask; compare the predictable columns.
+    let v = model.vocab().len();
+    let logits = model.last_logits(positions.len());
+    let want = floats(&fx["logits"]);
+    let keep: Vec<usize> = (0..want.len()).filter(|&i| model.vocab().is_predictable((i % v) as TokenId)).collect();
+    check("logits", &keep.iter().map(|&i| logits[i] as f64).collect::<Vec<_>>(), &keep.iter().map(|&i| want[i]).collect::<Vec<_>>());
+    for (name, g) in model.gradients() {
+        check(&format!("gradient of {name}"), &g.data.iter().map(|&x| x as f64).collect::<Vec<_>>(), &floats(&fx["grads"][&name]));
+    }
+    for run in fx["training"].as_array().unwrap() {
+        let (mut model, stream, positions) = build(fx);
+        let name = run["optimizer"].as_str().unwrap();
+        let t = &mut model.config.train;
+        t.optim.optimizer = match name {
+            "sgd" => OptimizerKind::Sgd,
+            "adam" => OptimizerKind::Adam,
+            _ => OptimizerKind::Adamw,
+        };
+        t.optim.momentum = run["momentum"].as_f64().unwrap();
+        t.optim.weight_decay = run["weight_decay"].as_f64().unwrap();
+        t.clip = run["clip"].as_f64().unwrap();
+        let (lr, warmup, steps, ratio) =
+            (run["lr"].as_f64().unwrap(), run["warmup"].as_u64().unwrap(), run["steps"].as_u64().unwrap(), run["min_lr_ratio"].as_f64().unwrap());
+        let mut model = rebuild_optimizer(model);
+        let mut losses = Vec::new();
+        let mut norms = Vec::new();
+        for (s, b) in run["batches"].as_array().unwrap().iter().enumerate() {
+            let batch: Vec<u32> = b.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
+            let (l, n) = model.train_step(&stream, &batch, learning_rate(lr, s as u64, warmup, steps, Decay::Cosine, ratio)).unwrap();
+            losses.push(l);
+            norms.push(n);
+        }
+        check(&format!("{name}: step losses"), &losses, &floats(&run["losses"]));
+        check(&format!("{name}: gradient norms"), &norms, &floats(&run["grad_norms"]));
+        let final_loss = model.loss_and_gradients(&stream, &positions);
+        check(&format!("{name}: loss after 5 steps"), &[final_loss], &[run["final_loss"].as_f64().unwrap()]);
+    }
+}
+
+/// The optimizer is created with the model; rebuild it after changing the optimizer settings.
+fn rebuild_optimizer(model: FixedWindowModel) -> FixedWindowModel {
+    let tensors = model.tensors();
+    let mut m = FixedWindowModel::empty(model.config.clone(), model.vocab().clone()).unwrap();
+    m.set_tensors(&tensors).unwrap();
+    m
+}
+
+#[test]
+fn fixed_window_tanh_matches_pytorch() {
+    parity(&serde_json::from_str(include_str!("../../../tests/reference/fixtures/fixed_window_tanh.json")).unwrap());
+}
+
+#[test]
+fn fixed_window_relu_without_boundaries_matches_pytorch() {
+    parity(&serde_json::from_str(include_str!("../../../tests/reference/fixtures/fixed_window_relu.json")).unwrap());
+}
+
+#[test]
+fn ops_match_pytorch() {
+    use crate::nn::ops::{activation::*, layernorm::*, softmax::*};
+    let fx: Value = serde_json::from_str(include_str!("../../../tests/reference/fixtures/ops.json")).unwrap();
+    let f32s = |v: &Value| floats(v).into_iter().map(|x| x as f32).collect::<Vec<f32>>();
+    let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+    for name in ["gelu", "sigmoid", "softmax", "log_softmax"] {
+        let o = &fx[name];
+        let (x, w) = (f32s(&o["x"]), f32s(&o["w"]));
+        let (mut y, mut dx) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
+        match name {
+            "gelu" | "sigmoid" => {
+                let act = if name == "gelu" { Activation::Gelu } else { Activation::Sigmoid };
+                activation_forward(act, &mut y, &x);
+                activation_backward(act, &mut dx, &x, &y, &w);
+            }
+            "softmax" => {
+                softmax_forward(&mut y, &x, 9);
+                softmax_backward(&mut dx, &y, &w, 9);
+            }
+            _ => {
+                log_softmax_forward(&mut y, &x, 9);
+                log_softmax_backward(&mut dx, &y, &w, 9);
+            }
+        }
+        check(&format!("{name} forward"), &f64s(&y), &floats(&o["y"]));
+        check(&format!("{name} backward"), &f64s(&dx), &floats(&o["dx"]));
+    }
+    let o = &fx["layernorm"];
+    let (x, w, wt, b) = (f32s(&o["x"]), f32s(&o["w"]), f32s(&o["weight"]), f32s(&o["bias"]));
+    let (mut y, mut mean, mut rstd) = (vec![0.0f32; 36], vec![0.0f32; 4], vec![0.0f32; 4]);
+    layernorm_forward(&mut y, &mut mean, &mut rstd, &x, &wt, &b, 9);
+    let (mut dx, mut dw, mut db) = (vec![0.0f32; 36], vec![0.0f32; 9], vec![0.0f32; 9]);
+    layernorm_backward(&mut dx, &mut dw, &mut db, &w, &x, &wt, &mean, &rstd, 9);
+    check("layernorm forward", &f64s(&y), &floats(&o["y"]));
+    check("layernorm dx", &f64s(&dx), &floats(&o["dx"]));
+    check("layernorm dweight", &f64s(&dw), &floats(&o["dweight"]));
+    check("layernorm dbias", &f64s(&db), &floats(&o["dbias"]));
+}

@@ -1,0 +1,144 @@
+// The fixed-window neural LM in the page: live loss curve, pause / generate / resume, reproducible
+// curves, the CLI's numbers, model files, and the clear refusals (too big, diverged).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { startBrowser, openPage, screenshot, ROOT } from '../harness/browser.mjs';
+
+let env;
+before(async () => { env = await startBrowser(); });
+after(async () => { await env?.close(); });
+
+async function setup(page, knobs, data = { tokenizer: 'char', seed: '42' }) {
+  await page.selectOption('#family', 'fixed-window');
+  await page.$eval('#data-settings', (d) => { d.open = true; });
+  await page.selectOption('#tokenizer', data.tokenizer);
+  await page.fill('#seed', data.seed);
+  for (const [id, v] of Object.entries(knobs)) {
+    const sel = `#p-${id}`;
+    if (await page.$eval(sel, (el) => el.tagName) === 'SELECT') await page.selectOption(sel, v);
+    else await page.fill(sel, String(v));
+    await page.$eval(sel, (el) => el.dispatchEvent(new Event('change', { bubbles: true })));
+  }
+}
+
+async function waitDone(page) {
+  await page.waitForFunction(() => document.getElementById('r-ppl').dataset.value !== '' || !document.getElementById('error').hidden, null, { timeout: 180000 });
+  return page.$eval('#error', (el) => (el.hidden ? null : el.textContent));
+}
+
+/** The loss curves of all stored runs, oldest first, read from the page's IndexedDB. */
+function storedCurves(page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const req = indexedDB.open('lm-playground');
+    req.onsuccess = () => {
+      const all = req.result.transaction('runs').objectStore('runs').getAll();
+      all.onsuccess = () => resolve(all.result.sort((a, b) => a.id - b.id).map((r) => r.curve));
+      all.onerror = () => reject(all.error);
+    };
+    req.onerror = () => reject(req.error);
+  }));
+}
+
+test('trains with a live loss curve, pauses, generates while paused, resumes, and matches the CLI', async () => {
+  const page = await openPage(env);
+  await setup(page, { steps: 3000, 'eval_interval': 250 });
+  await page.waitForFunction(() => /Memory:/.test(document.getElementById('memory').textContent));
+  await page.click('#train');
+  await page.waitForFunction(() => !document.getElementById('pause').disabled);
+  await page.waitForFunction(() => !document.getElementById('loss-wrap').hidden);
+  await page.click('#pause');
+  await page.waitForFunction(() => /Paused/.test(document.getElementById('status').textContent));
+  assert.match(await page.$eval('#status', (el) => el.textContent), /steps\/s .* tokens\/s/);
+  // Generation works on the half-trained model.
+  await page.fill('#length', '40');
+  await page.click('#generate');
+  await page.waitForFunction(() => document.querySelectorAll('#output .tok').length === 40);
+  await page.waitForFunction(() => !document.getElementById('generate').disabled);
+  await screenshot(page, 'neural-paused');
+  await page.click('#resume');
+  assert.equal(await waitDone(page), null);
+  const ppl = Number(await page.$eval('#r-ppl', (el) => el.dataset.value));
+  assert.ok(ppl > 1 && ppl < 30, `char-level perplexity ${ppl}`);
+  const config = JSON.parse(await page.$eval('#results-card', (el) => el.dataset.config));
+  await screenshot(page, 'neural-trained');
+
+  // The native CLI trains the same model from the same settings. wasm (simd128, maybe fused multiply-add)
+  // and native kernels round differently, so the numbers agree closely but not bit for bit.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmplay-'));
+  fs.writeFileSync(path.join(dir, 'corpus.txt'), await page.$eval('#corpus', (el) => el.value));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+  const cli = JSON.parse(execFileSync(path.join(ROOT, 'target/release/lmplay'), ['eval', '--corpus', path.join(dir, 'corpus.txt'), '--config', path.join(dir, 'config.json'), '--json', '--quiet'], { encoding: 'utf8' }));
+  assert.ok(Math.abs(cli.perplexity - ppl) / ppl < 0.02, `page ${ppl} vs CLI ${cli.perplexity}`);
+  assert.deepEqual(page.errors, []);
+});
+
+test('the same seed gives the same loss curve', async () => {
+  const page = await openPage(env);
+  await setup(page, { steps: 300, eval_interval: 50 });
+  await page.click('#train');
+  assert.equal(await waitDone(page), null);
+  const first = await page.$eval('#r-ppl', (el) => el.dataset.value);
+  await page.click('#train');
+  await page.waitForFunction(() => document.getElementById('r-ppl').dataset.value === '');
+  assert.equal(await waitDone(page), null);
+  assert.equal(await page.$eval('#r-ppl', (el) => el.dataset.value), first);
+  await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 2);
+  const [a, b] = await storedCurves(page);
+  assert.equal(a.length, 300);
+  assert.deepEqual(a, b);
+});
+
+test('a model file downloads, and opening it restores a model that generates without retraining', async () => {
+  const page = await openPage(env);
+  await setup(page, { steps: 200, hidden: 48 });
+  await page.click('#train');
+  assert.equal(await waitDone(page), null);
+  const ppl = await page.$eval('#r-ppl', (el) => el.dataset.value);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-model')]);
+  assert.match(download.suggestedFilename(), /^lmplay-fixed-window-.*\.safetensors$/);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lmplay-')), download.suggestedFilename());
+  await download.saveAs(file);
+
+  const other = await openPage(env);
+  await other.setInputFiles('#import-model', file);
+  await other.waitForFunction(() => document.getElementById('r-ppl').dataset.value !== '' || !document.getElementById('error').hidden);
+  assert.equal(await other.$eval('#error', (el) => el.hidden), true, await other.$eval('#error', (el) => el.textContent));
+  assert.equal(await other.$eval('#family', (el) => el.value), 'fixed-window');
+  assert.equal(await other.$eval('#p-hidden', (el) => el.value), '48');
+  assert.equal(await other.$eval('#r-ppl', (el) => el.dataset.value), ppl);
+  assert.equal(await other.$eval('#loss-wrap', (el) => el.hidden), false);
+  await other.click('#generate');
+  await other.waitForFunction(() => document.querySelectorAll('#output .tok').length > 10);
+
+  // A damaged file gets a clear message and changes nothing.
+  const bad = path.join(path.dirname(file), 'broken.safetensors');
+  fs.writeFileSync(bad, fs.readFileSync(file).subarray(0, 1000));
+  await other.setInputFiles('#import-model', bad);
+  await other.waitForSelector('#error:not([hidden])');
+  assert.match(await other.$eval('#error', (el) => el.textContent), /truncated|damaged|incomplete/i);
+  assert.equal(await other.$eval('#r-ppl', (el) => el.dataset.value), ppl);
+});
+
+test('a model too large for the page is refused before training, with its size', async () => {
+  const page = await openPage(env);
+  await setup(page, { context: 32, embed: 1024, hidden: 4096 }, { tokenizer: 'word', seed: '1' });
+  await page.waitForFunction(() => document.getElementById('memory').classList.contains('warning'));
+  assert.match(await page.$eval('#memory', (el) => el.textContent), /needs about 2\.\d\d GiB, more than the 1\.00 GiB/);
+  await page.click('#train');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.$eval('#error', (el) => el.textContent), /\d(\.\d+)? ?(GiB|GB|MiB|MB)/);
+  assert.equal(await page.$eval('#train', (el) => el.disabled), false);
+});
+
+test('training that diverges stops with a clear message', async () => {
+  const page = await openPage(env);
+  await setup(page, { optimizer: 'sgd', lr: 1000000, clip: 0, steps: 200, warmup: 0 });
+  await page.click('#train');
+  await page.waitForSelector('#error:not([hidden])', { timeout: 60000 });
+  assert.match(await page.$eval('#error', (el) => el.textContent), /loss became (inf|NaN)/i);
+  assert.equal(await page.$eval('#train', (el) => el.disabled), false);
+});

@@ -1,0 +1,50 @@
+// Line charts (uPlot), themed from the page's CSS variables, resized with their container.
+import uPlot from '../vendor/uplot/uPlot.esm.js';
+
+const PALETTE = ['#2f5bd3', '#d3542f', '#2a9d5c', '#9b4dca', '#c79100', '#0f8b8d', '#b5179e', '#6c757d'];
+
+export function color(i) { return PALETTE[i % PALETTE.length]; }
+
+function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+
+/**
+ * A line chart in `el`. `series`: [{ label, color?, dash? }]; data: [xs, ys1, ys2, ...] (null = gap).
+ * Returns { setData(data), setSeries(series, data), destroy() }. Updates are batched per animation frame.
+ */
+export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, logY = false, height = 240, points = false }) {
+  let plot = null;
+  let pending = null;
+  const make = (ser, data) => {
+    plot?.destroy();
+    const fg = cssVar('--muted') || '#666';
+    const grid = cssVar('--line') || '#ddd';
+    const axis = (label, log) => ({ label, stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, ...(log ? { distr: 3 } : {}) });
+    plot = new uPlot({
+      width: Math.max(200, el.clientWidth || 300),
+      height,
+      scales: { x: { time: false, ...(logX ? { distr: 3 } : {}) }, y: logY ? { distr: 3 } : {} },
+      axes: [axis(xLabel, false), axis(yLabel, false)],
+      legend: { live: false },
+      cursor: { drag: { x: false, y: false } },
+      series: [{ label: xLabel }, ...ser.map((s, i) => ({
+        label: s.label,
+        stroke: s.color || color(i),
+        width: 2,
+        dash: s.dash,
+        points: { show: points },
+        spanGaps: true,
+      }))],
+    }, data, el);
+  };
+  make(series, [[], ...series.map(() => [])]);
+  const ro = new ResizeObserver(() => plot && plot.setSize({ width: Math.max(200, el.clientWidth), height }));
+  ro.observe(el);
+  return {
+    setData(data) {
+      pending = data;
+      requestAnimationFrame(() => { if (pending) { plot.setData(pending); pending = null; } });
+    },
+    setSeries(ser, data) { make(ser, data); },
+    destroy() { ro.disconnect(); plot?.destroy(); plot = null; },
+  };
+}

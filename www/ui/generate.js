@@ -1,0 +1,68 @@
+// The generation panel: streamed, tinted output; and the surprisal tint over the user's own text.
+import { readSampling } from '../lib/settings.js';
+import { tokenSpan, makeExplorable } from './tokens.js';
+import { t } from '../lib/i18n.js';
+import { fmtPpl } from '../lib/format.js';
+
+const $ = (id) => document.getElementById(id);
+
+export function setupGenerate(app) {
+  makeExplorable($('output'));
+  makeExplorable($('score-out'));
+  $('generate').addEventListener('click', () => generate(app));
+  $('gen-stop').addEventListener('click', () => app.worker.send('stopGeneration'));
+  $('score').addEventListener('click', () => score(app));
+}
+
+async function generate(app) {
+  if (app.state.generating) return;
+  app.showError(null);
+  app.state.generating = true;
+  app.refreshButtons();
+  const out = $('output');
+  out.replaceChildren();
+  const prompt = $('prompt').value;
+  if (prompt) {
+    const span = document.createElement('span');
+    span.className = 'prompt';
+    span.textContent = prompt;
+    out.append(span);
+  }
+  // Tokens arrive in bursts; append them once per frame.
+  let queue = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    const frag = document.createDocumentFragment();
+    for (const tok of queue) frag.append(tokenSpan(tok));
+    queue = [];
+    out.append(frag);
+    out.scrollTop = out.scrollHeight;
+  };
+  try {
+    await app.worker.call('generate', { prompt, sample: JSON.stringify(readSampling()) }, (_type, tok) => {
+      queue.push(tok);
+      if (!scheduled) { scheduled = true; requestAnimationFrame(flush); }
+    });
+    flush();
+  } catch (e) {
+    app.showError(e);
+  } finally {
+    app.state.generating = false;
+    app.refreshButtons();
+    app.saveSoon();
+  }
+}
+
+async function score(app) {
+  app.showError(null);
+  const text = $('score-text').value;
+  const out = $('score-out');
+  try {
+    const r = await app.worker.call('view', { name: 'surprisal', args: { text } });
+    out.replaceChildren(...r.tokens.map(tokenSpan));
+    $('score-ppl').textContent = t('gen.score_ppl', { ppl: fmtPpl(r.perplexity), m: r.m }) + (r.truncated ? ` ${t('gen.truncated')}` : '');
+  } catch (e) {
+    app.showError(e);
+  }
+}

@@ -1,0 +1,105 @@
+// The runs table: every finished training run, kept in IndexedDB; tick runs to overlay their curves.
+// Runs whose vocabularies differ are flagged: their perplexities are not comparable.
+import { listRuns, deleteRun } from '../lib/store.js';
+import { lineChart } from '../lib/charts.js';
+import { t } from '../lib/i18n.js';
+import { fmtInt, fmtPpl } from '../lib/format.js';
+
+const $ = (id) => document.getElementById(id);
+let chart = null;
+const selected = new Set();
+
+export function setupRuns(app) {
+  $('runs').addEventListener('change', (e) => {
+    if (!e.target.matches('input[type=checkbox]')) return;
+    const id = Number(e.target.dataset.run);
+    if (e.target.checked) selected.add(id); else selected.delete(id);
+    refreshRuns(app);
+  });
+  document.addEventListener('langchange', () => refreshRuns(app));
+}
+
+function corpusLabel(r) {
+  if (r.corpus?.preset) return t(`preset.${r.corpus.preset}`);
+  return t('runs.custom', { chars: fmtInt(r.corpus?.chars ?? 0) });
+}
+
+function button(key, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'small';
+  b.textContent = t(key);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+export async function refreshRuns(app) {
+  let runs;
+  try {
+    runs = await listRuns();
+  } catch {
+    $('runs').tBodies[0].replaceChildren();
+    $('runs-warning').hidden = false;
+    $('runs-warning').textContent = t('runs.no_storage');
+    return;
+  }
+  runs.sort((a, b) => b.date - a.date);
+  const body = $('runs').tBodies[0];
+  const chosen = runs.filter((r) => selected.has(r.id));
+  const refVocab = chosen[0]?.vocab;
+  body.replaceChildren(...runs.map((r) => {
+    const tr = document.createElement('tr');
+    tr.dataset.run = r.id;
+    const cb = document.createElement('input');
+    cb.type = 'checkbox';
+    cb.dataset.run = r.id;
+    cb.checked = selected.has(r.id);
+    cb.setAttribute('aria-label', t('runs.compare_run', { n: r.id }));
+    const ppl = document.createElement('span');
+    ppl.textContent = fmtPpl(r.report.validation.perplexity);
+    if (refVocab && selected.has(r.id) && r.vocab !== refVocab) {
+      const flag = document.createElement('span');
+      flag.className = 'flag';
+      flag.textContent = ' ⚠';
+      flag.title = t('runs.vocab_differs');
+      ppl.append(flag);
+    }
+    const actions = document.createElement('span');
+    actions.className = 'row-actions';
+    actions.append(button('runs.restore', () => app.restoreRun(r)));
+    if (r.modelStored) actions.append(button('runs.load', () => app.loadRunModel(r)));
+    actions.append(button('runs.delete', async () => { await deleteRun(r.id); selected.delete(r.id); refreshRuns(app); }));
+    const cells = [
+      cb,
+      new Date(r.date).toLocaleString(),
+      corpusLabel(r),
+      r.report.model.description,
+      ppl,
+      fmtInt(r.report.validation.m),
+      `${(r.elapsedMs / 1000).toFixed(2)} s${r.stopped ? ` (${t('runs.stopped')})` : ''}`,
+      r.backend,
+      actions,
+    ];
+    for (const c of cells) {
+      const td = tr.insertCell();
+      if (c instanceof Node) td.append(c); else td.textContent = c;
+    }
+    return tr;
+  }));
+  // The vocabulary warning and the overlay of the chosen runs' curves.
+  const vocabs = new Set(chosen.map((r) => r.vocab));
+  $('runs-warning').hidden = vocabs.size <= 1;
+  $('runs-warning').textContent = vocabs.size > 1 ? t('runs.not_comparable') : '';
+  const withCurves = chosen.filter((r) => r.curve?.length);
+  $('runs-chart').hidden = withCurves.length === 0;
+  if (withCurves.length) {
+    const steps = [...new Set(withCurves.flatMap((r) => r.curve.map((p) => p[0])))].sort((a, b) => a - b);
+    const series = withCurves.map((r) => ({ label: `#${r.id} ${r.report.model.description}` }));
+    const data = [steps, ...withCurves.map((r) => {
+      const m = new Map(r.curve.map((p) => [p[0], p[2] ?? p[1]]));
+      return steps.map((s) => m.get(s) ?? null);
+    })];
+    chart ??= lineChart($('runs-chart'), { series, xLabel: t('chart.step'), yLabel: t('chart.loss') });
+    chart.setSeries(series, data);
+  }
+}

@@ -1,0 +1,84 @@
+// "Look inside": a tab per view of the trained model. Each view declares the families (and n-gram
+// methods) it applies to and renders itself into the panel; the active view's id is part of share links.
+import { t } from '../lib/i18n.js';
+import { NGRAM_VIEWS } from './views-ngram.js';
+import { barList, field, form } from './widgets.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** The generic next-token view works for every model. */
+const NEXT = {
+  id: 'next',
+  label: 'views.next',
+  applies: () => true,
+  render(panel, app) {
+    const ctx = field('text', 'views.context', app.lastPrompt || '');
+    const k = field('number', 'views.k', 10, { min: 1, max: 50 });
+    const tok = field('text', 'views.token_prob', '');
+    const out = document.createElement('div');
+    const run = async () => {
+      const r = await app.view('next', { context: ctx.input.value, k: Number(k.input.value), token: tok.input.value });
+      const rows = r.top.map((x) => ({ label: x.token, value: x.prob }));
+      const named = document.createElement('p');
+      if (r.token) named.textContent = t('views.named_prob', { token: r.token.token, prob: r.token.prob.toPrecision(4) });
+      out.replaceChildren(barList(rows), named);
+    };
+    panel.append(form([ctx, k, tok], 'views.show', run), out);
+    return run;
+  },
+};
+
+export const VIEWS = [NEXT, ...NGRAM_VIEWS];
+
+export function setupViews(app) {
+  app.activeView = 'next';
+  const tabs = $('view-tabs');
+  tabs.addEventListener('keydown', (e) => {
+    const all = [...tabs.querySelectorAll('[role=tab]')];
+    const i = all.indexOf(document.activeElement);
+    if (i < 0) return;
+    let j = null;
+    if (e.key === 'ArrowRight') j = (i + 1) % all.length;
+    if (e.key === 'ArrowLeft') j = (i - 1 + all.length) % all.length;
+    if (j !== null) {
+      e.preventDefault();
+      all[j].click(); // re-renders the tabs
+      document.getElementById(all[j].id)?.focus();
+    }
+  });
+  document.addEventListener('langchange', () => renderViews(app));
+}
+
+/** Rebuilds the tabs for the current model and shows the active view. */
+export function renderViews(app) {
+  const tabs = $('view-tabs');
+  const panel = $('view-panel');
+  const model = app.state.modelSettings;
+  const usable = app.state.trained || (app.state.live && app.state.paused);
+  if (!usable || !model) {
+    tabs.replaceChildren();
+    const p = document.createElement('p');
+    p.className = 'hint';
+    p.textContent = t('views.train_first');
+    panel.replaceChildren(p);
+    return;
+  }
+  const views = VIEWS.filter((v) => v.applies(model));
+  if (!views.some((v) => v.id === app.activeView)) app.activeView = views[0].id;
+  tabs.replaceChildren(...views.map((v) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.role = 'tab';
+    b.id = `tab-${v.id}`;
+    b.textContent = t(v.label);
+    b.setAttribute('aria-selected', String(v.id === app.activeView));
+    b.tabIndex = v.id === app.activeView ? 0 : -1;
+    b.addEventListener('click', () => { app.activeView = v.id; renderViews(app); app.saveSoon(); });
+    return b;
+  }));
+  const view = views.find((v) => v.id === app.activeView);
+  panel.setAttribute('aria-labelledby', `tab-${view.id}`);
+  panel.replaceChildren();
+  const run = view.render(panel, app);
+  if (run) run().catch((e) => app.showError(e));
+}

@@ -1,0 +1,87 @@
+// Small DOM builders shared by the views: labelled fields, a form with a button, bar lists, tables.
+// Everything that shows model or corpus text uses textContent.
+import { t } from '../lib/i18n.js';
+
+let uid = 0;
+
+/** A labelled input: { wrap, input }. */
+export function field(type, labelKey, value, attrs = {}) {
+  const id = `f${++uid}`;
+  const wrap = document.createElement('div');
+  wrap.className = 'field';
+  const label = document.createElement('label');
+  label.htmlFor = id;
+  label.textContent = t(labelKey);
+  const input = document.createElement('input');
+  input.type = type;
+  input.id = id;
+  input.value = value;
+  Object.assign(input, attrs);
+  wrap.append(label, input);
+  return { wrap, input };
+}
+
+/** A row of fields with a submit button; Enter in any field submits. */
+export function form(fields, buttonKey, onSubmit) {
+  const f = document.createElement('form');
+  f.className = 'view-form';
+  f.append(...fields.map((x) => x.wrap));
+  const b = document.createElement('button');
+  b.type = 'submit';
+  b.textContent = t(buttonKey);
+  f.append(b);
+  f.addEventListener('submit', (e) => { e.preventDefault(); onSubmit(); });
+  return f;
+}
+
+/** Horizontal bars: rows [{ label, value (0..1), note? }]. */
+export function barList(rows, { max = null, fmt = (v) => v.toPrecision(3) } = {}) {
+  const top = max ?? Math.max(...rows.map((r) => r.value), 1e-12);
+  const list = document.createElement('div');
+  list.className = 'bars';
+  for (const r of rows) {
+    const row = document.createElement('div');
+    row.className = 'bar-row';
+    const label = document.createElement('span');
+    label.className = 'bar-label';
+    label.textContent = r.label === '\n' ? '↵' : r.label;
+    const track = document.createElement('span');
+    track.className = 'bar-track';
+    const bar = document.createElement('span');
+    bar.className = 'bar';
+    bar.style.width = `${Math.max(0.5, (100 * r.value) / top)}%`;
+    track.append(bar);
+    const val = document.createElement('span');
+    val.className = 'bar-value';
+    val.textContent = r.note ?? fmt(r.value);
+    row.append(label, track, val);
+    list.append(row);
+  }
+  return list;
+}
+
+/** A table from header keys and rows of cell values (strings or nodes). */
+export function table(headKeys, rows) {
+  const tbl = document.createElement('table');
+  tbl.className = 'data';
+  const thead = tbl.createTHead().insertRow();
+  for (const k of headKeys) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = t(k);
+    thead.append(th);
+  }
+  const body = tbl.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    for (const c of r) {
+      const td = tr.insertCell();
+      if (c instanceof Node) td.append(c);
+      else td.textContent = c ?? '—';
+    }
+  }
+  const wrap = document.createElement('div');
+  wrap.className = 'table-wrap';
+  wrap.append(tbl);
+  return wrap;
+}

@@ -141,7 +141,7 @@ fn log_spaced(len: usize, points: usize) -> Vec<usize> {
 
 /// The training corpus's count-of-counts per order (n_r: how many distinct n-grams occur exactly r
 /// times) and the rank/frequency (Zipf) curve of its tokens, downsampled on log scales; plus the
-/// method's learned parameters (e.g. modified Kneser-Ney's discounts and the n1..n4 behind them).
+/// method's learned per-order parameters (e.g. modified Kneser-Ney's discounts and the n1..n4 behind them).
 pub fn count_of_counts(model: &NgramModel) -> Value {
     let c = model.counts();
     let vocab = crate::lm::LanguageModel::vocab(model);
@@ -178,7 +178,7 @@ pub fn count_of_counts(model: &NgramModel) -> Value {
         "orders": orders,
         "zipf": { "types": freq.len(), "tokens": c.num_tokens(), "points": zipf },
         "method": model.config.smoothing.method.id(),
-        "params": model.estimator().params(),
+        "params": model.estimator().params()["orders"].clone(),
     })
 }
 

@@ -153,7 +153,7 @@ impl Estimator for Absolute {
     }
 
     fn params(&self) -> Value {
-        json!({ "discounts": per_order(&self.discounts), "estimated": !self.given })
+        json!({ "orders": per_order(&self.discounts), "estimated": !self.given })
     }
 }
 

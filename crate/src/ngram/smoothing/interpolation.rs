@@ -284,6 +284,7 @@ impl Estimator for Interpolation {
     }
 
     fn params(&self) -> Value {
-        json!({ "lambdas": self.learned.lambdas, "em": self.learned.em })
+        let orders: Vec<Value> = self.learned.lambdas.iter().enumerate().map(|(k, l)| json!({ "order": k, "lambda": l })).collect();
+        json!({ "lambdas": self.learned.lambdas, "em": self.learned.em, "orders": orders })
     }
 }

@@ -209,8 +209,14 @@ impl Estimator for Katz {
 
     fn params(&self) -> Value {
         let orders: Vec<Value> = (1..self.coef.len())
-            .map(|k| json!({ "order": k, "threshold": self.coef[k].len(), "coefficients": self.coef[k] }))
+            .map(|k| {
+                let mut o = json!({ "order": k, "threshold": self.coef[k].len() });
+                for (r, d) in self.coef[k].iter().enumerate() {
+                    o[format!("d{}", r + 1)] = json!(d);
+                }
+                o
+            })
             .collect();
-        json!({ "good_turing": orders })
+        json!({ "orders": orders })
     }
 }

@@ -64,6 +64,6 @@ impl Estimator for KneserNey {
     }
 
     fn params(&self) -> Value {
-        json!({ "discounts": per_order(&self.discounts), "estimated": !self.given })
+        json!({ "orders": per_order(&self.discounts), "estimated": !self.given })
     }
 }

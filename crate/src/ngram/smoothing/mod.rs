@@ -247,9 +247,10 @@ pub trait Estimator: Send + Sync {
         None
     }
 
-    /// Learned parameters (discounts, λs, Good-Turing coefficients) as JSON, for the views.
+    /// Learned parameters (discounts, λs, Good-Turing coefficients) as a JSON object, for the views;
+    /// per-order numbers go in `orders`: [{order, …}].
     fn params(&self) -> Value {
-        Value::Null
+        serde_json::json!({ "orders": [] })
     }
 }
 

@@ -139,10 +139,10 @@ impl Estimator for ModifiedKn {
                 json!({
                     "order": k, "D1": d[1], "D2": d[2], "D3+": d[3],
                     "n1": n[1], "n2": n[2], "n3": n[3], "n4": n[4],
-                    "fallback": self.fallback.iter().find(|f| f.0 == k).map(|f| f.1.clone()),
                 })
             })
             .collect();
-        json!({ "discounts": orders })
+        let fallback: Vec<Value> = self.fallback.iter().map(|(k, msg)| json!({ "order": k, "message": msg })).collect();
+        json!({ "orders": orders, "fallback": fallback })
     }
 }

@@ -188,6 +188,10 @@ fn modified_kneser_ney_with_fallback_by_hand() {
     let r = perplexity(&m, &d.valid);
     assert!(close(r.perplexity, (0.4125f64 * 0.6625 * (1.0 / 3.0 + 0.1125)).powf(-1.0 / 3.0)));
     assert!(m.info().description.contains("fallback discounts for order 1, 2"), "{}", m.info().description);
+    let p = m.estimator().params();
+    assert_eq!((p["orders"][1]["D1"].as_f64(), p["orders"][1]["n3"].as_u64()), (Some(0.5), Some(0)));
+    assert_eq!(p["fallback"].as_array().unwrap().len(), 2);
+    assert!(p["fallback"][1]["message"].as_str().unwrap().starts_with("Could not calculate Kneser-Ney discounts for 2-grams"));
     // The trace shows the continuation count of b and the uniform level that feeds [UNK].
     let e = m.explain(&[BOS, a], b);
     assert_eq!((e.levels[0].order, e.levels[0].count, e.levels[0].count_kind), (2, 2.0, "raw"));
@@ -228,8 +232,8 @@ fn kneser_ney_fixed_discount_by_hand() {
     // → 1/(1 + 4) = 0.2; bigram counts 1, 1, 2, 1, 2 → 3/(3 + 4) = 3/7.
     let est = model(&d, 2, Smoothing::of(Method::Kn));
     let p = est.estimator().params();
-    assert!(close(p["discounts"][0]["D"].as_f64().unwrap(), 0.2));
-    assert!(close(p["discounts"][1]["D"].as_f64().unwrap(), 3.0 / 7.0));
+    assert!(close(p["orders"][0]["D"].as_f64().unwrap(), 0.2));
+    assert!(close(p["orders"][1]["D"].as_f64().unwrap(), 3.0 / 7.0));
 }
 
 #[test]
@@ -244,8 +248,8 @@ fn absolute_discounting_by_hand() {
     assert!(close(m.prob(&[BOS, a], b), 0.75 + 0.25 * 2.875 / 7.0));
     // Estimated D: unigram counts 2, 3, 2 have no singletons, so D = 0.5 (documented); bigrams 3/7.
     let p = model(&d, 2, Smoothing::of(Method::Absolute)).estimator().params();
-    assert!(close(p["discounts"][0]["D"].as_f64().unwrap(), 0.5));
-    assert!(close(p["discounts"][1]["D"].as_f64().unwrap(), 3.0 / 7.0));
+    assert!(close(p["orders"][0]["D"].as_f64().unwrap(), 0.5));
+    assert!(close(p["orders"][1]["D"].as_f64().unwrap(), 3.0 / 7.0));
 }
 
 #[test]
@@ -331,8 +335,9 @@ fn katz_good_turing_by_hand() {
     assert!(close(m.prob(&[BOS], EOS), 1.0 / 56.0));
     assert!(close(m.prob(&[BOS], UNK), 0.5));
     let g = m.estimator().params();
-    let coef: Vec<f64> = serde_json::from_value(g["good_turing"][0]["coefficients"].clone()).unwrap();
-    assert!(close(coef[0], 0.25) && close(coef[1], 9.0 / 16.0));
+    let o1 = &g["orders"][0];
+    assert_eq!(o1["threshold"], 2);
+    assert!(close(o1["d1"].as_f64().unwrap(), 0.25) && close(o1["d2"].as_f64().unwrap(), 9.0 / 16.0));
     // Bigrams: 13 distinct, "z z" twice, the rest once: n3 = 0 and A = 2·n2/n1 = 2/13 gives d1 = 0,
     // so Good-Turing cannot discount this order, and every context would keep all its mass. SRILM's
     // fix: the denominator becomes c(h •) + 1. Context z (z 2, </s> 1): p*(z | z) = 2/4, p*(</s> | z) = 1/4,
@@ -348,7 +353,7 @@ fn katz_good_turing_by_hand() {
     // After an unseen context the unigram Katz estimate is used as it is.
     assert!(close(m2.prob(&[BOS, UNK], UNK), 0.5));
     let g = m2.estimator().params();
-    assert_eq!(g["good_turing"][1]["threshold"], 0);
+    assert_eq!(g["orders"][1]["threshold"], 0);
     assert!(m2.explain(&[BOS, x], UNK).levels[0].note.contains("denominator is c(h) + 1 = 3"));
 }
 

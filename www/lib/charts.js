@@ -18,12 +18,12 @@ export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, 
     plot?.destroy();
     const fg = cssVar('--muted') || '#666';
     const grid = cssVar('--line') || '#ddd';
-    const axis = (label, log) => ({ label, stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, ...(log ? { distr: 3 } : {}) });
+    const axis = (label) => ({ label, stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } });
     plot = new uPlot({
       width: Math.max(200, el.clientWidth || 300),
       height,
-      scales: { x: { time: false, ...(logX ? { distr: 3 } : {}) }, y: logY ? { distr: 3 } : {} },
-      axes: [axis(xLabel, false), axis(yLabel, false)],
+      scales: { x: { time: false, distr: logX ? 3 : 1 }, y: { distr: logY ? 3 : 1 } },
+      axes: [axis(xLabel), axis(yLabel)],
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
       series: [{ label: xLabel }, ...ser.map((s, i) => ({
@@ -47,4 +47,13 @@ export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, 
     setSeries(ser, data) { make(ser, data); },
     destroy() { ro.disconnect(); plot?.destroy(); plot = null; },
   };
+}
+
+/** Aligns series given as [[x, y], …] on the union of their x values (null where a series has none). */
+export function align(seriesPoints) {
+  const xs = [...new Set(seriesPoints.flatMap((pts) => pts.map((p) => p[0])))].sort((a, b) => a - b);
+  return [xs, ...seriesPoints.map((pts) => {
+    const m = new Map(pts.map((p) => [p[0], p[1]]));
+    return xs.map((x) => (m.has(x) ? m.get(x) : null));
+  })];
 }

@@ -1,9 +1,20 @@
-// Views of n-gram models: why a probability is what it is, order by order.
+// Views of n-gram models (docs/architecture.md, "Views"): why a probability is what it is, how sparse
+// the data is, why smoothing matters (perplexity by order), the count-of-counts and Zipf plots, and
+// the interpolation weights, editable.
 import { t } from '../lib/i18n.js';
-import { field, form, table } from './widgets.js';
+import { lineChart, align } from '../lib/charts.js';
+import { fmtInt, fmtPpl, fmtPct } from '../lib/format.js';
+import { barList, field, form, table } from './widgets.js';
 
 const isNgram = (m) => m.family === 'ngram';
 const num = (x, digits = 4) => (x === null || x === undefined ? '—' : Number.isInteger(x) ? String(x) : Number(x).toPrecision(digits));
+const el = (tag, cls, text) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+const chartBox = () => el('div', 'chart');
 
 const EXPLAIN = {
   id: 'explain',
@@ -12,7 +23,7 @@ const EXPLAIN = {
   render(panel, app) {
     const ctx = field('text', 'views.context', app.lastPrompt || '');
     const tok = field('text', 'views.token', '');
-    const out = document.createElement('div');
+    const out = el('div');
     const run = async () => {
       if (!tok.input.value) {
         // Default to the most likely next token, so the view shows something at once.
@@ -20,11 +31,10 @@ const EXPLAIN = {
         tok.input.value = next.top[0]?.token ?? '';
       }
       const r = await app.view('explain', { context: ctx.input.value, token: tok.input.value });
-      const head = document.createElement('p');
-      head.className = 'explain-head';
-      head.textContent = `P(${r.token} | ${r.context.join(' ') || '∅'}) = ${num(r.probability, 6)}`;
-      const summary = document.createElement('p');
-      summary.textContent = r.summary;
+      const head = el('p', 'explain-head', `P(${r.token} | ${r.context.join(' ') || '∅'}) = ${num(r.probability, 6)}`);
+      const notes = [];
+      if (r.oov) notes.push(el('p', 'warning', t('views.oov_token', { typed: r.typed })));
+      if (r.normalized === false) notes.push(el('p', 'warning', t('views.unnormalized')));
       const rows = r.levels.map((l) => [
         l.order === 0 ? t('views.uniform') : `${l.order}`,
         l.order === 0 ? '—' : `${[...l.context, r.token].join(' ')}`,
@@ -37,7 +47,7 @@ const EXPLAIN = {
         l.seen ? '✓' : '✗',
         l.note || '',
       ]);
-      out.replaceChildren(head, summary, table(
+      out.replaceChildren(head, ...notes, el('p', '', r.summary), table(
         ['views.col_order', 'views.col_ngram', 'views.col_count', 'views.col_ctx', 'views.col_discount', 'views.col_weight', 'views.col_estimate', 'views.col_contribution', 'views.col_seen', 'views.col_note'],
         rows,
       ));
@@ -47,4 +57,98 @@ const EXPLAIN = {
   },
 };
 
-export const NGRAM_VIEWS = [EXPLAIN];
+const SPARSENESS = {
+  id: 'sparseness',
+  label: 'views.sparseness',
+  applies: isNgram,
+  render(panel, app) {
+    const run = async () => {
+      const r = await app.view('sparseness', {});
+      panel.replaceChildren(
+        el('p', 'hint', t('views.sparseness_hint')),
+        barList(r.orders.map((o) => ({ label: t('views.order_n', { n: o.order }), value: o.share_unseen, note: `${fmtPct(o.share_unseen)} (${fmtInt(o.unseen)} / ${fmtInt(o.ngrams)})` })), { max: 1 }),
+        table(['views.col_order', 'views.col_unseen_examples'], r.orders.map((o) => [String(o.order), o.examples.map((e) => e.join(' ')).join(' · ') || '—'])),
+      );
+    };
+    return run;
+  },
+};
+
+const PPL_BY_ORDER = {
+  id: 'ppl-order',
+  label: 'views.ppl_order',
+  applies: isNgram,
+  render(panel, app) {
+    const box = chartBox();
+    const tbl = el('div');
+    panel.append(el('p', 'hint', t('views.ppl_order_hint')), box, tbl);
+    const run = async () => {
+      panel.querySelector('.hint').textContent = t('views.computing');
+      const r = await app.view('ppl-by-order', { max_order: 6 });
+      panel.querySelector('.hint').textContent = t('views.ppl_order_hint');
+      const series = r.methods.map((m) => ({ label: m.label }));
+      const data = align(r.methods.map((m) => m.points.map((p) => [p.order, Number.isFinite(p.perplexity) ? p.perplexity : null])));
+      lineChart(box, { series, xLabel: t('views.order'), yLabel: t('views.perplexity_log'), logY: true, points: true }).setData(data);
+      tbl.replaceChildren(table(
+        ['views.col_method', ...r.orders.map((o) => `n = ${o}`)],
+        r.methods.map((m) => [m.label, ...r.orders.map((o) => {
+          const p = m.points.find((q) => q.order === o);
+          if (!p) return '—';
+          if (p.error) return `✗ ${p.error}`;
+          return fmtPpl(p.perplexity ?? Infinity);
+        })]),
+      ));
+      box.dataset.ready = 'true';
+    };
+    return run;
+  },
+};
+
+const ZIPF = {
+  id: 'zipf',
+  label: 'views.zipf',
+  applies: isNgram,
+  render(panel, app) {
+    const coc = chartBox();
+    const zipf = chartBox();
+    const params = el('div');
+    panel.append(el('h3', '', t('views.coc_title')), el('p', 'hint', t('views.coc_hint')), coc,
+      el('h3', '', t('views.zipf_title')), el('p', 'hint', t('views.zipf_hint')), zipf, params);
+    const run = async () => {
+      const r = await app.view('count-of-counts', {});
+      lineChart(coc, { series: r.orders.map((o) => ({ label: t('views.order_n', { n: o.order }) })), xLabel: t('views.count_r'), yLabel: t('views.n_r'), logX: true, logY: true, points: true })
+        .setData(align(r.orders.map((o) => o.count_of_counts)));
+      lineChart(zipf, { series: [{ label: t('views.frequency') }], xLabel: t('views.rank'), yLabel: t('views.frequency'), logX: true, logY: true })
+        .setData([r.zipf.points.map((p) => p.rank), r.zipf.points.map((p) => p.count)]);
+      const ps = Array.isArray(r.params) ? r.params : [];
+      params.replaceChildren();
+      if (ps.length) {
+        const keys = [...new Set(ps.flatMap((p) => Object.keys(p)))].filter((k) => k !== 'order');
+        params.append(el('h3', '', t('views.learned_params')), table(['views.col_order', ...keys], ps.map((p) => [String(p.order), ...keys.map((k) => num(p[k]))])));
+      }
+    };
+    return run;
+  },
+};
+
+const INTERPOLATION = {
+  id: 'lambdas',
+  label: 'views.lambdas',
+  applies: (m) => isNgram(m) && m.method === 'interpolation',
+  render(panel, app) {
+    const out = el('div');
+    panel.append(el('p', 'hint', t('views.lambdas_hint')), out);
+    const run = async (lambdas) => {
+      const r = await app.view('interpolation', lambdas ? { lambdas } : {});
+      const inputs = r.lambdas.map((l, i) => field('number', 'views.lambda_i', (r.custom?.lambdas?.[i] ?? l).toFixed(4), { min: 0, max: 1, step: 0.01 }));
+      inputs.forEach((f, i) => { f.wrap.querySelector('label').textContent = `λ${i}${i === 0 ? ` (${t('views.uniform')})` : ''}`; });
+      const learned = el('p', '', t('views.lambdas_learned', { lambdas: r.lambdas.map((l) => l.toFixed(3)).join(', '), ppl: fmtPpl(r.validation.perplexity ?? Infinity) }));
+      const custom = r.custom ? el('p', 'explain-head', t('views.lambdas_custom', { lambdas: r.custom.lambdas.map((l) => l.toFixed(3)).join(', '), ppl: fmtPpl(r.custom.validation.perplexity ?? Infinity) })) : el('p');
+      const em = r.em ? el('p', 'hint', t('views.lambdas_em', { n: r.em.iterations, tokens: fmtInt(r.em.heldout_tokens) })) : el('p');
+      out.replaceChildren(learned, em, form(inputs, 'views.apply', () => run(inputs.map((f) => Number(f.input.value)))), custom);
+    };
+    return () => run(null);
+  },
+};
+
+export const NGRAM_VIEWS = [EXPLAIN, SPARSENESS, PPL_BY_ORDER, ZIPF, INTERPOLATION];

@@ -13,7 +13,7 @@ use crate::{Error, Result};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// How many example n-grams the sparseness view lists per order.
+/// How many distinct example n-grams the sparseness view lists per order.
 const EXAMPLES: usize = 5;
 /// Points of the Zipf and count-of-counts curves, at most.
 const CURVE_POINTS: usize = 300;
@@ -40,8 +40,9 @@ pub fn sparseness(counts: &NgramCounts, valid: &[TokenId], vocab: &Vocab) -> Val
             total[k] += 1;
             if ctx.and_then(|c| counts.find(c, t)).is_none() {
                 unseen[k] += 1;
-                if examples[k].len() < EXAMPLES {
-                    examples[k].push(valid[i + 1 - k..=i].iter().map(|&w| vocab.token(w)).collect());
+                let gram: Vec<&str> = valid[i + 1 - k..=i].iter().map(|&w| vocab.token(w)).collect();
+                if examples[k].len() < EXAMPLES && !examples[k].contains(&gram) {
+                    examples[k].push(gram);
                 }
             }
         }
@@ -104,7 +105,7 @@ pub fn ppl_by_order(train: &[TokenId], valid: &[TokenId], vocab: &Vocab, chosen:
                 Ok(model) => {
                     let p = perplexity(&model, valid);
                     (oov, m) = (p.oov_tokens, p.m);
-                    labels[i] = crate::lm::LanguageModel::info(&model).description;
+                    labels[i] = model.estimator().describe();
                     let mut v = ppl_json(&p);
                     v["order"] = json!(order);
                     v

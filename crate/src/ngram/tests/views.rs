@@ -64,6 +64,7 @@ fn perplexity_by_order_matches_directly_trained_models() {
     assert_eq!(v["orders"], json!([1, 2, 3, 4]));
     let methods = v["methods"].as_array().unwrap();
     assert_eq!(methods.iter().map(|m| m["method"].as_str().unwrap()).collect::<Vec<_>>(), ["witten-bell", "mle", "addk"]);
+    assert_eq!(methods[2]["label"], "add-one (Laplace)");
     let trained = s.report().unwrap().validation.perplexity;
     assert!(close(methods[0]["points"][2]["perplexity"].as_f64().unwrap(), trained));
     // Add-one at order 2, trained directly.

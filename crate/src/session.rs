@@ -258,7 +258,7 @@ impl Session {
                 t.restore(state);
                 Box::new(t)
             }
-            ModelConfig::Ngram(_) => return Err(Error::new("cannot-load", "Loading n-gram models is not supported yet.")),
+            ModelConfig::Ngram(c) => Box::new(NgramTrainer::load(&file, c)?),
         };
         Ok(Session { config, data, trainer, generator: None })
     }

@@ -8,7 +8,9 @@
 use super::radix;
 use super::trie::{key, CtxId, Trie, TrieBuilder, ROOT};
 use super::Progress;
+use crate::modelfile::{ModelFile, NamedTensor, TensorData};
 use crate::text::{TokenId, BOS};
+use crate::{Error, Result};
 
 #[derive(Clone, Debug)]
 pub struct NgramCounts {
@@ -73,6 +75,37 @@ impl NgramCounts {
         drop(keys);
         let trie = b.finish(entries.into_iter());
         Self::from_trie(trie, counts)
+    }
+
+    /// The counts as model-file tensors (`ngram.trie.*` and `ngram.counts`; docs/formats.md).
+    pub fn to_tensors(&self) -> Vec<NamedTensor> {
+        let mut out: Vec<NamedTensor> = self
+            .trie
+            .parts()
+            .into_iter()
+            .map(|(name, v)| NamedTensor { name: format!("ngram.trie.{name}"), shape: vec![v.len()], data: TensorData::U32(v) })
+            .collect();
+        out.push(NamedTensor { name: "ngram.counts".into(), shape: vec![self.counts.len()], data: TensorData::U32(self.counts.clone()) });
+        out
+    }
+
+    /// Counts read back from a model file, checked (a damaged file is a `file-corrupt` error).
+    pub fn from_tensors(order: usize, file: &ModelFile, vocab_len: usize) -> Result<NgramCounts> {
+        let corrupt = |why: String| Error::new("file-corrupt", format!("The model file is damaged: {why}."));
+        let get = |name: &str| -> Result<Vec<u32>> {
+            match file.tensor(name).map(|t| &t.data) {
+                Some(TensorData::U32(v)) => Ok(v.clone()),
+                Some(_) => Err(corrupt(format!("tensor {name} has the wrong type"))),
+                None => Err(corrupt(format!("tensor {name} is missing"))),
+            }
+        };
+        let parts = [get("ngram.trie.parent")?, get("ngram.trie.word")?, get("ngram.trie.depth")?, get("ngram.trie.first")?, get("ngram.trie.words")?];
+        let trie = Trie::from_parts(order, parts, vocab_len).map_err(corrupt)?;
+        let counts = get("ngram.counts")?;
+        if counts.len() != trie.num_entries() || counts.contains(&0) {
+            return Err(corrupt("the counts do not match the n-grams".into()));
+        }
+        Ok(Self::from_trie(trie, counts))
     }
 
     fn from_trie(trie: Trie, counts: Vec<u32>) -> NgramCounts {

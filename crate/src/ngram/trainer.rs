@@ -2,6 +2,10 @@
 //! holds a model read from an ARPA file. They also serve the family's views (docs/architecture.md).
 
 use super::arpa::ArpaModel;
+use super::counts::NgramCounts;
+use super::smoothing::{check_lambdas, Learned, Method};
+use crate::modelfile::{ModelFile, NamedTensor};
+use std::sync::Arc;
 use super::{views, NgramConfig, NgramModel, MAX_ORDER};
 use crate::lm::LanguageModel;
 use crate::session::{str_arg, token_id, Progress, ProgressHook, Trainer};
@@ -52,6 +56,29 @@ impl NgramTrainer {
         config.validate()?;
         Ok(NgramTrainer { config, model: None, progress: None })
     }
+
+    /// A trainer whose model is already estimated (read from a model file).
+    pub fn with_model(model: NgramModel) -> Self {
+        NgramTrainer { config: model.config.clone(), model: Some(model), progress: None }
+    }
+
+    /// Reads an n-gram model back from a model file: the counts are loaded, not recounted, and
+    /// the estimator is rebuilt from them (with the saved interpolation weights, if any).
+    pub fn load(file: &ModelFile, config: &NgramConfig) -> Result<Self> {
+        let counts = NgramCounts::from_tensors(config.order, file, file.vocab.len())?;
+        let s = &config.smoothing;
+        let learned = if s.method == Method::Interpolation && s.lambdas.is_none() {
+            let p = &file.state["params"];
+            let l: Learned = serde_json::from_value(serde_json::json!({ "lambdas": p["lambdas"], "em": p["em"] }))
+                .map_err(|e| Error::new("file-corrupt", format!("The model file is damaged: invalid interpolation weights ({e}).")))?;
+            check_lambdas(&l.lambdas, config.order).map_err(|e| Error::new("file-corrupt", format!("The model file is damaged: {e}")))?;
+            Some(l)
+        } else {
+            None
+        };
+        let model = NgramModel::from_counts(Arc::new(counts), file.vocab.clone(), config.clone(), learned.as_ref())?;
+        Ok(Self::with_model(model))
+    }
 }
 
 impl Trainer for NgramTrainer {
@@ -77,6 +104,13 @@ impl Trainer for NgramTrainer {
 
     fn arpa(&self) -> Option<Result<String>> {
         self.model.as_ref().map(NgramModel::to_arpa)
+    }
+
+    /// The counts (the estimator is rebuilt from them on load) and the method's learned
+    /// parameters (interpolation weights, discounts) as state.
+    fn save(&self) -> Option<(Vec<NamedTensor>, Value)> {
+        let m = self.model.as_ref()?;
+        Some((m.counts().to_tensors(), serde_json::json!({ "params": m.estimator().params() })))
     }
 
     fn view(&self, name: &str, args: &Value, data: &Dataset) -> Option<Result<Value>> {

@@ -242,6 +242,63 @@ impl Trie {
         (b.finish(keys.into_iter()), old_entries)
     }
 
+    /// The arrays that define the trie, for a model file: parent, oldest word, depth, first entry,
+    /// entry words (the index is rebuilt on load).
+    pub fn parts(&self) -> [(&'static str, Vec<u32>); 5] {
+        [
+            ("parent", self.parent.clone()),
+            ("word", self.word.clone()),
+            ("depth", self.depth.iter().map(|&d| d as u32).collect()),
+            ("first", self.first.clone()),
+            ("words", self.words.clone()),
+        ]
+    }
+
+    /// Rebuilds a trie from [`Trie::parts`], checking every invariant the queries rely on, so a
+    /// damaged or forged file is an error, never a panic: parents before children, depths that
+    /// add up and stay below the order, ids inside the vocabulary, followers sorted, and counts
+    /// suffix-closed (every n-gram's lower-order n-gram exists).
+    pub fn from_parts(order: usize, parts: [Vec<u32>; 5], vocab_len: usize) -> std::result::Result<Trie, String> {
+        let [parent, word, depth, first, words] = parts;
+        let n = parent.len();
+        if !(1..=super::MAX_ORDER).contains(&order) {
+            return Err(format!("order {order} is out of range"));
+        }
+        if n == 0 || word.len() != n || depth.len() != n || first.len() != n + 1 {
+            return Err("the trie arrays have inconsistent lengths".into());
+        }
+        if depth[0] != 0 || first[0] != 0 || first[n] as usize != words.len() {
+            return Err("the trie's root or entry table is inconsistent".into());
+        }
+        let mut index = FxHashMap::default();
+        for i in 1..n {
+            let p = parent[i] as usize;
+            if p >= i || depth[i] != depth[p] + 1 || depth[i] as usize >= order || word[i] as usize >= vocab_len {
+                return Err(format!("context {i} is inconsistent"));
+            }
+            if index.insert(key(parent[i], word[i]), i as CtxId).is_some() {
+                return Err(format!("context {i} is duplicated"));
+            }
+        }
+        for i in 0..n {
+            if first[i] > first[i + 1] {
+                return Err("the entry table is not in order".into());
+            }
+            let ws = &words[first[i] as usize..first[i + 1] as usize];
+            if ws.windows(2).any(|w| w[0] >= w[1]) || ws.iter().any(|&w| w as usize >= vocab_len) {
+                return Err(format!("the followers of context {i} are invalid"));
+            }
+        }
+        let trie = Trie { order, parent, word, depth: depth.iter().map(|&d| d as u8).collect(), first, index, words };
+        for ctx in 1..n as CtxId {
+            let lower = trie.followers(trie.parent(ctx));
+            if trie.followers(ctx).iter().any(|w| lower.binary_search(w).is_err()) {
+                return Err(format!("context {ctx} has an n-gram whose lower order is missing"));
+            }
+        }
+        Ok(trie)
+    }
+
     /// Bytes held, for the memory report.
     pub fn heap_bytes(&self) -> usize {
         self.parent.capacity() * 4

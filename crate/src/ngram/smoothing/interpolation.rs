@@ -14,11 +14,11 @@ use crate::ngram::trie::CtxId;
 use crate::ngram::Progress;
 use crate::text::{TokenId, Vocab, BOS};
 use crate::{Error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// The interpolation weights.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Learned {
     /// λ0 (uniform), λ1 (unigram), …, λn: the mixture weights when every context was seen. Sum to 1.
     pub lambdas: Vec<f64>,
@@ -26,7 +26,7 @@ pub struct Learned {
     pub em: Option<EmReport>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EmReport {
     /// Held-out perplexity under the weights of each iteration (the first: all μ = 0.5).
     pub heldout_perplexity: Vec<f64>,

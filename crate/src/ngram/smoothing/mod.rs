@@ -30,7 +30,7 @@ use crate::text::{TokenId, Vocab};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-pub use interpolation::{learn_lambdas, EmReport};
+pub use interpolation::{check_lambdas, learn_lambdas, EmReport};
 pub use table::BackoffTable;
 
 /// The smoothing method ids, the same in the page, the CLI, links and model files.

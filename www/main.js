@@ -40,6 +40,20 @@ const app = {
     const box = $('error');
     box.hidden = !e;
     box.textContent = e ? errorText(e) : '';
+    if (e?.code === 'bad-discount') {
+      // KenLM's refusal, with its remedy one click away.
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'small';
+      b.textContent = t('error.use_fallback');
+      b.addEventListener('click', () => {
+        const cb = $('p-discount_fallback');
+        if (cb) cb.checked = true;
+        app.saveSoon();
+        train();
+      });
+      box.append(document.createElement('br'), b);
+    }
     if (e) box.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
   },
 
@@ -61,7 +75,11 @@ const app = {
     $('gen-stop').disabled = !s.generating;
     $('score').disabled = !canUse;
     $('share').disabled = busy && !s.paused;
-    $('export-model').disabled = !s.trained || s.training;
+    const m = s.modelSettings;
+    const arpaModel = m?.family === 'ngram' && !['addk', 'stupid-backoff'].includes(m.method);
+    $('export-model').disabled = !s.trained || s.training || m?.source === 'arpa';
+    $('export-arpa').hidden = !arpaModel;
+    $('export-arpa').disabled = !s.trained || s.training;
   },
 
   saveSoon() {
@@ -487,6 +505,25 @@ app.openModel = async (bytes, name) => {
   renderViews(app);
   app.refreshButtons();
   setStatus('files.loaded', { name, model: info.report.model.description });
+};
+
+/** Reads an ARPA file as the model; the text in the corpus box is what it scores. */
+app.openArpa = async (text, name) => {
+  if (app.state.training) throw new Error(t('error.busy'));
+  const settings = readSettings();
+  settings.model = { family: 'ngram' };
+  const info = await app.worker.call('loadArpa', { text, config: JSON.stringify(settings), valid: $('corpus').value });
+  const config = JSON.parse(info.config);
+  if ($('family').value !== 'ngram') buildForm('ngram');
+  $('p-order').value = config.model.order;
+  const modelSettings = { ...config.model, source: 'arpa' };
+  Object.assign(app.state, { trained: true, modelSettings, settings: { ...config, model: modelSettings }, report: info.report });
+  app.curve = [];
+  clearReport();
+  renderReport(info.report, config);
+  renderViews(app);
+  app.refreshButtons();
+  setStatus('files.loaded_arpa', { name, model: info.report.model.description });
 };
 
 app.loadRunModel = async (r) => {

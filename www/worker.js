@@ -113,6 +113,18 @@ const handlers = {
     pg = fresh;
     return { ...info, report: pg.report() };
   },
+  /** Reads an ARPA file (KenLM's, SRILM's or ours) as the model; scores `valid` as validation text. */
+  loadArpa({ text, config, valid }) {
+    const fresh = new Playground();
+    let report;
+    try {
+      report = fresh.loadArpa(text, config, valid);
+    } catch (e) { fresh.free(); throw e; }
+    pg?.free();
+    pg = fresh;
+    return { report, config: pg.config() };
+  },
+  exportArpa() { return requireModel().exportArpa(); },
   /** Memory estimate of a configuration on a corpus, before training (cached vocabulary size). */
   estimate({ corpus, config }) {
     const c = JSON.parse(config);

@@ -44,10 +44,12 @@ export async function openPage(env, { viewport = { width: 1280, height: 900 }, q
   return page;
 }
 
-export async function screenshot(page, name) {
+/** Saves a screenshot artifact: the whole page, or just the element `selector`. */
+export async function screenshot(page, name, selector = null) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  if (selector) await page.locator(selector).screenshot({ path: file });
+  else await page.screenshot({ path: file, fullPage: true });
   return file;
 }
 

@@ -51,6 +51,9 @@ export default {
   'p.discount': 'Discount D',
   'p.alpha': 'Backoff factor α',
   'p.discount_fallback': 'Fallback discounts when out of range (KenLM --discount_fallback)',
+  'p.discount_auto': 'auto: n₁ / (n₁ + 2 n₂)',
+  'p.gt_max': 'Good-Turing up to count',
+  'p.heldout': 'Held-out share for EM',
   'method.modified-kn': 'Modified Kneser-Ney (KenLM)',
   'method.kn': 'Interpolated Kneser-Ney',
   'method.absolute': 'Absolute discounting',
@@ -259,6 +262,9 @@ export default {
 
   'error.busy': 'Wait for training to finish, or stop it, first.',
   'runs.no_model': 'This run’s model was not kept (too big for the browser’s storage).',
+
+  'error.use_fallback': 'Use fallback discounts and train',
+  'files.loaded_arpa': 'Loaded {name}: {model}. Perplexity is over the text in the corpus box.',
 
   'footer.about': 'Runs entirely in your browser: Rust compiled to WebAssembly, in a Web Worker.',
   'footer.source': 'About and source',

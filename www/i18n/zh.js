@@ -51,6 +51,9 @@ export default {
   'p.discount': '折扣 D',
   'p.alpha': '回退系数 α',
   'p.discount_fallback': '折扣越界时使用后备值（KenLM --discount_fallback）',
+  'p.discount_auto': '自动：n₁ / (n₁ + 2 n₂)',
+  'p.gt_max': 'Good-Turing 处理到的计数',
+  'p.heldout': 'EM 使用的留出比例',
   'method.modified-kn': '修正 Kneser-Ney（KenLM）',
   'method.kn': '插值 Kneser-Ney',
   'method.absolute': '绝对折扣',
@@ -259,6 +262,9 @@ export default {
 
   'error.busy': '请先等训练结束，或先停止训练。',
   'runs.no_model': '这次训练的模型没有保存（超出浏览器存储的限额）。',
+
+  'error.use_fallback': '使用后备折扣并训练',
+  'files.loaded_arpa': '已载入 {name}：{model}。困惑度按语料框中的文本计算。',
 
   'footer.about': '完全在你的浏览器中运行：Rust 编译为 WebAssembly，运行在 Web Worker 里。',
   'footer.source': '关于与源代码',

@@ -11,7 +11,7 @@ function cssVar(name) { return getComputedStyle(document.documentElement).getPro
  * A line chart in `el`. `series`: [{ label, color?, dash? }]; data: [xs, ys1, ys2, ...] (null = gap).
  * Returns { setData(data), setSeries(series, data), destroy() }. Updates are batched per animation frame.
  */
-export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, logY = false, height = 240, points = false }) {
+export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, logY = false, height = 240, points = false, integerX = false }) {
   let plot = null;
   let pending = null;
   const make = (ser, data) => {
@@ -23,7 +23,7 @@ export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, 
       width: Math.max(200, el.clientWidth || 300),
       height,
       scales: { x: { time: false, distr: logX ? 3 : 1 }, y: { distr: logY ? 3 : 1 } },
-      axes: [axis(xLabel), axis(yLabel)],
+      axes: [{ ...axis(xLabel), ...(integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100] } : {}) }, { ...axis(yLabel), size: 64 }],
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
       series: [{ label: xLabel }, ...ser.map((s, i) => ({

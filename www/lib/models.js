@@ -1,6 +1,6 @@
 // The model families and their knobs, as data: the model form, the formulas and the settings JSON
 // all come from here, so a new family or method is one entry (see docs/architecture.md).
-// A param: { id, type: 'int' | 'number' | 'select' | 'checkbox', label (i18n key), default,
+// A param: { id, type: 'int' | 'number' | 'select' | 'checkbox', label (i18n key), default, placeholder (i18n key),
 //   min, max, step, options: [{ value, label }], when: { otherParamId: [values] }, optional: true,
 //   path: 'train.lr' (where it goes in the model JSON; default: its id) }.
 // `optional` number params may be left empty (the core then estimates them).
@@ -41,7 +41,9 @@ export const FAMILIES = [
       { id: 'order', type: 'int', label: 'p.order', default: 3, min: 1, max: 6 },
       { id: 'method', type: 'select', label: 'p.method', default: 'modified-kn', options: SMOOTHING },
       { id: 'k', type: 'number', label: 'p.k', default: 0.1, min: 1e-6, step: 'any', when: { method: ['addk'] } },
-      { id: 'discount', type: 'number', label: 'p.discount', default: 0.75, min: 0.01, max: 0.99, step: 0.01, when: { method: ['kn', 'absolute'] } },
+      { id: 'discount', type: 'number', label: 'p.discount', default: '', optional: true, placeholder: 'p.discount_auto', min: 0.01, max: 1, step: 0.01, when: { method: ['kn', 'absolute'] } },
+      { id: 'gt_max', type: 'int', label: 'p.gt_max', default: 5, min: 1, max: 50, when: { method: ['katz'] } },
+      { id: 'heldout', type: 'number', label: 'p.heldout', default: 0.1, min: 0.01, max: 0.5, step: 0.01, when: { method: ['interpolation'] } },
       { id: 'alpha', type: 'number', label: 'p.alpha', default: 0.4, min: 0.01, max: 1, step: 0.01, when: { method: ['stupid-backoff'] } },
       { id: 'discount_fallback', type: 'checkbox', label: 'p.discount_fallback', default: false, when: { method: ['modified-kn'] } },
     ],

@@ -34,6 +34,17 @@ export function setupFiles(app) {
     }
   };
   $('export-model').addEventListener('click', app.exportModel);
+  $('export-arpa').addEventListener('click', async () => {
+    app.showError(null);
+    try {
+      const text = await app.worker.call('exportArpa');
+      const name = modelFileName(app.state.settings, 'arpa');
+      download(new TextEncoder().encode(text), name, 'text/plain;charset=utf-8');
+      app.setStatus('files.exported', { name, size: fmtBytes(text.length) });
+    } catch (e) {
+      app.showError(e);
+    }
+  });
   $('import-model').addEventListener('change', (e) => {
     const f = e.target.files[0];
     e.target.value = '';
@@ -54,7 +65,8 @@ export async function openModelFile(app, file) {
   app.showError(null);
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
-    await app.openModel(bytes, file.name);
+    if (/\.arpa$/i.test(file.name)) await app.openArpa(new TextDecoder().decode(bytes), file.name);
+    else await app.openModel(bytes, file.name);
   } catch (e) {
     app.showError(e);
   }

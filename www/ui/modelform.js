@@ -20,6 +20,10 @@ function inputFor(p) {
     el = document.createElement('input');
     el.type = p.type === 'checkbox' ? 'checkbox' : 'number';
     for (const a of ['min', 'max', 'step']) if (p[a] !== undefined) el[a] = p[a];
+    if (p.placeholder) {
+      el.placeholder = t(p.placeholder);
+      el.dataset.i18nAttr = `placeholder:${p.placeholder}`;
+    }
     if (p.type === 'int') el.step = 1;
   }
   el.id = `p-${p.id}`;

@@ -7,6 +7,8 @@ import { fmtInt, fmtPpl, fmtPct } from '../lib/format.js';
 import { barList, field, form, table } from './widgets.js';
 
 const isNgram = (m) => m.family === 'ngram';
+// A model read from an ARPA file has probabilities but no counts.
+const counted = (m) => isNgram(m) && m.source !== 'arpa';
 const num = (x, digits = 4) => (x === null || x === undefined ? '—' : Number.isInteger(x) ? String(x) : Number(x).toPrecision(digits));
 const el = (tag, cls, text) => {
   const e = document.createElement(tag);
@@ -60,7 +62,7 @@ const EXPLAIN = {
 const SPARSENESS = {
   id: 'sparseness',
   label: 'views.sparseness',
-  applies: isNgram,
+  applies: counted,
   render(panel, app) {
     const run = async () => {
       const r = await app.view('sparseness', {});
@@ -77,7 +79,7 @@ const SPARSENESS = {
 const PPL_BY_ORDER = {
   id: 'ppl-order',
   label: 'views.ppl_order',
-  applies: isNgram,
+  applies: counted,
   render(panel, app) {
     const box = chartBox();
     const tbl = el('div');
@@ -88,7 +90,7 @@ const PPL_BY_ORDER = {
       panel.querySelector('.hint').textContent = t('views.ppl_order_hint');
       const series = r.methods.map((m) => ({ label: m.label }));
       const data = align(r.methods.map((m) => m.points.map((p) => [p.order, Number.isFinite(p.perplexity) ? p.perplexity : null])));
-      lineChart(box, { series, xLabel: t('views.order'), yLabel: t('views.perplexity_log'), logY: true, points: true }).setData(data);
+      lineChart(box, { series, xLabel: t('views.order'), yLabel: t('views.perplexity_log'), logY: true, points: true, integerX: true }).setData(data);
       tbl.replaceChildren(table(
         ['views.col_method', ...r.orders.map((o) => `n = ${o}`)],
         r.methods.map((m) => [m.label, ...r.orders.map((o) => {
@@ -107,7 +109,7 @@ const PPL_BY_ORDER = {
 const ZIPF = {
   id: 'zipf',
   label: 'views.zipf',
-  applies: isNgram,
+  applies: counted,
   render(panel, app) {
     const coc = chartBox();
     const zipf = chartBox();
@@ -134,7 +136,7 @@ const ZIPF = {
 const INTERPOLATION = {
   id: 'lambdas',
   label: 'views.lambdas',
-  applies: (m) => isNgram(m) && m.method === 'interpolation',
+  applies: (m) => counted(m) && m.method === 'interpolation',
   render(panel, app) {
     const out = el('div');
     panel.append(el('p', 'hint', t('views.lambdas_hint')), out);

@@ -154,3 +154,45 @@ test('a file too big for the page is refused with a message, and the text is kep
   assert.equal(await page.$eval('#preset', (el) => el.value), 'custom');
   assert.match(await page.$eval('#attribution', (el) => el.textContent), /small\.txt/);
 });
+
+test('ticked runs are compared side by side, and different vocabularies are flagged', async () => {
+  const page = await openPage(env);
+  await page.selectOption('#p-method', 'addk');
+  await train(page);
+  await page.$eval('#data-settings', (d) => { d.open = true; });
+  await page.fill('#min-count', '3');
+  await page.$eval('#min-count', (el) => el.dispatchEvent(new Event('change')));
+  await train(page);
+  await page.fill('#min-count', '1');
+  await page.fill('#p-order', '2');
+  await train(page);
+  await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 3);
+  // Newest first: order 2 (min count 1), then min count 3, then the first run. Ticking redraws the table.
+  const tick = async (row) => {
+    const n = await page.$$eval('#runs tbody input:checked', (els) => els.length);
+    await page.click(`#runs tbody tr:nth-child(${row}) input[type=checkbox]`);
+    await page.waitForFunction((k) => document.querySelectorAll('#runs tbody input:checked').length === k, n + 1);
+  };
+  await tick(1);
+  await tick(3);
+  await page.waitForSelector('#runs-compare:not([hidden]) table');
+  const same = await page.$eval('#runs-compare', (el) => el.textContent);
+  assert.match(same, /model\.order/);
+  assert.doesNotMatch(same, /data\.min_count/);
+  assert.equal(await page.$eval('#runs-warning', (el) => el.hidden), true, 'same vocabulary: comparable');
+  await tick(2);
+  await page.waitForFunction(() => !document.getElementById('runs-warning').hidden);
+  assert.match(await page.$eval('#runs-warning', (el) => el.textContent), /not comparable/);
+  assert.match(await page.$eval('#runs-compare', (el) => el.textContent), /data\.min_count/);
+  assert.ok(await page.$('#runs .flag'));
+  await screenshot(page, 'ui-runs-compared', '#runs-card');
+});
+
+test('dark mode follows the system setting', async () => {
+  const page = await openPage(env, { contextOptions: { colorScheme: 'dark' } });
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, 'rgb(18, 21, 27)');
+  await page.selectOption('#p-method', 'addk');
+  await train(page);
+  await screenshot(page, 'ui-dark');
+});

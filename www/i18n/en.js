@@ -226,6 +226,7 @@ export default {
   'runs.time': 'Time',
   'runs.backend': 'Backend',
   'runs.actions': 'Actions',
+  'runs.side_by_side': 'The ticked runs side by side (settings that differ)',
   'runs.custom': 'own text ({chars} chars)',
   'runs.stopped': 'stopped',
   'runs.restore': 'Settings',

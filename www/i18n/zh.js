@@ -226,6 +226,7 @@ export default {
   'runs.time': '用时',
   'runs.backend': '后端',
   'runs.actions': '操作',
+  'runs.side_by_side': '勾选的训练并排比较（不同的设置）',
   'runs.custom': '自己的文本（{chars} 字符）',
   'runs.stopped': '已停止',
   'runs.restore': '设置',

@@ -19,6 +19,56 @@ export function setupRuns(app) {
   document.addEventListener('langchange', () => refreshRuns(app));
 }
 
+/** Flattens settings to dotted keys: { data: { min_count: 2 } } → { 'data.min_count': 2 }. */
+function flatten(obj, prefix = '', out = {}) {
+  for (const [k, v] of Object.entries(obj || {})) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === 'object' && !Array.isArray(v)) flatten(v, key, out);
+    else out[key] = Array.isArray(v) ? v.join(', ') : String(v);
+  }
+  return out;
+}
+
+/** The ticked runs side by side: their results, and every setting in which they differ. */
+function renderComparison(chosen) {
+  const box = $('runs-compare');
+  box.hidden = chosen.length < 2;
+  if (chosen.length < 2) { box.replaceChildren(); return; }
+  const flat = chosen.map((r) => flatten(r.settings));
+  const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))].sort();
+  const differing = keys.filter((k) => new Set(flat.map((f) => f[k] ?? '—')).size > 1);
+  const rows = [
+    [t('runs.model'), ...chosen.map((r) => r.report.model.description)],
+    [t('runs.corpus'), ...chosen.map(corpusLabel)],
+    [t('runs.ppl'), ...chosen.map((r) => fmtPpl(r.report.validation.perplexity))],
+    [t('results.ppl_excl'), ...chosen.map((r) => fmtPpl(r.report.validation.perplexity_excluding_oov))],
+    [t('runs.m'), ...chosen.map((r) => fmtInt(r.report.validation.m))],
+    [t('results.vocab'), ...chosen.map((r) => fmtInt(r.report.data.vocab_size))],
+    ...differing.map((k) => [k, ...flat.map((f) => f[k] ?? '—')]),
+  ];
+  const tbl = document.createElement('table');
+  tbl.className = 'data';
+  const head = tbl.createTHead().insertRow();
+  for (const h of ['', ...chosen.map((r) => `#${r.id}`)]) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = h;
+    head.append(th);
+  }
+  const body = tbl.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    r.forEach((c, i) => {
+      const cell = i === 0 ? document.createElement('th') : tr.insertCell();
+      if (i === 0) { cell.scope = 'row'; tr.append(cell); }
+      cell.textContent = c;
+    });
+  }
+  const title = document.createElement('h3');
+  title.textContent = t('runs.side_by_side');
+  box.replaceChildren(title, tbl);
+}
+
 function corpusLabel(r) {
   if (r.corpus?.preset) return t(`preset.${r.corpus.preset}`);
   return t('runs.custom', { chars: fmtInt(r.corpus?.chars ?? 0) });
@@ -86,6 +136,7 @@ export async function refreshRuns(app) {
     }
     return tr;
   }));
+  renderComparison(chosen);
   // The vocabulary warning and the overlay of the chosen runs' curves.
   const vocabs = new Set(chosen.map((r) => r.vocab));
   $('runs-warning').hidden = vocabs.size <= 1;

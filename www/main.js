@@ -1,6 +1,6 @@
 // The page: wires the form, the training worker, the views, runs, share links and persistence.
 // All computation happens in the worker (www/worker.js); this thread only draws.
-import { WorkerClient } from './lib/client.js';
+import { worker } from './boot.js';
 import { readSettings, applySettings, readSampling, applySampling } from './lib/settings.js';
 import { fmtInt, fmtPpl, fmtPct, fmtDuration, fmtBytes } from './lib/format.js';
 import { t, detectLang, setLang, getLang } from './lib/i18n.js';
@@ -29,7 +29,7 @@ export const PRESETS = {
 const app = {
   setStatus: (key, params) => setStatus(key, params),
   loadTextFile: (f) => loadTextFile(f).catch((e) => app.showError(e)),
-  worker: new WorkerClient(new URL('./worker.js', import.meta.url)),
+  worker,
   state: { training: false, paused: false, trained: false, generating: false, modelSettings: null, report: null },
   activeView: 'next',
   lastPrompt: '',
@@ -653,8 +653,8 @@ async function main() {
     app.backend = `wasm ${info.kernels}`;
     $('backend').textContent = `${app.backend} · v${info.version}`;
     if (app.freshSeedWanted) $('seed').value = await app.worker.call('freshSeed');
-    renderFormulas();
-    renderPplFormula();
+    // Formulas (KaTeX) are not needed to start: draw them when the page is idle.
+    (window.requestIdleCallback || setTimeout)(() => { renderFormulas(); renderPplFormula(); });
     estimateSoon();
     renderViews(app);
     refreshRuns(app).catch((e) => console.warn('runs', e));

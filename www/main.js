@@ -298,22 +298,24 @@ async function train() {
   $('progress').hidden = false;
   $('progress').removeAttribute('value');
   setStatus('train.tokenizing');
+  let res;
   try {
-    const res = await app.worker.call('train', { corpus, config: JSON.stringify(settings) }, (_type, p) => onProgress(p));
+    res = await app.worker.call('train', { corpus, config: JSON.stringify(settings) }, (_type, p) => onProgress(p));
     Object.assign(app.state, { trained: true, modelSettings: settings.model, settings, report: res.report });
     renderReport(res.report, settings);
     drawLoss();
     setStatus(res.stopped ? 'train.stopped' : 'train.done', { time: fmtDuration(res.elapsed_ms / 1000) });
-    await recordRun(settings, res, corpus);
   } catch (e) {
     app.showError(e);
     setStatus('');
+    return;
   } finally {
     Object.assign(app.state, { training: false, paused: false, live: false });
     $('progress').hidden = true;
     app.refreshButtons();
     renderViews(app);
   }
+  await recordRun(settings, res, corpus);
 }
 
 async function recordRun(settings, res, corpus) {

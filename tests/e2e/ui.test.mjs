@@ -96,6 +96,7 @@ test('every control can be reached and used from the keyboard', async () => {
   assert.equal(await page.evaluate(() => document.activeElement.id), 'train');
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.getElementById('r-ppl').dataset.value !== '');
+  await page.waitForFunction(() => !document.getElementById('generate').disabled);
   await page.focus('#generate');
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.querySelectorAll('#output .tok').length > 5);

@@ -4,7 +4,6 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use crate::lm::LanguageModel;
 use crate::modelfile::{self, TensorData};
 use crate::ngram::smoothing::Method;
 use crate::session::{ModelConfig, RunConfig, Session};

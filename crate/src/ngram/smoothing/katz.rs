@@ -16,7 +16,7 @@
 //! denominator is incremented by one: p*(w | h) = d_r · r / (c(h •) + 1). If every word of V was
 //! seen after a context there is nowhere to back off to: its p* are rescaled to sum to 1, α(h) = 0.
 
-use super::table::{finish_backoff, BackoffTable};
+use super::table::{finish_backoff, uniform_level, BackoffTable};
 use super::{Estimator, Query, Trace, TraceKind};
 use crate::ngram::counts::NgramCounts;
 use crate::ngram::explain::Level;
@@ -185,14 +185,7 @@ impl Estimator for Katz {
                 }
             })
             .collect();
-        levels.push(Level {
-            order: 0,
-            count_kind: "none",
-            estimate: 1.0 / self.v,
-            seen: true,
-            note: "the uniform distribution, shared by the tokens never seen in training".into(),
-            ..Level::default()
-        });
+        levels.push(uniform_level(1.0 / self.v, "the uniform distribution, shared by the tokens never seen in training"));
         Trace {
             levels: finish_backoff(levels),
             kind: TraceKind::Backoff,

@@ -4,7 +4,7 @@
 //! (its n-gram count is 0), so it costs α. The scores do not sum to 1 — it is not a probability
 //! model, and its "perplexity" is reported with that warning.
 
-use super::table::{finish_backoff, BackoffTable};
+use super::table::{finish_backoff, uniform_level, BackoffTable};
 use super::{Estimator, Query, Trace, TraceKind};
 use crate::ngram::counts::NgramCounts;
 use crate::ngram::explain::Level;
@@ -90,14 +90,7 @@ impl Estimator for StupidBackoff {
                 }
             })
             .collect();
-        levels.push(Level {
-            order: 0,
-            count_kind: "none",
-            estimate: 1.0 / self.v,
-            seen: true,
-            note: "the uniform distribution, for tokens never seen in training".into(),
-            ..Level::default()
-        });
+        levels.push(uniform_level(1.0 / self.v, "the uniform distribution, for tokens never seen in training"));
         Trace {
             levels: finish_backoff(levels),
             kind: TraceKind::Backoff,

@@ -91,20 +91,17 @@ fn uniform_mix(vocab: &Vocab, gamma_root: f64, trie: &Trie, rho: &[f64]) -> Vec<
     unigram
 }
 
+/// The uniform distribution's level (order 0) of a trace, with probability u(w) = `u`.
+pub fn uniform_level(u: f64, note: &str) -> Level {
+    Level { order: 0, count_kind: "none", estimate: u, probability: u, seen: true, note: note.into(), ..Level::default() }
+}
+
 /// Fills `probability` and `contribution` of an interpolated trace. `levels` run from the longest
 /// context down to the unigram, each with its own term ρ in `estimate` and its context's γ in
 /// `lower_weight` (`None` when the context was never seen: the order is skipped, weight 1); the
 /// uniform level 0 with u(w) is appended.
 pub fn finish_interpolated(mut levels: Vec<Level>, uniform: f64) -> Vec<Level> {
-    levels.push(Level {
-        order: 0,
-        count_kind: "none",
-        estimate: uniform,
-        probability: uniform,
-        seen: true,
-        note: "the uniform distribution over the vocabulary".into(),
-        ..Level::default()
-    });
+    levels.push(uniform_level(uniform, "the uniform distribution over the vocabulary"));
     // Bottom-up: P_k = ρ_k + γ_k · P_{k−1}.
     let mut p = uniform;
     for l in levels.iter_mut().rev().skip(1) {

@@ -398,7 +398,7 @@ async function openShare() {
     $('share-copy').hidden = true;
     $('share-msg').textContent = t('share.too_long', { n: fmtInt(url.length), max: fmtInt(LINK_BUDGET), preset: t(`preset.${preset}`) });
     $('share-settings').hidden = false;
-    $('share-export').hidden = !app.state.trained || !app.canSave;
+    $('share-export').hidden = !app.state.trained || app.state.modelSettings?.source === 'arpa';
   }
   dlg.showModal();
 }

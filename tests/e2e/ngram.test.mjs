@@ -130,6 +130,13 @@ test('an exported ARPA file opens in the page and scores like the CLI; n-gram mo
   await other.click('#generate');
   await other.waitForFunction(() => document.querySelectorAll('#output .tok').length > 10);
 
+  // A broken ARPA file is refused with the line at fault.
+  const broken = tmp('broken.arpa', fs.readFileSync(arpa, 'utf8').replace(/\n-?\d+\.\d+\t/, '\nnot-a-number\t'));
+  await other.setInputFiles('#import-model', broken);
+  await other.waitForSelector('#error:not([hidden])');
+  assert.match(await other.$eval('#error', (el) => el.textContent), /line \d+/);
+  assert.equal(Number(await other.$eval('#r-ppl', (el) => el.dataset.value)), pagePpl, 'the loaded model is kept');
+
   // The model file restores the counted model with its views and the same perplexity.
   await other.setInputFiles('#import-model', st);
   await other.waitForFunction((p) => document.getElementById('r-ppl').dataset.value === p, ppl);

@@ -64,10 +64,15 @@ test('a corpus too big for a link offers the settings with a preset instead', as
   const page = await openPage(env);
   const big = Array.from({ length: 400 }, (_, i) => `line ${i} with some words ${(i * 7919) % 1000} and more ${(i * 104729) % 997}`).join('\n');
   await paste(page, '#corpus', big);
+  await page.selectOption('#p-method', 'addk');
+  await page.click('#train');
+  await page.waitForFunction(() => document.getElementById('r-ppl').dataset.value !== '');
+  await page.waitForFunction(() => !document.getElementById('generate').disabled);
   await page.click('#share');
   await page.waitForSelector('#share-dialog[open]');
   assert.match(await page.$eval('#share-msg', (el) => el.textContent), /does not fit/);
   assert.equal(await page.$eval('#share-copy', (el) => el.hidden), true);
+  assert.equal(await page.$eval('#share-export', (el) => el.hidden), false, 'the model can be exported instead');
   await page.click('#share-settings');
   const url = await page.$eval('#share-url', (el) => el.value);
   assert.ok(url.length <= 2000, `${url.length}`);

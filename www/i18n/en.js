@@ -227,6 +227,7 @@ export default {
   'runs.backend': 'Backend',
   'runs.actions': 'Actions',
   'runs.side_by_side': 'The ticked runs side by side (settings that differ)',
+  'runs.empty': 'No runs yet: train a model and it appears here.',
   'runs.custom': 'own text ({chars} chars)',
   'runs.stopped': 'stopped',
   'runs.restore': 'Settings',

@@ -227,6 +227,7 @@ export default {
   'runs.backend': '后端',
   'runs.actions': '操作',
   'runs.side_by_side': '勾选的训练并排比较（不同的设置）',
+  'runs.empty': '还没有训练记录：训练一个模型，它就会出现在这里。',
   'runs.custom': '自己的文本（{chars} 字符）',
   'runs.stopped': '已停止',
   'runs.restore': '设置',

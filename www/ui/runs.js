@@ -137,6 +137,12 @@ export async function refreshRuns(app) {
     return tr;
   }));
   renderComparison(chosen);
+  if (!runs.length) {
+    const td = body.insertRow().insertCell();
+    td.colSpan = 9;
+    td.className = 'hint';
+    td.textContent = t('runs.empty');
+  }
   // The vocabulary warning and the overlay of the chosen runs' curves.
   const vocabs = new Set(chosen.map((r) => r.vocab));
   $('runs-warning').hidden = vocabs.size <= 1;

@@ -35,8 +35,17 @@ ensure_wasm_bindgen() {
   cargo install wasm-bindgen-cli --version "$want" --force
 }
 
+# Node 20 or later (playwright-core and `node --test --test-concurrency` need it).
+ensure_node() {
+  command -v node >/dev/null || die "node is missing: install Node.js 20 or later (and npm)"
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  [ "$major" -ge 20 ] || die "Node.js $(node --version) is too old: the tests need Node.js 20 or later"
+}
+
 # npm packages (wasm-opt from binaryen, playwright-core, UI libraries) from the committed lock file.
 ensure_npm() {
+  ensure_node
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     log "installing npm packages (npm ci)"
     npm ci --no-audit --no-fund
@@ -119,9 +128,9 @@ cmd_test() {
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test --release --target wasm32-unknown-unknown -p lmplay --lib
   log "UI unit tests (node)"
-  node --test tests/unit/
+  node --test tests/unit/*.test.mjs
   log "browser tests (headless chromium)"
-  node --test --test-concurrency=1 tests/e2e/
+  node --test --test-concurrency=1 tests/e2e/*.test.mjs
   log "all tests passed"
 }
 

@@ -10,23 +10,28 @@ import { lineChart } from './lib/charts.js';
 import { renderTex } from './lib/math.js';
 import { FAMILIES, FORMULAS, family } from './lib/models.js';
 import { buildForm, updateVisibility, readModel } from './ui/modelform.js';
+import { describeModel } from './lib/describe.js';
 import { setupGenerate } from './ui/generate.js';
 import { setupViews, renderViews } from './ui/views.js';
 import { setupRuns, refreshRuns } from './ui/runs.js';
-import { setupFiles } from './ui/files.js';
+import { setupFiles, openModelFile } from './ui/files.js';
 
 const $ = (id) => document.getElementById(id);
 
 /** Largest corpus the page accepts; bigger ones belong to the CLI. */
 export const MAX_CORPUS_CHARS = 32 * 1024 * 1024;
 
-export const PRESETS = {
+const PRESET_LIST = {
   shakespeare: { url: 'www/corpora/shakespeare.txt', attribution: 'attr.shakespeare' },
   tang300: { url: 'www/corpora/tang300.txt', attribution: 'attr.tang300' },
 };
 
 
+/** A preset by id (own entries only: ids come from links and storage). */
+export const preset = (id) => (Object.hasOwn(PRESET_LIST, id) ? PRESET_LIST[id] : null);
+
 const app = {
+  announce: (key, params) => announce(key, params),
   setStatus: (key, params) => setStatus(key, params),
   loadTextFile: (f) => loadTextFile(f).catch((e) => app.showError(e)),
   worker,
@@ -62,13 +67,16 @@ const app = {
   refreshButtons() {
     const s = app.state;
     const busy = s.training || s.generating;
-    $('train').disabled = s.training;
+    $('train').disabled = !s.ready || busy;
+    $('new-seed').disabled = !s.ready;
     $('pause').disabled = !s.training || s.paused || !s.pausable;
     $('pause').hidden = s.paused;
     $('resume').hidden = !s.paused;
-    $('resume').disabled = !s.paused;
+    $('resume').disabled = !s.paused || s.generating; // the model must not change under a generation
     $('stop').disabled = !s.training;
-    $('reset').disabled = s.training;
+    $('reset').disabled = !s.ready || busy;
+    $('continue').hidden = !s.canContinue || s.training;
+    $('continue').disabled = !s.ready || busy;
     // A neural model exists from initialisation on, so it can generate while training is paused.
     const canUse = (s.trained || s.live) && (!s.training || s.paused) && !s.generating;
     $('generate').disabled = !canUse;
@@ -83,6 +91,8 @@ const app = {
   },
 
   saveSoon() {
+    // A demo opened from a link is not saved over the user's own page until they change something.
+    if (app.demo) return;
     clearTimeout(app.saveTimer);
     app.saveTimer = setTimeout(savePage, 400);
   },
@@ -100,6 +110,11 @@ function setStatus(key, params = {}) {
   $('status').textContent = key ? t(key, params) : '';
 }
 
+/** Tells screen readers about a change of phase (the status line itself changes too often to be live). */
+function announce(key, params = {}) {
+  $('announce').textContent = t(key, params);
+}
+
 // ---------- corpus ----------
 
 function updateCorpusSize() {
@@ -107,12 +122,12 @@ function updateCorpusSize() {
 }
 
 function setAttribution() {
-  const p = PRESETS[$('preset').value];
+  const p = preset($('preset').value);
   $('attribution').textContent = p ? t(p.attribution) : (app.fileName ? `· ${app.fileName}` : '');
 }
 
 async function loadPreset(id) {
-  const p = PRESETS[id];
+  const p = preset(id);
   if (!p) return;
   const res = await fetch(p.url);
   if (!res.ok) throw new Error(t('data.preset_failed', { status: res.status }));
@@ -150,7 +165,7 @@ function noteText(n) {
 
 function renderReport(r, settings) {
   const v = r.validation;
-  $('r-model').textContent = r.model.description;
+  $('r-model').textContent = describeModel(settings?.model, r.model.description);
   $('r-vocab').textContent = fmtInt(r.data.vocab_size);
   $('r-train').textContent = fmtInt(r.data.train_tokens);
   $('r-m').textContent = fmtInt(v.m);
@@ -240,6 +255,7 @@ function estimateSoon() {
 function onProgress(p) {
   if (p.phase === 'prepared') {
     renderEstimate(p.estimate);
+    app.lastEstimate = p.estimate;
     app.state.live = Boolean(family(app.state.modelSettings?.family).neural);
   }
   if (p.phase !== 'prepared' && p.phase !== 'paused') trackRate(p);
@@ -250,6 +266,7 @@ function onProgress(p) {
   }
   if (p.points?.length) {
     for (const q of p.points) app.curve.push([q.step, q.train_loss, q.valid_loss ?? null]);
+    app.curve = thin(app.curve);
     drawLoss();
   }
   app.lastProgress = p;
@@ -258,7 +275,18 @@ function onProgress(p) {
   const wasPaused = app.state.paused;
   app.state.paused = p.phase === 'paused';
   app.refreshButtons();
-  if (app.state.paused !== wasPaused) renderViews(app);
+  if (app.state.paused !== wasPaused) {
+    renderViews(app);
+    announce(app.state.paused ? 'announce.paused' : 'announce.training');
+  }
+}
+
+/** Most points a loss curve keeps: beyond it every other training point is dropped (validation points stay). */
+const MAX_CURVE_POINTS = 8000;
+
+function thin(curve) {
+  if (curve.length <= MAX_CURVE_POINTS) return curve;
+  return curve.filter((c, i) => i % 2 === 0 || c[2] !== null || i === curve.length - 1);
 }
 
 /** Exponential moving average of a noisy per-step loss (bias-corrected, like TensorBoard's smoothing). */
@@ -284,12 +312,21 @@ function drawLoss() {
 }
 
 async function train() {
+  if (app.state.training || app.state.generating || !app.state.ready) return;
   app.showError(null);
+  $('banner').hidden = true;
   $('throttle').hidden = true;
   const corpus = $('corpus').value;
   if (corpus.length > MAX_CORPUS_CHARS) { app.showError(tooBig(corpus.length, t('data.corpus'))); return; }
-  const settings = readSettings();
-  Object.assign(app.state, { training: true, paused: false, pausable: false, trained: false, live: false, modelSettings: settings.model, settings });
+  let settings;
+  try {
+    settings = readSettings();
+  } catch (e) {
+    app.showError(e);
+    return;
+  }
+  Object.assign(app.state, { training: true, paused: false, pausable: false, trained: false, live: false, canContinue: false, modelSettings: settings.model, settings });
+  announce('announce.training');
   app.curve = [];
   app.rate = { visible: { tokens: 0, ms: 0 }, hidden: { tokens: 0, ms: 0 }, last: null };
   clearReport();
@@ -305,8 +342,9 @@ async function train() {
     renderReport(res.report, settings);
     drawLoss();
     setStatus(res.stopped ? 'train.stopped' : 'train.done', { time: fmtDuration(res.elapsed_ms / 1000) });
+    announce(res.stopped ? 'announce.stopped' : 'announce.trained', { ppl: fmtPpl(res.report.validation.perplexity) });
   } catch (e) {
-    app.showError(e);
+    if (e.code !== 'crashed') app.showError(e);
     setStatus('');
     return;
   } finally {
@@ -319,10 +357,10 @@ async function train() {
 }
 
 async function recordRun(settings, res, corpus) {
-  const preset = $('preset').value;
+  const presetId = $('preset').value;
   const run = {
     date: Date.now(),
-    corpus: PRESETS[preset] ? { preset, chars: corpus.length } : { name: app.fileName || '', chars: corpus.length },
+    corpus: preset(presetId) ? { preset: presetId, chars: corpus.length } : { name: app.fileName || '', chars: corpus.length },
     settings,
     report: res.report,
     vocab: res.report.data.vocab_fingerprint,
@@ -331,8 +369,12 @@ async function recordRun(settings, res, corpus) {
     stopped: res.stopped,
     backend: app.backend,
   };
+  // Serialize the model only if it can be kept: a big model would be built and copied for nothing.
   let bytes = null;
-  try { bytes = await app.worker.call('save'); } catch { /* a model that cannot be saved is listed without weights */ }
+  const size = app.lastEstimate ? app.lastEstimate.parameter_bytes + app.lastEstimate.optimizer_bytes : res.report.model.parameters * 12;
+  if (size <= store.MODEL_QUOTA_BYTES) {
+    try { bytes = await app.worker.call('save'); } catch { /* a model that cannot be saved is listed without weights */ }
+  }
   try {
     await store.addRun(run, bytes);
     await refreshRuns(app);
@@ -361,9 +403,9 @@ function renderFormulas() {
 // ---------- share links ----------
 
 function shareState(corpusOverride) {
-  const preset = $('preset').value;
+  const presetId = $('preset').value;
   return {
-    corpus: corpusOverride ?? (PRESETS[preset] ? { preset } : { text: $('corpus').value }),
+    corpus: corpusOverride ?? (preset(presetId) ? { preset: presetId } : { text: $('corpus').value }),
     config: readSettings(),
     sample: { ...readSampling(), prompt: $('prompt').value },
     view: app.activeView,
@@ -383,7 +425,13 @@ function guessPreset(text) {
 async function openShare() {
   app.showError(null);
   const dlg = $('share-dialog');
-  const url = await linkFor(shareState());
+  let url;
+  try {
+    url = await linkFor(shareState());
+  } catch (e) {
+    if (e.code !== 'too-big') throw e;
+    url = { length: Infinity }; // far over the budget: offer the alternatives below
+  }
   $('share-settings').hidden = true;
   $('share-export').hidden = true;
   $('share-copy').hidden = false;
@@ -392,11 +440,11 @@ async function openShare() {
     $('share-msg').textContent = t('share.ready', { n: fmtInt(url.length) });
   } else {
     // The corpus does not fit: offer the settings with a preset, or the model file.
-    const preset = guessPreset($('corpus').value);
-    app.fallbackPreset = preset;
+    const fallback = guessPreset($('corpus').value);
+    app.fallbackPreset = fallback;
     $('share-url').value = '';
     $('share-copy').hidden = true;
-    $('share-msg').textContent = t('share.too_long', { n: fmtInt(url.length), max: fmtInt(LINK_BUDGET), preset: t(`preset.${preset}`) });
+    $('share-msg').textContent = t('share.too_long', { n: Number.isFinite(url.length) ? fmtInt(url.length) : '> 1,000,000', max: fmtInt(LINK_BUDGET), preset: t(`preset.${fallback}`) });
     $('share-settings').hidden = false;
     $('share-export').hidden = !app.state.trained || app.state.modelSettings?.source === 'arpa';
   }
@@ -431,7 +479,7 @@ function showBanner(text, { trainButton = false } = {}) {
 /** Applies a decoded demo state to the page. */
 async function applyDemo(state) {
   if (state.corpus.preset) {
-    if (!PRESETS[state.corpus.preset]) throw new LinkError('invalid', `unknown preset '${state.corpus.preset}'`);
+    if (!preset(state.corpus.preset)) throw new LinkError('invalid', `unknown preset '${state.corpus.preset}'`);
     await loadPreset(state.corpus.preset);
   } else {
     $('corpus').value = state.corpus.text;
@@ -455,11 +503,11 @@ function describeDemo(state) {
 // ---------- persistence ----------
 
 async function savePage() {
-  const preset = $('preset').value;
+  const presetId = $('preset').value;
   try {
     await store.saveState({
-      preset,
-      corpus: PRESETS[preset] ? null : $('corpus').value,
+      preset: presetId,
+      corpus: preset(presetId) ? null : $('corpus').value,
       fileName: app.fileName || '',
       settings: readSettings(),
       sample: { ...readSampling(), prompt: $('prompt').value },
@@ -477,7 +525,7 @@ async function restorePage() {
   let s = null;
   try { s = await store.loadState(); } catch { return false; }
   if (!s) return false;
-  if (PRESETS[s.preset]) await loadPreset(s.preset);
+  if (preset(s.preset)) await loadPreset(s.preset);
   else {
     $('corpus').value = s.corpus || '';
     $('preset').value = 'custom';
@@ -494,13 +542,16 @@ async function restorePage() {
 
 /** Restores a model file (from a download, a drop, or a saved run) into the worker. */
 app.openModel = async (bytes, name) => {
-  if (app.state.training) throw new Error(t('error.busy'));
+  if (app.state.training || app.state.generating) throw new Error(t('error.busy'));
   const info = await app.worker.call('load', { bytes, corpus: $('corpus').value });
   const settings = JSON.parse(info.config);
   applySettings(settings);
   renderFormulas();
-  Object.assign(app.state, { trained: true, modelSettings: settings.model, settings, report: info.report });
-  app.curve = (info.history || []).map((q) => [q.step, q.train_loss, q.valid_loss ?? null]);
+  const modelSettings = info.withCorpus ? settings.model : { ...settings.model, source: 'file-alone' };
+  app.curve = thin((info.history || []).map((q) => [q.step, q.train_loss, q.valid_loss ?? null]));
+  const lastStep = app.curve.length ? app.curve[app.curve.length - 1][0] : 0;
+  const canContinue = Boolean(family(settings.model.family).neural && info.withCorpus && lastStep < (settings.model.train?.steps ?? 0));
+  Object.assign(app.state, { trained: true, modelSettings, settings, report: info.report, canContinue });
   clearReport();
   renderReport(info.report, settings);
   drawLoss();
@@ -509,9 +560,48 @@ app.openModel = async (bytes, name) => {
   setStatus('files.loaded', { name, model: info.report.model.description });
 };
 
+/** Trains a loaded model further, from where its file stopped (same loss curve). */
+async function continueTraining() {
+  if (app.state.training || app.state.generating) return;
+  app.showError(null);
+  Object.assign(app.state, { training: true, paused: false, pausable: true, trained: false, live: true, canContinue: false });
+  app.refreshButtons();
+  $('progress').hidden = false;
+  announce('announce.training');
+  let res;
+  try {
+    res = await app.worker.call('continueTraining', {}, (_type, p) => onProgress(p));
+    Object.assign(app.state, { trained: true, report: res.report });
+    renderReport(res.report, app.state.settings);
+    drawLoss();
+    setStatus(res.stopped ? 'train.stopped' : 'train.done', { time: fmtDuration(res.elapsed_ms / 1000) });
+    announce('announce.trained', { ppl: fmtPpl(res.report.validation.perplexity) });
+  } catch (e) {
+    if (e.code !== 'crashed') app.showError(e);
+    return;
+  } finally {
+    Object.assign(app.state, { training: false, paused: false, live: false });
+    $('progress').hidden = true;
+    app.refreshButtons();
+    renderViews(app);
+  }
+  await recordRun(app.state.settings, res, $('corpus').value);
+}
+
+/** The worker crashed (a bug in the core): it has been replaced; the page starts over, keeping its inputs. */
+function onCrash(err) {
+  Object.assign(app.state, { training: false, paused: false, generating: false, trained: false, live: false, canContinue: false, report: null, ready: false });
+  $('progress').hidden = true;
+  clearReport();
+  renderViews(app);
+  app.showError(err);
+  app.refreshButtons();
+  app.worker.ready.then(() => { app.state.ready = true; app.refreshButtons(); }, () => {});
+}
+
 /** Reads an ARPA file as the model; the text in the corpus box is what it scores. */
 app.openArpa = async (text, name) => {
-  if (app.state.training) throw new Error(t('error.busy'));
+  if (app.state.training || app.state.generating) throw new Error(t('error.busy'));
   const settings = readSettings();
   settings.model = { family: 'ngram' };
   const info = await app.worker.call('loadArpa', { text, config: JSON.stringify(settings), valid: $('corpus').value });
@@ -540,7 +630,7 @@ app.loadRunModel = async (r) => {
 };
 
 app.restoreRun = async (r) => {
-  if (r.corpus?.preset && PRESETS[r.corpus.preset] && $('preset').value !== r.corpus.preset) await loadPreset(r.corpus.preset);
+  if (r.corpus?.preset && preset(r.corpus.preset) && $('preset').value !== r.corpus.preset) await loadPreset(r.corpus.preset);
   applySettings(r.settings);
   renderFormulas();
   app.saveSoon();
@@ -550,6 +640,12 @@ app.restoreRun = async (r) => {
 // ---------- wiring ----------
 
 function wire() {
+  // The first edit of a demo makes it the user's page, saved from then on.
+  for (const ev of ['input', 'change']) {
+    document.querySelector('main').addEventListener(ev, (e) => {
+      if (app.demo && e.isTrusted) { app.demo = false; app.saveSoon(); }
+    }, true);
+  }
   $('preset').addEventListener('change', (e) => {
     if (e.target.value === 'custom') { setAttribution(); app.saveSoon(); return; }
     loadPreset(e.target.value).then(() => app.saveSoon(), (err) => app.showError(err));
@@ -568,7 +664,9 @@ function wire() {
     e.stopPropagation();
     drop.classList.remove('over');
     const f = e.dataTransfer.files[0];
-    if (f) loadTextFile(f).catch((err) => app.showError(err));
+    if (!f) return;
+    if (/\.(safetensors|arpa)$/i.test(f.name)) openModelFile(app, f);
+    else loadTextFile(f).catch((err) => app.showError(err));
   });
   $('family').addEventListener('change', (e) => { buildForm(e.target.value); renderFormulas(); estimateSoon(); app.saveSoon(); });
   $('model-params').addEventListener('change', () => { updateVisibility(); renderFormulas(); estimateSoon(); app.saveSoon(); });
@@ -583,6 +681,8 @@ function wire() {
   $('resume').addEventListener('click', () => { app.worker.send('resume'); app.state.paused = false; app.refreshButtons(); });
   $('stop').addEventListener('click', () => { app.worker.send('stop'); app.state.paused = false; });
   $('reset').addEventListener('click', () => reset().catch((e) => app.showError(e)));
+  $('continue').addEventListener('click', continueTraining);
+  app.worker.onCrash = onCrash;
   $('lang').addEventListener('click', () => setLang(getLang() === 'en' ? 'zh' : 'en'));
   $('share').addEventListener('click', () => openShare().catch((e) => app.showError(e)));
   $('share-copy').addEventListener('click', copyShare);
@@ -599,6 +699,9 @@ function wire() {
     } else throttleReport();
   });
   document.addEventListener('langchange', () => {
+    app.lossChart?.destroy(); // axis labels are set when a chart is made
+    app.lossChart = null;
+    drawLoss();
     $('lang').textContent = getLang() === 'en' ? '中文' : 'English';
     updateCorpusSize();
     setAttribution();
@@ -622,7 +725,7 @@ async function initialContent() {
       fromLink = true;
       autoTrain = demo.train;
       showBanner(describeDemo(demo.state), { trainButton: !autoTrain });
-      app.saveSoon();
+      app.demo = true;
     }
   } catch (e) {
     // A broken link: say so, and show the page as it would be without it.
@@ -652,6 +755,8 @@ async function main() {
   try {
     // The worker compiles the wasm while the page restores its content.
     const [info, autoTrain] = await Promise.all([app.worker.ready, initialContent()]);
+    app.state.ready = true;
+    app.refreshButtons();
     app.backend = `wasm ${info.kernels}`;
     $('backend').textContent = `${app.backend} · v${info.version}`;
     if (app.freshSeedWanted) $('seed').value = await app.worker.call('freshSeed');

@@ -1,21 +1,28 @@
 // The Web Worker that hosts the wasm core and does all training, evaluation and generation,
 // so the page's main thread never blocks. Protocol (docs/architecture.md):
-//   page -> worker: { id, cmd, ...args }            control messages (pause, resume, stop, stopGeneration) have no id
+//   page -> worker: { id, cmd, ...args }     control messages (pause, resume, stop, stopGeneration) have no id
 //   worker -> page: { id, type: 'result', value } | { id, type: 'error', error: { message, code } }
 //                   { id, type: 'progress', value } | { id, type: 'token', value }   (streamed)
-//                   { type: 'ready', value: { version } }
+//                   { type: 'ready', value: { version, kernels } }
+//                   { type: 'crashed', error }   the wasm module trapped: this worker is finished
+//
+// There is no top-level await: messages that arrive while the wasm loads are queued, never dropped.
+
+const queue = [];
+self.onmessage = (ev) => queue.push(ev);
 
 // Relaxed SIMD (fused multiply-add) makes matmuls faster, but a module using it fails validation where
 // it is unsupported; so probe with a tiny module (i8x16.relaxed_swizzle) and load the matching build.
 const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]);
-const wasm = await (WebAssembly.validate(RELAXED_PROBE)
-  ? import('./pkg-relaxed/lmplay.js').catch(() => import('./pkg/lmplay.js'))
-  : import('./pkg/lmplay.js'));
-const { Playground, freshSeed, version, kernels, estimateMemory, dataStats } = wasm;
 
+// The core's panic hook calls this (crate/src/wasm.rs) just before the module traps.
+let lastPanic = null;
+self.lmplayPanic = (message) => { lastPanic = message; };
+
+let wasm = null;
 let pg = null;
-const training = { paused: false, stopped: false, resume: null };
-const generation = { stopped: false };
+const training = { paused: false, stopped: false, resume: null, done: Promise.resolve() };
+const generation = { stopped: false, done: Promise.resolve() };
 
 // Aim for chunks of about this many milliseconds, so pause/stop react quickly.
 const CHUNK_MS = 50;
@@ -35,13 +42,8 @@ function requireModel() {
   return pg;
 }
 
-async function train({ id, corpus, config }) {
-  pg?.free();
-  pg = null;
-  const fresh = new Playground();
-  const stats = fresh.prepare(corpus, config);
-  pg = fresh;
-  post({ id, type: 'progress', value: { phase: 'prepared', stats, estimate: pg.estimate() } });
+/** Runs training chunks on the current model until done, stopped or an error. */
+async function trainLoop(id) {
   Object.assign(training, { paused: false, stopped: false, resume: null });
   let budget = 1;
   const t0 = performance.now();
@@ -68,21 +70,89 @@ async function train({ id, corpus, config }) {
   return { report: pg.report(), stopped: training.stopped, elapsed_ms: performance.now() - t0 - paused };
 }
 
+/** Only one training at a time: a new one stops the old and waits for it. */
+async function exclusiveTraining(run) {
+  await stopTraining();
+  let finished;
+  training.done = new Promise((r) => { finished = r; });
+  try {
+    return await run();
+  } finally {
+    finished();
+  }
+}
+
+async function stopTraining() {
+  training.stopped = true;
+  training.resume?.();
+  training.resume = null;
+  await training.done;
+}
+
+async function train({ id, corpus, config }) {
+  return exclusiveTraining(async () => {
+    await replaceModel(null);
+    const fresh = new wasm.Playground();
+    let stats;
+    try {
+      stats = fresh.prepare(corpus, config);
+    } catch (e) { fresh.free(); throw e; }
+    pg = fresh;
+    post({ id, type: 'progress', value: { phase: 'prepared', stats, estimate: pg.estimate() } });
+    return trainLoop(id);
+  });
+}
+
 async function generate({ id, prompt, sample }) {
+  await stopGenerating();
   const m = requireModel();
   generation.stopped = false;
-  m.generateStart(prompt, sample);
-  let n = 0;
-  for (;;) {
-    const done = m.generateNext(GEN_CHUNK, (tok) => { post({ id, type: 'token', value: tok }); n += 1; });
-    if (done || generation.stopped) break;
-    await tick();
+  let finished;
+  generation.done = new Promise((r) => { finished = r; });
+  try {
+    m.generateStart(prompt, sample);
+    let n = 0;
+    for (;;) {
+      const done = m.generateNext(GEN_CHUNK, (tok) => { post({ id, type: 'token', value: tok }); n += 1; });
+      if (done || generation.stopped || m !== pg) break;
+      await tick();
+    }
+    return { tokens: n, stopped: generation.stopped };
+  } finally {
+    finished();
   }
-  return { tokens: n, stopped: generation.stopped };
+}
+
+/** Stops a running generation and waits for it, before the model it uses is replaced or freed. */
+async function stopGenerating() {
+  generation.stopped = true;
+  await generation.done;
+}
+
+/** Replaces the current Playground once nothing uses it; the old one is freed. */
+async function replaceModel(next) {
+  await stopGenerating();
+  const old = pg;
+  pg = next;
+  try { old?.free(); } catch { /* already consumed: nothing to free */ }
+}
+
+const estimateCache = { key: null, vocab: 0 };
+
+/** FNV-1a over the UTF-16 code units: a cheap key for "the same corpus". */
+function hashText(s) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 const handlers = {
   train,
+  /** Trains the current model further (a model file loaded with its corpus, with steps left). */
+  continueTraining({ id }) {
+    requireModel();
+    return exclusiveTraining(() => trainLoop(id));
+  },
   generate,
   pause() { training.paused = true; },
   resume() {
@@ -96,64 +166,85 @@ const handlers = {
     training.resume = null;
   },
   stopGeneration() { generation.stopped = true; },
-  reset() { pg?.free(); pg = null; },
+  async reset() {
+    await stopTraining();
+    await replaceModel(null);
+  },
   /** The model file (safetensors) of the current model. */
   save() { return requireModel().save(); },
   /** Restores a model file; with the corpus it was trained on, validation and training continue. */
-  load({ bytes, corpus }) {
-    const fresh = new Playground();
+  async load({ bytes, corpus }) {
+    const fresh = new wasm.Playground();
     let info;
+    let withCorpus = true;
     try {
       info = fresh.load(bytes, corpus ?? undefined);
     } catch (e) {
       if (e.code !== 'vocab-mismatch' && e.code !== 'empty-corpus' && e.code !== 'corpus-too-small') { fresh.free(); throw e; }
-      info = fresh.load(bytes, undefined); // a different corpus: keep the model, without validation data
+      try {
+        info = fresh.load(bytes, undefined); // a different corpus: keep the model, without its data
+        withCorpus = false;
+      } catch (e2) { fresh.free(); throw e2; }
     }
-    pg?.free();
-    pg = fresh;
-    return { ...info, report: pg.report() };
+    await stopTraining();
+    await replaceModel(fresh);
+    return { ...info, withCorpus, report: pg.report() };
   },
   /** Reads an ARPA file (KenLM's, SRILM's or ours) as the model; scores `valid` as validation text. */
-  loadArpa({ text, config, valid }) {
-    const fresh = new Playground();
+  async loadArpa({ text, config, valid }) {
+    const fresh = new wasm.Playground();
     let report;
     try {
       report = fresh.loadArpa(text, config, valid);
     } catch (e) { fresh.free(); throw e; }
-    pg?.free();
-    pg = fresh;
+    await stopTraining();
+    await replaceModel(fresh);
     return { report, config: pg.config() };
   },
   exportArpa() { return requireModel().exportArpa(); },
   /** Memory estimate of a configuration on a corpus, before training (cached vocabulary size). */
   estimate({ corpus, config }) {
     const c = JSON.parse(config);
-    const key = JSON.stringify([corpus.length, corpus.slice(0, 256), c.seed, c.data]);
+    const key = JSON.stringify([corpus.length, hashText(corpus), c.seed, c.data]);
     if (estimateCache.key !== key) {
-      estimateCache.vocab = dataStats(corpus, config).vocab_size;
+      estimateCache.vocab = wasm.dataStats(corpus, config).vocab_size;
       estimateCache.key = key;
     }
-    return estimateMemory(config, estimateCache.vocab) ?? null;
+    return wasm.estimateMemory(config, estimateCache.vocab) ?? null;
   },
   report() { return requireModel().report(); },
   view({ name, args }) { return requireModel().view(name, JSON.stringify(args || {})); },
-  freshSeed() { return freshSeed(); },
+  freshSeed() { return wasm.freshSeed(); },
 };
 
-const estimateCache = { key: null, vocab: 0 };
-
-const ready = wasm.default().then(() => post({ type: 'ready', value: { version: version(), kernels: kernels() } }));
-
-self.onmessage = async (ev) => {
+async function handle(ev) {
   const msg = ev.data;
   try {
-    await ready;
     const h = handlers[msg.cmd];
     if (!h) throw new Error(`unknown command ${msg.cmd}`);
     const value = await h(msg);
     if (msg.id !== undefined) post({ id: msg.id, type: 'result', value });
   } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) {
+      // A trap (a Rust panic) leaves the module in an unknown state: report it and stop; the page
+      // starts a fresh worker.
+      post({ type: 'crashed', error: { message: lastPanic || e.message, code: 'crashed' } });
+      self.close();
+      return;
+    }
     if (msg.id !== undefined) post({ id: msg.id, type: 'error', error: errorOf(e) });
     else console.error(e);
   }
-};
+}
+
+(WebAssembly.validate(RELAXED_PROBE)
+  ? import('./pkg-relaxed/lmplay.js').catch(() => import('./pkg/lmplay.js'))
+  : import('./pkg/lmplay.js'))
+  .then(async (mod) => {
+    await mod.default();
+    wasm = mod;
+    post({ type: 'ready', value: { version: mod.version(), kernels: mod.kernels() } });
+    self.onmessage = handle;
+    for (const ev of queue.splice(0)) handle(ev);
+  })
+  .catch((e) => post({ type: 'crashed', error: { message: `the WebAssembly module could not be loaded: ${e.message}`, code: 'wasm-load' } }));

@@ -64,6 +64,19 @@ impl RunConfig {
     pub fn from_json(s: &str) -> Result<RunConfig> {
         Ok(serde_json::from_str(s)?)
     }
+
+    /// Checks what every family shares: the seed must survive a JS number (the page, share links),
+    /// so the CLI and the page always split and sample alike.
+    pub fn validate(&self) -> Result<()> {
+        if self.seed > crate::rng::MAX_SEED {
+            return Err(Error::config(format!(
+                "the seed must be at most {} (2^53 − 1), so the page can use it too (got {})",
+                crate::rng::MAX_SEED,
+                self.seed
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Where training stands, reported after every chunk of work.
@@ -173,12 +186,14 @@ pub struct Session {
 impl Session {
     /// Tokenizes and splits one corpus (seeded), ready to train.
     pub fn new(corpus: &str, config: RunConfig) -> Result<Session> {
+        config.validate()?;
         let data = Dataset::from_corpus(corpus, &config.data, config.seed)?;
         Self::with_data(data, config)
     }
 
     /// Uses a separate training and test text, as `lmplay eval --train a --test b` does.
     pub fn with_split(train: &str, test: &str, config: RunConfig) -> Result<Session> {
+        config.validate()?;
         let data = Dataset::from_split(train, test, &config.data)?;
         Self::with_data(data, config)
     }
@@ -439,6 +454,14 @@ mod tests {
         let back = RunConfig::from_json(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);
         assert_eq!(RunConfig::from_json(r#"{"model": {"family": "ngram", "method": "nope"}}"#).unwrap_err().code, "invalid-json");
+    }
+
+    #[test]
+    fn seeds_beyond_a_js_number_are_refused() {
+        let c = RunConfig { seed: (1 << 53) + 1, ..RunConfig::default() };
+        let e = Session::new("a b\nc d\n", c).err().unwrap();
+        assert_eq!(e.code, "invalid-config");
+        assert!(Session::new("a b\nc d\n", RunConfig { seed: (1 << 53) - 1, ..RunConfig::default() }).is_ok());
     }
 
     #[test]

@@ -26,8 +26,18 @@ fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, JsValue> {
 
 #[wasm_bindgen(start)]
 pub fn start() {
-    // Panics reach the console (and the worker's error handler) with their message.
-    std::panic::set_hook(Box::new(|info| web_sys::console::error_1(&info.to_string().into())));
+    // A panic aborts the module (it traps). Hand its message to the host first: the worker reports
+    // it to the page, which starts a fresh worker. `lmplayPanic` is defined by www/worker.js.
+    std::panic::set_hook(Box::new(|info| {
+        let msg: JsValue = info.to_string().into();
+        web_sys::console::error_1(&msg);
+        let global = js_sys::global();
+        if let Ok(f) = js_sys::Reflect::get(&global, &"lmplayPanic".into()) {
+            if let Some(f) = wasm_bindgen::JsCast::dyn_ref::<js_sys::Function>(&f) {
+                let _ = f.call1(&global, &msg);
+            }
+        }
+    }));
 }
 
 /// One playground session in the worker.

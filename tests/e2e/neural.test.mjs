@@ -142,3 +142,31 @@ test('training that diverges stops with a clear message', async () => {
   assert.match(await page.$eval('#error', (el) => el.textContent), /loss became (inf|NaN)/i);
   assert.equal(await page.$eval('#train', (el) => el.disabled), false);
 });
+
+test('a stopped model saved to a file continues training on the same curve', async () => {
+  // Uninterrupted: 3000 steps.
+  const page = await openPage(env);
+  await setup(page, { steps: 3000, eval_interval: 500 });
+  await page.click('#train');
+  assert.equal(await waitDone(page), null);
+  const full = await page.$eval('#r-ppl', (el) => el.dataset.value);
+
+  // Interrupted: stopped part-way, saved, opened in a new page with the same corpus, continued.
+  const other = await openPage(env);
+  await setup(other, { steps: 3000, eval_interval: 500 });
+  await other.click('#train');
+  await other.waitForFunction(() => /step \d/.test(document.getElementById('status').textContent));
+  await other.click('#stop');
+  assert.equal(await waitDone(other), null);
+  const [download] = await Promise.all([other.waitForEvent('download'), other.click('#export-model')]);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lmplay-')), 'stopped.safetensors');
+  await download.saveAs(file);
+
+  const third = await openPage(env);
+  await third.setInputFiles('#import-model', file);
+  await third.waitForSelector('#continue:not([hidden])');
+  await third.click('#continue');
+  await third.waitForFunction(() => /Trained in/.test(document.getElementById('status').textContent), null, { timeout: 60000 });
+  assert.equal(await third.$eval('#r-ppl', (el) => el.dataset.value), full);
+  assert.equal(await third.$eval('#continue', (el) => el.hidden), true);
+});

@@ -197,3 +197,36 @@ test('dark mode follows the system setting', async () => {
   await train(page);
   await screenshot(page, 'ui-dark');
 });
+
+test('every formula renders under the CSP without errors', async () => {
+  const page = await openPage(env);
+  const methods = await page.$$eval('#p-method option', (os) => os.map((o) => o.value));
+  for (const m of methods) {
+    await page.selectOption('#p-method', m);
+    await page.waitForFunction(() => document.querySelector('#formula .katex'));
+  }
+  await page.selectOption('#family', 'fixed-window');
+  await page.waitForFunction(() => /softmax/.test(document.getElementById('formula').textContent));
+  assert.deepEqual(page.errors, []);
+});
+
+test('if the worker crashes, the page says so, starts a new one and keeps the inputs', async () => {
+  const page = await openPage(env);
+  await page.selectOption('#p-method', 'addk');
+  await train(page);
+  const corpus = await page.$eval('#corpus', (el) => el.value);
+  // Do in the worker what it does after a trap in the wasm core (www/worker.js, handle()).
+  const [worker] = page.workers();
+  await worker.evaluate(() => {
+    self.postMessage({ type: 'crashed', error: { message: 'a test panic', code: 'crashed' } });
+    self.close();
+  });
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.$eval('#error', (el) => el.textContent), /internal error and was reset \(a test panic\)/);
+  assert.equal(await page.$eval('#r-ppl', (el) => el.dataset.value), '');
+  assert.equal(await page.$eval('#corpus', (el) => el.value), corpus);
+  // The fresh worker trains.
+  await page.waitForFunction(() => !document.getElementById('train').disabled);
+  await train(page);
+  assert.notEqual(await page.$eval('#r-ppl', (el) => el.dataset.value), '');
+});

@@ -45,7 +45,8 @@ export function serve({ root = '.', port = 8080, host = '127.0.0.1', quiet = tru
       return;
     }
     let file = path.join(base, rel);
-    if (!file.startsWith(base)) { res.writeHead(403).end('forbidden'); return; }
+    const inside = path.relative(base, file);
+    if (inside.startsWith('..') || path.isAbsolute(inside)) { res.writeHead(403).end('forbidden'); return; }
     if (rel.endsWith('/')) file = path.join(file, 'index.html');
     fs.stat(file, (err, st) => {
       if (err || !st.isFile()) {

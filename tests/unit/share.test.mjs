@@ -62,3 +62,10 @@ test('validation keeps only known fields of plain types', () => {
   assert.equal(s.extra, undefined);
   assert.throws(() => validateState({ ...STATE, sample: 'x' }), LinkError);
 });
+
+test('keys that reach prototypes are refused, and oversized states are not encoded', async () => {
+  const bad = JSON.parse('{"corpus":{"preset":"shakespeare"},"config":{"__proto__":{"model":{"family":"ngram"}}}}');
+  assert.throws(() => validateState(bad), LinkError);
+  assert.throws(() => validateState({ ...STATE, config: { ...STATE.config, constructor: 1 } }), LinkError);
+  await assert.rejects(encodeState({ ...STATE, corpus: { text: 'x'.repeat(1 << 21) } }), (e) => e.code === 'too-big');
+});

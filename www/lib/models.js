@@ -21,12 +21,13 @@ export const SMOOTHING = [
 export const FORMULAS = {
   'ngram:mle': String.raw`P(w \mid h) = \frac{c(h\,w)}{c(h)}`,
   'ngram:addk': String.raw`P(w \mid h) = \frac{c(h\,w) + k}{c(h) + k\,|V|}`,
-  'ngram:katz': String.raw`P(w \mid h) = \begin{cases} d_{c(hw)}\,\dfrac{c(h\,w)}{c(h)} & c(h\,w) > 0 \\ \alpha(h)\,P(w \mid h') & \text{otherwise} \end{cases}`,
+  // No \begin{cases}: KaTeX draws its big brace as an SVG with a style attribute, which the CSP forbids.
+  'ngram:katz': String.raw`P(w \mid h) = d_{c(hw)}\,\frac{c(h\,w)}{c(h)}\ \text{if } c(h\,w) > 0,\ \text{else } \alpha(h)\,P(w \mid h')`,
   'ngram:absolute': String.raw`P(w \mid h) = \frac{\max(c(h\,w) - D, 0)}{c(h)} + \frac{D\,N_{1+}(h\,\bullet)}{c(h)}\,P(w \mid h')`,
   'ngram:witten-bell': String.raw`P(w \mid h) = \frac{c(h\,w) + N_{1+}(h\,\bullet)\,P(w \mid h')}{c(h) + N_{1+}(h\,\bullet)}`,
   'ngram:kn': String.raw`P(w \mid h) = \frac{\max(c_{KN}(h\,w) - D, 0)}{\sum_{v} c_{KN}(h\,v)} + \gamma(h)\,P_{KN}(w \mid h')`,
   'ngram:modified-kn': String.raw`P(w \mid h) = \frac{c_{KN}(h\,w) - D(c_{KN}(h\,w))}{\sum_{v} c_{KN}(h\,v)} + \gamma(h)\,P(w \mid h'),\quad D \in \{D_1, D_2, D_{3+}\}`,
-  'ngram:stupid-backoff': String.raw`S(w \mid h) = \begin{cases} \dfrac{c(h\,w)}{c(h)} & c(h\,w) > 0 \\ \alpha\,S(w \mid h') & \text{otherwise} \end{cases}`,
+  'ngram:stupid-backoff': String.raw`S(w \mid h) = \frac{c(h\,w)}{c(h)}\ \text{if } c(h\,w) > 0,\ \text{else } \alpha\,S(w \mid h')`,
   'ngram:interpolation': String.raw`P(w \mid h) = \lambda_n\,P_{ML}(w \mid h) + (1 - \lambda_n)\,P(w \mid h')`,
   'fixed-window': String.raw`e = [E\,x_{t-n}; \dots; E\,x_{t-1}],\quad h = f(W e + b_1),\quad \hat y_t = \mathrm{softmax}(U h + b_2)`,
   perplexity: String.raw`\mathrm{PPL} = 2^{l},\quad l = -\frac{1}{m}\sum_{i=1}^{m} \log_2 P(x_i \mid x_{<i})`,

@@ -1,13 +1,27 @@
 // The form <-> run settings (the JSON the core's RunConfig reads; docs/conventions.md).
 import { buildForm, readModel } from '../ui/modelform.js';
+import { t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const num = (id) => Number($(id).value);
 
-/** Reads the run settings from the form. */
+/** Largest seed: it must survive a round trip through a JS number (docs/conventions.md, "Seeds"). */
+export const MAX_SEED = Number.MAX_SAFE_INTEGER;
+
+/** The seed field as an integer; a clear error for anything else. */
+export function readSeed() {
+  const raw = $('seed').value.trim();
+  const seed = Number(raw);
+  if (raw === '' || !Number.isSafeInteger(seed) || seed < 0) {
+    throw Object.assign(new Error(t('error.seed', { max: MAX_SEED })), { code: 'seed' });
+  }
+  return seed;
+}
+
+/** Reads the run settings from the form (throws on an invalid seed). */
 export function readSettings() {
   return {
-    seed: num('seed'),
+    seed: readSeed(),
     data: {
       tokenizer: { kind: $('tokenizer').value, lowercase: $('lowercase').checked },
       boundary: $('boundary').value,
@@ -20,13 +34,25 @@ export function readSettings() {
   };
 }
 
-/** Puts run settings into the form (missing fields keep their current values or defaults). */
+/**
+ * Sets a form control from untrusted settings (a link, storage, a model file): a select only to one of
+ * its options, a number input only to a finite number, a checkbox only to a boolean.
+ */
+export function setControl(el, v) {
+  if (v === undefined || v === null || !el) return;
+  if (el.type === 'checkbox') { if (typeof v === 'boolean') el.checked = v; return; }
+  if (el.tagName === 'SELECT') { if ([...el.options].some((o) => o.value === String(v))) el.value = String(v); return; }
+  if (el.type === 'number') { if (Number.isFinite(Number(v)) && String(v).trim() !== '') el.value = String(v); return; }
+  el.value = String(v);
+}
+
+/** Puts run settings into the form (missing or invalid fields keep their current values or defaults). */
 export function applySettings(s = {}) {
-  const set = (id, v) => { if (v !== undefined && v !== null) $(id).value = v; };
+  const set = (id, v) => setControl($(id), v);
   set('seed', s.seed);
   const d = s.data || {};
   set('tokenizer', d.tokenizer?.kind);
-  if (d.tokenizer?.lowercase !== undefined) $('lowercase').checked = Boolean(d.tokenizer.lowercase);
+  set('lowercase', d.tokenizer?.lowercase);
   set('boundary', d.boundary);
   set('min-count', d.min_count);
   set('max-vocab', d.max_vocab);
@@ -50,12 +76,12 @@ export function readSampling() {
 }
 
 export function applySampling(s = {}) {
-  const set = (id, v) => { if (v !== undefined && v !== null) $(id).value = v; };
+  const set = (id, v) => setControl($(id), v);
   set('prompt', s.prompt);
   set('length', s.length);
   set('temperature', s.temperature);
   set('top-k', s.top_k);
   set('top-p', s.top_p);
-  if (s.greedy !== undefined) $('greedy').checked = Boolean(s.greedy);
+  set('greedy', s.greedy);
   set('gen-seed', s.seed);
 }

@@ -15,7 +15,7 @@ export const MAX_PAYLOAD_BYTES = 1 << 20;
 export class LinkError extends Error {
   constructor(code, message) {
     super(message);
-    this.code = code; // 'truncated' (no data) | 'damaged' (cut or changed) | 'version' | 'invalid'
+    this.code = code; // 'truncated' (no data) | 'damaged' (cut or changed) | 'version' | 'invalid' | 'too-big' (encoding)
   }
 }
 
@@ -54,6 +54,7 @@ export function fromBase64Url(str) {
 /** The fragment (without '#') for a demo state. */
 export async function encodeState(state, { train = false } = {}) {
   const json = new TextEncoder().encode(JSON.stringify(validateState(state)));
+  if (json.length > MAX_PAYLOAD_BYTES) throw new LinkError('too-big', 'the demo holds more data than a link can');
   const payload = toBase64Url(await pipe(json, new CompressionStream('deflate')));
   return `v=${LINK_VERSION}&s=${payload}${train ? '&train=1' : ''}`;
 }
@@ -108,6 +109,9 @@ export function validateState(s) {
   return out;
 }
 
+/** Keys that would reach an object's prototype when assigned. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 /** A deep copy of JSON made only of objects, arrays, strings, finite numbers and booleans. */
 function plain(x, depth) {
   if (typeof x === 'string') return x.length <= 10000 ? x : undefined;
@@ -121,7 +125,7 @@ function plain(x, depth) {
   if (isObj(x)) {
     const o = {};
     for (const [k, v] of Object.entries(x)) {
-      if (!/^[a-z_][a-z0-9_]{0,40}$/.test(k)) return undefined;
+      if (!/^[a-z_][a-z0-9_]{0,40}$/.test(k) || FORBIDDEN_KEYS.has(k)) return undefined;
       const c = plain(v, depth - 1);
       if (c === undefined) return undefined;
       o[k] = c;

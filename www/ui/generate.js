@@ -40,13 +40,14 @@ async function generate(app) {
     out.scrollTop = out.scrollHeight;
   };
   try {
-    await app.worker.call('generate', { prompt, sample: JSON.stringify(readSampling()) }, (_type, tok) => {
+    const r = await app.worker.call('generate', { prompt, sample: JSON.stringify(readSampling()) }, (_type, tok) => {
       queue.push(tok);
       if (!scheduled) { scheduled = true; requestAnimationFrame(flush); }
     });
     flush();
+    app.announce('announce.generated', { n: r.tokens });
   } catch (e) {
-    app.showError(e);
+    if (e.code !== 'crashed') app.showError(e);
   } finally {
     app.state.generating = false;
     app.refreshButtons();

@@ -2,6 +2,7 @@
 // showing only the knobs the current choices use.
 import { FAMILIES, family, applies, defaults, getParam, setParam } from '../lib/models.js';
 import { t } from '../lib/i18n.js';
+import { setControl } from '../lib/settings.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -59,9 +60,10 @@ export function buildForm(familyId, model = {}) {
     label.textContent = t(p.label);
     label.dataset.for = p.id;
     const input = inputFor(p);
-    if (p.type === 'checkbox') input.checked = Boolean(v[p.id]);
-    else input.value = v[p.id] ?? '';
     box.append(label, input);
+    // Defaults first, then the given value if it is valid for this control.
+    setControl(input, p.default);
+    if (v[p.id] !== p.default) setControl(input, v[p.id]);
   }
   updateVisibility();
 }

@@ -1,9 +1,10 @@
 // The runs table: every finished training run, kept in IndexedDB; tick runs to overlay their curves.
 // Runs whose vocabularies differ are flagged: their perplexities are not comparable.
 import { listRuns, deleteRun } from '../lib/store.js';
-import { lineChart } from '../lib/charts.js';
+import { lineChart, align } from '../lib/charts.js';
 import { t } from '../lib/i18n.js';
 import { fmtInt, fmtPpl } from '../lib/format.js';
+import { describeModel } from '../lib/describe.js';
 
 const $ = (id) => document.getElementById(id);
 let chart = null;
@@ -16,7 +17,11 @@ export function setupRuns(app) {
     if (e.target.checked) selected.add(id); else selected.delete(id);
     refreshRuns(app);
   });
-  document.addEventListener('langchange', () => refreshRuns(app));
+  document.addEventListener('langchange', () => {
+    chart?.destroy(); // axis labels are set when a chart is made
+    chart = null;
+    refreshRuns(app);
+  });
 }
 
 /** Flattens settings to dotted keys: { data: { min_count: 2 } } → { 'data.min_count': 2 }. */
@@ -38,7 +43,7 @@ function renderComparison(chosen) {
   const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))].sort();
   const differing = keys.filter((k) => new Set(flat.map((f) => f[k] ?? '—')).size > 1);
   const rows = [
-    [t('runs.model'), ...chosen.map((r) => r.report.model.description)],
+    [t('runs.model'), ...chosen.map((r) => describeModel(r.settings?.model, r.report.model.description))],
     [t('runs.corpus'), ...chosen.map(corpusLabel)],
     [t('runs.ppl'), ...chosen.map((r) => fmtPpl(r.report.validation.perplexity))],
     [t('results.ppl_excl'), ...chosen.map((r) => fmtPpl(r.report.validation.perplexity_excluding_oov))],
@@ -123,7 +128,7 @@ export async function refreshRuns(app) {
       cb,
       new Date(r.date).toLocaleString(),
       corpusLabel(r),
-      r.report.model.description,
+      describeModel(r.settings?.model, r.report.model.description),
       ppl,
       fmtInt(r.report.validation.m),
       `${(r.elapsedMs / 1000).toFixed(2)} s${r.stopped ? ` (${t('runs.stopped')})` : ''}`,
@@ -147,16 +152,13 @@ export async function refreshRuns(app) {
   const vocabs = new Set(chosen.map((r) => r.vocab));
   $('runs-warning').hidden = vocabs.size <= 1;
   $('runs-warning').textContent = vocabs.size > 1 ? t('runs.not_comparable') : '';
-  const withCurves = chosen.filter((r) => r.curve?.length);
+  const withCurves = chosen.filter((r) => r.curve?.some((p) => p[2] !== null));
   $('runs-chart').hidden = withCurves.length === 0;
   if (withCurves.length) {
-    const steps = [...new Set(withCurves.flatMap((r) => r.curve.map((p) => p[0])))].sort((a, b) => a - b);
-    const series = withCurves.map((r) => ({ label: `#${r.id} ${r.report.model.description}` }));
-    const data = [steps, ...withCurves.map((r) => {
-      const m = new Map(r.curve.map((p) => [p[0], p[2] ?? p[1]]));
-      return steps.map((s) => m.get(s) ?? null);
-    })];
-    chart ??= lineChart($('runs-chart'), { series, xLabel: t('chart.step'), yLabel: t('chart.loss') });
+    // Validation loss only: it is measured on the same fixed tokens at every point, so runs compare.
+    const series = withCurves.map((r) => ({ label: `#${r.id} ${describeModel(r.settings?.model, r.report.model.description)}` }));
+    const data = align(withCurves.map((r) => r.curve.filter((p) => p[2] !== null).map((p) => [p[0], p[2]])));
+    chart ??= lineChart($('runs-chart'), { series, xLabel: t('chart.step'), yLabel: t('chart.valid_loss'), points: true });
     chart.setSeries(series, data);
   }
 }

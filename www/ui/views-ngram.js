@@ -1,14 +1,16 @@
 // Views of n-gram models (docs/architecture.md, "Views"): why a probability is what it is, how sparse
 // the data is, why smoothing matters (perplexity by order), the count-of-counts and Zipf plots, and
 // the interpolation weights, editable.
-import { t } from '../lib/i18n.js';
+import { t, getLang } from '../lib/i18n.js';
 import { lineChart, align } from '../lib/charts.js';
 import { fmtInt, fmtPpl, fmtPct } from '../lib/format.js';
 import { barList, field, form, table } from './widgets.js';
 
 const isNgram = (m) => m.family === 'ngram';
-// A model read from an ARPA file has probabilities but no counts.
+// A model read from an ARPA file has probabilities but no counts; one opened from a model file
+// without its corpus has the counts but no text to measure sparseness or perplexities on.
 const counted = (m) => isNgram(m) && m.source !== 'arpa';
+const withText = (m) => isNgram(m) && !m.source;
 const num = (x, digits = 4) => (x === null || x === undefined ? '—' : Number.isInteger(x) ? String(x) : Number(x).toPrecision(digits));
 const el = (tag, cls, text) => {
   const e = document.createElement(tag);
@@ -17,6 +19,32 @@ const el = (tag, cls, text) => {
   return e;
 };
 const chartBox = () => el('div', 'chart');
+/** A chart owned by the current render (destroyed when the view is redrawn). */
+const chart = (app, box, opts) => {
+  const c = lineChart(box, opts);
+  app.viewCharts.push(c);
+  return c;
+};
+const methodLabel = (m) => (m.method === 'addk' ? (m.k === 1 ? t('desc.laplace') : t('desc.addk', { k: m.k })) : t(`method.${m.method}`));
+
+/** The backoff story in Chinese, from the trace's numbers (the core writes it in English). */
+function summaryZh(r) {
+  const top = r.levels[0];
+  const gram = (l) => `“${[...l.context, r.token].join(' ')}”`;
+  if (r.kind === 'backoff') {
+    const used = r.levels.find((l) => l.seen && l.order > 0);
+    if (!used) return t('views.zh_backoff_uniform');
+    if (used === top) return t('views.zh_seen', { order: top.order, gram: gram(top), count: num(top.count) });
+    return t('views.zh_backoff', { order: top.order, gram: gram(top), lower: used.order, lgram: gram(used), count: num(used.count) });
+  }
+  if (r.kind === 'interpolated') {
+    const share = r.probability > 0 ? Math.round((100 * top.contribution) / r.probability) : 0;
+    return top.seen
+      ? t('views.zh_interp_seen', { order: top.order, gram: gram(top), count: num(top.count), pct: share })
+      : t('views.zh_interp_unseen', { order: top.order, gram: gram(top) });
+  }
+  return t('views.zh_single', { count: num(top.count), ctx: num(top.context_count) });
+}
 
 const EXPLAIN = {
   id: 'explain',
@@ -49,9 +77,12 @@ const EXPLAIN = {
         l.seen ? '✓' : '✗',
         l.note || '',
       ]);
-      out.replaceChildren(head, ...notes, el('p', '', r.summary), table(
-        ['views.col_order', 'views.col_ngram', 'views.col_count', 'views.col_ctx', 'views.col_discount', 'views.col_weight', 'views.col_estimate', 'views.col_contribution', 'views.col_seen', 'views.col_note'],
-        rows,
+      // The core explains in English; in Chinese the page tells the story from the numbers instead.
+      const zh = getLang() === 'zh';
+      const cols = ['views.col_order', 'views.col_ngram', 'views.col_count', 'views.col_ctx', 'views.col_discount', 'views.col_weight', 'views.col_estimate', 'views.col_contribution', 'views.col_seen', 'views.col_note'];
+      out.replaceChildren(head, ...notes, el('p', '', zh ? summaryZh(r) : r.summary), table(
+        zh ? cols.slice(0, -1) : cols,
+        zh ? rows.map((row) => row.slice(0, -1)) : rows,
       ));
     };
     panel.append(form([ctx, tok], 'views.show', run), out);
@@ -62,11 +93,11 @@ const EXPLAIN = {
 const SPARSENESS = {
   id: 'sparseness',
   label: 'views.sparseness',
-  applies: counted,
+  applies: withText,
   render(panel, app) {
     const run = async () => {
       const r = await app.view('sparseness', {});
-      panel.replaceChildren(
+      panel.append(
         el('p', 'hint', t('views.sparseness_hint')),
         barList(r.orders.map((o) => ({ label: t('views.order_n', { n: o.order }), value: o.share_unseen, note: `${fmtPct(o.share_unseen)} (${fmtInt(o.unseen)} / ${fmtInt(o.ngrams)})` })), { max: 1 }),
         table(['views.col_order', 'views.col_unseen_examples'], r.orders.map((o) => [String(o.order), o.examples.map((e) => e.join(' ')).join(' · ') || '—'])),
@@ -79,24 +110,28 @@ const SPARSENESS = {
 const PPL_BY_ORDER = {
   id: 'ppl-order',
   label: 'views.ppl_order',
-  applies: counted,
+  applies: withText,
   render(panel, app) {
     const box = chartBox();
     const tbl = el('div');
-    panel.append(el('p', 'hint', t('views.ppl_order_hint')), box, tbl);
+    const hint = el('p', 'hint', t('views.computing'));
+    panel.append(hint, box, tbl);
     const run = async () => {
-      panel.querySelector('.hint').textContent = t('views.computing');
       const r = await app.view('ppl-by-order', { max_order: 6 });
-      panel.querySelector('.hint').textContent = t('views.ppl_order_hint');
-      const series = r.methods.map((m) => ({ label: m.label }));
+      hint.textContent = t('views.ppl_order_hint');
+      const series = r.methods.map((m) => ({ label: methodLabel(m) }));
       const data = align(r.methods.map((m) => m.points.map((p) => [p.order, Number.isFinite(p.perplexity) ? p.perplexity : null])));
-      lineChart(box, { series, xLabel: t('views.order'), yLabel: t('views.perplexity_log'), logY: true, points: true, integerX: true }).setData(data);
+      chart(app, box, { series, xLabel: t('views.order'), yLabel: t('views.perplexity_log'), logY: true, points: true, integerX: true }).setData(data);
       tbl.replaceChildren(table(
         ['views.col_method', ...r.orders.map((o) => `n = ${o}`)],
-        r.methods.map((m) => [m.label, ...r.orders.map((o) => {
+        r.methods.map((m) => [methodLabel(m), ...r.orders.map((o) => {
           const p = m.points.find((q) => q.order === o);
           if (!p) return '—';
-          if (p.error) return `✗ ${p.error}`;
+          if (p.error) {
+            const cell = el('span', '', `✗ ${t('views.method_failed')}`);
+            cell.title = p.error;
+            return cell;
+          }
           return fmtPpl(p.perplexity ?? Infinity);
         })]),
       ));
@@ -118,9 +153,9 @@ const ZIPF = {
       el('h3', '', t('views.zipf_title')), el('p', 'hint', t('views.zipf_hint')), zipf, params);
     const run = async () => {
       const r = await app.view('count-of-counts', {});
-      lineChart(coc, { series: r.orders.map((o) => ({ label: t('views.order_n', { n: o.order }) })), xLabel: t('views.count_r'), yLabel: t('views.n_r'), logX: true, logY: true, points: true })
+      chart(app, coc, { series: r.orders.map((o) => ({ label: t('views.order_n', { n: o.order }) })), xLabel: t('views.count_r'), yLabel: t('views.n_r'), logX: true, logY: true, points: true })
         .setData(align(r.orders.map((o) => o.count_of_counts)));
-      lineChart(zipf, { series: [{ label: t('views.frequency') }], xLabel: t('views.rank'), yLabel: t('views.frequency'), logX: true, logY: true })
+      chart(app, zipf, { series: [{ label: t('views.frequency') }], xLabel: t('views.rank'), yLabel: t('views.frequency'), logX: true, logY: true })
         .setData([r.zipf.points.map((p) => p.rank), r.zipf.points.map((p) => p.count)]);
       const ps = Array.isArray(r.params) ? r.params : [];
       params.replaceChildren();
@@ -136,7 +171,7 @@ const ZIPF = {
 const INTERPOLATION = {
   id: 'lambdas',
   label: 'views.lambdas',
-  applies: (m) => counted(m) && m.method === 'interpolation',
+  applies: (m) => withText(m) && m.method === 'interpolation',
   render(panel, app) {
     const out = el('div');
     panel.append(el('p', 'hint', t('views.lambdas_hint')), out);

@@ -56,6 +56,8 @@ export function renderViews(app) {
   const model = app.state.modelSettings;
   const usable = app.state.trained || (app.state.live && app.state.paused);
   if (!usable || !model) {
+    for (const c of app.viewCharts || []) c.destroy();
+    app.viewCharts = [];
     tabs.replaceChildren();
     const p = document.createElement('p');
     p.className = 'hint';
@@ -78,7 +80,12 @@ export function renderViews(app) {
   }));
   const view = views.find((v) => v.id === app.activeView);
   panel.setAttribute('aria-labelledby', `tab-${view.id}`);
-  panel.replaceChildren();
-  const run = view.render(panel, app);
-  if (run) run().catch((e) => app.showError(e));
+  // Each render gets its own box: a slow view that finishes after the user switched tabs writes into a
+  // detached box, never into another view. Its charts are destroyed on the next render.
+  for (const c of app.viewCharts || []) c.destroy();
+  app.viewCharts = [];
+  const box = document.createElement('div');
+  panel.replaceChildren(box);
+  const run = view.render(box, app);
+  if (run) run().catch((e) => { if (box.isConnected) app.showError(e); });
 }

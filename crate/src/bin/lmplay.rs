@@ -337,6 +337,12 @@ mod cli {
         /// A trained session: loaded from --load or --load-arpa, or trained now (with progress lines on stderr).
         fn trained(&self) -> Result<Session> {
             if let Some(path) = &self.load {
+                // A loaded model brings its own settings; flags that would change them cannot apply.
+                if self.config()? != RunConfig::default() {
+                    return Err(Error::config(
+                        "--load takes the model and data settings from the model file: drop the settings flags (and --config)",
+                    ));
+                }
                 let bytes = std::fs::read(path).map_err(|e| Error::new("io", format!("cannot read {path}: {e}")))?;
                 let corpus = self.corpus.as_deref().map(read).transpose()?;
                 let mut s = Session::load(&bytes, corpus.as_deref())?;
@@ -344,6 +350,7 @@ mod cli {
                     let text = read(test)?;
                     s.data.valid = lmplay::text::Dataset::encode_text(&s.data.config, &s.data.vocab, &text);
                 }
+                self.write_outputs(&s)?;
                 return Ok(s);
             }
             let started = std::time::Instant::now();
@@ -375,6 +382,12 @@ mod cli {
             if self.show_progress.get() {
                 eprintln!("lmplay: trained in {:.1} s", started.elapsed().as_secs_f64());
             }
+            self.write_outputs(&s)?;
+            Ok(s)
+        }
+
+        /// `--arpa FILE` and `--save FILE`, for a trained or a loaded model.
+        fn write_outputs(&self, s: &Session) -> Result<()> {
             if let Some(path) = &self.arpa {
                 let text = s.arpa()?;
                 std::fs::write(path, text).map_err(|e| Error::new("io", format!("cannot write {path}: {e}")))?;
@@ -386,7 +399,7 @@ mod cli {
                     eprintln!("saved {path} ({} bytes)", bytes.len());
                 }
             }
-            Ok(s)
+            Ok(())
         }
 
         /// The session, before training (an ARPA model is ready at once).

@@ -221,7 +221,8 @@ pub fn parse(text: &str) -> Result<ArpaFile<'_>> {
             return Err(err(header.0, format!("expected \\{k}-grams:, found '{}'", header.1.trim())));
         }
         last = header.0;
-        let mut grams = Vec::with_capacity(count);
+        // The declared count is untrusted: reserve no more than the text could hold (≥ 4 bytes a line).
+        let mut grams = Vec::with_capacity(count.min(text.len() / 4));
         while let Some(&(i, l)) = lines.peek() {
             if l.trim_start().starts_with('\\') {
                 break;

@@ -14,6 +14,9 @@ use crate::text::{Dataset, UNK};
 use crate::{Error, Result};
 use serde_json::Value;
 
+/// Views that need the training and validation text as well as the counts.
+const DATA_VIEWS: &[&str] = &["sparseness", "ppl-by-order", "interpolation"];
+
 /// Views that need the training counts, so an ARPA model cannot serve them.
 const COUNT_VIEWS: &[&str] = &["sparseness", "ppl-by-order", "count-of-counts", "interpolation"];
 
@@ -115,6 +118,13 @@ impl Trainer for NgramTrainer {
 
     fn view(&self, name: &str, args: &Value, data: &Dataset) -> Option<Result<Value>> {
         let model = self.model.as_ref()?;
+        // A model file opened without its corpus has the counts but no text to compare them with.
+        if data.train.is_empty() && DATA_VIEWS.contains(&name) {
+            return Some(Err(Error::new(
+                "no-corpus",
+                format!("The '{name}' view needs the text the model was trained on; open the model file with its corpus."),
+            )));
+        }
         Some(match name {
             "explain" => explain_view(data, args, |h, w| serde_json::to_value(model.explain(h, w)).expect("serializable")),
             "sparseness" => Ok(views::sparseness(model.counts(), &data.valid, &data.vocab)),

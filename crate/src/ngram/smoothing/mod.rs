@@ -137,6 +137,9 @@ impl Default for Smoothing {
     }
 }
 
+/// Largest Good-Turing threshold: above a few dozen, counts of counts are too sparse to mean anything.
+pub const MAX_GT_MAX: u32 = 100;
+
 impl Smoothing {
     pub fn of(method: Method) -> Self {
         Smoothing { method, ..Smoothing::default() }
@@ -176,8 +179,11 @@ impl Smoothing {
                     return Err(Error::config(format!("the held-out share must be between 0 and 1 (got {})", self.heldout)));
                 }
             }
-            Method::Katz if self.gt_max == 0 => {
-                return Err(Error::config("Katz needs a Good-Turing threshold of at least 1"))
+            Method::Katz if !(1..=MAX_GT_MAX).contains(&self.gt_max) => {
+                return Err(Error::config(format!(
+                    "Katz's Good-Turing threshold must be between 1 and {MAX_GT_MAX} (got {}); Katz used 5",
+                    self.gt_max
+                )))
             }
             _ => {}
         }

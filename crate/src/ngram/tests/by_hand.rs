@@ -390,3 +390,14 @@ fn katz_backoff_weight_by_hand() {
     assert!(!e.levels[0].seen && e.levels[1].seen);
     assert!(e.summary.contains("Backing off to the unigram 'd', seen once, with weight 0.5200"), "{}", e.summary);
 }
+
+#[test]
+fn knobs_out_of_range_are_clear_errors_not_panics() {
+    use crate::ngram::smoothing::{Method, Smoothing};
+    let katz = Smoothing { gt_max: 1_000_000_000, ..Smoothing::of(Method::Katz) };
+    let e = katz.validate(3).unwrap_err();
+    assert_eq!(e.code, "invalid-config");
+    assert!(e.message.contains("between 1 and 100"), "{}", e.message);
+    assert!(Smoothing { gt_max: 0, ..Smoothing::of(Method::Katz) }.validate(3).is_err());
+    assert!(Smoothing { gt_max: 7, ..Smoothing::of(Method::Katz) }.validate(3).is_ok());
+}

@@ -46,8 +46,10 @@ fn every_method_round_trips_through_a_model_file() {
         for h in [vec![BOS], vec![BOS, the], vec![BOS, the, s.data.vocab.id("cat")], vec![BOS, 9999 % s.data.vocab.len() as u32]] {
             assert_eq!(dist(&s, &h), dist(&back, &h), "{method:?} {h:?}");
         }
-        // Without the corpus the model still generates.
+        // Without the corpus the model still generates and explains; views that need text say so.
         let alone = Session::load(&bytes, None).unwrap();
+        assert_eq!(alone.view("sparseness", &serde_json::json!({})).unwrap_err().code, "no-corpus");
+        assert!(alone.view("count-of-counts", &serde_json::json!({})).is_ok());
         let mut n = 0;
         alone.generate("the", &Default::default(), |_| { n += 1; n < 20 }).unwrap();
         assert_eq!(n, 20);

@@ -504,6 +504,20 @@ pub struct FixedWindowTrainer {
     pub elapsed_ms: f64,
 }
 
+/// Most loss points a trainer keeps (and a model file stores): past it, every other training-only
+/// point is dropped, so a million-step run stays a few hundred kilobytes. Validation points are kept.
+pub const MAX_HISTORY: usize = 10_000;
+
+fn thin_history(h: &mut Vec<LossPoint>) {
+    let last = h.len() - 1;
+    let mut i = 0;
+    h.retain(|p| {
+        let keep = i % 2 == 0 || p.valid_loss.is_some() || i == last;
+        i += 1;
+        keep
+    });
+}
+
 /// Saved training state (model files' `state` metadata).
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct TrainState {
@@ -604,6 +618,9 @@ impl FixedWindowTrainer {
             };
             let p = LossPoint { step: self.step, train_loss: loss, valid_loss, lr, grad_norm };
             self.history.push(p.clone());
+            if self.history.len() > MAX_HISTORY {
+                thin_history(&mut self.history);
+            }
             points.push(p);
         }
         self.elapsed_ms += now_ms() - t0;
@@ -678,6 +695,17 @@ mod tests {
             data: DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Word, false), ..Default::default() },
             model: ModelConfig::FixedWindow(c),
         }
+    }
+
+    #[test]
+    fn the_loss_history_stays_bounded() {
+        let mut h: Vec<LossPoint> = (1..=MAX_HISTORY as u64 + 1)
+            .map(|step| LossPoint { step, train_loss: 1.0, valid_loss: (step % 100 == 0).then_some(2.0), lr: 0.1, grad_norm: 1.0 })
+            .collect();
+        thin_history(&mut h);
+        assert!(h.len() <= MAX_HISTORY / 2 + MAX_HISTORY / 100 + 2, "{}", h.len());
+        assert_eq!(h.iter().filter(|p| p.valid_loss.is_some()).count(), MAX_HISTORY / 100);
+        assert_eq!(h.last().unwrap().step, MAX_HISTORY as u64 + 1);
     }
 
     #[test]

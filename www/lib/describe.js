@@ -1,0 +1,17 @@
+// A model's one-line description in the page's language, from its settings (the core's English
+// description is the fallback, e.g. for models it alone knows how to describe).
+import { t } from './i18n.js';
+
+export function describeModel(m, fallback = '') {
+  if (!m) return fallback;
+  if (m.family === 'ngram') {
+    if (m.source === 'arpa') return t('desc.arpa', { order: m.order });
+    let method = t(`method.${m.method}`);
+    if (m.method === 'addk') method = m.k === 1 ? t('desc.laplace') : t('desc.addk', { k: m.k });
+    return t('desc.ngram', { order: m.order, method });
+  }
+  if (m.family === 'fixed-window') {
+    return t('desc.fixed-window', { n: m.context, d: m.embed, h: m.hidden, f: t(`act.${m.activation}`) });
+  }
+  return fallback;
+}

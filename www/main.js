@@ -557,7 +557,7 @@ app.openModel = async (bytes, name) => {
   drawLoss();
   renderViews(app);
   app.refreshButtons();
-  setStatus('files.loaded', { name, model: info.report.model.description });
+  setStatus('files.loaded', { name, model: describeModel(modelSettings, info.report.model.description) });
 };
 
 /** Trains a loaded model further, from where its file stopped (same loss curve). */
@@ -615,7 +615,7 @@ app.openArpa = async (text, name) => {
   renderReport(info.report, config);
   renderViews(app);
   app.refreshButtons();
-  setStatus('files.loaded_arpa', { name, model: info.report.model.description });
+  setStatus('files.loaded_arpa', { name, model: describeModel(modelSettings, info.report.model.description) });
 };
 
 app.loadRunModel = async (r) => {

@@ -36,13 +36,7 @@ impl Estimator for Mle {
         "MLE (no smoothing)".into()
     }
 
-    fn prob(&self, c: &NgramCounts, q: &Query, w: TokenId) -> f64 {
-        self.table.prob(c, q.chain, w)
-    }
 
-    fn distribution(&self, c: &NgramCounts, q: &Query, _vocab: &Vocab, out: &mut [f64]) {
-        self.table.distribution(c, q.chain, out)
-    }
 
     fn explain(&self, c: &NgramCounts, q: &Query, w: TokenId) -> Trace {
         let ctx = q.longest();

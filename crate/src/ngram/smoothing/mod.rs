@@ -237,11 +237,15 @@ pub trait Estimator: Send + Sync {
         true
     }
 
-    /// P(w | context).
-    fn prob(&self, c: &NgramCounts, q: &Query, w: TokenId) -> f64;
+    /// P(w | context). Methods with a backoff table score from it; the others override this.
+    fn prob(&self, c: &NgramCounts, q: &Query, w: TokenId) -> f64 {
+        self.table().expect("an estimator without a backoff table overrides prob").prob(c, q.chain, w)
+    }
 
     /// P(· | context) for every id; ids the vocabulary can't predict get 0.
-    fn distribution(&self, c: &NgramCounts, q: &Query, vocab: &Vocab, out: &mut [f64]);
+    fn distribution(&self, c: &NgramCounts, q: &Query, _vocab: &Vocab, out: &mut [f64]) {
+        self.table().expect("an estimator without a backoff table overrides distribution").distribution(c, q.chain, out)
+    }
 
     /// The trace behind `prob`.
     fn explain(&self, c: &NgramCounts, q: &Query, w: TokenId) -> Trace;

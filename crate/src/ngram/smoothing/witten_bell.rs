@@ -42,13 +42,7 @@ impl Estimator for WittenBell {
         "Witten-Bell, interpolated".into()
     }
 
-    fn prob(&self, c: &NgramCounts, q: &Query, w: TokenId) -> f64 {
-        self.table.prob(c, q.chain, w)
-    }
 
-    fn distribution(&self, c: &NgramCounts, q: &Query, _vocab: &Vocab, out: &mut [f64]) {
-        self.table.distribution(c, q.chain, out)
-    }
 
     fn explain(&self, c: &NgramCounts, q: &Query, w: TokenId) -> Trace {
         let levels = (0..=q.depth)

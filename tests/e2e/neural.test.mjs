@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startBrowser, openPage, screenshot, ROOT } from '../harness/browser.mjs';
+import { startBrowser, openPage, screenshot, ROOT, waitForResult } from '../harness/browser.mjs';
 
 let env;
 before(async () => { env = await startBrowser(); });
@@ -25,10 +25,7 @@ async function setup(page, knobs, data = { tokenizer: 'char', seed: '42' }) {
   }
 }
 
-async function waitDone(page) {
-  await page.waitForFunction(() => document.getElementById('r-ppl').dataset.value !== '' || !document.getElementById('error').hidden, null, { timeout: 180000 });
-  return page.$eval('#error', (el) => (el.hidden ? null : el.textContent));
-}
+const waitDone = (page) => waitForResult(page);
 
 /** The loss curves of all stored runs, oldest first, read from the page's IndexedDB. */
 function storedCurves(page) {

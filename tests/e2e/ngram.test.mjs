@@ -6,18 +6,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startBrowser, openPage, screenshot, paste, ROOT } from '../harness/browser.mjs';
+import { startBrowser, openPage, screenshot, paste, ROOT, clickTrain } from '../harness/browser.mjs';
 
 const CLI = path.join(ROOT, 'target/release/lmplay');
 let env;
 before(async () => { env = await startBrowser(); });
 after(async () => { await env?.close(); });
 
-async function train(page) {
-  await page.click('#train');
-  await page.waitForFunction(() => document.getElementById('r-ppl').dataset.value !== '' || !document.getElementById('error').hidden, null, { timeout: 60000 });
-  return page.$eval('#error', (el) => (el.hidden ? null : el.textContent));
-}
+const train = clickTrain;
 
 function cli(args) {
   return JSON.parse(execFileSync(CLI, [...args, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 }));

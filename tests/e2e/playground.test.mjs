@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startBrowser, openPage, screenshot, paste, ROOT } from '../harness/browser.mjs';
+import { startBrowser, openPage, screenshot, paste, ROOT, clickTrain } from '../harness/browser.mjs';
 
 const CLI = path.join(ROOT, 'target/release/lmplay');
 const SHAKESPEARE = fs.readFileSync(path.join(ROOT, 'tests/data/tinyshakespeare.txt'), 'utf8');
@@ -25,9 +25,7 @@ async function setSettings(page, s) {
 }
 
 async function trainAndRead(page) {
-  await page.click('#train');
-  await page.waitForFunction(() => document.getElementById('r-ppl').dataset.value !== '' || !document.getElementById('error').hidden, null, { timeout: 120000 });
-  const err = await page.$eval('#error', (el) => (el.hidden ? null : el.textContent));
+  const err = await clickTrain(page);
   assert.equal(err, null, `training failed: ${err}`);
   return page.evaluate(() => ({
     ppl: Number(document.getElementById('r-ppl').dataset.value),

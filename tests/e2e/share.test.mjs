@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startBrowser, openPage, screenshot, paste } from '../harness/browser.mjs';
+import { startBrowser, openPage, screenshot, paste, clickTrain } from '../harness/browser.mjs';
 
 const FIXTURES = JSON.parse(fs.readFileSync(new URL('./fixtures/links-v1.json', import.meta.url), 'utf8'));
 
@@ -13,9 +13,8 @@ after(async () => { await env?.close(); });
 const value = (page, id) => page.$eval(`#${id}`, (el) => (el.type === 'checkbox' ? el.checked : el.value));
 
 async function trainAndWait(page) {
-  await page.click('#train');
-  await page.waitForFunction(() => document.getElementById('r-ppl').dataset.value !== '' || !document.getElementById('error').hidden, null, { timeout: 60000 });
-  assert.equal(await page.$eval('#error', (el) => el.hidden), true, await page.$eval('#error', (el) => el.textContent));
+  const err = await clickTrain(page);
+  assert.equal(err, null, err);
   return Number(await page.$eval('#r-ppl', (el) => el.dataset.value));
 }
 

@@ -4,16 +4,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startBrowser, openPage, screenshot, paste, ROOT } from '../harness/browser.mjs';
+import { startBrowser, openPage, screenshot, paste, ROOT, clickTrain } from '../harness/browser.mjs';
 
 let env;
 before(async () => { env = await startBrowser(); });
 after(async () => { await env?.close(); });
 
 async function train(page) {
-  await page.click('#train');
-  await page.waitForFunction(() => document.getElementById('r-ppl').dataset.value !== '' || !document.getElementById('error').hidden, null, { timeout: 60000 });
-  assert.equal(await page.$eval('#error', (el) => el.hidden), true, await page.$eval('#error', (el) => el.textContent));
+  const err = await clickTrain(page);
+  assert.equal(err, null, err);
 }
 
 test('corpus, settings and runs survive a reload (IndexedDB)', async () => {

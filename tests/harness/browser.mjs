@@ -61,3 +61,15 @@ export async function paste(page, selector, text) {
     el.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertFromPaste' }));
   }, text);
 }
+
+/** Waits until training has a result (a perplexity) or the page shows an error; returns the error text or null. */
+export async function waitForResult(page, timeout = 180000) {
+  await page.waitForFunction(() => document.getElementById('r-ppl').dataset.value !== '' || !document.getElementById('error').hidden, null, { timeout });
+  return page.$eval('#error', (el) => (el.hidden ? null : el.textContent));
+}
+
+/** Clicks Train and waits for the result; returns the error text or null. */
+export async function clickTrain(page) {
+  await page.click('#train');
+  return waitForResult(page);
+}

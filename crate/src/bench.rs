@@ -51,7 +51,7 @@ pub fn peak_memory() -> (u64, &'static str) {
 
 /// Runs one case. `args.corpus` (text) is passed in by the caller, since wasm cannot read files.
 pub fn run(name: &str, args: &Value) -> Result<Value> {
-    use crate::session::{ModelConfig, RunConfig, Session};
+    use crate::session::{RunConfig, Session};
     let repeats = args.get("repeats").and_then(Value::as_u64).unwrap_or(5) as usize;
     match name {
         "ngram-train" => {
@@ -73,10 +73,10 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
             use std::sync::Arc;
             let corpus = arg_str(args, "corpus")?;
             let config: RunConfig = serde_json::from_value(args.get("config").cloned().unwrap_or(json!({})))?;
-            #[allow(irrefutable_let_patterns)] // other families will come
-            let ModelConfig::Ngram(ngram) = &config.model else {
+            if config.model.family() != "ngram" {
                 return Err(Error::config("bench: ngram-estimate needs an n-gram model"));
-            };
+            }
+            let ngram: crate::ngram::NgramConfig = config.validated()?.model.parse()?;
             let mut data = None;
             let tokenize_ms = time_ms(repeats, || data = Some(Session::new(corpus, config.clone()).expect("bench corpus").data));
             let data = data.expect("ran");
@@ -122,10 +122,48 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
             }))
         }
         "sgemm" => sgemm(args, repeats),
-        "fixed-window-train" => crate::nn::models::fixed_window::bench_train(args, repeats),
-        
+        "fixed-window-train" => neural_train(args, repeats, "fixed-window"),
         _ => Err(Error::config(format!("unknown benchmark '{name}'; cases: {}", CASES.join(", ")))),
     }
+}
+
+/// Training throughput of a neural model (`fixed-window-train`): `steps` optimizer steps per timed
+/// chunk, through the session exactly as the page and the CLI train (one readback per chunk).
+fn neural_train(args: &Value, repeats: usize, family: &str) -> Result<Value> {
+    use crate::session::{RunConfig, Session};
+    let corpus = arg_str(args, "corpus")?;
+    let config: RunConfig = serde_json::from_value(args.get("config").cloned().unwrap_or(json!({})))?;
+    if config.model.family() != family {
+        return Err(Error::config(format!("bench: the config must be a {family} model")));
+    }
+    let steps = args.get("steps").and_then(Value::as_u64).unwrap_or(50);
+    // Enough steps for every timed chunk, and no evaluation: this measures training steps only.
+    let mut settings = config.validated()?.model.settings();
+    settings["train"]["steps"] = json!(steps * (repeats as u64 + 1) + 1);
+    settings["train"]["eval_interval"] = json!(u64::MAX / 2);
+    let config = RunConfig { model: crate::config::ModelConfig::from_settings(family, settings.clone()), ..config };
+    let batch = settings["train"]["batch"].as_u64().unwrap_or(1) as f64;
+    let mut s = Session::new(corpus, config)?;
+    let mut last = None;
+    let ms = time_ms(repeats, || {
+        let mut left = steps;
+        while left > 0 {
+            let p = s.train_step(left).expect("train");
+            left -= p.points.len() as u64;
+            last = p.train_loss;
+        }
+    });
+    let model = s.model()?;
+    Ok(json!({
+        "median_ms": ms,
+        "steps": steps,
+        "steps_per_s": steps as f64 / ms * 1000.0,
+        "tokens_per_s": steps as f64 * batch / ms * 1000.0,
+        "vocab_size": s.data.vocab.len(),
+        "parameters": model.info().parameters,
+        "final_loss": last,
+        "repeats": repeats,
+    }))
 }
 
 fn arg_usize(args: &Value, key: &str, default: usize) -> usize {

@@ -2,22 +2,26 @@
 //!
 //! Tensors are the model's parameters (f32) — or, for count models, counts (u32) — by stable names;
 //! the safetensors metadata (string → string) holds everything else as JSON: the format id and
-//! version, the family, the run settings (`RunConfig`, which includes the data settings and the seed),
-//! the vocabulary, the data statistics, the family's training state, and a checksum of the tensor data.
+//! version, the family, the run settings (opaque JSON here: this layer knows no family), the
+//! vocabulary, the data statistics, the family's training state, and a checksum of all of it.
 //! Reading checks, in order: truncation, the container, the format id, the version, the checksum,
 //! so each failure gets its own error code.
+//!
+//! Writing streams: the tensors are moved in and each is copied once, straight into the output, and
+//! dropped; reading decodes each tensor once and loaders take them by value. So saving or loading
+//! holds about one model's worth of memory besides the file itself.
 
-use crate::session::RunConfig;
 use crate::text::{DataStats, Vocab};
 use crate::{Error, Result};
-use safetensors::{Dtype, SafeTensorError, SafeTensors};
+use safetensors::{SafeTensorError, SafeTensors};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// The `format` metadata value.
 pub const FORMAT: &str = "lm-playground-model";
-/// The `format_version` this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The `format_version` this build writes. Version 1 (whose checksum covered the tensors only) is
+/// still read.
+pub const VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TensorData {
@@ -36,10 +40,22 @@ impl NamedTensor {
     pub fn f32(name: impl Into<String>, shape: &[usize], data: Vec<f32>) -> Self {
         NamedTensor { name: name.into(), shape: shape.to_vec(), data: TensorData::F32(data) }
     }
-    fn bytes(&self) -> Vec<u8> {
+    fn dtype(&self) -> &'static str {
+        match self.data {
+            TensorData::F32(_) => "F32",
+            TensorData::U32(_) => "U32",
+        }
+    }
+    fn byte_len(&self) -> usize {
         match &self.data {
-            TensorData::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            TensorData::U32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            TensorData::F32(v) => v.len() * 4,
+            TensorData::U32(v) => v.len() * 4,
+        }
+    }
+    fn write_bytes(&self, out: &mut Vec<u8>) {
+        match &self.data {
+            TensorData::F32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            TensorData::U32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         }
     }
 }
@@ -49,11 +65,13 @@ impl NamedTensor {
 pub struct ModelFile {
     /// Model family id (`fixed-window`, `ngram`, ...).
     pub family: String,
-    pub config: RunConfig,
+    /// The run settings (`config::RunConfig`), as JSON.
+    pub config: Value,
     pub vocab: Vocab,
     pub stats: DataStats,
     /// Family-specific training state (step, loss history, ...), JSON.
     pub state: Value,
+    /// In name order.
     pub tensors: Vec<NamedTensor>,
 }
 
@@ -61,62 +79,87 @@ impl ModelFile {
     pub fn tensor(&self, name: &str) -> Option<&NamedTensor> {
         self.tensors.iter().find(|t| t.name == name)
     }
+    /// Moves a tensor out (a loader takes each tensor once, without copying it).
+    pub fn take(&mut self, name: &str) -> Option<NamedTensor> {
+        let i = self.tensors.iter().position(|t| t.name == name)?;
+        Some(self.tensors.remove(i))
+    }
 }
 
-/// FNV-1a (64-bit) over every tensor's name and bytes, in name order: detects flipped bits that the
-/// container itself cannot.
-fn checksum<'a>(tensors: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
-    let mut items: Vec<(&str, &[u8])> = tensors.collect();
-    items.sort_by(|a, b| a.0.cmp(b.0));
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (name, bytes) in items {
-        for &b in name.as_bytes().iter().chain([0u8].iter()).chain(bytes) {
-            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+/// FNV-1a (64-bit) over every tensor's name and bytes in name order, then (from version 2) every
+/// metadata entry but the checksum, in key order: detects flipped bits that the container cannot.
+struct Checksum(u64);
+
+impl Checksum {
+    fn new() -> Self {
+        Checksum(0xcbf2_9ce4_8422_2325)
+    }
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
-    format!("fnv1a64:{h:016x}")
+    fn item(&mut self, name: &str, bytes: &[u8]) {
+        self.feed(name.as_bytes());
+        self.feed(&[0]);
+        self.feed(bytes);
+    }
+    fn metadata(&mut self, meta: &BTreeMap<String, String>) {
+        for (k, v) in meta.iter().filter(|(k, _)| k.as_str() != "checksum") {
+            self.item(k, v.as_bytes());
+            self.feed(&[0]);
+        }
+    }
+    fn text(&self) -> String {
+        format!("fnv1a64:{:016x}", self.0)
+    }
 }
 
-pub fn write(file: &ModelFile) -> Result<Vec<u8>> {
-    let bytes: Vec<(String, Vec<u8>, Dtype, Vec<usize>)> = file
-        .tensors
-        .iter()
-        .map(|t| {
-            let dtype = match t.data {
-                TensorData::F32(_) => Dtype::F32,
-                TensorData::U32(_) => Dtype::U32,
-            };
-            (t.name.clone(), t.bytes(), dtype, t.shape.clone())
-        })
-        .collect();
-    let json = |v: &dyn erased::Ser| v.to_json();
-    let mut meta = HashMap::new();
+/// Writes the file, consuming the tensors: each is copied once into the output and dropped.
+pub fn write(mut file: ModelFile) -> Result<Vec<u8>> {
+    file.tensors.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut meta = BTreeMap::new();
     meta.insert("format".to_string(), FORMAT.to_string());
     meta.insert("format_version".to_string(), VERSION.to_string());
     meta.insert("family".to_string(), file.family.clone());
-    meta.insert("config".to_string(), json(&file.config));
-    meta.insert("vocab".to_string(), json(&file.vocab));
-    meta.insert("data_stats".to_string(), json(&file.stats));
+    meta.insert("config".to_string(), file.config.to_string());
+    meta.insert("vocab".to_string(), serde_json::to_string(&file.vocab).expect("json"));
+    meta.insert("data_stats".to_string(), serde_json::to_string(&file.stats).expect("json"));
     meta.insert("state".to_string(), file.state.to_string());
     meta.insert("writer".to_string(), format!("lmplay {}", env!("CARGO_PKG_VERSION")));
-    meta.insert("checksum".to_string(), checksum(bytes.iter().map(|(n, b, _, _)| (n.as_str(), b.as_slice()))));
-    let views = bytes
-        .iter()
-        .map(|(n, b, d, s)| Ok((n.clone(), safetensors::tensor::TensorView::new(*d, s.clone(), b).map_err(|e| Error::new("file-write", e.to_string()))?)))
-        .collect::<Result<Vec<_>>>()?;
-    safetensors::serialize(views, Some(meta)).map_err(|e| Error::new("file-write", format!("cannot write the model file: {e}")))
-}
-
-mod erased {
-    /// Serializes any settings type to JSON text.
-    pub trait Ser {
-        fn to_json(&self) -> String;
+    // The checksum needs the bytes before the header is written: hash them in a first pass.
+    let mut sum = Checksum::new();
+    let mut scratch = Vec::new();
+    for t in &file.tensors {
+        scratch.clear();
+        t.write_bytes(&mut scratch);
+        sum.item(&t.name, &scratch);
     }
-    impl<T: serde::Serialize> Ser for T {
-        fn to_json(&self) -> String {
-            serde_json::to_string(self).expect("serializable")
-        }
+    drop(scratch);
+    sum.metadata(&meta);
+    meta.insert("checksum".to_string(), sum.text());
+    // The safetensors header: tensors with contiguous byte ranges in name order, then the metadata.
+    let mut header = serde_json::Map::new();
+    let mut offset = 0usize;
+    for t in &file.tensors {
+        let end = offset + t.byte_len();
+        header.insert(t.name.clone(), serde_json::json!({ "dtype": t.dtype(), "shape": t.shape, "data_offsets": [offset, end] }));
+        offset = end;
     }
+    header.insert("__metadata__".to_string(), serde_json::to_value(&meta).expect("json"));
+    let mut head = serde_json::to_vec(&Value::Object(header)).expect("json");
+    // Pad the header with spaces so the data starts 8-byte aligned, as safetensors does.
+    while (8 + head.len()) % 8 != 0 {
+        head.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + head.len() + offset);
+    out.extend_from_slice(&(head.len() as u64).to_le_bytes());
+    out.extend_from_slice(&head);
+    drop(head);
+    for t in std::mem::take(&mut file.tensors) {
+        t.write_bytes(&mut out);
+    }
+    Ok(out)
 }
 
 fn truncated() -> Error {
@@ -152,40 +195,46 @@ pub fn read(bytes: &[u8]) -> Result<ModelFile> {
         Err(e) => return Err(corrupt(e)),
     };
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(corrupt)?;
-    let meta = header.metadata().clone().unwrap_or_default();
+    let meta: BTreeMap<String, String> = header.metadata().clone().unwrap_or_default().into_iter().collect();
     let get = |k: &str| meta.get(k).ok_or_else(|| corrupt(format!("the metadata has no '{k}'")));
     if meta.get("format").map(String::as_str) != Some(FORMAT) {
         return Err(wrong_format("a safetensors file, but not one written by LM Playground"));
     }
     let version: u32 = get("format_version")?.parse().map_err(|_| corrupt("the format version is not a number"))?;
-    if version != VERSION {
+    if !(1..=VERSION).contains(&version) {
         return Err(Error::new(
             "file-version",
-            format!("This model file has format version {version}, but this version of LM Playground reads version {VERSION}. Open it with a matching version, or train the model again."),
+            format!("This model file has format version {version}, but this version of LM Playground reads versions 1 to {VERSION}. Open it with a matching version, or train the model again."),
         ));
     }
-    let mut tensors = Vec::new();
-    for (name, view) in st.tensors() {
+    let mut views = st.tensors();
+    views.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut sum = Checksum::new();
+    for (name, view) in &views {
+        sum.item(name, view.data());
+    }
+    if version >= 2 {
+        sum.metadata(&meta);
+    }
+    if &sum.text() != get("checksum")? {
+        return Err(corrupt("its checksum does not match its contents"));
+    }
+    let mut tensors = Vec::with_capacity(views.len());
+    for (name, view) in views {
         let raw = view.data();
         let data = match view.dtype() {
-            Dtype::F32 => TensorData::F32(raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect()),
-            Dtype::U32 => TensorData::U32(raw.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))).collect()),
+            safetensors::Dtype::F32 => TensorData::F32(raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect()),
+            safetensors::Dtype::U32 => TensorData::U32(raw.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))).collect()),
             d => return Err(corrupt(format!("tensor '{name}' has type {d:?}, expected F32 or U32"))),
         };
         tensors.push(NamedTensor { name, shape: view.shape().to_vec(), data });
     }
-    let sum = checksum(st.tensors().into_iter().map(|(n, v)| (n, v.data())).collect::<Vec<_>>().iter().map(|(n, d)| (n.as_str(), *d)));
-    if &sum != get("checksum")? {
-        return Err(corrupt("its checksum does not match its contents"));
-    }
-    tensors.sort_by(|a, b| a.name.cmp(&b.name));
     let parse = |k: &str| -> Result<Value> { serde_json::from_str(get(k)?).map_err(|e| corrupt(format!("'{k}' is not valid JSON ({e})"))) };
-    let de = |k: &str| -> Result<Value> { parse(k) };
     Ok(ModelFile {
         family: get("family")?.clone(),
-        config: serde_json::from_value(de("config")?).map_err(|e| corrupt(format!("invalid settings ({e})")))?,
-        vocab: serde_json::from_value(de("vocab")?).map_err(|e| corrupt(format!("invalid vocabulary ({e})")))?,
-        stats: serde_json::from_value(de("data_stats")?).map_err(|e| corrupt(format!("invalid statistics ({e})")))?,
+        config: parse("config")?,
+        vocab: serde_json::from_value(parse("vocab")?).map_err(|e| corrupt(format!("invalid vocabulary ({e})")))?,
+        stats: serde_json::from_value(parse("data_stats")?).map_err(|e| corrupt(format!("invalid statistics ({e})")))?,
         state: parse("state")?,
         tensors,
     })
@@ -200,7 +249,7 @@ mod tests {
     fn sample() -> ModelFile {
         ModelFile {
             family: "fixed-window".into(),
-            config: RunConfig::default(),
+            config: serde_json::json!({ "seed": 1, "model": { "family": "fixed-window" } }),
             vocab: Vocab::from_tokens(["a".to_string(), "b".to_string()], true),
             stats: DataStats::default(),
             state: serde_json::json!({ "step": 3 }),
@@ -214,7 +263,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let f = sample();
-        let bytes = write(&f).unwrap();
+        let bytes = write(f.clone()).unwrap();
         let back = read(&bytes).unwrap();
         assert_eq!(back.family, f.family);
         assert_eq!(back.vocab, f.vocab);
@@ -226,7 +275,7 @@ mod tests {
 
     #[test]
     fn damaged_files_get_distinct_errors() {
-        let bytes = write(&sample()).unwrap();
+        let bytes = write(sample()).unwrap();
         let code = |b: &[u8]| read(b).unwrap_err().code;
         // Cut anywhere: in the length, the header or the data.
         for cut in [3, 8, 20, bytes.len() / 2, bytes.len() - 1] {
@@ -250,10 +299,64 @@ mod tests {
         long.extend_from_slice(&[0; 4]);
         assert_eq!(code(&long), "file-corrupt");
         // Another version.
-        let (from, to) = (b"\"format_version\":\"1\"", b"\"format_version\":\"9\"");
+        let (from, to) = (b"\"format_version\":\"2\"", b"\"format_version\":\"9\"");
         let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
         let mut newer = bytes.clone();
         newer[at..at + to.len()].copy_from_slice(to);
         assert_eq!(code(&newer), "file-version");
+    }
+
+    /// The checksum covers the metadata too: a changed setting (here the seed) is damage, not a
+    /// different run.
+    #[test]
+    fn edited_metadata_is_detected() {
+        let bytes = write(sample()).unwrap();
+        let (from, to) = (br#"\"seed\":1"#.as_slice(), br#"\"seed\":7"#.as_slice());
+        let at = bytes.windows(from.len()).position(|w| w == from).expect("seed in the header");
+        let mut edited = bytes.clone();
+        edited[at..at + to.len()].copy_from_slice(to);
+        assert_eq!(read(&edited).unwrap_err().code, "file-corrupt");
+    }
+
+    /// Files of version 1 (checksum over the tensors only) still open.
+    #[test]
+    fn version_1_files_still_open() {
+        let f = sample();
+        let mut sum = Checksum::new();
+        let mut tensors = f.tensors.clone();
+        tensors.sort_by(|a, b| a.name.cmp(&b.name));
+        let bytes: Vec<(String, Vec<u8>, NamedTensor)> = tensors
+            .into_iter()
+            .map(|t| {
+                let mut b = Vec::new();
+                t.write_bytes(&mut b);
+                (t.name.clone(), b, t)
+            })
+            .collect();
+        bytes.iter().for_each(|(n, b, _)| sum.item(n, b));
+        let meta: std::collections::HashMap<String, String> = [
+            ("format", FORMAT.to_string()),
+            ("format_version", "1".to_string()),
+            ("family", f.family.clone()),
+            ("config", f.config.to_string()),
+            ("vocab", serde_json::to_string(&f.vocab).unwrap()),
+            ("data_stats", serde_json::to_string(&f.stats).unwrap()),
+            ("state", f.state.to_string()),
+            ("checksum", sum.text()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let views: Vec<(String, safetensors::tensor::TensorView)> = bytes
+            .iter()
+            .map(|(n, b, t)| {
+                let d = if t.dtype() == "F32" { safetensors::Dtype::F32 } else { safetensors::Dtype::U32 };
+                (n.clone(), safetensors::tensor::TensorView::new(d, t.shape.clone(), b).unwrap())
+            })
+            .collect();
+        let old = safetensors::serialize(views, Some(meta)).unwrap();
+        let back = read(&old).unwrap();
+        assert_eq!(back.tensor("w"), f.tensor("w"));
+        assert_eq!(back.config, f.config);
     }
 }

@@ -6,7 +6,7 @@
 use rand_core::{Rng as _, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Rng(Pcg64Mcg);
 
 /// Largest seed the UI shows and accepts: seeds must survive a round trip through a JS number.
@@ -25,6 +25,17 @@ impl Rng {
             h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
         }
         Rng::new(splitmix64(seed ^ h))
+    }
+
+    /// The generator's state as text, to store in a model file: a resumed run continues the same
+    /// stream without replaying its draws.
+    pub fn state(&self) -> String {
+        serde_json::to_string(&self.0).expect("json")
+    }
+
+    /// A generator restored from [`Rng::state`]; `None` if the text is not such a state.
+    pub fn from_state(s: &str) -> Option<Rng> {
+        serde_json::from_str(s).ok().map(Rng)
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -90,6 +101,15 @@ mod tests {
         let b: Vec<u64> = (0..5).scan(Rng::new(7), |r, _| Some(r.next_u64())).collect();
         assert_eq!(a, b);
         assert_ne!(Rng::derive(7, "split").next_u64(), Rng::derive(7, "sample").next_u64());
+    }
+
+    #[test]
+    fn a_saved_state_continues_the_stream() {
+        let mut r = Rng::derive(3, "batches");
+        r.next_u64();
+        let mut back = Rng::from_state(&r.state()).unwrap();
+        assert_eq!((0..4).map(|_| back.next_u64()).collect::<Vec<_>>(), (0..4).map(|_| r.next_u64()).collect::<Vec<_>>());
+        assert!(Rng::from_state("{}").is_none());
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod cli {
     use clap::{Args, Parser, Subcommand};
     use lmplay::lm::sample::SampleConfig;
     use lmplay::ngram::smoothing::Method;
+    use lmplay::ngram::NgramConfig;
     use lmplay::nn::models::fixed_window::FixedWindowConfig;
     use lmplay::nn::ops::activation::Activation;
     use lmplay::nn::optim::{schedule::Decay, OptimizerKind};
@@ -266,13 +267,16 @@ mod cli {
             if let Some(f) = self.valid_fraction {
                 d.valid_fraction = f;
             }
-            match self.model.as_deref() {
-                Some("fixed-window") if !matches!(c.model, ModelConfig::FixedWindow(_)) => c.model = ModelConfig::FixedWindow(FixedWindowConfig::default()),
-                Some("ngram") if !matches!(c.model, ModelConfig::Ngram(_)) => c.model = ModelConfig::default(),
-                _ => {}
+            if let Some(family) = self.model.as_deref() {
+                if family != c.model.family() {
+                    lmplay::families::find(family)?;
+                    c.model = ModelConfig::from_settings(family, serde_json::json!({}));
+                }
             }
-            match &mut c.model {
-                ModelConfig::Ngram(n) => {
+            // The flags of each family set fields of its typed settings.
+            match c.model.family() {
+                "ngram" => {
+                    let mut n: NgramConfig = c.model.parse()?;
                     if let Some(o) = self.order {
                         n.order = o;
                     }
@@ -305,8 +309,10 @@ mod cli {
                     if let Some(g) = self.gt_max {
                         sm.gt_max = g;
                     }
+                    c.model = ModelConfig::new("ngram", &n);
                 }
-                ModelConfig::FixedWindow(f) => {
+                "fixed-window" => {
+                    let mut f: FixedWindowConfig = c.model.parse()?;
                     set(&mut f.context, self.context);
                     set(&mut f.embed, self.embed);
                     set(&mut f.hidden, self.hidden);
@@ -329,7 +335,9 @@ mod cli {
                     if let Some(d) = &self.decay {
                         t.decay = parse_enum::<Decay>("decay", d)?;
                     }
+                    c.model = ModelConfig::new("fixed-window", &f);
                 }
+                _ => {}
             }
             Ok(c)
         }
@@ -338,7 +346,7 @@ mod cli {
         fn trained(&self) -> Result<Session> {
             if let Some(path) = &self.load {
                 // A loaded model brings its own settings; flags that would change them cannot apply.
-                if self.config()? != RunConfig::default() {
+                if self.config()?.validated()? != RunConfig::default().validated()? {
                     return Err(Error::config(
                         "--load takes the model and data settings from the model file: drop the settings flags (and --config)",
                     ));
@@ -357,7 +365,7 @@ mod cli {
             let mut s = self.session()?;
             if let Some(e) = s.estimate() {
                 if !self.quiet {
-                    eprintln!("memory: {} parameters, {} in all (budget {})", e.parameters, lmplay::nn::memory::human(e.total_bytes), lmplay::nn::memory::human(e.budget_bytes));
+                    eprintln!("memory: {} parameters, {} in all (budget {})", e.parameters, lmplay::train::memory::human(e.total_bytes), lmplay::train::memory::human(e.budget_bytes));
                 }
             }
             loop {

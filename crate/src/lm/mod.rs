@@ -6,6 +6,7 @@ pub mod sample;
 
 use crate::text::{TokenId, Vocab, BOS};
 use serde::Serialize;
+use std::rc::Rc;
 
 /// A language model: a probability distribution over the next token given the history.
 pub trait LanguageModel {
@@ -64,4 +65,37 @@ pub struct ModelInfo {
     pub parameters: u64,
     /// How many previous tokens the model can use (`None`: unbounded).
     pub context: Option<usize>,
+}
+
+/// A stream that owns a share of its model, so it can be kept between calls — a chunked generation
+/// keeps an RNN's hidden state or a Transformer's KV cache instead of re-reading its history.
+pub struct OwnedStream {
+    // Declared before `model`, so it is dropped first.
+    stream: Box<dyn TokenStream + 'static>,
+    model: Rc<dyn LanguageModel>,
+}
+
+impl OwnedStream {
+    pub fn new(model: Rc<dyn LanguageModel>) -> OwnedStream {
+        let stream: Box<dyn TokenStream + '_> = model.stream();
+        // SAFETY: the stream borrows the model behind the `Rc`. That allocation never moves and lives
+        // as long as this struct holds the `Rc`; the stream is dropped before it (field order), is
+        // never handed out by value, and the model is only ever used through `&self` (models keep
+        // their mutable engine state in a `RefCell`), so the borrow stays valid.
+        let stream = unsafe { std::mem::transmute::<Box<dyn TokenStream + '_>, Box<dyn TokenStream + 'static>>(stream) };
+        OwnedStream { stream, model }
+    }
+
+    pub fn model(&self) -> &dyn LanguageModel {
+        &*self.model
+    }
+
+    pub fn stream(&mut self) -> &mut dyn TokenStream {
+        &mut *self.stream
+    }
+
+    /// The model and the stream at once.
+    pub fn split(&mut self) -> (&dyn LanguageModel, &mut dyn TokenStream) {
+        (&*self.model, &mut *self.stream)
+    }
 }

@@ -1,7 +1,8 @@
 //! Generation: greedy, temperature, top-k and top-p (nucleus) sampling from any [`LanguageModel`],
 //! seeded so the same seed and settings give the same text.
 
-use super::LanguageModel;
+use super::{LanguageModel, OwnedStream, TokenStream};
+use std::rc::Rc;
 use crate::rng::Rng;
 use crate::text::{TokenId, Tokenizer, BOS, EOS};
 use crate::{Error, Result};
@@ -130,30 +131,33 @@ pub fn top_tokens(dist: &[f64], n: usize) -> Vec<(TokenId, f64)> {
 }
 
 /// Generation in chunks, so a caller (the page's worker) can stream tokens and stop between chunks.
-/// The history and the random stream carry over, so any chunking gives the same text as one call.
+/// The model's stream and the random stream carry over from chunk to chunk — each token is pushed
+/// once, whatever the chunking — so any chunking gives the same text as one call.
 pub struct Generator {
     cfg: SampleConfig,
     rng: Rng,
-    /// Every token so far: `<s>`, the prompt, the generated tokens (with `<s>` after each `</s>`).
-    history: Vec<TokenId>,
+    stream: OwnedStream,
+    dist: Vec<f64>,
     prev: Option<TokenId>,
     remaining: usize,
 }
 
 impl Generator {
     /// `prompt` starts with `<s>` (see `Dataset::encode_prompt`); a missing `<s>` is added.
-    pub fn new(prompt: &[TokenId], cfg: &SampleConfig) -> Result<Generator> {
+    pub fn new(model: Rc<dyn LanguageModel>, prompt: &[TokenId], cfg: &SampleConfig) -> Result<Generator> {
         cfg.validate()?;
-        let mut history = Vec::with_capacity(prompt.len() + cfg.length + 1);
+        let v = model.vocab().len();
+        let mut stream = OwnedStream::new(model);
         if prompt.first() != Some(&BOS) {
-            history.push(BOS);
+            stream.stream().push(BOS);
         }
-        history.extend_from_slice(prompt);
+        prompt.iter().for_each(|&t| stream.stream().push(t));
         Ok(Generator {
             cfg: cfg.clone(),
             rng: Rng::derive(cfg.seed, "sample"),
+            stream,
+            dist: vec![0.0; v],
             prev: prompt.last().copied().filter(|&t| t != BOS),
-            history,
             remaining: cfg.length,
         })
     }
@@ -164,62 +168,71 @@ impl Generator {
 
     /// Generates up to `n` more tokens, calling `on_token` for each (return false to stop early).
     /// Returns true when generation is finished.
-    pub fn next_chunk(
-        &mut self,
-        model: &dyn LanguageModel,
-        tokenizer: &Tokenizer,
-        n: usize,
-        mut on_token: impl FnMut(Generated) -> bool,
-    ) -> Result<bool> {
-        let vocab = model.vocab();
-        // Rebuild the model's state: a bounded-context model needs only its window of the history.
-        let mut stream = model.stream();
-        let from = match model.info().context {
-            Some(c) => self.history.len().saturating_sub(c + 1),
-            None => 0,
-        };
-        self.history[from..].iter().for_each(|&t| stream.push(t));
-        let mut dist = vec![0.0; vocab.len()];
-        for _ in 0..n.min(self.remaining) {
-            stream.distribution(&mut dist);
-            let sum: f64 = dist.iter().sum();
-            if !(sum > 0.0 && sum.is_finite()) {
-                return Err(Error::new("bad-distribution", "the model produced no valid next-token distribution (NaN or all zeros)"));
-            }
-            if (sum - 1.0).abs() > 1e-9 {
-                dist.iter_mut().for_each(|p| *p /= sum); // unnormalised scores (stupid backoff)
-            }
-            let id = pick(&dist, &self.cfg, &mut self.rng);
-            let token = vocab.token(id).to_string();
-            let text = if id == EOS {
-                "\n".to_string()
-            } else {
-                let prev_str = self.prev.filter(|&p| p != EOS).map(|p| vocab.token(p));
-                format!("{}{}", tokenizer.joiner(prev_str, &token), token)
-            };
-            let alternatives = top_tokens(&dist, self.cfg.alternatives)
-                .into_iter()
-                .map(|(i, p)| Alternative { id: i, token: vocab.token(i).to_string(), prob: p })
-                .collect();
-            let keep_going = on_token(Generated { id, token, text, prob: dist[id as usize], alternatives });
-            self.remaining -= 1;
-            stream.push(id);
-            self.history.push(id);
-            self.prev = Some(id);
-            if id == EOS {
-                stream.push(BOS);
-                self.history.push(BOS);
-                self.prev = None;
-            }
-            if !keep_going {
-                self.remaining = 0;
-            }
-            if self.remaining == 0 {
-                break;
-            }
+    pub fn next_chunk(&mut self, tokenizer: &Tokenizer, n: usize, mut on_token: impl FnMut(Generated) -> bool) -> Result<bool> {
+        let n = n.min(self.remaining);
+        let (model, stream) = self.stream.split();
+        let done = sample_tokens(model.vocab(), stream, tokenizer, &self.cfg, &mut self.rng, &mut self.dist, &mut self.prev, n, &mut on_token)?;
+        self.remaining -= done.produced;
+        if done.stopped {
+            self.remaining = 0;
         }
         Ok(self.remaining == 0)
     }
+}
+
+struct Sampled {
+    produced: usize,
+    stopped: bool,
+}
+
+/// Samples up to `n` tokens from `stream`, pushing each one (and `<s>` after `</s>`).
+#[allow(clippy::too_many_arguments)]
+fn sample_tokens(
+    vocab: &crate::text::Vocab,
+    stream: &mut dyn TokenStream,
+    tokenizer: &Tokenizer,
+    cfg: &SampleConfig,
+    rng: &mut Rng,
+    dist: &mut [f64],
+    prev: &mut Option<TokenId>,
+    n: usize,
+    on_token: &mut dyn FnMut(Generated) -> bool,
+) -> Result<Sampled> {
+    let mut produced = 0;
+    while produced < n {
+        stream.distribution(dist);
+        let sum: f64 = dist.iter().sum();
+        if !(sum > 0.0 && sum.is_finite()) {
+            return Err(Error::new("bad-distribution", "the model produced no valid next-token distribution (NaN or all zeros)"));
+        }
+        if (sum - 1.0).abs() > 1e-9 {
+            dist.iter_mut().for_each(|p| *p /= sum); // unnormalised scores (stupid backoff)
+        }
+        let id = pick(dist, cfg, rng);
+        let token = vocab.token(id).to_string();
+        let text = if id == EOS {
+            "\n".to_string()
+        } else {
+            let prev_str = prev.filter(|&p| p != EOS).map(|p| vocab.token(p));
+            format!("{}{}", tokenizer.joiner(prev_str, &token), token)
+        };
+        let alternatives = top_tokens(dist, cfg.alternatives)
+            .into_iter()
+            .map(|(i, p)| Alternative { id: i, token: vocab.token(i).to_string(), prob: p })
+            .collect();
+        let keep_going = on_token(Generated { id, token, text, prob: dist[id as usize], alternatives });
+        produced += 1;
+        stream.push(id);
+        *prev = Some(id);
+        if id == EOS {
+            stream.push(BOS);
+            *prev = None;
+        }
+        if !keep_going {
+            return Ok(Sampled { produced, stopped: true });
+        }
+    }
+    Ok(Sampled { produced, stopped: false })
 }
 
 /// Generates after `prompt` (which starts with `<s>`; see `Dataset::encode_prompt`), calling
@@ -230,10 +243,19 @@ pub fn generate(
     tokenizer: &Tokenizer,
     prompt: &[TokenId],
     cfg: &SampleConfig,
-    on_token: impl FnMut(Generated) -> bool,
+    mut on_token: impl FnMut(Generated) -> bool,
 ) -> Result<()> {
-    let mut g = Generator::new(prompt, cfg)?;
-    g.next_chunk(model, tokenizer, usize::MAX, on_token).map(|_| ())
+    cfg.validate()?;
+    let mut stream = model.stream();
+    if prompt.first() != Some(&BOS) {
+        stream.push(BOS);
+    }
+    prompt.iter().for_each(|&t| stream.push(t));
+    let mut rng = Rng::derive(cfg.seed, "sample");
+    let mut dist = vec![0.0; model.vocab().len()];
+    let mut prev = prompt.last().copied().filter(|&t| t != BOS);
+    sample_tokens(model.vocab(), &mut *stream, tokenizer, cfg, &mut rng, &mut dist, &mut prev, cfg.length, &mut on_token)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -90,11 +90,12 @@ impl NgramCounts {
     }
 
     /// Counts read back from a model file, checked (a damaged file is a `file-corrupt` error).
-    pub fn from_tensors(order: usize, file: &ModelFile, vocab_len: usize) -> Result<NgramCounts> {
+    pub fn from_tensors(order: usize, file: &mut ModelFile) -> Result<NgramCounts> {
+        let vocab_len = file.vocab.len();
         let corrupt = |why: String| Error::new("file-corrupt", format!("The model file is damaged: {why}."));
-        let get = |name: &str| -> Result<Vec<u32>> {
-            match file.tensor(name).map(|t| &t.data) {
-                Some(TensorData::U32(v)) => Ok(v.clone()),
+        let mut get = |name: &str| -> Result<Vec<u32>> {
+            match file.take(name).map(|t| t.data) {
+                Some(TensorData::U32(v)) => Ok(v),
                 Some(_) => Err(corrupt(format!("tensor {name} has the wrong type"))),
                 None => Err(corrupt(format!("tensor {name} is missing"))),
             }

@@ -4,6 +4,7 @@
 pub mod arpa;
 pub mod counts;
 pub mod explain;
+pub mod family;
 mod radix;
 pub mod smoothing;
 pub mod trainer;
@@ -227,4 +228,4 @@ impl TokenStream for NgramStream<'_> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -4,11 +4,13 @@
 use super::arpa::ArpaModel;
 use super::counts::NgramCounts;
 use super::smoothing::{check_lambdas, Learned, Method};
-use crate::modelfile::{ModelFile, NamedTensor};
-use std::sync::Arc;
 use super::{views, NgramConfig, NgramModel, MAX_ORDER};
 use crate::lm::LanguageModel;
-use crate::session::{str_arg, token_id, Progress, ProgressHook, Trainer};
+use crate::modelfile::{ModelFile, NamedTensor};
+use crate::train::args::{str_arg, token_id};
+use crate::train::{readback, Chunk, Progress, ProgressHook, Trainer};
+use std::rc::Rc;
+use std::sync::Arc;
 use crate::text::vocab::UNK_STR;
 use crate::text::{Dataset, UNK};
 use crate::{Error, Result};
@@ -50,7 +52,7 @@ fn explain_view(data: &Dataset, args: &Value, explain: impl Fn(&[u32], u32) -> V
 
 pub struct NgramTrainer {
     config: NgramConfig,
-    model: Option<NgramModel>,
+    model: Option<Rc<NgramModel>>,
     progress: Option<ProgressHook>,
 }
 
@@ -62,13 +64,13 @@ impl NgramTrainer {
 
     /// A trainer whose model is already estimated (read from a model file).
     pub fn with_model(model: NgramModel) -> Self {
-        NgramTrainer { config: model.config.clone(), model: Some(model), progress: None }
+        NgramTrainer { config: model.config.clone(), model: Some(Rc::new(model)), progress: None }
     }
 
     /// Reads an n-gram model back from a model file: the counts are loaded, not recounted, and
     /// the estimator is rebuilt from them (with the saved interpolation weights, if any).
-    pub fn load(file: &ModelFile, config: &NgramConfig) -> Result<Self> {
-        let counts = NgramCounts::from_tensors(config.order, file, file.vocab.len())?;
+    pub fn load(file: &mut ModelFile, config: &NgramConfig) -> Result<Self> {
+        let counts = NgramCounts::from_tensors(config.order, file)?;
         let s = &config.smoothing;
         let learned = if s.method == Method::Interpolation && s.lambdas.is_none() {
             let p = &file.state["params"];
@@ -85,20 +87,29 @@ impl NgramTrainer {
 }
 
 impl Trainer for NgramTrainer {
-    fn step(&mut self, data: &Dataset, _budget: u64) -> Result<Progress> {
+    /// Counts and estimates in one synchronous call: it cannot be interrupted (see `stoppable`).
+    fn run(&mut self, data: &Dataset, _budget: u64) -> Result<Chunk> {
         if self.model.is_none() {
             let mut quiet = |_: &'static str, _: f64| {};
             let progress: super::Progress = match &mut self.progress {
                 Some(f) => f.as_mut(),
                 None => &mut quiet,
             };
-            self.model = Some(NgramModel::train(&data.train, &data.vocab, &self.config, progress)?);
+            self.model = Some(Rc::new(NgramModel::train(&data.train, &data.vocab, &self.config, progress)?));
         }
+        Ok(Chunk { readback: readback::ready(Vec::new()) })
+    }
+
+    fn finish(&mut self, data: &Dataset, _values: Vec<Vec<f32>>) -> Result<Progress> {
         Ok(done(data))
     }
 
-    fn model(&self) -> Option<&dyn LanguageModel> {
-        self.model.as_ref().map(|m| m as &dyn LanguageModel)
+    fn model(&self) -> Option<Rc<dyn LanguageModel>> {
+        self.model.clone().map(|m| m as Rc<dyn LanguageModel>)
+    }
+
+    fn stoppable(&self) -> bool {
+        false
     }
 
     fn set_progress(&mut self, hook: ProgressHook) {
@@ -106,14 +117,14 @@ impl Trainer for NgramTrainer {
     }
 
     fn arpa(&self) -> Option<Result<String>> {
-        self.model.as_ref().map(NgramModel::to_arpa)
+        self.model.as_ref().map(|m| m.to_arpa())
     }
 
     /// The counts (the estimator is rebuilt from them on load) and the method's learned
     /// parameters (interpolation weights, discounts) as state.
-    fn save(&self) -> Option<(Vec<NamedTensor>, Value)> {
+    fn save(&self) -> Option<Result<(Vec<NamedTensor>, Value)>> {
         let m = self.model.as_ref()?;
-        Some((m.counts().to_tensors(), serde_json::json!({ "params": m.estimator().params() })))
+        Some(Ok((m.counts().to_tensors(), serde_json::json!({ "params": m.estimator().params() }))))
     }
 
     fn view(&self, name: &str, args: &Value, data: &Dataset) -> Option<Result<Value>> {
@@ -145,22 +156,30 @@ impl Trainer for NgramTrainer {
 
 /// A model read from an ARPA file: nothing to train.
 pub struct ArpaTrainer {
-    model: ArpaModel,
+    model: Rc<ArpaModel>,
 }
 
 impl ArpaTrainer {
     pub fn new(model: ArpaModel) -> Self {
-        ArpaTrainer { model }
+        ArpaTrainer { model: Rc::new(model) }
     }
 }
 
 impl Trainer for ArpaTrainer {
-    fn step(&mut self, data: &Dataset, _budget: u64) -> Result<Progress> {
+    fn run(&mut self, _data: &Dataset, _budget: u64) -> Result<Chunk> {
+        Ok(Chunk { readback: readback::ready(Vec::new()) })
+    }
+
+    fn finish(&mut self, data: &Dataset, _values: Vec<Vec<f32>>) -> Result<Progress> {
         Ok(done(data))
     }
 
-    fn model(&self) -> Option<&dyn LanguageModel> {
-        Some(&self.model)
+    fn model(&self) -> Option<Rc<dyn LanguageModel>> {
+        Some(self.model.clone())
+    }
+
+    fn stoppable(&self) -> bool {
+        false
     }
 
     fn arpa(&self) -> Option<Result<String>> {

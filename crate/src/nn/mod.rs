@@ -1,10 +1,13 @@
 //! The neural engine: f32 tensors on flat buffers, compute kernels, layers as forward/backward pairs,
-//! optimizers, and the neural models. See docs/architecture.md, "Neural engine".
+//! optimizers, the model interface, the one trainer, and the neural models.
+//! See docs/architecture.md, "Neural engine".
 
-pub mod kernels;
-pub mod memory;
-pub mod models;
 pub mod backend;
+pub mod batches;
+pub mod engine;
+pub mod kernels;
+pub mod model;
+pub mod models;
 pub mod ops;
 pub mod optim;
 pub mod params;
@@ -12,3 +15,4 @@ pub mod params;
 mod reference_tests;
 pub mod tensor;
 pub mod train;
+pub mod trainer;

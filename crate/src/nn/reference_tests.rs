@@ -13,7 +13,10 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use crate::lm::LanguageModel;
-use crate::nn::models::fixed_window::{FixedWindowConfig, FixedWindowModel, EMBEDDING, HIDDEN_B, HIDDEN_W, OUTPUT_B, OUTPUT_W};
+use crate::nn::backend::cpu::Cpu;
+use crate::nn::batches::Batch;
+use crate::nn::model::Network;
+use crate::nn::models::fixed_window::{FixedWindow, FixedWindowConfig, EMBEDDING, HIDDEN_B, HIDDEN_W, OUTPUT_B, OUTPUT_W};
 use crate::nn::ops::activation::Activation;
 use crate::nn::optim::{schedule::learning_rate, schedule::Decay, OptimizerKind};
 use crate::nn::tensor::HostTensor;
@@ -46,19 +49,31 @@ fn check(what: &str, got: &[f64], want: &[f64]) {
     assert!(e <= 1.0, "{what}: error {:.3e} (scaled {e:.3}), max relative {:.3e}", e * TOL, max_relative(got, want));
 }
 
-fn build(fx: &Value) -> (FixedWindowModel, Vec<TokenId>, Vec<u32>) {
+type Model = Network<FixedWindow>;
+
+fn batch(positions: &[u32]) -> Batch<'_> {
+    Batch { starts: positions, len: 1, reset: false }
+}
+
+fn build(fx: &Value) -> (Model, Vec<TokenId>, Vec<u32>) {
+    build_with(fx, |_| {})
+}
+
+fn build_with(fx: &Value, edit: impl FnOnce(&mut FixedWindowConfig)) -> (Model, Vec<TokenId>, Vec<u32>) {
     let v = fx["vocab_size"].as_u64().unwrap() as usize;
     let act = if fx["activation"] == "relu" { Activation::Relu } else { Activation::Tanh };
-    let config = FixedWindowConfig {
+    let mut config = FixedWindowConfig {
         context: fx["context"].as_u64().unwrap() as usize,
         embed: fx["embed"].as_u64().unwrap() as usize,
         hidden: fx["hidden"].as_u64().unwrap() as usize,
         activation: act,
         ..Default::default()
     };
+    edit(&mut config);
     let vocab = Vocab::from_tokens((3..v).map(|i| format!("t{i}")), fx["predicts_eos"].as_bool().unwrap());
-    let mut model = FixedWindowModel::empty(config, vocab).unwrap();
-    let tensors: Vec<(String, HostTensor)> = [EMBEDDING, HIDDEN_W, HIDDEN_B, OUTPUT_W, OUTPUT_B]
+    // The checked backend: the parity runs also prove the model keeps the GPU buffer rules.
+    let model = Network::<FixedWindow>::new(config, vocab, Box::new(Cpu::checked()), None).unwrap();
+    let mut tensors: Vec<(String, HostTensor)> = [EMBEDDING, HIDDEN_W, HIDDEN_B, OUTPUT_W, OUTPUT_B]
         .iter()
         .map(|&n| {
             let w = &fx["weights"][n];
@@ -66,7 +81,7 @@ fn build(fx: &Value) -> (FixedWindowModel, Vec<TokenId>, Vec<u32>) {
             (n.to_string(), HostTensor::new(&shape, floats(&w["data"]).iter().map(|&x| x as f32).collect()))
         })
         .collect();
-    model.set_tensors(&tensors).unwrap();
+    model.engine.borrow_mut().set_params(&mut tensors).unwrap();
     let stream: Vec<TokenId> = fx["stream"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as TokenId).collect();
     let positions: Vec<u32> = fx["positions"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
     (model, stream, positions)
@@ -74,53 +89,46 @@ fn build(fx: &Value) -> (FixedWindowModel, Vec<TokenId>, Vec<u32>) {
 
 fn parity(fx: &Value) {
     let (model, stream, positions) = build(fx);
-    let loss = model.loss_and_gradients(&stream, &positions);
+    let loss = model.loss_and_gradients(&stream, &batch(&positions));
     check("loss", &[loss], &[fx["loss"].as_f64().unwrap()]);
     // Logits: PyTorch's are before the mask; compare the predictable columns.
     let v = model.vocab().len();
-    let logits = model.last_logits(positions.len());
+    let logits = model.model.last_logits(&mut model.engine.borrow_mut(), positions.len());
     let want = floats(&fx["logits"]);
     let keep: Vec<usize> = (0..want.len()).filter(|&i| model.vocab().is_predictable((i % v) as TokenId)).collect();
     check("logits", &keep.iter().map(|&i| logits[i] as f64).collect::<Vec<_>>(), &keep.iter().map(|&i| want[i]).collect::<Vec<_>>());
-    for (name, g) in model.gradients() {
+    let grads = model.engine.borrow_mut().grads_named();
+    for (name, g) in grads {
         check(&format!("gradient of {name}"), &g.data.iter().map(|&x| x as f64).collect::<Vec<_>>(), &floats(&fx["grads"][&name]));
     }
     for run in fx["training"].as_array().unwrap() {
-        let (mut model, stream, positions) = build(fx);
         let name = run["optimizer"].as_str().unwrap();
-        let t = &mut model.config.train;
-        t.optim.optimizer = match name {
-            "sgd" => OptimizerKind::Sgd,
-            "adam" => OptimizerKind::Adam,
-            _ => OptimizerKind::Adamw,
-        };
-        t.optim.momentum = run["momentum"].as_f64().unwrap();
-        t.optim.weight_decay = run["weight_decay"].as_f64().unwrap();
-        t.clip = run["clip"].as_f64().unwrap();
+        let (model, stream, positions) = build_with(fx, |c| {
+            let t = &mut c.train;
+            t.optim.optimizer = match name {
+                "sgd" => OptimizerKind::Sgd,
+                "adam" => OptimizerKind::Adam,
+                _ => OptimizerKind::Adamw,
+            };
+            t.optim.momentum = run["momentum"].as_f64().unwrap();
+            t.optim.weight_decay = run["weight_decay"].as_f64().unwrap();
+            t.clip = run["clip"].as_f64().unwrap();
+        });
         let (lr, warmup, steps, ratio) =
             (run["lr"].as_f64().unwrap(), run["warmup"].as_u64().unwrap(), run["steps"].as_u64().unwrap(), run["min_lr_ratio"].as_f64().unwrap());
-        let mut model = rebuild_optimizer(model);
         let mut losses = Vec::new();
         let mut norms = Vec::new();
         for (s, b) in run["batches"].as_array().unwrap().iter().enumerate() {
             let batch: Vec<u32> = b.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
-            let (l, n) = model.train_step(&stream, &batch, learning_rate(lr, s as u64, warmup, steps, Decay::Cosine, ratio)).unwrap();
+            let (l, n) = model.train_step_now(&stream, &self::batch(&batch), learning_rate(lr, s as u64, warmup, steps, Decay::Cosine, ratio)).unwrap();
             losses.push(l);
             norms.push(n);
         }
         check(&format!("{name}: step losses"), &losses, &floats(&run["losses"]));
         check(&format!("{name}: gradient norms"), &norms, &floats(&run["grad_norms"]));
-        let final_loss = model.loss_and_gradients(&stream, &positions);
+        let final_loss = model.loss_and_gradients(&stream, &batch(&positions));
         check(&format!("{name}: loss after 5 steps"), &[final_loss], &[run["final_loss"].as_f64().unwrap()]);
     }
-}
-
-/// The optimizer is created with the model; rebuild it after changing the optimizer settings.
-fn rebuild_optimizer(model: FixedWindowModel) -> FixedWindowModel {
-    let tensors = model.tensors();
-    let mut m = FixedWindowModel::empty(model.config.clone(), model.vocab().clone()).unwrap();
-    m.set_tensors(&tensors).unwrap();
-    m
 }
 
 #[test]

@@ -1,12 +1,11 @@
-//! Training settings shared by every neural model, with documented defaults, and the loss-curve points
-//! a trainer reports.
+//! Training settings shared by every neural model, with documented defaults.
 
 use super::optim::schedule::Decay;
 use super::optim::OptimConfig;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
 #[serde(default)]
 pub struct TrainConfig {
     /// Optimizer and its hyper-parameters (`optimizer`: `sgd` | `adam` | `adamw`, `momentum`, `beta1`,
@@ -74,20 +73,4 @@ impl TrainConfig {
         }
         Ok(())
     }
-}
-
-/// One point of the loss curve.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct LossPoint {
-    /// Optimizer steps done when it was measured (1-based).
-    pub step: u64,
-    /// Mean cross-entropy of that step's batch, in nats per token.
-    pub train_loss: f64,
-    /// Validation cross-entropy (nats per token), at evaluation steps only.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub valid_loss: Option<f64>,
-    /// Learning rate used for the step.
-    pub lr: f64,
-    /// Global gradient norm before clipping.
-    pub grad_norm: f64,
 }

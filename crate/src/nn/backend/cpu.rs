@@ -6,11 +6,17 @@ use crate::nn::kernels::{self, AdamStep, Kernels, MatRef};
 use crate::nn::ops::{self, activation::Activation, elementwise::Binary};
 use crate::nn::tensor::{BufferId, Ids, Tensor};
 use crate::text::TokenId;
+use std::cell::Cell;
+use std::rc::Rc;
 
 pub struct Cpu {
     bufs: Vec<Vec<f32>>,
     ids: Vec<Vec<TokenId>>,
     kern: &'static Kernels,
+    /// Enforce the buffer rules a GPU needs (see `checked`).
+    checked: bool,
+    /// (synchronous reads, batched readbacks) so far, shared with whoever asked (`read_counts`).
+    reads: Rc<Cell<(u64, u64)>>,
 }
 
 impl Default for Cpu {
@@ -28,11 +34,39 @@ impl Cpu {
         Self::with_kernels(kernels::best())
     }
     pub fn with_kernels(kern: &'static Kernels) -> Cpu {
-        Cpu { bufs: Vec::new(), ids: Vec::new(), kern }
+        Cpu { bufs: Vec::new(), ids: Vec::new(), kern, checked: false, reads: Rc::default() }
+    }
+    /// A live count of (synchronous `read`s, batched `read_async`s), to check how often a trainer
+    /// reads back: a GPU pays for every one.
+    pub fn read_counts(&self) -> Rc<Cell<(u64, u64)>> {
+        self.reads.clone()
+    }
+    /// A CPU backend that panics on any call a WebGPU backend could not make (backend/mod.rs, "Buffer
+    /// rules"): an offset not a multiple of 256 bytes, a buffer over 128 MiB, an op reading a buffer
+    /// it writes. Tests run models on it to prove they fit a GPU.
+    pub fn checked() -> Cpu {
+        Cpu { checked: true, ..Self::new() }
+    }
+    fn check_rules(&self, outs: &[Tensor], ins: &[Tensor]) {
+        use crate::nn::params::ALIGN;
+        for t in outs.iter().chain(ins) {
+            assert!(t.offset % ALIGN == 0, "buffer rule: offset {} of a {:?} tensor is not a multiple of 256 bytes", t.offset, t.shape);
+        }
+        for o in outs {
+            assert!(ins.iter().all(|x| x.buf != o.buf), "buffer rule: an op reads the buffer it writes ({:?})", o.buf);
+        }
+    }
+    fn check_ids(&self, ids: Ids) {
+        if self.checked {
+            assert!(ids.offset % crate::nn::params::ALIGN == 0, "buffer rule: id offset {} is not a multiple of 256 bytes", ids.offset);
+        }
     }
     /// Borrows output tensors mutably and input tensors immutably at once. Outputs may not overlap
     /// each other or any input (checked), which is what makes handing out the slices sound.
     fn io<const O: usize, const I: usize>(&mut self, outs: [Tensor; O], ins: [Tensor; I]) -> ([&mut [f32]; O], [&[f32]; I]) {
+        if self.checked {
+            self.check_rules(&outs, &ins);
+        }
         for (i, o) in outs.iter().enumerate() {
             assert!(self.bufs[o.buf.0 as usize].len() >= o.offset + o.len(), "tensor out of its buffer");
             for o2 in &outs[i + 1..] {
@@ -56,6 +90,7 @@ impl Cpu {
     }
 
     fn id_slice(&self, ids: Ids) -> &[TokenId] {
+        self.check_ids(ids);
         &self.ids[ids.buf.0 as usize][ids.offset..ids.offset + ids.len]
     }
 
@@ -70,6 +105,7 @@ impl Backend for Cpu {
     }
 
     fn alloc(&mut self, len: usize) -> BufferId {
+        assert!(!self.checked || len <= crate::nn::params::MAX_PART_FLOATS, "buffer rule: a buffer of {len} floats is over 128 MiB");
         self.bufs.push(vec![0.0; len]);
         BufferId(self.bufs.len() as u32 - 1)
     }
@@ -84,7 +120,14 @@ impl Backend for Cpu {
         self.ids[dst.buf.0 as usize][dst.offset..dst.offset + dst.len].copy_from_slice(src);
     }
     fn read(&mut self, src: Tensor) -> Vec<f32> {
+        let (r, a) = self.reads.get();
+        self.reads.set((r + 1, a));
         self.bufs[src.buf.0 as usize][src.range()].to_vec()
+    }
+    fn read_async(&mut self, srcs: &[Tensor]) -> crate::train::Readback {
+        let (r, a) = self.reads.get();
+        self.reads.set((r, a + 1));
+        crate::train::readback::ready(srcs.iter().map(|t| self.bufs[t.buf.0 as usize][t.range()].to_vec()).collect())
     }
     fn fill(&mut self, x: Tensor, value: f32) {
         self.bufs[x.buf.0 as usize][x.range()].fill(value);
@@ -193,10 +236,17 @@ impl Backend for Cpu {
         let ([dx, dw, db], [d, x, w, m, r]) = self.io([dx, dweight, dbias], [dout, x, weight, mean, rstd]);
         ops::layernorm::layernorm_backward(dx, dw, db, d, x, w, m, r, c);
     }
-    fn mask_columns(&mut self, x: Tensor, mask: &[bool], fill: f32) {
-        assert_eq!(x.shape.last(), mask.len());
-        let ([x], []) = self.io([x], []);
-        ops::mask::mask_columns_forward(x, mask, fill);
+    fn mask_columns(&mut self, x: Tensor, mask: Tensor, fill: f32) {
+        let c = mask.len();
+        assert_eq!(x.shape.last(), c);
+        let ([x], [m]) = self.io([x], [mask]);
+        for row in x.chunks_exact_mut(c.max(1)) {
+            for (v, &k) in row.iter_mut().zip(m) {
+                if k != 0.0 {
+                    *v = fill;
+                }
+            }
+        }
     }
     fn causal_mask(&mut self, x: Tensor, fill: f32) {
         let t = x.shape.last();
@@ -247,23 +297,36 @@ impl Backend for Cpu {
             (kern.axpy)(1.0, row, o);
         }
     }
-    fn sum_squares(&mut self, out: Tensor, x: Tensor) {
+    fn sum_squares(&mut self, out: Tensor, x: Tensor, accumulate: bool) {
         let kern = self.kern;
         let ([o], [x]) = self.io([out], [x]);
-        o[0] = (kern.dot)(x, x);
+        let s = (kern.dot)(x, x);
+        o[0] = if accumulate { o[0] + s } else { s };
+    }
+    fn flag_nonfinite(&mut self, flag: Tensor, x: Tensor) {
+        let ([f], [x]) = self.io([flag], [x]);
+        if !x.iter().all(|v| v.is_finite()) {
+            f[0] = 1.0;
+        }
     }
 
-    fn clip_by_norm(&mut self, x: Tensor, sumsq: Tensor, max_norm: f32) {
+    fn clip_by_norm(&mut self, x: Tensor, sumsq: Tensor, max_norm: f32, skip: Tensor) {
         let kern = self.kern;
-        let ([x], [ss]) = self.io([x], [sumsq]);
+        let ([x], [ss, skip]) = self.io([x], [sumsq, skip]);
+        if skip[0] != 0.0 {
+            return;
+        }
         // torch.nn.utils.clip_grad_norm_: coef = max_norm / (norm + 1e-6), clamped to 1.
         let coef = max_norm / (ss[0].sqrt() + 1e-6);
         if coef < 1.0 {
             (kern.scale)(coef, x);
         }
     }
-    fn sgd(&mut self, p: Tensor, g: Tensor, momentum: Tensor, s: &SgdStep) {
-        let ([p, buf], [g]) = self.io([p, momentum], [g]);
+    fn sgd(&mut self, p: Tensor, g: Tensor, momentum: Tensor, s: &SgdStep, skip: Tensor) {
+        let ([p, buf], [g, skip]) = self.io([p, momentum], [g, skip]);
+        if skip[0] != 0.0 {
+            return;
+        }
         for i in 0..p.len() {
             let gi = g[i] + s.weight_decay * p[i];
             // PyTorch: the buffer starts as the first gradient; without momentum it is just g.
@@ -272,9 +335,12 @@ impl Backend for Cpu {
             p[i] -= s.lr * b;
         }
     }
-    fn adam(&mut self, p: Tensor, g: Tensor, m: Tensor, v: Tensor, s: &AdamStep) {
+    fn adam(&mut self, p: Tensor, g: Tensor, m: Tensor, v: Tensor, s: &AdamStep, skip: Tensor) {
         let kern = self.kern;
-        let ([p, m, v], [g]) = self.io([p, m, v], [g]);
+        let ([p, m, v], [g, skip]) = self.io([p, m, v], [g, skip]);
+        if skip[0] != 0.0 {
+            return;
+        }
         (kern.adam)(p, g, m, v, s);
     }
 }

@@ -7,6 +7,11 @@
 //!
 //! Conventions (the same as `nn::ops`): row-major; a matrix view is [rows × last dim]; every
 //! `*_backward` *accumulates* into the input gradients; in-place ops say so.
+//!
+//! Buffer rules, so that every call maps onto one WebGPU dispatch (docs/architecture.md; checked by
+//! the CPU backend in its `checked` mode): tensor offsets are multiples of 256 bytes (`params::ALIGN`
+//! floats); no buffer exceeds 128 MiB (`params::MAX_PART_FLOATS`); no op reads a buffer it writes
+//! (an in-place operand is one read-write binding); masks are device tensors, made once.
 
 pub mod cpu;
 
@@ -15,6 +20,7 @@ use super::ops::activation::Activation;
 use super::ops::elementwise::Binary;
 use super::tensor::{BufferId, Ids, Tensor};
 use crate::text::TokenId;
+use crate::train::readback::{self, Readback};
 
 /// One SGD-with-momentum step (PyTorch's `torch.optim.SGD`, dampening 0, no Nesterov):
 /// g ← g + wd·p; buf ← momentum·buf + g (buf ← g on the first step); p ← p − lr·buf.
@@ -40,6 +46,11 @@ pub trait Backend {
     /// Device → host: the only readback. On a GPU this waits for the queue (async in the browser),
     /// so models read only the loss and views a caller asks for.
     fn read(&mut self, src: Tensor) -> Vec<f32>;
+    /// Device → host for several tensors at once, resolved when the device is done: the one readback
+    /// of a training chunk. The future borrows nothing, so the caller may await it freely.
+    fn read_async(&mut self, srcs: &[Tensor]) -> Readback {
+        readback::ready(srcs.iter().map(|&t| self.read(t)).collect())
+    }
     fn fill(&mut self, x: Tensor, value: f32);
     /// Bytes held in this backend's buffers (floats and ids).
     fn allocated_bytes(&self) -> u64;
@@ -93,8 +104,8 @@ pub trait Backend {
     fn layernorm(&mut self, out: Tensor, mean: Tensor, rstd: Tensor, x: Tensor, weight: Tensor, bias: Tensor);
     #[allow(clippy::too_many_arguments)]
     fn layernorm_backward(&mut self, dx: Tensor, dweight: Tensor, dbias: Tensor, dout: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor);
-    /// In place: x[r][j] = fill where mask[j].
-    fn mask_columns(&mut self, x: Tensor, mask: &[bool], fill: f32);
+    /// In place: x[r][j] = fill where mask[j] ≠ 0. `mask` is a device tensor [x.last], made once.
+    fn mask_columns(&mut self, x: Tensor, mask: Tensor, fill: f32);
     /// In place, on [batch × t × t] scores: x[b][i][j] = fill for j > i.
     fn causal_mask(&mut self, x: Tensor, fill: f32);
 
@@ -112,14 +123,19 @@ pub trait Backend {
     // ---- reductions ----
     /// out[c] (+)= Σ_r x[r][c] (bias gradients).
     fn sum_rows(&mut self, out: Tensor, x: Tensor, accumulate: bool);
-    /// out[0] = Σ x² (stays on the device).
-    fn sum_squares(&mut self, out: Tensor, x: Tensor);
+    /// out[0] (+)= Σ x² (stays on the device).
+    fn sum_squares(&mut self, out: Tensor, x: Tensor, accumulate: bool);
+    /// flag[0] = 1 if any entry of x is NaN or ±∞ (flag is left as it was otherwise): the non-finite
+    /// check of a training step, without a readback.
+    fn flag_nonfinite(&mut self, flag: Tensor, x: Tensor);
 
     // ---- optimizers (one pass over a flat parameter buffer) ----
+    // Each does nothing when skip[0] ≠ 0: a step whose loss or gradient was not finite leaves the
+    // model as it was, decided on the device.
     /// Clipping by global norm without a readback: with n = √sumsq[0], x ← x · min(1, max_norm/(n + 1e-6)).
-    fn clip_by_norm(&mut self, x: Tensor, sumsq: Tensor, max_norm: f32);
-    fn sgd(&mut self, p: Tensor, g: Tensor, momentum: Tensor, s: &SgdStep);
-    fn adam(&mut self, p: Tensor, g: Tensor, m: Tensor, v: Tensor, s: &AdamStep);
+    fn clip_by_norm(&mut self, x: Tensor, sumsq: Tensor, max_norm: f32, skip: Tensor);
+    fn sgd(&mut self, p: Tensor, g: Tensor, momentum: Tensor, s: &SgdStep, skip: Tensor);
+    fn adam(&mut self, p: Tensor, g: Tensor, m: Tensor, v: Tensor, s: &AdamStep, skip: Tensor);
 }
 
 #[cfg(test)]
@@ -174,10 +190,11 @@ mod tests {
         let mut rng = Rng::new(2);
         let (g, gv) = upload(&mut be, &[10], &mut rng);
         let ss = Tensor { buf: be.alloc(1), offset: 0, shape: crate::nn::tensor::Shape::new(&[1]) };
-        be.sum_squares(ss, g);
+        be.sum_squares(ss, g, false);
         let norm = gv.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((be.read(ss)[0].sqrt() - norm).abs() < 1e-5);
-        be.clip_by_norm(g, ss, 0.5 * norm);
+        let skip = Tensor { buf: be.alloc(1), offset: 0, shape: crate::nn::tensor::Shape::new(&[1]) };
+        be.clip_by_norm(g, ss, 0.5 * norm, skip);
         let clipped: f32 = be.read(g).iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((clipped - 0.5 * norm).abs() < 1e-4, "{clipped}");
         // SGD with momentum, two steps by hand: buf₁ = g, p₁ = p₀ − lr·g; buf₂ = μ·g + g, p₂ = p₁ − lr·buf₂.
@@ -187,8 +204,39 @@ mod tests {
         be.write(p, &[1.0]);
         be.write(gr, &[0.5]);
         let s = SgdStep { lr: 0.1, momentum: 0.9, weight_decay: 0.0, first: true };
-        be.sgd(p, gr, mo, &s);
-        be.sgd(p, gr, mo, &SgdStep { first: false, ..s });
+        be.sgd(p, gr, mo, &s, skip);
+        be.sgd(p, gr, mo, &SgdStep { first: false, ..s }, skip);
         assert!((be.read(p)[0] - (1.0 - 0.05 - 0.1 * 0.95)).abs() < 1e-6);
+        // A raised skip flag leaves everything as it was.
+        let before = be.read(p);
+        be.write(skip, &[1.0]);
+        be.sgd(p, gr, mo, &SgdStep { first: false, ..s }, skip);
+        be.clip_by_norm(g, ss, 1e-3, skip);
+        assert_eq!(be.read(p), before);
+        assert!((be.read(g).iter().map(|x| x * x).sum::<f32>().sqrt() - 0.5 * norm).abs() < 1e-4);
+    }
+
+    #[test]
+    fn non_finite_values_raise_the_flag_and_it_stays_raised() {
+        let mut be = Cpu::new();
+        let one = crate::nn::tensor::Shape::new(&[1]);
+        let flag = Tensor { buf: be.alloc(1), offset: 0, shape: one };
+        let x = Tensor { buf: be.alloc(3), offset: 0, shape: crate::nn::tensor::Shape::new(&[3]) };
+        be.write(x, &[1.0, -2.0, 3.0]);
+        be.flag_nonfinite(flag, x);
+        assert_eq!(be.read(flag), [0.0]);
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            be.write(flag, &[0.0]);
+            be.write(x, &[1.0, bad, 3.0]);
+            be.flag_nonfinite(flag, x);
+            assert_eq!(be.read(flag), [1.0], "{bad}");
+            be.write(x, &[1.0, 2.0, 3.0]);
+            be.flag_nonfinite(flag, x);
+            assert_eq!(be.read(flag), [1.0], "sticky");
+        }
+        let ss = Tensor { buf: be.alloc(1), offset: 0, shape: one };
+        be.sum_squares(ss, x, false);
+        be.sum_squares(ss, x, true);
+        assert_eq!(be.read(ss), [28.0]);
     }
 }

@@ -1,4 +1,5 @@
-//! Neural language models. Each implements `lm::LanguageModel` (so perplexity, sampling and the
-//! views work unchanged) and comes with a `session::Trainer`.
+//! Neural language models. Each implements `nn::model::NeuralModel`; `nn::model::Network` makes it a
+//! `lm::LanguageModel` (so perplexity, sampling and the views work unchanged) and `nn::trainer`
+//! trains it.
 
 pub mod fixed_window;

@@ -39,23 +39,23 @@ impl Default for OptimConfig {
     }
 }
 
-/// An optimizer with its state for one flat parameter buffer of `len` floats.
+/// An optimizer with its state for a model's parameter parts (see `nn::params`).
 pub struct Optimizer {
     pub config: OptimConfig,
     /// Steps taken.
     pub t: u64,
-    /// SGD: the momentum buffer; Adam(W): the first moment m.
-    pub m: Tensor,
-    /// Adam(W): the second moment v (unused by SGD).
-    pub v: Tensor,
+    /// SGD: the momentum buffers; Adam(W): the first moments m. One per parameter part.
+    pub m: Vec<Tensor>,
+    /// Adam(W): the second moments v (empty for SGD).
+    pub v: Vec<Tensor>,
 }
 
 impl Optimizer {
-    pub fn new(be: &mut dyn Backend, config: OptimConfig, len: usize) -> Self {
-        let shape = Shape::new(&[len]);
-        let m = Tensor { buf: be.alloc(len), offset: 0, shape };
-        let vlen = if config.optimizer == OptimizerKind::Sgd { 0 } else { len };
-        let v = Tensor { buf: be.alloc(vlen), offset: 0, shape: Shape::new(&[vlen]) };
+    /// State for parameter parts of `parts` floats each.
+    pub fn new(be: &mut dyn Backend, config: OptimConfig, parts: &[usize]) -> Self {
+        let alloc = |be: &mut dyn Backend| parts.iter().map(|&n| Tensor { buf: be.alloc(n), offset: 0, shape: Shape::new(&[n]) }).collect::<Vec<_>>();
+        let m = alloc(be);
+        let v = if config.optimizer == OptimizerKind::Sgd { Vec::new() } else { alloc(be) };
         Optimizer { config, t: 0, m, v }
     }
 
@@ -64,35 +64,43 @@ impl Optimizer {
         if kind == OptimizerKind::Sgd { 1 } else { 2 }
     }
 
-    /// One update of `params` from `grads` at learning rate `lr`. With `l2`-style weight decay the
-    /// gradient buffer is modified (g += wd·p), as PyTorch does internally.
-    pub fn step(&mut self, be: &mut dyn Backend, params: Tensor, grads: Tensor, lr: f64) {
+    /// One update of `params` from `grads` (matching parts) at learning rate `lr`, skipped on the
+    /// device when `skip[0] ≠ 0`. With `l2`-style weight decay the gradient buffer is modified
+    /// (g += wd·p), as PyTorch does internally.
+    pub fn step(&mut self, be: &mut dyn Backend, params: &[Tensor], grads: &[Tensor], lr: f64, skip: Tensor) {
         self.t += 1;
         let c = self.config;
-        match c.optimizer {
-            OptimizerKind::Sgd => {
-                let s = SgdStep { lr: lr as f32, momentum: c.momentum as f32, weight_decay: c.weight_decay as f32, first: self.t == 1 };
-                be.sgd(params, grads, self.m, &s);
-            }
-            OptimizerKind::Adam | OptimizerKind::Adamw => {
-                let decoupled = c.optimizer == OptimizerKind::Adamw;
-                if !decoupled && c.weight_decay != 0.0 {
-                    be.axpy(grads, c.weight_decay as f32, params);
+        for (i, (&p, &g)) in params.iter().zip(grads).enumerate() {
+            match c.optimizer {
+                OptimizerKind::Sgd => {
+                    let s = SgdStep { lr: lr as f32, momentum: c.momentum as f32, weight_decay: c.weight_decay as f32, first: self.t == 1 };
+                    be.sgd(p, g, self.m[i], &s, skip);
                 }
-                let wd = if decoupled { c.weight_decay } else { 0.0 };
-                let s = AdamStep::new(lr, c.beta1, c.beta2, c.eps, wd, self.t);
-                be.adam(params, grads, self.m, self.v, &s);
+                OptimizerKind::Adam | OptimizerKind::Adamw => {
+                    let decoupled = c.optimizer == OptimizerKind::Adamw;
+                    if !decoupled && c.weight_decay != 0.0 {
+                        be.axpy(g, c.weight_decay as f32, p);
+                    }
+                    let wd = if decoupled { c.weight_decay } else { 0.0 };
+                    let s = AdamStep::new(lr, c.beta1, c.beta2, c.eps, wd, self.t);
+                    be.adam(p, g, self.m[i], self.v[i], &s, skip);
+                }
             }
         }
     }
 }
 
-/// Clips `grads` to global L2 norm `max_norm` (torch.nn.utils.clip_grad_norm_) on the device;
-/// `scratch` is a 1-float tensor that receives Σg² (read it back only if you want to show the norm).
-pub fn clip_grad_norm(be: &mut dyn Backend, grads: Tensor, scratch: Tensor, max_norm: f64) {
-    be.sum_squares(scratch, grads);
+/// Σg² over every gradient part into `sumsq` (1 float), then, with `max_norm` > 0, clips them to that
+/// global L2 norm (torch.nn.utils.clip_grad_norm_) — all on the device, skipped when `skip[0] ≠ 0`.
+pub fn clip_grad_norm(be: &mut dyn Backend, grads: &[Tensor], sumsq: Tensor, max_norm: f64, skip: Tensor) {
+    for (i, &g) in grads.iter().enumerate() {
+        be.sum_squares(sumsq, g, i > 0);
+    }
+    be.flag_nonfinite(skip, sumsq);
     if max_norm > 0.0 {
-        be.clip_by_norm(grads, scratch, max_norm as f32);
+        for &g in grads {
+            be.clip_by_norm(g, sumsq, max_norm as f32, skip);
+        }
     }
 }
 
@@ -109,16 +117,17 @@ mod tests {
         for kind in [OptimizerKind::Sgd, OptimizerKind::Adam, OptimizerKind::Adamw] {
             let mut be = Cpu::new();
             let config = OptimConfig { optimizer: kind, weight_decay: 0.1, ..Default::default() };
-            let mut opt = Optimizer::new(&mut be, config, 1);
+            let mut opt = Optimizer::new(&mut be, config, &[1]);
             let one = Shape::new(&[1]);
             let p = Tensor { buf: be.alloc(1), offset: 0, shape: one };
             let g = Tensor { buf: be.alloc(1), offset: 0, shape: one };
+            let skip = Tensor { buf: be.alloc(1), offset: 0, shape: one };
             be.write(p, &[2.0]);
             let (lr, grads) = (0.1, [0.5, -0.25]);
             let (mut pw, mut m, mut v, mut buf) = (2.0f64, 0.0f64, 0.0f64, 0.0f64);
             for (t, &gr) in grads.iter().enumerate() {
                 be.write(g, &[gr as f32]);
-                opt.step(&mut be, p, g, lr);
+                opt.step(&mut be, &[p], &[g], lr, skip);
                 let t = t as i32 + 1;
                 match kind {
                     OptimizerKind::Sgd => {

@@ -36,8 +36,10 @@ pub struct MemoryEstimate {
 }
 
 impl MemoryEstimate {
-    pub fn new(parameters: u64, optimizer_floats_per_param: u64, activation_bytes: u64, scratch_bytes: u64) -> Self {
-        let pb = parameters * 4;
+    /// `parameters` numbers stored in `parameter_floats` floats (with alignment padding), with
+    /// gradients of the same size and `optimizer_floats_per_param` floats of optimizer state each.
+    pub fn new(parameters: u64, parameter_floats: u64, optimizer_floats_per_param: u64, activation_bytes: u64, scratch_bytes: u64) -> Self {
+        let pb = parameter_floats * 4;
         let total = pb * (2 + optimizer_floats_per_param) + activation_bytes + scratch_bytes;
         let budget = budget();
         MemoryEstimate {

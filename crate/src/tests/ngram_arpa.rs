@@ -12,7 +12,7 @@ use crate::ngram::{NgramConfig, NgramModel};
 use crate::session::{RunConfig, Session};
 use crate::text::{DataConfig, Dataset, Tokenizer, TokenizerKind, BOS, EOS, UNK};
 
-const SHAKESPEARE: &str = include_str!("../../../../tests/data/tinyshakespeare.txt");
+const SHAKESPEARE: &str = include_str!("../../../tests/data/tinyshakespeare.txt");
 
 fn dataset() -> Dataset {
     let text: String = SHAKESPEARE.lines().take(800).collect::<Vec<_>>().join("\n");
@@ -82,7 +82,7 @@ fn unk_is_written_as_arpa_unk_and_session_round_trip() {
     let corpus: String = SHAKESPEARE.lines().take(300).collect::<Vec<_>>().join("\n");
     let mut cfg = RunConfig::default();
     cfg.data.tokenizer = Tokenizer::new(TokenizerKind::Whitespace, false);
-    cfg.model = crate::session::ModelConfig::Ngram(NgramConfig {
+    cfg.model = crate::session::ModelConfig::new("ngram", &NgramConfig {
         smoothing: Smoothing { discount_fallback: true, ..Smoothing::default() },
         ..NgramConfig::default()
     });

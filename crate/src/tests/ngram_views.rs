@@ -4,7 +4,7 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use super::by_hand::{close, data, model};
+use crate::ngram::tests::by_hand::{close, data, model};
 use crate::lm::eval::perplexity;
 use crate::ngram::counts::NgramCounts;
 use crate::ngram::smoothing::interpolation::{em, split_heldout};
@@ -14,7 +14,7 @@ use crate::session::{ModelConfig, RunConfig, Session};
 use crate::text::{Tokenizer, TokenizerKind, BOS};
 use serde_json::json;
 
-const SHAKESPEARE: &str = include_str!("../../../../tests/data/tinyshakespeare.txt");
+const SHAKESPEARE: &str = include_str!("../../../tests/data/tinyshakespeare.txt");
 
 #[test]
 fn sparseness_by_hand() {
@@ -51,7 +51,7 @@ fn shakespeare_session(method: Smoothing, order: usize) -> Session {
     let corpus: String = SHAKESPEARE.lines().take(1200).collect::<Vec<_>>().join("\n");
     let mut cfg = RunConfig::default();
     cfg.data.tokenizer = Tokenizer::new(TokenizerKind::Whitespace, false);
-    cfg.model = ModelConfig::Ngram(NgramConfig { order, smoothing: method });
+    cfg.model = ModelConfig::new("ngram", &NgramConfig { order, smoothing: method });
     let mut s = Session::new(&corpus, cfg).unwrap();
     s.train_to_end().unwrap();
     s

@@ -35,7 +35,7 @@ pub fn kenlm_config(order: usize) -> RunConfig {
             max_vocab: 0,
             ..DataConfig::default()
         },
-        model: ModelConfig::Ngram(NgramConfig { order, ..NgramConfig::default() }),
+        model: ModelConfig::new("ngram", &NgramConfig { order, ..NgramConfig::default() }),
         ..RunConfig::default()
     }
 }

@@ -15,10 +15,11 @@ const CORPUS: &str = "the cat sat on the mat\nthe dog sat on the log\na cat saw 
 fn trained(method: Method) -> Session {
     let mut c = RunConfig { seed: 3, ..RunConfig::default() };
     c.data.valid_fraction = 0.25;
-    let ModelConfig::Ngram(n) = &mut c.model else { unreachable!() };
+    let mut n = crate::ngram::NgramConfig::default();
     n.order = 3;
     n.smoothing.method = method;
     n.smoothing.discount_fallback = true; // tiny corpus
+    c.model = ModelConfig::new("ngram", &n);
     let mut s = Session::new(&CORPUS.repeat(3), c).unwrap();
     s.train_to_end().unwrap();
     s
@@ -66,7 +67,7 @@ fn damaged_counts_are_refused() {
         let TensorData::U32(v) = &mut t.data else { unreachable!() };
         f(v);
         t.shape = vec![v.len()];
-        modelfile::write(&g).unwrap()
+        modelfile::write(g).unwrap()
     };
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("parent after child", mangle("ngram.trie.parent", &|v| { let n = v.len(); v[1] = n as u32; })),

@@ -1,0 +1,423 @@
+//! The one neural trainer: batching, the learning-rate schedule, clipping, the non-finite check,
+//! evaluation, the loss history, save and resume — for every [`NeuralModel`]. And
+//! [`NeuralFamily`], which puts any neural model in the registry.
+//!
+//! A chunk of training stays on the device. Each step's mean loss and Σg² go into a slot of a device
+//! tensor, a device flag records a non-finite loss or gradient (and makes the optimizer skip the
+//! update, so the model keeps its last good weights), validation losses go into slots too, and the
+//! trainer reads all of it back once, at the end of the chunk (`Trainer::run` / `Trainer::finish`).
+
+use super::backend::Backend;
+use super::batches::{predicted_positions, Batch, Sampler, SamplerState};
+use super::engine::Engine;
+use super::model::{Network, NeuralModel};
+use super::optim::{clip_grad_norm, schedule::learning_rate, Optimizer};
+use super::params::ALIGN;
+use super::tensor::{HostTensor, Shape, Tensor};
+use crate::clock::now_ms;
+use crate::lm::LanguageModel;
+use crate::modelfile::{ModelFile, NamedTensor, TensorData};
+use crate::rng::Rng;
+use crate::text::{Dataset, Vocab};
+use crate::train::{family, Chunk, Device, Family, History, LossPoint, MemoryEstimate, Progress, Trainer};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::rc::Rc;
+
+/// Most optimizer steps in one chunk (one readback). The worker asks for chunks of about 50 ms.
+pub const CHUNK_STEPS: usize = 256;
+
+/// Saved training state (model files' `state` metadata).
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct TrainState {
+    pub step: u64,
+    pub tokens: u64,
+    pub optimizer_steps: u64,
+    pub elapsed_ms: f64,
+    #[serde(default)]
+    pub clipped_steps: u64,
+    pub history: History,
+    /// The batch sampler's random stream and place (absent in files of format version 1).
+    #[serde(default)]
+    pub sampler: Option<SamplerState>,
+}
+
+/// The per-chunk device statistics: slot i of a tensor is at offset i·ALIGN (a bindable offset).
+struct Stats {
+    loss: Tensor,
+    norm: Tensor,
+    valid: Tensor,
+    flag: Tensor,
+}
+
+fn slot(t: Tensor, i: usize) -> Tensor {
+    Tensor { buf: t.buf, offset: t.offset + i * ALIGN, shape: Shape::new(&[1]) }
+}
+
+impl Stats {
+    fn floats() -> u64 {
+        (3 * CHUNK_STEPS * ALIGN + 1) as u64
+    }
+    fn new(eng: &mut Engine) -> Result<Stats> {
+        let mut t = || eng.alloc(&[CHUNK_STEPS * ALIGN]);
+        Ok(Stats { loss: t()?, norm: t()?, valid: t()?, flag: eng.alloc(&[1])? })
+    }
+}
+
+/// A chunk recorded and waiting for its readback.
+struct Pending {
+    first: u64,
+    steps: usize,
+    tokens_per_step: u64,
+    t0: f64,
+}
+
+/// The memory a model of this configuration needs: parameters, gradients, optimizer state,
+/// activations with the trainer's statistics, and the backend's matmul scratch.
+pub fn estimate<M: NeuralModel>(config: &M::Config, v: usize) -> MemoryEstimate {
+    use crate::nn::kernels::gemm::{KC, MC, NC};
+    let layout = M::layout(config, v);
+    let tc = M::train_config(config);
+    let acts = M::activation_bytes(config, v) + Stats::floats() * 4;
+    let scratch = (KC * (MC + NC)) as u64 * 4;
+    MemoryEstimate::new(layout.parameters(), layout.floats(), Optimizer::state_per_param(tc.optim.optimizer) as u64, acts, scratch)
+}
+
+const REDUCE: &str = "the vocabulary (max size / min count), the embedding or hidden size, or the batch size";
+
+impl<M: NeuralModel> Network<M> {
+    /// Allocates the model on `be` (after checking its memory estimate) and, with a seed,
+    /// initialises it from `Rng::derive(seed, "init")`; without one, the parameters are zero (to be
+    /// loaded).
+    pub fn new(config: M::Config, vocab: Vocab, be: Box<dyn Backend>, seed: Option<u64>) -> Result<Self> {
+        M::validate(&config)?;
+        let v = vocab.len();
+        estimate::<M>(&config, v).check(REDUCE)?;
+        let layout = M::layout(&config, v);
+        let mut eng = Engine::new(be, layout, M::train_config(&config).optim)?;
+        if let Some(seed) = seed {
+            let mut rng = Rng::derive(seed, "init");
+            let mut init: Vec<(String, HostTensor)> = eng
+                .layout
+                .entries
+                .iter()
+                .map(|e| (e.name.clone(), HostTensor::new(e.shape.dims(), M::init(&config, e, &mut rng))))
+                .collect();
+            eng.set_params(&mut init)?;
+        }
+        let model = M::new(config, &vocab, &mut eng)?;
+        Ok(Network { model, vocab, engine: RefCell::new(eng) })
+    }
+}
+
+/// One optimizer step, recorded on the device: zero the gradients, forward + backward, the mean loss
+/// into `loss`, Σg² into `norm` (both 1-float slots), raise `flag` if either is not finite, clip,
+/// update (skipped when `flag` is up).
+#[allow(clippy::too_many_arguments)]
+fn record_step<M: NeuralModel>(model: &M, eng: &mut Engine, stream: &[crate::text::TokenId], batch: &Batch, lr: f64, clip: f64, loss: Tensor, norm: Tensor, flag: Tensor) {
+    eng.zero_grads();
+    let rows = model.forward_backward(eng, stream, batch);
+    eng.be.sum_rows(loss, rows, false);
+    eng.be.scale(loss, 1.0 / rows.shape.rows() as f32);
+    eng.be.flag_nonfinite(flag, loss);
+    let Engine { be, params, grads, opt, .. } = eng;
+    clip_grad_norm(be.as_mut(), grads, norm, clip, flag);
+    opt.step(be.as_mut(), params, grads, lr, flag);
+}
+
+impl<M: NeuralModel> Network<M> {
+    /// Mean loss and gradients (left in the engine) of one batch, without an update; for tests and parity.
+    pub fn loss_and_gradients(&self, stream: &[crate::text::TokenId], batch: &Batch) -> f64 {
+        let eng = &mut *self.engine.borrow_mut();
+        eng.zero_grads();
+        let rows = self.model.forward_backward(eng, stream, batch);
+        let l = eng.be.read(rows);
+        l.iter().map(|&x| x as f64).sum::<f64>() / l.len() as f64
+    }
+
+    /// One optimizer step on a given batch, read back at once: (loss, gradient norm). For tests and
+    /// parity; the trainer records many steps and reads back once.
+    pub fn train_step_now(&self, stream: &[crate::text::TokenId], batch: &Batch, lr: f64) -> Result<(f64, f64)> {
+        let eng = &mut *self.engine.borrow_mut();
+        let [loss, norm, flag] = [eng.alloc(&[1])?, eng.alloc(&[1])?, eng.alloc(&[1])?];
+        record_step(&self.model, eng, stream, batch, lr, M::train_config(self.model.config()).clip, loss, norm, flag);
+        if eng.be.read(flag)[0] != 0.0 {
+            return Err(Error::new("nan-loss", "the loss or the gradient is not finite"));
+        }
+        Ok((eng.be.read(loss)[0] as f64, (eng.be.read(norm)[0] as f64).sqrt()))
+    }
+}
+
+pub struct NeuralTrainer<M: NeuralModel> {
+    pub net: Rc<Network<M>>,
+    sampler: Sampler,
+    /// The fixed validation subset: the first `eval_tokens` predicted positions.
+    valid: Vec<u32>,
+    stats: Stats,
+    pending: Option<Pending>,
+    /// Host staging for a chunk (reserved once).
+    lrs: Vec<f64>,
+    evals: Vec<usize>,
+    pub step: u64,
+    pub tokens: u64,
+    pub elapsed_ms: f64,
+    pub clipped_steps: u64,
+    pub history: History,
+}
+
+impl<M: NeuralModel> NeuralTrainer<M> {
+    pub fn new(net: Network<M>, data: &Dataset, seed: u64) -> Result<Self> {
+        let tc = *M::train_config(net.model.config());
+        let sampler = Sampler::new(M::batching(net.model.config()), tc.batch, &data.train, Rng::derive(seed, "batches"));
+        // A model loaded without its corpus has no text: it cannot train, but it can do everything else.
+        let sampler = match sampler {
+            Ok(s) => s,
+            Err(_) if data.train.is_empty() => Sampler::new(super::batches::Batching::Positions, tc.batch, &[], Rng::new(0))?,
+            Err(e) => return Err(e),
+        };
+        let mut valid = predicted_positions(&data.valid);
+        if tc.eval_tokens > 0 {
+            valid.truncate(tc.eval_tokens);
+        }
+        let stats = Stats::new(&mut net.engine.borrow_mut())?;
+        Ok(NeuralTrainer {
+            net: Rc::new(net),
+            sampler,
+            valid,
+            stats,
+            pending: None,
+            lrs: Vec::with_capacity(CHUNK_STEPS),
+            evals: Vec::with_capacity(CHUNK_STEPS),
+            step: 0,
+            tokens: 0,
+            elapsed_ms: 0.0,
+            clipped_steps: 0,
+            history: History::default(),
+        })
+    }
+
+    fn train_config(&self) -> crate::nn::train::TrainConfig {
+        *M::train_config(self.net.model.config())
+    }
+
+    pub fn state(&self) -> TrainState {
+        TrainState {
+            step: self.step,
+            tokens: self.tokens,
+            optimizer_steps: self.net.engine.borrow().opt.t,
+            elapsed_ms: self.elapsed_ms,
+            clipped_steps: self.clipped_steps,
+            history: self.history.clone(),
+            sampler: Some(self.sampler.state()),
+        }
+    }
+
+    /// Continues from a saved state: the sampler continues its stream (or, for a file without one,
+    /// replays its draws), so a resumed run gives the same loss curve as an uninterrupted one.
+    pub fn restore(&mut self, s: TrainState) -> Result<()> {
+        let steps = self.train_config().steps;
+        if s.step > steps {
+            return Err(Error::new("file-corrupt", format!("The model file is damaged: it has trained {} of {steps} steps.", s.step)));
+        }
+        match &s.sampler {
+            Some(state) => self.sampler.restore(state)?,
+            None if !self.sampler.is_empty() => self.sampler.replay(s.step),
+            None => {}
+        }
+        self.step = s.step;
+        self.tokens = s.tokens;
+        self.elapsed_ms = s.elapsed_ms;
+        self.clipped_steps = s.clipped_steps;
+        self.history = s.history;
+        Ok(())
+    }
+
+    fn progress(&self, points: Vec<LossPoint>) -> Progress {
+        let total = self.train_config().steps;
+        let last = self.history.last();
+        Progress {
+            done: self.step >= total,
+            phase: if self.step >= total { "done".into() } else { "training".into() },
+            step: self.step,
+            total_steps: total,
+            tokens: self.tokens,
+            train_loss: last.map(|p| p.train_loss),
+            valid_loss: self.history.last_valid(),
+            lr: last.map(|p| p.lr),
+            grad_norm: last.map(|p| p.grad_norm),
+            elapsed_ms: self.elapsed_ms,
+            clipped_steps: self.clipped_steps,
+            points,
+        }
+    }
+}
+
+impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
+    fn run(&mut self, data: &Dataset, budget: u64) -> Result<Chunk> {
+        if self.pending.is_some() {
+            return Err(Error::new("busy", "A training chunk is still waiting for its results."));
+        }
+        if self.sampler.is_empty() {
+            return Err(Error::new("no-corpus", "There is no training text: a model loaded from a file continues training only when it is loaded with its corpus."));
+        }
+        let tc = self.train_config();
+        let n = budget.min(CHUNK_STEPS as u64).min(tc.steps.saturating_sub(self.step)) as usize;
+        let t0 = now_ms();
+        let net = &*self.net;
+        let eng = &mut *net.engine.borrow_mut();
+        let st = &self.stats;
+        eng.be.fill(st.flag, 0.0);
+        self.lrs.clear();
+        self.evals.clear();
+        let mut tokens_per_step = 0;
+        for i in 0..n {
+            let s = self.step + i as u64;
+            let batch = self.sampler.next();
+            tokens_per_step = batch.tokens() as u64;
+            let lr = learning_rate(tc.lr, s, tc.warmup, tc.steps, tc.decay, tc.min_lr_ratio);
+            record_step(&net.model, eng, &data.train, &batch, lr, tc.clip, slot(st.loss, i), slot(st.norm, i), st.flag);
+            self.lrs.push(lr);
+            if ((s + 1).is_multiple_of(tc.eval_interval) || s + 1 == tc.steps) && !self.valid.is_empty() {
+                let v = slot(st.valid, self.evals.len());
+                eng.be.fill(v, 0.0);
+                net.model.eval(eng, &data.valid, &self.valid, &mut |eng, l| eng.be.sum_rows(v, l, true));
+                eng.be.scale(v, 1.0 / self.valid.len() as f32);
+                self.evals.push(i);
+            }
+        }
+        let first = |t: Tensor, k: usize| Tensor { shape: Shape::new(&[k * ALIGN]), ..t };
+        let readback = eng.be.read_async(&[first(st.loss, n), first(st.norm, n), first(st.valid, self.evals.len()), st.flag]);
+        self.pending = Some(Pending { first: self.step, steps: n, tokens_per_step, t0 });
+        Ok(Chunk { readback })
+    }
+
+    fn finish(&mut self, _data: &Dataset, values: Vec<Vec<f32>>) -> Result<Progress> {
+        let p = self.pending.take().ok_or_else(|| Error::new("no-chunk", "No training chunk is waiting for results."))?;
+        let [losses, norms, valids, flag]: [Vec<f32>; 4] = values.try_into().map_err(|_| Error::new("readback", "a training chunk's readback is incomplete"))?;
+        let at = |v: &[f32], i: usize| v[i * ALIGN] as f64;
+        let bad = (flag[0] != 0.0).then(|| (0..p.steps).find(|&i| !at(&losses, i).is_finite() || !at(&norms, i).is_finite()).unwrap_or(0));
+        let good = bad.unwrap_or(p.steps);
+        let clip = self.train_config().clip;
+        let mut points = Vec::with_capacity(good);
+        for i in 0..good {
+            let grad_norm = at(&norms, i).sqrt();
+            if clip > 0.0 && grad_norm > clip {
+                self.clipped_steps += 1;
+            }
+            let valid_loss = self.evals.iter().position(|&e| e == i).map(|k| at(&valids, k));
+            let point = LossPoint { step: p.first + i as u64 + 1, train_loss: at(&losses, i), valid_loss, lr: self.lrs[i], grad_norm };
+            self.history.push(point.clone());
+            points.push(point);
+        }
+        self.step = p.first + good as u64;
+        self.tokens += good as u64 * p.tokens_per_step;
+        self.elapsed_ms += now_ms() - p.t0;
+        if let Some(i) = bad {
+            // The failed step and those after it changed nothing on the device: count them out.
+            self.net.engine.borrow_mut().opt.t -= (p.steps - i) as u64;
+            let (loss, lr) = (at(&losses, i), self.lrs[i]);
+            let what = if loss.is_finite() { format!("the gradient norm became {}", at(&norms, i).sqrt()) } else { format!("the training loss became {loss}") };
+            return Err(Error::new(
+                "nan-loss",
+                format!("Step {}: {what} (learning rate {lr:.3e}). Training stopped, and the model keeps its weights from step {}: lower the learning rate, or clip the gradients.", p.first + i as u64 + 1, p.first + i as u64),
+            ));
+        }
+        Ok(self.progress(points))
+    }
+
+    fn model(&self) -> Option<Rc<dyn LanguageModel>> {
+        Some(self.net.clone())
+    }
+
+    fn view(&self, name: &str, _args: &Value, _data: &Dataset) -> Option<Result<Value>> {
+        match name {
+            "history" => Some(Ok(json!({ "points": self.history }))),
+            "memory" => self.estimate().map(|e| Ok(serde_json::to_value(e).expect("json"))),
+            _ => None,
+        }
+    }
+
+    /// The parameters, then the optimizer moments, each read from the device once and moved into the file.
+    fn save(&self) -> Option<Result<(Vec<NamedTensor>, Value)>> {
+        if self.pending.is_some() {
+            return Some(Err(Error::new("busy", "Wait for the training chunk to finish before saving.")));
+        }
+        let state = self.state();
+        let mut eng = self.net.engine.borrow_mut();
+        let mut tensors: Vec<NamedTensor> = eng.params_named().into_iter().map(|(n, t)| NamedTensor::f32(n, &t.shape, t.data)).collect();
+        tensors.extend(eng.moments_named().0.into_iter().map(|(n, t)| NamedTensor::f32(n, &t.shape, t.data)));
+        Some(Ok((tensors, serde_json::to_value(state).expect("json"))))
+    }
+
+    fn estimate(&self) -> Option<MemoryEstimate> {
+        Some(estimate::<M>(self.net.model.config(), self.net.vocab.len()))
+    }
+}
+
+/// Any neural model as a registry family.
+pub struct NeuralFamily<M>(PhantomData<fn() -> M>);
+
+impl<M> NeuralFamily<M> {
+    pub const fn new() -> Self {
+        NeuralFamily(PhantomData)
+    }
+}
+
+impl<M> Default for NeuralFamily<M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn config<M: NeuralModel>(settings: &Value) -> Result<M::Config> {
+    let c: M::Config = serde_json::from_value(settings.clone())?;
+    M::validate(&c)?;
+    Ok(c)
+}
+
+fn backend(device: Device) -> Result<Box<dyn Backend>> {
+    device.take::<Box<dyn Backend>>().map_err(|d| Error::new("device-mismatch", format!("A neural model cannot compute on the device '{}'.", d.name())))
+}
+
+impl<M: NeuralModel> Family for NeuralFamily<M> {
+    fn id(&self) -> &'static str {
+        M::FAMILY
+    }
+    fn normalize(&self, settings: &Value) -> Result<Value> {
+        Ok(serde_json::to_value(config::<M>(settings)?).expect("json"))
+    }
+    fn estimate(&self, settings: &Value, vocab_size: usize) -> Result<Option<MemoryEstimate>> {
+        Ok(Some(estimate::<M>(&config::<M>(settings)?, vocab_size)))
+    }
+    fn trainer(&self, settings: &Value, data: &Dataset, seed: u64, device: Device) -> Result<Box<dyn Trainer>> {
+        let net = Network::<M>::new(config::<M>(settings)?, data.vocab.clone(), backend(device)?, Some(seed))?;
+        Ok(Box::new(NeuralTrainer::new(net, data, seed)?))
+    }
+    fn load(&self, file: &mut ModelFile, data: &Dataset, device: Device) -> Result<Box<dyn Trainer>> {
+        let damaged = |e: Error| Error::new("file-corrupt", format!("The model file is damaged: {}", e.message));
+        let c = config::<M>(&family::file_settings(file)).map_err(damaged)?;
+        let seed = file.config.get("seed").and_then(Value::as_u64).unwrap_or(0);
+        let state: TrainState = serde_json::from_value(file.state.clone()).map_err(|e| Error::new("file-corrupt", format!("The model file is damaged: invalid training state ({e}).")))?;
+        let net = Network::<M>::new(c, file.vocab.clone(), backend(device)?, None)?;
+        // Move every f32 tensor out of the file: nothing is copied twice.
+        let mut tensors: Vec<(String, HostTensor)> = std::mem::take(&mut file.tensors)
+            .into_iter()
+            .filter_map(|t| match t.data {
+                TensorData::F32(v) if t.shape.iter().product::<usize>() == v.len() => Some((t.name, HostTensor::new(&t.shape, v))),
+                _ => None,
+            })
+            .collect();
+        {
+            let mut eng = net.engine.borrow_mut();
+            eng.set_params(&mut tensors)?;
+            // A file without (complete) optimizer moments still loads; training restarts the moments.
+            let _ = eng.set_moments(&mut tensors, state.optimizer_steps);
+        }
+        let mut t = NeuralTrainer::new(net, data, seed)?;
+        t.restore(state)?;
+        Ok(Box::new(t))
+    }
+}

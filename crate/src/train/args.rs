@@ -1,0 +1,20 @@
+//! Arguments of views, shared by every family's views.
+
+use crate::text::{Dataset, TokenId};
+use crate::{Error, Result};
+use serde_json::Value;
+
+pub fn str_arg<'a>(args: &'a Value, key: &str) -> Result<&'a str> {
+    args.get(key).and_then(Value::as_str).ok_or_else(|| Error::config(format!("missing text argument '{key}'")))
+}
+
+/// The id of a token the user typed: the token itself if it is in the vocabulary, else `[UNK]`.
+pub fn token_id(data: &Dataset, token: &str) -> Result<TokenId> {
+    let toks = data.config.tokenizer.tokenize(token);
+    match toks.as_slice() {
+        [] if crate::text::vocab::is_special(token) => Ok(data.vocab.id(token)),
+        [one] => Ok(data.vocab.id(one)),
+        _ if crate::text::vocab::is_special(token) => Ok(data.vocab.id(token)),
+        _ => Err(Error::config(format!("'{token}' is not a single token for this tokenizer"))),
+    }
+}

@@ -7,6 +7,8 @@ use crate::lm::sample::SampleConfig;
 use crate::session::{RunConfig, Session};
 use crate::Error;
 use serde::Serialize;
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
@@ -40,10 +42,51 @@ pub fn start() {
     }));
 }
 
-/// One playground session in the worker.
+/// A compute device for a model. Created asynchronously — a GPU device is (`requestAdapter`,
+/// `requestDevice`) — by the worker, and handed to `prepare` or `load`, which take it over.
+/// Today's kinds: `cpu` (wasm SIMD kernels).
+#[wasm_bindgen]
+pub struct Device {
+    inner: Option<crate::train::Device>,
+}
+
+#[wasm_bindgen]
+impl Device {
+    /// `await Device.create("cpu")`.
+    pub async fn create(kind: String) -> Result<Device, JsValue> {
+        match kind.as_str() {
+            "cpu" => Ok(Device { inner: Some(crate::session::cpu_device()) }),
+            other => Err(to_js_error(Error::new("no-device", format!("There is no compute device '{other}' in this build; use 'cpu'.")))),
+        }
+    }
+
+    pub fn name(&self) -> String {
+        self.inner.as_ref().map_or("used", |d| d.name()).into()
+    }
+}
+
+fn take_device(d: Option<Device>) -> Result<crate::train::Device, JsValue> {
+    match d {
+        None => Ok(crate::session::cpu_device()),
+        Some(mut d) => d.inner.take().ok_or_else(|| to_js_error(Error::new("device-used", "This device already belongs to a model; create another."))),
+    }
+}
+
+/// A settled promise: what a synchronous result looks like to a caller that awaits every call.
+fn promise(r: Result<JsValue, JsValue>) -> js_sys::Promise {
+    match r {
+        Ok(v) => js_sys::Promise::resolve(&v),
+        Err(e) => js_sys::Promise::reject(&e),
+    }
+}
+
+/// One playground session in the worker. Methods that may read from the device return Promises
+/// (`train`, `report`, `score`, `view`, `generateNext`, `save`): on a GPU a readback completes only
+/// after the queue drains. The session sits in an `Rc<RefCell<…>>` and is borrowed only between
+/// awaits; the worker runs one call at a time (its lock), so borrows never collide.
 #[wasm_bindgen]
 pub struct Playground {
-    session: Option<Session>,
+    session: Rc<RefCell<Option<Session>>>,
 }
 
 impl Default for Playground {
@@ -52,130 +95,155 @@ impl Default for Playground {
     }
 }
 
+fn not_trained() -> JsValue {
+    to_js_error(Error::new("not-trained", "Train a model first."))
+}
+
+impl Playground {
+    fn with<T>(&self, f: impl FnOnce(&Session) -> Result<T, JsValue>) -> Result<T, JsValue> {
+        let s = self.session.try_borrow().map_err(|_| to_js_error(Error::new("busy", "The model is busy with another call.")))?;
+        f(s.as_ref().ok_or_else(not_trained)?)
+    }
+    fn with_mut<T>(&self, f: impl FnOnce(&mut Session) -> Result<T, JsValue>) -> Result<T, JsValue> {
+        let mut s = self.session.try_borrow_mut().map_err(|_| to_js_error(Error::new("busy", "The model is busy with another call.")))?;
+        f(s.as_mut().ok_or_else(not_trained)?)
+    }
+}
+
 #[wasm_bindgen]
 impl Playground {
     #[wasm_bindgen(constructor)]
     pub fn new() -> Playground {
-        Playground { session: None }
+        Playground { session: Rc::new(RefCell::new(None)) }
     }
 
-    fn session(&self) -> Result<&Session, JsValue> {
-        self.session.as_ref().ok_or_else(|| to_js_error(Error::new("not-trained", "Train a model first.")))
-    }
-
-    /// Tokenizes and splits the corpus under the settings (JSON); returns the data statistics.
-    pub fn prepare(&mut self, corpus: &str, config_json: &str) -> Result<JsValue, JsValue> {
-        self.session = None;
+    /// Tokenizes and splits the corpus under the settings (JSON) and builds the model on `device`
+    /// (the CPU if none); returns the data statistics.
+    pub fn prepare(&self, corpus: &str, config_json: &str, device: Option<Device>) -> Result<JsValue, JsValue> {
+        *self.session.borrow_mut() = None;
         let config: RunConfig = parse(config_json)?;
-        let s = Session::new(corpus, config).map_err(to_js_error)?;
+        let s = Session::with_device(corpus, config, take_device(device)?).map_err(to_js_error)?;
         let stats = to_js(&s.data.stats)?;
-        self.session = Some(s);
+        *self.session.borrow_mut() = Some(s);
         Ok(stats)
     }
 
-    /// Runs one chunk of training (at most `budget` steps); returns the progress.
-    pub fn train(&mut self, budget: f64) -> Result<JsValue, JsValue> {
-        let s = self.session.as_mut().ok_or_else(|| to_js_error(Error::new("not-prepared", "No corpus loaded.")))?;
-        let p = s.train_step(budget.max(1.0) as u64).map_err(to_js_error)?;
-        to_js(&p)
+    /// Runs one chunk of training (at most `budget` steps); resolves to the progress. The chunk's
+    /// results come back in one readback, awaited with no borrow of the session held.
+    pub fn train(&self, budget: f64) -> js_sys::Promise {
+        let cell = self.session.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let chunk = {
+                let mut s = cell.borrow_mut();
+                let s = s.as_mut().ok_or_else(|| to_js_error(Error::new("not-prepared", "No corpus loaded.")))?;
+                s.start_chunk(budget.max(1.0) as u64).map_err(to_js_error)?
+            };
+            let values = chunk.readback.await;
+            let p = cell.borrow_mut().as_mut().ok_or_else(not_trained)?.finish_chunk(values).map_err(to_js_error)?;
+            to_js(&p)
+        })
+    }
+
+    /// Whether a running training can be stopped between chunks (n-gram counting cannot).
+    pub fn stoppable(&self) -> Result<bool, JsValue> {
+        self.with(|s| Ok(s.stoppable()))
     }
 
     /// Model summary, data statistics and validation perplexity.
-    pub fn report(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.session()?.report().map_err(to_js_error)?)
+    pub fn report(&self) -> js_sys::Promise {
+        promise(self.with(|s| to_js(&s.report().map_err(to_js_error)?)))
     }
 
     /// Starts a chunked generation after `prompt` (see `generateNext`).
     #[wasm_bindgen(js_name = generateStart)]
-    pub fn generate_start(&mut self, prompt: &str, sample_json: &str) -> Result<(), JsValue> {
+    pub fn generate_start(&self, prompt: &str, sample_json: &str) -> Result<(), JsValue> {
         let cfg: SampleConfig = parse(sample_json)?;
-        let s = self.session.as_mut().ok_or_else(|| to_js_error(Error::new("not-trained", "Train a model first.")))?;
-        s.start_generation(prompt, &cfg).map_err(to_js_error)
+        self.with_mut(|s| s.start_generation(prompt, &cfg).map_err(to_js_error))
     }
 
-    /// Generates up to `n` more tokens, calling `on_token(token)` for each; returns true when done.
+    /// Generates up to `n` more tokens, calling `on_token(token)` for each; resolves to true when done.
     #[wasm_bindgen(js_name = generateNext)]
-    pub fn generate_next(&mut self, n: u32, on_token: &js_sys::Function) -> Result<bool, JsValue> {
-        let s = self.session.as_mut().ok_or_else(|| to_js_error(Error::new("not-trained", "Train a model first.")))?;
-        let mut failure = None;
-        let done = s
-            .generate_chunk(n as usize, |g| match to_js(&g).and_then(|v| on_token.call1(&JsValue::NULL, &v)) {
-                Ok(_) => true,
-                Err(e) => {
-                    failure = Some(e);
-                    false
-                }
-            })
-            .map_err(to_js_error)?;
-        failure.map_or(Ok(done), Err)
+    pub fn generate_next(&self, n: u32, on_token: &js_sys::Function) -> js_sys::Promise {
+        promise(self.with_mut(|s| {
+            let mut failure = None;
+            let done = s
+                .generate_chunk(n as usize, |g| match to_js(&g).and_then(|v| on_token.call1(&JsValue::NULL, &v)) {
+                    Ok(_) => true,
+                    Err(e) => {
+                        failure = Some(e);
+                        false
+                    }
+                })
+                .map_err(to_js_error)?;
+            failure.map_or(Ok(JsValue::from_bool(done)), Err)
+        }))
     }
 
     /// A named view of the trained model (`next`, `explain`, ...), with JSON arguments.
-    pub fn view(&self, name: &str, args_json: &str) -> Result<JsValue, JsValue> {
-        let args: serde_json::Value = parse(args_json)?;
-        to_js(&self.session()?.view(name, &args).map_err(to_js_error)?)
+    pub fn view(&self, name: &str, args_json: &str) -> js_sys::Promise {
+        promise(parse::<serde_json::Value>(args_json).and_then(|args| self.with(|s| to_js(&s.view(name, &args).map_err(to_js_error)?))))
     }
 
     /// Makes a model read from an ARPA file (KenLM's, SRILM's or an exported one) the session's model.
     /// Its vocabulary comes from the file; `valid_text` (may be empty) is tokenized by the settings
     /// (JSON) and becomes the validation text `report` scores. Returns the report.
     #[wasm_bindgen(js_name = loadArpa)]
-    pub fn load_arpa(&mut self, arpa: &str, config_json: &str, valid_text: &str) -> Result<JsValue, JsValue> {
-        self.session = None;
+    pub fn load_arpa(&self, arpa: &str, config_json: &str, valid_text: &str) -> Result<JsValue, JsValue> {
+        *self.session.borrow_mut() = None;
         let config: RunConfig = parse(config_json)?;
         let mut s = Session::from_arpa(arpa, config).map_err(to_js_error)?;
         s.set_validation_text(valid_text);
         let report = to_js(&s.report().map_err(to_js_error)?)?;
-        self.session = Some(s);
+        *self.session.borrow_mut() = Some(s);
         Ok(report)
     }
 
     /// The current model as ARPA text (backoff and interpolated n-gram models).
     #[wasm_bindgen(js_name = exportArpa)]
     pub fn export_arpa(&self) -> Result<String, JsValue> {
-        self.session()?.arpa().map_err(to_js_error)
+        self.with(|s| s.arpa().map_err(to_js_error))
     }
 
     /// Perplexity of a text under the current model (the same numbers as `report`'s validation).
-    pub fn score(&self, text: &str) -> Result<JsValue, JsValue> {
-        to_js(&self.session()?.score(text).map_err(to_js_error)?)
+    pub fn score(&self, text: &str) -> js_sys::Promise {
+        promise(self.with(|s| to_js(&s.score(text).map_err(to_js_error)?)))
     }
 
     /// Memory the prepared model needs (parameters, gradients, optimizer state, activations, budget),
     /// or `null` for count models. `prepare` already refuses (code `model-too-large`) a model over budget.
     pub fn estimate(&self) -> Result<JsValue, JsValue> {
-        match self.session()?.estimate() {
+        self.with(|s| match s.estimate() {
             Some(e) => to_js(&e),
             None => Ok(JsValue::NULL),
-        }
+        })
     }
 
-    /// The trained (or training) model as a safetensors file, for a download.
-    pub fn save(&self) -> Result<Vec<u8>, JsValue> {
-        self.session()?.save().map_err(to_js_error)
+    /// The trained (or training) model as a safetensors file (a `Uint8Array`), for a download.
+    pub fn save(&self) -> js_sys::Promise {
+        promise(self.with(|s| Ok(js_sys::Uint8Array::from(&s.save().map_err(to_js_error)?[..]).into())))
     }
 
-    /// Restores a saved model (an uploaded file). With `corpus` (the text it was trained on), the split is
-    /// rebuilt from the saved settings, the validation report works and training can continue; without,
-    /// the model can generate, score and show views. Returns `{ config, stats, model, progress }`;
-    /// `config` is the saved settings JSON text. Errors: `file-truncated`, `file-corrupt`,
-    /// `file-wrong-format`, `file-version`, `vocab-mismatch`.
-    pub fn load(&mut self, bytes: &[u8], corpus: Option<String>) -> Result<JsValue, JsValue> {
-        self.session = None;
-        let s = Session::load(bytes, corpus.as_deref()).map_err(to_js_error)?;
+    /// Restores a saved model (an uploaded file) onto `device` (the CPU if none). With `corpus` (the
+    /// text it was trained on), the split is rebuilt from the saved settings, the validation report
+    /// works and training can continue; without, the model can generate, score and show views.
+    /// Returns `{ config, stats, model, history }`; `config` is the saved settings JSON text. Errors:
+    /// `file-truncated`, `file-corrupt`, `file-wrong-format`, `file-version`, `vocab-mismatch`.
+    pub fn load(&self, bytes: &[u8], corpus: Option<String>, device: Option<Device>) -> Result<JsValue, JsValue> {
+        *self.session.borrow_mut() = None;
+        let s = Session::load_on(bytes, corpus.as_deref(), take_device(device)?).map_err(to_js_error)?;
         let out = serde_json::json!({
             "config": serde_json::to_string(&s.config).expect("serializable"),
             "stats": s.data.stats,
             "model": s.model().map_err(to_js_error)?.info(),
             "history": s.view("history", &serde_json::json!({})).ok().map(|h| h["points"].clone()),
         });
-        self.session = Some(s);
+        *self.session.borrow_mut() = Some(s);
         to_js(&out)
     }
 
     /// The settings of the current session as JSON.
     pub fn config(&self) -> Result<String, JsValue> {
-        Ok(serde_json::to_string(&self.session()?.config).expect("serializable"))
+        self.with(|s| Ok(serde_json::to_string(&s.config).expect("serializable")))
     }
 }
 
@@ -206,7 +274,8 @@ pub fn data_stats(corpus: &str, config_json: &str) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = estimateMemory)]
 pub fn estimate_memory(config_json: &str, vocab_size: f64) -> Result<JsValue, JsValue> {
     let config: RunConfig = parse(config_json)?;
-    match config.model.estimate(vocab_size.max(3.0) as usize) {
+    let family = crate::families::find(config.model.family()).map_err(to_js_error)?;
+    match family.estimate(&config.model.settings(), vocab_size.max(3.0) as usize).map_err(to_js_error)? {
         Some(e) => to_js(&e),
         None => Ok(JsValue::NULL),
     }

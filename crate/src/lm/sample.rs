@@ -297,4 +297,61 @@ mod tests {
     fn top_tokens_orders_by_probability() {
         assert_eq!(top_tokens(&[0.1, 0.5, 0.4], 2), vec![(1, 0.5), (2, 0.4)]);
     }
+
+    /// A model that counts the tokens its streams are fed: uniform over 4 ids, never `<s>`.
+    struct Counting {
+        vocab: crate::text::Vocab,
+        pushes: std::cell::Cell<usize>,
+    }
+    struct CountingStream<'a>(&'a Counting);
+    impl TokenStream for CountingStream<'_> {
+        fn push(&mut self, _: TokenId) {
+            self.0.pushes.set(self.0.pushes.get() + 1);
+        }
+        fn distribution(&mut self, out: &mut [f64]) {
+            let q = 1.0 / (out.len() - 1) as f64;
+            out.iter_mut().enumerate().for_each(|(i, p)| *p = if i as TokenId == BOS { 0.0 } else { q });
+        }
+        fn vocab_len(&self) -> usize {
+            self.0.vocab.len()
+        }
+    }
+    impl LanguageModel for Counting {
+        fn vocab(&self) -> &crate::text::Vocab {
+            &self.vocab
+        }
+        fn info(&self) -> super::super::ModelInfo {
+            super::super::ModelInfo { family: "test".into(), description: String::new(), normalized: true, parameters: 0, context: Some(2) }
+        }
+        fn stream(&self) -> Box<dyn TokenStream + '_> {
+            Box::new(CountingStream(self))
+        }
+    }
+
+    /// Chunked generation keeps the model's stream: each token is pushed once, whatever the chunks
+    /// (an RNN's state or a KV cache survives), and the text equals one uninterrupted call.
+    #[test]
+    fn generation_keeps_its_stream_between_chunks() {
+        let model = Rc::new(Counting { vocab: crate::text::Vocab::from_tokens(["a".to_string()], true), pushes: Default::default() });
+        let tok = crate::text::Tokenizer::new(crate::text::TokenizerKind::Char, false);
+        let cfg = SampleConfig { length: 30, seed: 4, ..Default::default() };
+        let prompt = [BOS, 3];
+        let mut g = Generator::new(model.clone(), &prompt, &cfg).unwrap();
+        let mut chunked = Vec::new();
+        while !g.next_chunk(&tok, 7, |t| {
+            chunked.push(t.id);
+            true
+        })
+        .unwrap()
+        {}
+        let eos = chunked.iter().filter(|&&t| t == EOS).count();
+        assert_eq!(model.pushes.get(), prompt.len() + 30 + eos, "each token pushed once (and <s> after each </s>)");
+        let mut whole = Vec::new();
+        generate(&*model, &tok, &prompt, &cfg, |t| {
+            whole.push(t.id);
+            true
+        })
+        .unwrap();
+        assert_eq!(chunked, whole);
+    }
 }

@@ -104,7 +104,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
-    use crate::nn::ops::gradcheck::{check, rand, weighted};
+    use crate::nn::ops::gradcheck::{check, rand, weighted, Grad};
     use crate::rng::Rng;
 
     #[test]
@@ -129,7 +129,7 @@ mod tests {
                 let a = rand(&mut rng, sa.iter().product());
                 let b = rand(&mut rng, sb.iter().product());
                 let w = rand(&mut rng, n_out);
-                let (mut da, mut db) = (vec![0.0; a.len()], vec![0.0; b.len()]);
+                let (mut da, mut db) = (Grad::random(&mut rng, a.len()), Grad::random(&mut rng, b.len()));
                 binary_backward(op, &mut da, &mut db, &w, &a, &sa, &b, &sb);
                 let f = |a: &[f64], b: &[f64]| {
                     let mut o = vec![0.0; n_out];
@@ -142,7 +142,7 @@ mod tests {
         }
         let x = rand(&mut rng, 5);
         let w = rand(&mut rng, 5);
-        let mut dx = vec![0.0; 5];
+        let mut dx = Grad::random(&mut rng, 5);
         scale_backward(&mut dx, &w, -0.7);
         check("scale", &x, &dx, |x| {
             let mut o = vec![0.0; 5];

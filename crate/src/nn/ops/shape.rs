@@ -76,7 +76,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
-    use crate::nn::ops::gradcheck::{check, rand, weighted};
+    use crate::nn::ops::gradcheck::{check, rand, weighted, Grad};
     use crate::rng::Rng;
 
     #[test]
@@ -95,7 +95,7 @@ mod tests {
         let mut rng = Rng::new(10);
         let (a, b) = (rand(&mut rng, 6), rand(&mut rng, 4));
         let w = rand(&mut rng, 10);
-        let (mut da, mut db) = (vec![0.0; 6], vec![0.0; 4]);
+        let (mut da, mut db) = (Grad::random(&mut rng, 6), Grad::random(&mut rng, 4));
         concat_backward(&mut [&mut da[..], &mut db[..]], &w, 2);
         let cat = |a: &[f64], b: &[f64]| {
             let mut o = vec![0.0; 10];
@@ -107,7 +107,7 @@ mod tests {
 
         let x = rand(&mut rng, 12);
         let w = rand(&mut rng, 4);
-        let mut dx = vec![0.0; 12];
+        let mut dx = Grad::random(&mut rng, 12);
         slice_backward(&mut dx, &w, 2, 6, 3, 2);
         check("slice", &x, &dx, |x| {
             let mut o = vec![0.0; 4];
@@ -115,7 +115,7 @@ mod tests {
             weighted(&w, &o)
         });
         let w = rand(&mut rng, 12);
-        let mut dx = vec![0.0; 12];
+        let mut dx = Grad::random(&mut rng, 12);
         transpose_backward(&mut dx, &w, 3, 2);
         check("transpose", &x, &dx, |x| {
             let mut o = vec![0.0; 12];

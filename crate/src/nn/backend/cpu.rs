@@ -1,8 +1,9 @@
 //! The CPU backend: buffers in host memory, ops from `nn::ops` in f32, the hot ones (matmul, axpy,
-//! optimizer steps) through the fastest kernel flavour of the target (`kernels::best`).
+//! optimizer steps) through the fastest kernel flavour of the target (`kernels::best`). The sgemm packs
+//! into one [`GemmScratch`] allocated with the backend, so a matmul allocates nothing.
 
 use super::{Backend, SgdStep};
-use crate::nn::kernels::{self, AdamStep, Kernels, MatRef};
+use crate::nn::kernels::{self, AdamStep, GemmScratch, Kernels, MatRef};
 use crate::nn::ops::{self, activation::Activation, elementwise::Binary};
 use crate::nn::tensor::{BufferId, Ids, Tensor};
 use crate::text::TokenId;
@@ -11,6 +12,8 @@ pub struct Cpu {
     bufs: Vec<Vec<f32>>,
     ids: Vec<Vec<TokenId>>,
     kern: &'static Kernels,
+    /// The sgemm's packing blocks, allocated once here and reused by every matmul.
+    scratch: GemmScratch,
 }
 
 impl Default for Cpu {
@@ -23,36 +26,38 @@ fn overlaps(a: &Tensor, b: &Tensor) -> bool {
     a.buf == b.buf && a.offset < b.offset + b.len() && b.offset < a.offset + a.len()
 }
 
+/// Borrows output tensors mutably and input tensors immutably at once. Outputs may not overlap each
+/// other or any input (checked), which is what makes handing out the slices sound. A free function of
+/// the buffers alone, so a caller can borrow the backend's ids and scratch alongside.
+fn io<'a, const O: usize, const I: usize>(bufs: &'a mut [Vec<f32>], outs: [Tensor; O], ins: [Tensor; I]) -> ([&'a mut [f32]; O], [&'a [f32]; I]) {
+    for (i, o) in outs.iter().enumerate() {
+        assert!(bufs[o.buf.0 as usize].len() >= o.offset + o.len(), "tensor out of its buffer");
+        for o2 in &outs[i + 1..] {
+            assert!(!overlaps(o, o2), "two outputs overlap");
+        }
+        for x in &ins {
+            assert!(!overlaps(o, x), "an output overlaps an input");
+        }
+    }
+    for x in &ins {
+        assert!(bufs[x.buf.0 as usize].len() >= x.offset + x.len(), "tensor out of its buffer");
+    }
+    // SAFETY: every range is inside its buffer (checked above), outputs are pairwise disjoint and
+    // disjoint from inputs, and the slices live no longer than the borrow of `bufs`.
+    unsafe {
+        let outs = outs.map(|t| std::slice::from_raw_parts_mut(bufs[t.buf.0 as usize].as_mut_ptr().add(t.offset), t.len()));
+        let ins = ins.map(|t| std::slice::from_raw_parts(bufs[t.buf.0 as usize].as_ptr().add(t.offset), t.len()));
+        (outs, ins)
+    }
+}
+
 impl Cpu {
     pub fn new() -> Cpu {
         Self::with_kernels(kernels::best())
     }
+    /// A backend running the kernel flavour `kern`. Allocates its sgemm scratch now, once.
     pub fn with_kernels(kern: &'static Kernels) -> Cpu {
-        Cpu { bufs: Vec::new(), ids: Vec::new(), kern }
-    }
-    /// Borrows output tensors mutably and input tensors immutably at once. Outputs may not overlap
-    /// each other or any input (checked), which is what makes handing out the slices sound.
-    fn io<const O: usize, const I: usize>(&mut self, outs: [Tensor; O], ins: [Tensor; I]) -> ([&mut [f32]; O], [&[f32]; I]) {
-        for (i, o) in outs.iter().enumerate() {
-            assert!(self.bufs[o.buf.0 as usize].len() >= o.offset + o.len(), "tensor out of its buffer");
-            for o2 in &outs[i + 1..] {
-                assert!(!overlaps(o, o2), "two outputs overlap");
-            }
-            for x in &ins {
-                assert!(!overlaps(o, x), "an output overlaps an input");
-            }
-        }
-        for x in &ins {
-            assert!(self.bufs[x.buf.0 as usize].len() >= x.offset + x.len(), "tensor out of its buffer");
-        }
-        let bufs = &mut self.bufs;
-        // SAFETY: every range is inside its buffer (checked above), outputs are pairwise disjoint and
-        // disjoint from inputs, and the slices live no longer than `&mut self`.
-        unsafe {
-            let outs = outs.map(|t| std::slice::from_raw_parts_mut(bufs[t.buf.0 as usize].as_mut_ptr().add(t.offset), t.len()));
-            let ins = ins.map(|t| std::slice::from_raw_parts(bufs[t.buf.0 as usize].as_ptr().add(t.offset), t.len()));
-            (outs, ins)
-        }
+        Cpu { bufs: Vec::new(), ids: Vec::new(), kern, scratch: GemmScratch::new() }
     }
 
     fn id_slice(&self, ids: Ids) -> &[TokenId] {
@@ -89,8 +94,11 @@ impl Backend for Cpu {
     fn fill(&mut self, x: Tensor, value: f32) {
         self.bufs[x.buf.0 as usize][x.range()].fill(value);
     }
+    /// Floats, ids and the sgemm scratch.
     fn allocated_bytes(&self) -> u64 {
-        self.bufs.iter().map(|b| b.len() as u64 * 4).sum::<u64>() + self.ids.iter().map(|b| b.len() as u64 * 4).sum::<u64>()
+        self.bufs.iter().map(|b| b.len() as u64 * 4).sum::<u64>()
+            + self.ids.iter().map(|b| b.len() as u64 * 4).sum::<u64>()
+            + self.scratch.bytes()
     }
 
     fn matmul(&mut self, out: Tensor, a: Tensor, b: Tensor, ta: bool, tb: bool, accumulate: bool) {
@@ -103,104 +111,104 @@ impl Backend for Cpu {
         assert_eq!(if ta { ac } else { ar }, m, "matmul: A is {:?}, out {:?}", a.shape, out.shape);
         let (br, bc) = (b.shape.rows() / batch, b.shape.last());
         assert_eq!((if tb { bc } else { br }, if tb { br } else { bc }), (k, n), "matmul: B is {:?}, A {:?}", b.shape, a.shape);
-        let ([o], [a, b]) = self.io([out], [a, b]);
+        let ([o], [a, b]) = io(&mut self.bufs, [out], [a, b]);
         for i in 0..batch {
             let (av, bv) = (&a[i * m * k..(i + 1) * m * k], &b[i * k * n..(i + 1) * k * n]);
             let am = if ta { MatRef::t(av, m) } else { MatRef::rows(av, k) };
             let bm = if tb { MatRef::t(bv, k) } else { MatRef::rows(bv, n) };
-            (kern.sgemm)(m, n, k, am, bm, &mut o[i * m * n..(i + 1) * m * n], n, accumulate);
+            (kern.sgemm)(m, n, k, am, bm, &mut o[i * m * n..(i + 1) * m * n], n, accumulate, &mut self.scratch);
         }
     }
 
     fn binary(&mut self, op: Binary, out: Tensor, a: Tensor, b: Tensor) {
         let (sa, sb) = (a.shape, b.shape);
-        let ([o], [a, b]) = self.io([out], [a, b]);
+        let ([o], [a, b]) = io(&mut self.bufs, [out], [a, b]);
         ops::elementwise::binary_forward(op, o, a, sa.dims(), b, sb.dims());
     }
     fn binary_backward(&mut self, op: Binary, da: Tensor, db: Tensor, dout: Tensor, a: Tensor, b: Tensor) {
         let (sa, sb) = (a.shape, b.shape);
-        let ([da, db], [d, a, b]) = self.io([da, db], [dout, a, b]);
+        let ([da, db], [d, a, b]) = io(&mut self.bufs, [da, db], [dout, a, b]);
         ops::elementwise::binary_backward(op, da, db, d, a, sa.dims(), b, sb.dims());
     }
     fn add_rows(&mut self, x: Tensor, bias: Tensor) {
         let kern = self.kern;
         assert_eq!(x.shape.last(), bias.len());
-        let ([x], [b]) = self.io([x], [bias]);
+        let ([x], [b]) = io(&mut self.bufs, [x], [bias]);
         for row in x.chunks_exact_mut(b.len().max(1)) {
             (kern.axpy)(1.0, b, row);
         }
     }
     fn scale(&mut self, x: Tensor, s: f32) {
         let kern = self.kern;
-        let ([x], []) = self.io([x], []);
+        let ([x], []) = io(&mut self.bufs, [x], []);
         (kern.scale)(s, x);
     }
     fn axpy(&mut self, y: Tensor, s: f32, x: Tensor) {
         let kern = self.kern;
-        let ([y], [x]) = self.io([y], [x]);
+        let ([y], [x]) = io(&mut self.bufs, [y], [x]);
         (kern.axpy)(s, x, y);
     }
     fn activation(&mut self, act: Activation, y: Tensor, x: Tensor) {
-        let ([y], [x]) = self.io([y], [x]);
+        let ([y], [x]) = io(&mut self.bufs, [y], [x]);
         ops::activation::activation_forward(act, y, x);
     }
     fn activation_backward(&mut self, act: Activation, dx: Tensor, x: Tensor, y: Tensor, dy: Tensor) {
-        let ([dx], [x, y, dy]) = self.io([dx], [x, y, dy]);
+        let ([dx], [x, y, dy]) = io(&mut self.bufs, [dx], [x, y, dy]);
         ops::activation::activation_backward(act, dx, x, y, dy);
     }
 
     fn softmax(&mut self, y: Tensor, x: Tensor) {
         let c = x.shape.last();
-        let ([y], [x]) = self.io([y], [x]);
+        let ([y], [x]) = io(&mut self.bufs, [y], [x]);
         ops::softmax::softmax_forward(y, x, c);
     }
     fn softmax_backward(&mut self, dx: Tensor, y: Tensor, dy: Tensor) {
         let c = y.shape.last();
-        let ([dx], [y, dy]) = self.io([dx], [y, dy]);
+        let ([dx], [y, dy]) = io(&mut self.bufs, [dx], [y, dy]);
         ops::softmax::softmax_backward(dx, y, dy, c);
     }
     fn log_softmax(&mut self, y: Tensor, x: Tensor) {
         let c = x.shape.last();
-        let ([y], [x]) = self.io([y], [x]);
+        let ([y], [x]) = io(&mut self.bufs, [y], [x]);
         ops::softmax::log_softmax_forward(y, x, c);
     }
     fn log_softmax_backward(&mut self, dx: Tensor, y: Tensor, dy: Tensor) {
         let c = y.shape.last();
-        let ([dx], [y, dy]) = self.io([dx], [y, dy]);
+        let ([dx], [y, dy]) = io(&mut self.bufs, [dx], [y, dy]);
         ops::softmax::log_softmax_backward(dx, y, dy, c);
     }
     fn cross_entropy(&mut self, losses: Tensor, probs: Tensor, logits: Tensor, targets: Ids) {
         let c = logits.shape.last();
         assert_eq!(targets.len, logits.shape.rows());
         let t = self.ids_copy(targets);
-        let ([l, p], [x]) = self.io([losses, probs], [logits]);
+        let ([l, p], [x]) = io(&mut self.bufs, [losses, probs], [logits]);
         ops::cross_entropy::cross_entropy_forward(l, p, x, &t, c);
     }
     fn cross_entropy_backward(&mut self, dlogits: Tensor, probs: Tensor, targets: Ids, scale: f32) {
         let c = probs.shape.last();
         let t = self.ids_copy(targets);
         let dl = vec![scale; t.len()];
-        let ([d], [p]) = self.io([dlogits], [probs]);
+        let ([d], [p]) = io(&mut self.bufs, [dlogits], [probs]);
         ops::cross_entropy::cross_entropy_backward(d, p, &t, &dl, c);
     }
     fn layernorm(&mut self, out: Tensor, mean: Tensor, rstd: Tensor, x: Tensor, weight: Tensor, bias: Tensor) {
         let c = x.shape.last();
-        let ([o, m, r], [x, w, b]) = self.io([out, mean, rstd], [x, weight, bias]);
+        let ([o, m, r], [x, w, b]) = io(&mut self.bufs, [out, mean, rstd], [x, weight, bias]);
         ops::layernorm::layernorm_forward(o, m, r, x, w, b, c);
     }
     fn layernorm_backward(&mut self, dx: Tensor, dweight: Tensor, dbias: Tensor, dout: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor) {
         let c = x.shape.last();
-        let ([dx, dw, db], [d, x, w, m, r]) = self.io([dx, dweight, dbias], [dout, x, weight, mean, rstd]);
+        let ([dx, dw, db], [d, x, w, m, r]) = io(&mut self.bufs, [dx, dweight, dbias], [dout, x, weight, mean, rstd]);
         ops::layernorm::layernorm_backward(dx, dw, db, d, x, w, m, r, c);
     }
     fn mask_columns(&mut self, x: Tensor, mask: &[bool], fill: f32) {
         assert_eq!(x.shape.last(), mask.len());
-        let ([x], []) = self.io([x], []);
+        let ([x], []) = io(&mut self.bufs, [x], []);
         ops::mask::mask_columns_forward(x, mask, fill);
     }
     fn causal_mask(&mut self, x: Tensor, fill: f32) {
         let t = x.shape.last();
-        let ([x], []) = self.io([x], []);
+        let ([x], []) = io(&mut self.bufs, [x], []);
         ops::mask::causal_mask_forward(x, t, fill);
     }
 
@@ -208,38 +216,38 @@ impl Backend for Cpu {
         let d = table.shape.last();
         assert_eq!(out.len(), ids.len * d, "embedding: out {:?} for {} ids of width {d}", out.shape, ids.len);
         let id = self.ids_copy(ids);
-        let ([o], [t]) = self.io([out], [table]);
+        let ([o], [t]) = io(&mut self.bufs, [out], [table]);
         ops::embedding::embedding_forward(o, t, &id, d);
     }
     fn embedding_backward(&mut self, dtable: Tensor, dout: Tensor, ids: Ids) {
         let d = dtable.shape.last();
         let id = self.ids_copy(ids);
-        let ([dt], [g]) = self.io([dtable], [dout]);
+        let ([dt], [g]) = io(&mut self.bufs, [dtable], [dout]);
         ops::embedding::embedding_backward(dt, g, &id, d);
     }
     fn concat(&mut self, out: Tensor, parts: &[Tensor]) {
         let outer = out.shape.rows();
         let datas: Vec<Vec<f32>> = parts.iter().map(|&p| self.read(p)).collect();
         let refs: Vec<&[f32]> = datas.iter().map(|d| &d[..]).collect();
-        let ([o], []) = self.io([out], []);
+        let ([o], []) = io(&mut self.bufs, [out], []);
         ops::shape::concat_forward(o, &refs, outer);
     }
     fn slice(&mut self, out: Tensor, x: Tensor, start: usize) {
         let (outer, total, len) = (x.shape.rows(), x.shape.last(), out.shape.last());
-        let ([o], [x]) = self.io([out], [x]);
+        let ([o], [x]) = io(&mut self.bufs, [out], [x]);
         ops::shape::slice_forward(o, x, outer, total, start, len);
     }
     fn transpose(&mut self, out: Tensor, x: Tensor) {
         let d = x.shape.dims().to_vec();
         let (rows, cols) = (d[d.len() - 2], d[d.len() - 1]);
-        let ([o], [x]) = self.io([out], [x]);
+        let ([o], [x]) = io(&mut self.bufs, [out], [x]);
         ops::shape::transpose_forward(o, x, rows, cols);
     }
 
     fn sum_rows(&mut self, out: Tensor, x: Tensor, accumulate: bool) {
         let kern = self.kern;
         assert_eq!(out.len(), x.shape.last());
-        let ([o], [x]) = self.io([out], [x]);
+        let ([o], [x]) = io(&mut self.bufs, [out], [x]);
         if !accumulate {
             o.fill(0.0);
         }
@@ -249,13 +257,13 @@ impl Backend for Cpu {
     }
     fn sum_squares(&mut self, out: Tensor, x: Tensor) {
         let kern = self.kern;
-        let ([o], [x]) = self.io([out], [x]);
+        let ([o], [x]) = io(&mut self.bufs, [out], [x]);
         o[0] = (kern.dot)(x, x);
     }
 
     fn clip_by_norm(&mut self, x: Tensor, sumsq: Tensor, max_norm: f32) {
         let kern = self.kern;
-        let ([x], [ss]) = self.io([x], [sumsq]);
+        let ([x], [ss]) = io(&mut self.bufs, [x], [sumsq]);
         // torch.nn.utils.clip_grad_norm_: coef = max_norm / (norm + 1e-6), clamped to 1.
         let coef = max_norm / (ss[0].sqrt() + 1e-6);
         if coef < 1.0 {
@@ -263,7 +271,7 @@ impl Backend for Cpu {
         }
     }
     fn sgd(&mut self, p: Tensor, g: Tensor, momentum: Tensor, s: &SgdStep) {
-        let ([p, buf], [g]) = self.io([p, momentum], [g]);
+        let ([p, buf], [g]) = io(&mut self.bufs, [p, momentum], [g]);
         for i in 0..p.len() {
             let gi = g[i] + s.weight_decay * p[i];
             // PyTorch: the buffer starts as the first gradient; without momentum it is just g.
@@ -274,7 +282,7 @@ impl Backend for Cpu {
     }
     fn adam(&mut self, p: Tensor, g: Tensor, m: Tensor, v: Tensor, s: &AdamStep) {
         let kern = self.kern;
-        let ([p, m, v], [g]) = self.io([p, m, v], [g]);
+        let ([p, m, v], [g]) = io(&mut self.bufs, [p, m, v], [g]);
         (kern.adam)(p, g, m, v, s);
     }
 }

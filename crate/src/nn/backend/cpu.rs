@@ -1,6 +1,9 @@
 //! The CPU backend: buffers in host memory, ops from `nn::ops` in f32, the hot ones (matmul, axpy,
-//! optimizer steps) through the fastest kernel flavour of the target (`kernels::best`). The sgemm packs
-//! into one [`GemmScratch`] allocated with the backend, so a matmul allocates nothing.
+//! optimizer steps) through the fastest kernel flavour of the target (`kernels::best`).
+//!
+//! Every op but `read` (which returns host data) and `alloc*` allocates nothing: the sgemm packs into
+//! one [`GemmScratch`] allocated with the backend, ops borrow token ids in place, and concatenation
+//! copies part by part (`nn::alloc_tests` checks a whole step's ops with a counting allocator).
 
 use super::{Backend, SgdStep};
 use crate::nn::kernels::{self, AdamStep, GemmScratch, Kernels, MatRef};
@@ -51,6 +54,11 @@ fn io<'a, const O: usize, const I: usize>(bufs: &'a mut [Vec<f32>], outs: [Tenso
     }
 }
 
+/// The token ids of `ids`, borrowed in place.
+fn id_slice(all: &[Vec<TokenId>], ids: Ids) -> &[TokenId] {
+    &all[ids.buf.0 as usize][ids.offset..ids.offset + ids.len]
+}
+
 impl Cpu {
     pub fn new() -> Cpu {
         Self::with_kernels(kernels::best())
@@ -58,14 +66,6 @@ impl Cpu {
     /// A backend running the kernel flavour `kern`. Allocates its sgemm scratch now, once.
     pub fn with_kernels(kern: &'static Kernels) -> Cpu {
         Cpu { bufs: Vec::new(), ids: Vec::new(), kern, scratch: GemmScratch::new() }
-    }
-
-    fn id_slice(&self, ids: Ids) -> &[TokenId] {
-        &self.ids[ids.buf.0 as usize][ids.offset..ids.offset + ids.len]
-    }
-
-    fn ids_copy(&self, ids: Ids) -> Vec<TokenId> {
-        self.id_slice(ids).to_vec()
     }
 }
 
@@ -180,16 +180,16 @@ impl Backend for Cpu {
     fn cross_entropy(&mut self, losses: Tensor, probs: Tensor, logits: Tensor, targets: Ids) {
         let c = logits.shape.last();
         assert_eq!(targets.len, logits.shape.rows());
-        let t = self.ids_copy(targets);
+        let t = id_slice(&self.ids, targets);
         let ([l, p], [x]) = io(&mut self.bufs, [losses, probs], [logits]);
-        ops::cross_entropy::cross_entropy_forward(l, p, x, &t, c);
+        ops::cross_entropy::cross_entropy_forward(l, p, x, t, c);
     }
     fn cross_entropy_backward(&mut self, dlogits: Tensor, probs: Tensor, targets: Ids, scale: f32) {
         let c = probs.shape.last();
-        let t = self.ids_copy(targets);
-        let dl = vec![scale; t.len()];
+        assert_eq!(targets.len, probs.shape.rows());
+        let t = id_slice(&self.ids, targets);
         let ([d], [p]) = io(&mut self.bufs, [dlogits], [probs]);
-        ops::cross_entropy::cross_entropy_backward(d, p, &t, &dl, c);
+        ops::cross_entropy::cross_entropy_backward(d, p, t, scale, c);
     }
     fn layernorm(&mut self, out: Tensor, mean: Tensor, rstd: Tensor, x: Tensor, weight: Tensor, bias: Tensor) {
         let c = x.shape.last();
@@ -215,22 +215,32 @@ impl Backend for Cpu {
     fn embedding(&mut self, out: Tensor, table: Tensor, ids: Ids) {
         let d = table.shape.last();
         assert_eq!(out.len(), ids.len * d, "embedding: out {:?} for {} ids of width {d}", out.shape, ids.len);
-        let id = self.ids_copy(ids);
+        let id = id_slice(&self.ids, ids);
         let ([o], [t]) = io(&mut self.bufs, [out], [table]);
-        ops::embedding::embedding_forward(o, t, &id, d);
+        ops::embedding::embedding_forward(o, t, id, d);
     }
     fn embedding_backward(&mut self, dtable: Tensor, dout: Tensor, ids: Ids) {
         let d = dtable.shape.last();
-        let id = self.ids_copy(ids);
+        assert_eq!(dout.len(), ids.len * d, "embedding_backward: dout {:?} for {} ids of width {d}", dout.shape, ids.len);
+        let id = id_slice(&self.ids, ids);
         let ([dt], [g]) = io(&mut self.bufs, [dtable], [dout]);
-        ops::embedding::embedding_backward(dt, g, &id, d);
+        ops::embedding::embedding_backward(dt, g, id, d);
     }
     fn concat(&mut self, out: Tensor, parts: &[Tensor]) {
-        let outer = out.shape.rows();
-        let datas: Vec<Vec<f32>> = parts.iter().map(|&p| self.read(p)).collect();
-        let refs: Vec<&[f32]> = datas.iter().map(|d| &d[..]).collect();
-        let ([o], []) = io(&mut self.bufs, [out], []);
-        ops::shape::concat_forward(o, &refs, outer);
+        let (outer, total) = (out.shape.rows(), out.shape.last());
+        if outer == 0 {
+            return;
+        }
+        assert!(parts.iter().all(|p| p.len() % outer == 0), "concat: every part needs {outer} rows");
+        assert_eq!(parts.iter().map(|p| p.len() / outer).sum::<usize>(), total, "concat: parts do not fill {:?}", out.shape);
+        // Part by part, straight from its buffer: no temporary copies.
+        let mut start = 0;
+        for &p in parts {
+            let ([o], [x]) = io(&mut self.bufs, [out], [p]);
+            let inner = x.len() / outer;
+            ops::shape::concat_part_forward(o, x, outer, total, start);
+            start += inner;
+        }
     }
     fn slice(&mut self, out: Tensor, x: Tensor, start: usize) {
         let (outer, total, len) = (x.shape.rows(), x.shape.last(), out.shape.last());
@@ -238,7 +248,7 @@ impl Backend for Cpu {
         ops::shape::slice_forward(o, x, outer, total, start, len);
     }
     fn transpose(&mut self, out: Tensor, x: Tensor) {
-        let d = x.shape.dims().to_vec();
+        let d = x.shape.dims();
         let (rows, cols) = (d[d.len() - 2], d[d.len() - 1]);
         let ([o], [x]) = io(&mut self.bufs, [out], [x]);
         ops::shape::transpose_forward(o, x, rows, cols);

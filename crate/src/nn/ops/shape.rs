@@ -12,11 +12,18 @@ pub fn concat_forward<F: Float>(out: &mut [F], parts: &[&[F]], outer: usize) {
     let total: usize = parts.iter().map(|p| p.len() / outer).sum();
     let mut off = 0;
     for p in parts {
-        let inner = p.len() / outer;
-        for o in 0..outer {
-            out[o * total + off..o * total + off + inner].copy_from_slice(&p[o * inner..(o + 1) * inner]);
-        }
-        off += inner;
+        concat_part_forward(out, p, outer, total, off);
+        off += p.len() / outer;
+    }
+}
+
+/// One part of a concatenation: out[:, start .. start+inner] = part, where `total` is out's inner
+/// size and inner = len(part)/outer. Calling it for each part in turn is `concat_forward` without
+/// gathering the parts first (a backend copies straight from each part's buffer).
+pub fn concat_part_forward<F: Float>(out: &mut [F], part: &[F], outer: usize, total: usize, start: usize) {
+    let inner = part.len() / outer;
+    for o in 0..outer {
+        out[o * total + start..o * total + start + inner].copy_from_slice(&part[o * inner..(o + 1) * inner]);
     }
 }
 

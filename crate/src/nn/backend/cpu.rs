@@ -296,3 +296,97 @@ impl Backend for Cpu {
         (kern.adam)(p, g, m, v, s);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::*;
+    use crate::nn::kernels::gemm::NC;
+    use crate::nn::tensor::Shape;
+    use crate::rng::Rng;
+
+    fn random(be: &mut Cpu, dims: &[usize], rng: &mut Rng) -> Tensor {
+        let t = Tensor { buf: be.alloc(Shape::new(dims).numel()), offset: 0, shape: Shape::new(dims) };
+        let data: Vec<f32> = (0..t.len()).map(|_| rng.normal() as f32).collect();
+        be.write(t, &data);
+        t
+    }
+
+    /// Runs `backward` once into zeroed gradients and once into gradients pre-filled with random
+    /// values: what it added the second time (after − before) must be what it wrote the first time.
+    /// A backward that overwrote instead of accumulating would leave after = the zero-run result.
+    fn assert_accumulates(be: &mut Cpu, rng: &mut Rng, what: &str, grads: &[Tensor], backward: impl Fn(&mut Cpu)) {
+        grads.iter().for_each(|&g| be.fill(g, 0.0));
+        backward(be);
+        let fresh: Vec<Vec<f32>> = grads.iter().map(|&g| be.read(g)).collect();
+        let before: Vec<Vec<f32>> = grads.iter().map(|g| (0..g.len()).map(|_| rng.normal() as f32).collect()).collect();
+        grads.iter().zip(&before).for_each(|(&g, b)| be.write(g, b));
+        backward(be);
+        for (gi, (&g, (b, f))) in grads.iter().zip(before.iter().zip(&fresh)).enumerate() {
+            for (i, ((a, b), f)) in be.read(g).iter().zip(b).zip(f).enumerate() {
+                // Equal up to f32 rounding (a matmul past KC adds its partial sums into C in another
+                // order); an overwrite would be off by |b| ≈ 1, far above this.
+                let tol = 1e-5 * (b.abs() + f.abs()).max(1.0);
+                assert!((a - b - f).abs() <= tol, "{} {what}: gradient {gi}[{i}] is {a}, from {b} + {f}", be.kern.name);
+            }
+        }
+    }
+
+    /// Every `*_backward` of the CPU backend (and the accumulating forms a backward pass uses:
+    /// matmul with `accumulate`, sum_rows with `accumulate`, axpy) adds into its gradients, on every
+    /// kernel flavour and for matmuls past the NC block.
+    #[test]
+    fn every_backward_accumulates_into_prefilled_gradients() {
+        let mut rng = Rng::new(21);
+        for kern in kernels::flavours() {
+            let mut be = Cpu::with_kernels(kern);
+            let rng = &mut rng;
+            for (m, n, k) in [(5, 6, 7), (3, NC + 5, 9)] {
+                for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                    let a = random(&mut be, &if ta { [k, m] } else { [m, k] }, rng);
+                    let b = random(&mut be, &if tb { [n, k] } else { [k, n] }, rng);
+                    let dout = random(&mut be, &[m, n], rng);
+                    let (da, db) = (random(&mut be, a.shape.dims(), rng), random(&mut be, b.shape.dims(), rng));
+                    let what = format!("matmul_backward {m}x{n}x{k} ta={ta} tb={tb}");
+                    assert_accumulates(&mut be, rng, &what, &[da, db], |be| be.matmul_backward(da, db, dout, a, b, ta, tb));
+                }
+            }
+            let (a, b) = (random(&mut be, &[2, 4, 3], rng), random(&mut be, &[2, 3, 5], rng));
+            let out = random(&mut be, &[2, 4, 5], rng);
+            assert_accumulates(&mut be, rng, "batched matmul, accumulate", &[out], |be| be.matmul(out, a, b, false, false, true));
+
+            let (x, bias, dout) = (random(&mut be, &[4, 3], rng), random(&mut be, &[3], rng), random(&mut be, &[4, 3], rng));
+            let (dx, dbias) = (random(&mut be, &[4, 3], rng), random(&mut be, &[3], rng));
+            for op in [Binary::Add, Binary::Mul] {
+                assert_accumulates(&mut be, rng, &format!("binary_backward {op:?}"), &[dx, dbias], |be| be.binary_backward(op, dx, dbias, dout, x, bias));
+            }
+            assert_accumulates(&mut be, rng, "sum_rows, accumulate", &[dbias], |be| be.sum_rows(dbias, dout, true));
+            assert_accumulates(&mut be, rng, "axpy", &[dx], |be| be.axpy(dx, 0.3, dout));
+
+            let y = random(&mut be, &[4, 3], rng);
+            for act in [Activation::Tanh, Activation::Relu, Activation::Sigmoid, Activation::Gelu] {
+                be.activation(act, y, x);
+                assert_accumulates(&mut be, rng, act.name(), &[dx], |be| be.activation_backward(act, dx, x, y, dout));
+            }
+            be.softmax(y, x);
+            assert_accumulates(&mut be, rng, "softmax_backward", &[dx], |be| be.softmax_backward(dx, y, dout));
+            be.log_softmax(y, x);
+            assert_accumulates(&mut be, rng, "log_softmax_backward", &[dx], |be| be.log_softmax_backward(dx, y, dout));
+
+            let targets = Ids { buf: be.alloc_ids(4), offset: 0, len: 4 };
+            be.write_ids(targets, &[2, 0, 1, 2]);
+            let (losses, probs) = (random(&mut be, &[4], rng), random(&mut be, &[4, 3], rng));
+            be.cross_entropy(losses, probs, x, targets);
+            assert_accumulates(&mut be, rng, "cross_entropy_backward", &[dx], |be| be.cross_entropy_backward(dx, probs, targets, 0.25));
+
+            let (mean, rstd, w) = (random(&mut be, &[4], rng), random(&mut be, &[4], rng), random(&mut be, &[3], rng));
+            be.layernorm(y, mean, rstd, x, w, bias);
+            let dw = random(&mut be, &[3], rng);
+            assert_accumulates(&mut be, rng, "layernorm_backward", &[dx, dw, dbias], |be| be.layernorm_backward(dx, dw, dbias, dout, x, w, mean, rstd));
+
+            let dtable = random(&mut be, &[3, 3], rng);
+            assert_accumulates(&mut be, rng, "embedding_backward", &[dtable], |be| be.embedding_backward(dtable, dout, targets));
+        }
+    }
+}

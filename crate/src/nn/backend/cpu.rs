@@ -32,7 +32,7 @@ fn overlaps(a: &Tensor, b: &Tensor) -> bool {
 /// Borrows output tensors mutably and input tensors immutably at once. Outputs may not overlap each
 /// other or any input (checked), which is what makes handing out the slices sound. A free function of
 /// the buffers alone, so a caller can borrow the backend's ids and scratch alongside.
-fn io<'a, const O: usize, const I: usize>(bufs: &'a mut [Vec<f32>], outs: [Tensor; O], ins: [Tensor; I]) -> ([&'a mut [f32]; O], [&'a [f32]; I]) {
+fn io<const O: usize, const I: usize>(bufs: &mut [Vec<f32>], outs: [Tensor; O], ins: [Tensor; I]) -> ([&mut [f32]; O], [&[f32]; I]) {
     for (i, o) in outs.iter().enumerate() {
         assert!(bufs[o.buf.0 as usize].len() >= o.offset + o.len(), "tensor out of its buffer");
         for o2 in &outs[i + 1..] {

@@ -96,7 +96,7 @@ pub fn sgemm<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: MatRef,
     assert!(a.data.len() > (m - 1) * a.rs + (k - 1) * a.cs, "A is too small");
     assert!(b.data.len() > (k - 1) * b.rs + (n - 1) * b.cs, "B is too small");
     let (mr, nr) = (K::MR, K::NR);
-    assert!(mr * nr <= MAX_TILE && NC % nr == 0 && MC % mr == 0, "micro-kernel tile {mr}×{nr} does not fit the blocking");
+    assert!(mr * nr <= MAX_TILE && NC.is_multiple_of(nr) && MC.is_multiple_of(mr), "micro-kernel tile {mr}×{nr} does not fit the blocking");
     let (bpack, apack) = scratch.buf.split_at_mut(KC * NC);
     let apack = &mut apack[..KC * MC];
     let mut edge = [0.0f32; MAX_TILE];

@@ -189,9 +189,10 @@ fn sgemm(args: &Value, repeats: usize) -> Result<Value> {
     // Small products take microseconds: time enough calls per sample for a stable median.
     let flops = 2.0 * (m * n * k) as f64;
     let calls = ((2e8 / flops).ceil() as usize).clamp(1, 10_000);
+    let mut scratch = kernels::GemmScratch::new();
     let ms = time_ms(repeats, || {
         for _ in 0..calls {
-            (kern.sgemm)(m, n, k, MatRef::rows(&a, k), MatRef::rows(&b, n), &mut c, n, false);
+            (kern.sgemm)(m, n, k, MatRef::rows(&a, k), MatRef::rows(&b, n), &mut c, n, false, &mut scratch);
         }
     }) / calls as f64;
     Ok(json!({ "gflops": flops / ms / 1e6, "median_ms": ms, "m": m, "n": n, "k": k, "flavour": kern.name, "repeats": repeats }))

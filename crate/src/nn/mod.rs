@@ -2,6 +2,8 @@
 //! optimizers, the model interface, the one trainer, and the neural models.
 //! See docs/architecture.md, "Neural engine".
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub(crate) mod alloc_tests;
 pub mod backend;
 pub mod batches;
 pub mod engine;

@@ -75,10 +75,11 @@ impl Tensor {
     }
     /// The first `rows` rows (of the leading dimension), e.g. a smaller batch in a buffer sized for a big one.
     pub fn first_rows(self, rows: usize) -> Tensor {
-        let mut d = self.shape.dims().to_vec();
-        assert!(rows <= d[0]);
+        let r = self.shape.rank();
+        let mut d = self.shape.dims;
+        assert!(r > 0 && rows <= d[0]);
         d[0] = rows;
-        Tensor { shape: Shape::new(&d), ..self }
+        Tensor { shape: Shape::new(&d[..r]), ..self }
     }
     /// The range of buffer elements it covers.
     pub fn range(&self) -> std::ops::Range<usize> {

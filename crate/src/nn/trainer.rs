@@ -78,11 +78,10 @@ struct Pending {
 /// The memory a model of this configuration needs: parameters, gradients, optimizer state,
 /// activations with the trainer's statistics, and the backend's matmul scratch.
 pub fn estimate<M: NeuralModel>(config: &M::Config, v: usize) -> MemoryEstimate {
-    use crate::nn::kernels::gemm::{KC, MC, NC};
     let layout = M::layout(config, v);
     let tc = M::train_config(config);
     let acts = M::activation_bytes(config, v) + Stats::floats() * 4;
-    let scratch = (KC * (MC + NC)) as u64 * 4;
+    let scratch = crate::nn::kernels::gemm::SCRATCH_FLOATS as u64 * 4;
     MemoryEstimate::new(layout.parameters(), layout.floats(), Optimizer::state_per_param(tc.optim.optimizer) as u64, acts, scratch)
 }
 

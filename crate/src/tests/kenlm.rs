@@ -1,8 +1,23 @@
 //! The project's modified Kneser-Ney against KenLM `lmplz` (fixtures in tests/data/kenlm, see
 //! their README): in the KenLM-compatible setting — whitespace tokens, each line a sentence, every
-//! training token in the vocabulary — every ARPA log10 probability and backoff must match within
-//! 1e-4, the n-gram sets exactly, and the perplexities (with and without OOVs) within 0.01%.
-//! Native only: the fixtures are read from disk.
+//! training token in the vocabulary — the n-gram sets must match exactly, every ARPA log10
+//! probability within [`LOG10_P`], every backoff within [`LOG10_BACKOFF`], `query`'s per-token log10
+//! probabilities within [`PER_TOKEN`], and the perplexities (with and without OOVs) within
+//! [`PERPLEXITY_REL`] relative. Native only: the fixtures are read from disk.
+//!
+//! The tolerances are what is achieved, with a margin of 1.4–4×: the differences come from KenLM's
+//! single-precision arithmetic and the digits it prints. Measured maxima (each test prints its own):
+//! log10 p 2.03e-6 (train-small, order 5), backoff 1.24e-7, per token 8.4e-7, perplexity 6.9e-8
+//! relative (train-small, order 2; train-full ≤ 2.9e-8).
+
+/// |Δ log10 p| of any ARPA entry (measured ≤ 2.03e-6).
+const LOG10_P: f64 = 5e-6;
+/// |Δ log10 backoff| of any ARPA entry (measured ≤ 1.24e-7).
+const LOG10_BACKOFF: f64 = 5e-7;
+/// |Δ log10 p| of any token scored by `query` (measured ≤ 8.4e-7).
+const PER_TOKEN: f64 = 2e-6;
+/// Relative perplexity difference (measured ≤ 6.9e-8).
+const PERPLEXITY_REL: f64 = 1e-7;
 
 use crate::ngram::{arpa, NgramConfig};
 use crate::session::{ModelConfig, RunConfig, Session};
@@ -74,7 +89,7 @@ fn check_perplexity(s: &Session, key: &str) -> f64 {
     let rel = |ours: f64, theirs: f64| (ours - theirs).abs() / theirs;
     let incl = rel(r.perplexity, e["ppl_including_oov"].as_f64().unwrap());
     let excl = rel(r.perplexity_excluding_oov, e["ppl_excluding_oov"].as_f64().unwrap());
-    assert!(incl < 1e-4 && excl < 1e-4, "{key}: perplexity off by {incl:e} (incl. OOV), {excl:e} (excl.)");
+    assert!(incl < PERPLEXITY_REL && excl < PERPLEXITY_REL, "{key}: perplexity off by {incl:e} (incl. OOV), {excl:e} (excl.)");
     incl.max(excl)
 }
 
@@ -93,8 +108,8 @@ fn arpa_and_perplexity_match_kenlm_on_train_small() {
                 let &(op, ob) = o.get(gram).unwrap_or_else(|| panic!("order {order}: KenLM's {}-gram '{gram}' is missing", k + 1));
                 let dp = (op - tp).abs();
                 let db = (ob.unwrap_or(0.0) - tb.unwrap_or(0.0)).abs();
-                assert!(dp < 1e-4, "order {order}: '{gram}' log10 p {op} vs KenLM {tp}");
-                assert!(db < 1e-4, "order {order}: '{gram}' log10 backoff {ob:?} vs KenLM {tb:?}");
+                assert!(dp < LOG10_P, "order {order}: '{gram}' log10 p {op} vs KenLM {tp}");
+                assert!(db < LOG10_BACKOFF, "order {order}: '{gram}' log10 backoff {ob:?} vs KenLM {tb:?}");
                 (max_p, max_b) = (max_p.max(dp), max_b.max(db));
             }
         }
@@ -116,7 +131,8 @@ fn per_token_scores_match_kenlm_query() {
         .collect();
     assert_eq!(ours.len(), theirs.len());
     let max = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-    assert!(max < 1e-4, "largest per-token difference {max}");
+    eprintln!("KenLM query o3: max |Δ log10 p| per token {max:.2e}");
+    assert!(max < PER_TOKEN, "largest per-token difference {max}");
 }
 
 #[test]

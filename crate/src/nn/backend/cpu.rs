@@ -1,8 +1,12 @@
 //! The CPU backend: buffers in host memory, ops from `nn::ops` in f32, the hot ones (matmul, axpy,
 //! optimizer steps) through the fastest kernel flavour of the target (`kernels::best`).
+//!
+//! Every op but `read` (which returns host data) and `alloc*` allocates nothing: the sgemm packs into
+//! one [`GemmScratch`] allocated with the backend, ops borrow token ids in place, and concatenation
+//! copies part by part (`nn::alloc_tests` checks a whole step's ops with a counting allocator).
 
 use super::{Backend, SgdStep};
-use crate::nn::kernels::{self, AdamStep, Kernels, MatRef};
+use crate::nn::kernels::{self, AdamStep, GemmScratch, Kernels, MatRef};
 use crate::nn::ops::{self, activation::Activation, elementwise::Binary};
 use crate::nn::tensor::{BufferId, Ids, Tensor};
 use crate::text::TokenId;
@@ -13,6 +17,8 @@ pub struct Cpu {
     bufs: Vec<Vec<f32>>,
     ids: Vec<Vec<TokenId>>,
     kern: &'static Kernels,
+    /// The sgemm's packing blocks, allocated once here and reused by every matmul.
+    scratch: GemmScratch,
     /// Enforce the buffer rules a GPU needs (see `checked`).
     checked: bool,
     /// (synchronous reads, batched readbacks) so far, shared with whoever asked (`read_counts`).
@@ -29,17 +35,57 @@ fn overlaps(a: &Tensor, b: &Tensor) -> bool {
     a.buf == b.buf && a.offset < b.offset + b.len() && b.offset < a.offset + a.len()
 }
 
+/// Borrows output tensors mutably and input tensors immutably at once. Outputs may not overlap each
+/// other or any input (checked), which is what makes handing out the slices sound. A free function of
+/// the buffers alone, so a caller can borrow the backend's ids and scratch alongside.
+fn io<const O: usize, const I: usize>(bufs: &mut [Vec<f32>], checked: bool, outs: [Tensor; O], ins: [Tensor; I]) -> ([&mut [f32]; O], [&[f32]; I]) {
+    if checked {
+        check_rules(&outs, &ins);
+    }
+    for (i, o) in outs.iter().enumerate() {
+        assert!(bufs[o.buf.0 as usize].len() >= o.offset + o.len(), "tensor out of its buffer");
+        for o2 in &outs[i + 1..] {
+            assert!(!overlaps(o, o2), "two outputs overlap");
+        }
+        for x in &ins {
+            assert!(!overlaps(o, x), "an output overlaps an input");
+        }
+    }
+    for x in &ins {
+        assert!(bufs[x.buf.0 as usize].len() >= x.offset + x.len(), "tensor out of its buffer");
+    }
+    // SAFETY: every range is inside its buffer (checked above), outputs are pairwise disjoint and
+    // disjoint from inputs, and the slices live no longer than the borrow of `bufs`.
+    unsafe {
+        let outs = outs.map(|t| std::slice::from_raw_parts_mut(bufs[t.buf.0 as usize].as_mut_ptr().add(t.offset), t.len()));
+        let ins = ins.map(|t| std::slice::from_raw_parts(bufs[t.buf.0 as usize].as_ptr().add(t.offset), t.len()));
+        (outs, ins)
+    }
+}
+
+/// The buffer rules a WebGPU backend needs (backend/mod.rs), for `Cpu::checked`.
+fn check_rules(outs: &[Tensor], ins: &[Tensor]) {
+    use crate::nn::params::ALIGN;
+    for t in outs.iter().chain(ins) {
+        assert!(t.offset % ALIGN == 0, "buffer rule: offset {} of a {:?} tensor is not a multiple of 256 bytes", t.offset, t.shape);
+    }
+    for o in outs {
+        assert!(ins.iter().all(|x| x.buf != o.buf), "buffer rule: an op reads the buffer it writes ({:?})", o.buf);
+    }
+}
+
+/// The token ids of `ids`, borrowed in place.
+fn id_slice(all: &[Vec<TokenId>], ids: Ids) -> &[TokenId] {
+    &all[ids.buf.0 as usize][ids.offset..ids.offset + ids.len]
+}
+
 impl Cpu {
     pub fn new() -> Cpu {
         Self::with_kernels(kernels::best())
     }
+    /// A backend running the kernel flavour `kern`. Allocates its sgemm scratch now, once.
     pub fn with_kernels(kern: &'static Kernels) -> Cpu {
-        Cpu { bufs: Vec::new(), ids: Vec::new(), kern, checked: false, reads: Rc::default() }
-    }
-    /// A live count of (synchronous `read`s, batched `read_async`s), to check how often a trainer
-    /// reads back: a GPU pays for every one.
-    pub fn read_counts(&self) -> Rc<Cell<(u64, u64)>> {
-        self.reads.clone()
+        Cpu { bufs: Vec::new(), ids: Vec::new(), kern, scratch: GemmScratch::new(), checked: false, reads: Rc::default() }
     }
     /// A CPU backend that panics on any call a WebGPU backend could not make (backend/mod.rs, "Buffer
     /// rules"): an offset not a multiple of 256 bytes, a buffer over 128 MiB, an op reading a buffer
@@ -47,55 +93,15 @@ impl Cpu {
     pub fn checked() -> Cpu {
         Cpu { checked: true, ..Self::new() }
     }
-    fn check_rules(&self, outs: &[Tensor], ins: &[Tensor]) {
-        use crate::nn::params::ALIGN;
-        for t in outs.iter().chain(ins) {
-            assert!(t.offset % ALIGN == 0, "buffer rule: offset {} of a {:?} tensor is not a multiple of 256 bytes", t.offset, t.shape);
-        }
-        for o in outs {
-            assert!(ins.iter().all(|x| x.buf != o.buf), "buffer rule: an op reads the buffer it writes ({:?})", o.buf);
-        }
+    /// A live count of (synchronous `read`s, batched `read_async`s), to check how often a trainer
+    /// reads back: a GPU pays for every one.
+    pub fn read_counts(&self) -> Rc<Cell<(u64, u64)>> {
+        self.reads.clone()
     }
     fn check_ids(&self, ids: Ids) {
         if self.checked {
             assert!(ids.offset % crate::nn::params::ALIGN == 0, "buffer rule: id offset {} is not a multiple of 256 bytes", ids.offset);
         }
-    }
-    /// Borrows output tensors mutably and input tensors immutably at once. Outputs may not overlap
-    /// each other or any input (checked), which is what makes handing out the slices sound.
-    fn io<const O: usize, const I: usize>(&mut self, outs: [Tensor; O], ins: [Tensor; I]) -> ([&mut [f32]; O], [&[f32]; I]) {
-        if self.checked {
-            self.check_rules(&outs, &ins);
-        }
-        for (i, o) in outs.iter().enumerate() {
-            assert!(self.bufs[o.buf.0 as usize].len() >= o.offset + o.len(), "tensor out of its buffer");
-            for o2 in &outs[i + 1..] {
-                assert!(!overlaps(o, o2), "two outputs overlap");
-            }
-            for x in &ins {
-                assert!(!overlaps(o, x), "an output overlaps an input");
-            }
-        }
-        for x in &ins {
-            assert!(self.bufs[x.buf.0 as usize].len() >= x.offset + x.len(), "tensor out of its buffer");
-        }
-        let bufs = &mut self.bufs;
-        // SAFETY: every range is inside its buffer (checked above), outputs are pairwise disjoint and
-        // disjoint from inputs, and the slices live no longer than `&mut self`.
-        unsafe {
-            let outs = outs.map(|t| std::slice::from_raw_parts_mut(bufs[t.buf.0 as usize].as_mut_ptr().add(t.offset), t.len()));
-            let ins = ins.map(|t| std::slice::from_raw_parts(bufs[t.buf.0 as usize].as_ptr().add(t.offset), t.len()));
-            (outs, ins)
-        }
-    }
-
-    fn id_slice(&self, ids: Ids) -> &[TokenId] {
-        self.check_ids(ids);
-        &self.ids[ids.buf.0 as usize][ids.offset..ids.offset + ids.len]
-    }
-
-    fn ids_copy(&self, ids: Ids) -> Vec<TokenId> {
-        self.id_slice(ids).to_vec()
     }
 }
 
@@ -132,8 +138,11 @@ impl Backend for Cpu {
     fn fill(&mut self, x: Tensor, value: f32) {
         self.bufs[x.buf.0 as usize][x.range()].fill(value);
     }
+    /// Floats, ids and the sgemm scratch.
     fn allocated_bytes(&self) -> u64 {
-        self.bufs.iter().map(|b| b.len() as u64 * 4).sum::<u64>() + self.ids.iter().map(|b| b.len() as u64 * 4).sum::<u64>()
+        self.bufs.iter().map(|b| b.len() as u64 * 4).sum::<u64>()
+            + self.ids.iter().map(|b| b.len() as u64 * 4).sum::<u64>()
+            + self.scratch.bytes()
     }
 
     fn matmul(&mut self, out: Tensor, a: Tensor, b: Tensor, ta: bool, tb: bool, accumulate: bool) {
@@ -146,100 +155,102 @@ impl Backend for Cpu {
         assert_eq!(if ta { ac } else { ar }, m, "matmul: A is {:?}, out {:?}", a.shape, out.shape);
         let (br, bc) = (b.shape.rows() / batch, b.shape.last());
         assert_eq!((if tb { bc } else { br }, if tb { br } else { bc }), (k, n), "matmul: B is {:?}, A {:?}", b.shape, a.shape);
-        let ([o], [a, b]) = self.io([out], [a, b]);
+        let ([o], [a, b]) = io(&mut self.bufs, self.checked, [out], [a, b]);
         for i in 0..batch {
             let (av, bv) = (&a[i * m * k..(i + 1) * m * k], &b[i * k * n..(i + 1) * k * n]);
             let am = if ta { MatRef::t(av, m) } else { MatRef::rows(av, k) };
             let bm = if tb { MatRef::t(bv, k) } else { MatRef::rows(bv, n) };
-            (kern.sgemm)(m, n, k, am, bm, &mut o[i * m * n..(i + 1) * m * n], n, accumulate);
+            (kern.sgemm)(m, n, k, am, bm, &mut o[i * m * n..(i + 1) * m * n], n, accumulate, &mut self.scratch);
         }
     }
 
     fn binary(&mut self, op: Binary, out: Tensor, a: Tensor, b: Tensor) {
         let (sa, sb) = (a.shape, b.shape);
-        let ([o], [a, b]) = self.io([out], [a, b]);
+        let ([o], [a, b]) = io(&mut self.bufs, self.checked, [out], [a, b]);
         ops::elementwise::binary_forward(op, o, a, sa.dims(), b, sb.dims());
     }
     fn binary_backward(&mut self, op: Binary, da: Tensor, db: Tensor, dout: Tensor, a: Tensor, b: Tensor) {
         let (sa, sb) = (a.shape, b.shape);
-        let ([da, db], [d, a, b]) = self.io([da, db], [dout, a, b]);
+        let ([da, db], [d, a, b]) = io(&mut self.bufs, self.checked, [da, db], [dout, a, b]);
         ops::elementwise::binary_backward(op, da, db, d, a, sa.dims(), b, sb.dims());
     }
     fn add_rows(&mut self, x: Tensor, bias: Tensor) {
         let kern = self.kern;
         assert_eq!(x.shape.last(), bias.len());
-        let ([x], [b]) = self.io([x], [bias]);
+        let ([x], [b]) = io(&mut self.bufs, self.checked, [x], [bias]);
         for row in x.chunks_exact_mut(b.len().max(1)) {
             (kern.axpy)(1.0, b, row);
         }
     }
     fn scale(&mut self, x: Tensor, s: f32) {
         let kern = self.kern;
-        let ([x], []) = self.io([x], []);
+        let ([x], []) = io(&mut self.bufs, self.checked, [x], []);
         (kern.scale)(s, x);
     }
     fn axpy(&mut self, y: Tensor, s: f32, x: Tensor) {
         let kern = self.kern;
-        let ([y], [x]) = self.io([y], [x]);
+        let ([y], [x]) = io(&mut self.bufs, self.checked, [y], [x]);
         (kern.axpy)(s, x, y);
     }
     fn activation(&mut self, act: Activation, y: Tensor, x: Tensor) {
-        let ([y], [x]) = self.io([y], [x]);
+        let ([y], [x]) = io(&mut self.bufs, self.checked, [y], [x]);
         ops::activation::activation_forward(act, y, x);
     }
     fn activation_backward(&mut self, act: Activation, dx: Tensor, x: Tensor, y: Tensor, dy: Tensor) {
-        let ([dx], [x, y, dy]) = self.io([dx], [x, y, dy]);
+        let ([dx], [x, y, dy]) = io(&mut self.bufs, self.checked, [dx], [x, y, dy]);
         ops::activation::activation_backward(act, dx, x, y, dy);
     }
 
     fn softmax(&mut self, y: Tensor, x: Tensor) {
         let c = x.shape.last();
-        let ([y], [x]) = self.io([y], [x]);
+        let ([y], [x]) = io(&mut self.bufs, self.checked, [y], [x]);
         ops::softmax::softmax_forward(y, x, c);
     }
     fn softmax_backward(&mut self, dx: Tensor, y: Tensor, dy: Tensor) {
         let c = y.shape.last();
-        let ([dx], [y, dy]) = self.io([dx], [y, dy]);
+        let ([dx], [y, dy]) = io(&mut self.bufs, self.checked, [dx], [y, dy]);
         ops::softmax::softmax_backward(dx, y, dy, c);
     }
     fn log_softmax(&mut self, y: Tensor, x: Tensor) {
         let c = x.shape.last();
-        let ([y], [x]) = self.io([y], [x]);
+        let ([y], [x]) = io(&mut self.bufs, self.checked, [y], [x]);
         ops::softmax::log_softmax_forward(y, x, c);
     }
     fn log_softmax_backward(&mut self, dx: Tensor, y: Tensor, dy: Tensor) {
         let c = y.shape.last();
-        let ([dx], [y, dy]) = self.io([dx], [y, dy]);
+        let ([dx], [y, dy]) = io(&mut self.bufs, self.checked, [dx], [y, dy]);
         ops::softmax::log_softmax_backward(dx, y, dy, c);
     }
     fn cross_entropy(&mut self, losses: Tensor, probs: Tensor, logits: Tensor, targets: Ids) {
         let c = logits.shape.last();
         assert_eq!(targets.len, logits.shape.rows());
-        let t = self.ids_copy(targets);
-        let ([l, p], [x]) = self.io([losses, probs], [logits]);
-        ops::cross_entropy::cross_entropy_forward(l, p, x, &t, c);
+        self.check_ids(targets);
+        let t = id_slice(&self.ids, targets);
+        let ([l, p], [x]) = io(&mut self.bufs, self.checked, [losses, probs], [logits]);
+        ops::cross_entropy::cross_entropy_forward(l, p, x, t, c);
     }
     fn cross_entropy_backward(&mut self, dlogits: Tensor, probs: Tensor, targets: Ids, scale: f32) {
         let c = probs.shape.last();
-        let t = self.ids_copy(targets);
-        let dl = vec![scale; t.len()];
-        let ([d], [p]) = self.io([dlogits], [probs]);
-        ops::cross_entropy::cross_entropy_backward(d, p, &t, &dl, c);
+        assert_eq!(targets.len, probs.shape.rows());
+        self.check_ids(targets);
+        let t = id_slice(&self.ids, targets);
+        let ([d], [p]) = io(&mut self.bufs, self.checked, [dlogits], [probs]);
+        ops::cross_entropy::cross_entropy_backward(d, p, t, scale, c);
     }
     fn layernorm(&mut self, out: Tensor, mean: Tensor, rstd: Tensor, x: Tensor, weight: Tensor, bias: Tensor) {
         let c = x.shape.last();
-        let ([o, m, r], [x, w, b]) = self.io([out, mean, rstd], [x, weight, bias]);
+        let ([o, m, r], [x, w, b]) = io(&mut self.bufs, self.checked, [out, mean, rstd], [x, weight, bias]);
         ops::layernorm::layernorm_forward(o, m, r, x, w, b, c);
     }
     fn layernorm_backward(&mut self, dx: Tensor, dweight: Tensor, dbias: Tensor, dout: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor) {
         let c = x.shape.last();
-        let ([dx, dw, db], [d, x, w, m, r]) = self.io([dx, dweight, dbias], [dout, x, weight, mean, rstd]);
+        let ([dx, dw, db], [d, x, w, m, r]) = io(&mut self.bufs, self.checked, [dx, dweight, dbias], [dout, x, weight, mean, rstd]);
         ops::layernorm::layernorm_backward(dx, dw, db, d, x, w, m, r, c);
     }
     fn mask_columns(&mut self, x: Tensor, mask: Tensor, fill: f32) {
         let c = mask.len();
         assert_eq!(x.shape.last(), c);
-        let ([x], [m]) = self.io([x], [mask]);
+        let ([x], [m]) = io(&mut self.bufs, self.checked, [x], [mask]);
         for row in x.chunks_exact_mut(c.max(1)) {
             for (v, &k) in row.iter_mut().zip(m) {
                 if k != 0.0 {
@@ -250,46 +261,58 @@ impl Backend for Cpu {
     }
     fn causal_mask(&mut self, x: Tensor, fill: f32) {
         let t = x.shape.last();
-        let ([x], []) = self.io([x], []);
+        let ([x], []) = io(&mut self.bufs, self.checked, [x], []);
         ops::mask::causal_mask_forward(x, t, fill);
     }
 
     fn embedding(&mut self, out: Tensor, table: Tensor, ids: Ids) {
         let d = table.shape.last();
         assert_eq!(out.len(), ids.len * d, "embedding: out {:?} for {} ids of width {d}", out.shape, ids.len);
-        let id = self.ids_copy(ids);
-        let ([o], [t]) = self.io([out], [table]);
-        ops::embedding::embedding_forward(o, t, &id, d);
+        self.check_ids(ids);
+        let id = id_slice(&self.ids, ids);
+        let ([o], [t]) = io(&mut self.bufs, self.checked, [out], [table]);
+        ops::embedding::embedding_forward(o, t, id, d);
     }
     fn embedding_backward(&mut self, dtable: Tensor, dout: Tensor, ids: Ids) {
         let d = dtable.shape.last();
-        let id = self.ids_copy(ids);
-        let ([dt], [g]) = self.io([dtable], [dout]);
-        ops::embedding::embedding_backward(dt, g, &id, d);
+        assert_eq!(dout.len(), ids.len * d, "embedding_backward: dout {:?} for {} ids of width {d}", dout.shape, ids.len);
+        self.check_ids(ids);
+        let id = id_slice(&self.ids, ids);
+        let ([dt], [g]) = io(&mut self.bufs, self.checked, [dtable], [dout]);
+        ops::embedding::embedding_backward(dt, g, id, d);
     }
     fn concat(&mut self, out: Tensor, parts: &[Tensor]) {
-        let outer = out.shape.rows();
-        let datas: Vec<Vec<f32>> = parts.iter().map(|&p| self.read(p)).collect();
-        let refs: Vec<&[f32]> = datas.iter().map(|d| &d[..]).collect();
-        let ([o], []) = self.io([out], []);
-        ops::shape::concat_forward(o, &refs, outer);
+        let (outer, total) = (out.shape.rows(), out.shape.last());
+        if outer == 0 {
+            return;
+        }
+        assert!(parts.iter().all(|p| p.len() % outer == 0), "concat: every part needs {outer} rows");
+        assert_eq!(parts.iter().map(|p| p.len() / outer).sum::<usize>(), total, "concat: parts do not fill {:?}", out.shape);
+        // Part by part, straight from its buffer: no temporary copies.
+        let mut start = 0;
+        for &p in parts {
+            let ([o], [x]) = io(&mut self.bufs, self.checked, [out], [p]);
+            let inner = x.len() / outer;
+            ops::shape::concat_part_forward(o, x, outer, total, start);
+            start += inner;
+        }
     }
     fn slice(&mut self, out: Tensor, x: Tensor, start: usize) {
         let (outer, total, len) = (x.shape.rows(), x.shape.last(), out.shape.last());
-        let ([o], [x]) = self.io([out], [x]);
+        let ([o], [x]) = io(&mut self.bufs, self.checked, [out], [x]);
         ops::shape::slice_forward(o, x, outer, total, start, len);
     }
     fn transpose(&mut self, out: Tensor, x: Tensor) {
-        let d = x.shape.dims().to_vec();
+        let d = x.shape.dims();
         let (rows, cols) = (d[d.len() - 2], d[d.len() - 1]);
-        let ([o], [x]) = self.io([out], [x]);
+        let ([o], [x]) = io(&mut self.bufs, self.checked, [out], [x]);
         ops::shape::transpose_forward(o, x, rows, cols);
     }
 
     fn sum_rows(&mut self, out: Tensor, x: Tensor, accumulate: bool) {
         let kern = self.kern;
         assert_eq!(out.len(), x.shape.last());
-        let ([o], [x]) = self.io([out], [x]);
+        let ([o], [x]) = io(&mut self.bufs, self.checked, [out], [x]);
         if !accumulate {
             o.fill(0.0);
         }
@@ -299,12 +322,12 @@ impl Backend for Cpu {
     }
     fn sum_squares(&mut self, out: Tensor, x: Tensor, accumulate: bool) {
         let kern = self.kern;
-        let ([o], [x]) = self.io([out], [x]);
+        let ([o], [x]) = io(&mut self.bufs, self.checked, [out], [x]);
         let s = (kern.dot)(x, x);
         o[0] = if accumulate { o[0] + s } else { s };
     }
     fn flag_nonfinite(&mut self, flag: Tensor, x: Tensor) {
-        let ([f], [x]) = self.io([flag], [x]);
+        let ([f], [x]) = io(&mut self.bufs, self.checked, [flag], [x]);
         if !x.iter().all(|v| v.is_finite()) {
             f[0] = 1.0;
         }
@@ -312,7 +335,7 @@ impl Backend for Cpu {
 
     fn clip_by_norm(&mut self, x: Tensor, sumsq: Tensor, max_norm: f32, skip: Tensor) {
         let kern = self.kern;
-        let ([x], [ss, skip]) = self.io([x], [sumsq, skip]);
+        let ([x], [ss, skip]) = io(&mut self.bufs, self.checked, [x], [sumsq, skip]);
         if skip[0] != 0.0 {
             return;
         }
@@ -323,7 +346,7 @@ impl Backend for Cpu {
         }
     }
     fn sgd(&mut self, p: Tensor, g: Tensor, momentum: Tensor, s: &SgdStep, skip: Tensor) {
-        let ([p, buf], [g, skip]) = self.io([p, momentum], [g, skip]);
+        let ([p, buf], [g, skip]) = io(&mut self.bufs, self.checked, [p, momentum], [g, skip]);
         if skip[0] != 0.0 {
             return;
         }
@@ -337,10 +360,104 @@ impl Backend for Cpu {
     }
     fn adam(&mut self, p: Tensor, g: Tensor, m: Tensor, v: Tensor, s: &AdamStep, skip: Tensor) {
         let kern = self.kern;
-        let ([p, m, v], [g, skip]) = self.io([p, m, v], [g, skip]);
+        let ([p, m, v], [g, skip]) = io(&mut self.bufs, self.checked, [p, m, v], [g, skip]);
         if skip[0] != 0.0 {
             return;
         }
         (kern.adam)(p, g, m, v, s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::*;
+    use crate::nn::kernels::gemm::NC;
+    use crate::nn::tensor::Shape;
+    use crate::rng::Rng;
+
+    fn random(be: &mut Cpu, dims: &[usize], rng: &mut Rng) -> Tensor {
+        let t = Tensor { buf: be.alloc(Shape::new(dims).numel()), offset: 0, shape: Shape::new(dims) };
+        let data: Vec<f32> = (0..t.len()).map(|_| rng.normal() as f32).collect();
+        be.write(t, &data);
+        t
+    }
+
+    /// Runs `backward` once into zeroed gradients and once into gradients pre-filled with random
+    /// values: what it added the second time (after − before) must be what it wrote the first time.
+    /// A backward that overwrote instead of accumulating would leave after = the zero-run result.
+    fn assert_accumulates(be: &mut Cpu, rng: &mut Rng, what: &str, grads: &[Tensor], backward: impl Fn(&mut Cpu)) {
+        grads.iter().for_each(|&g| be.fill(g, 0.0));
+        backward(be);
+        let fresh: Vec<Vec<f32>> = grads.iter().map(|&g| be.read(g)).collect();
+        let before: Vec<Vec<f32>> = grads.iter().map(|g| (0..g.len()).map(|_| rng.normal() as f32).collect()).collect();
+        grads.iter().zip(&before).for_each(|(&g, b)| be.write(g, b));
+        backward(be);
+        for (gi, (&g, (b, f))) in grads.iter().zip(before.iter().zip(&fresh)).enumerate() {
+            for (i, ((a, b), f)) in be.read(g).iter().zip(b).zip(f).enumerate() {
+                // Equal up to f32 rounding (a matmul past KC adds its partial sums into C in another
+                // order); an overwrite would be off by |b| ≈ 1, far above this.
+                let tol = 1e-5 * (b.abs() + f.abs()).max(1.0);
+                assert!((a - b - f).abs() <= tol, "{} {what}: gradient {gi}[{i}] is {a}, from {b} + {f}", be.kern.name);
+            }
+        }
+    }
+
+    /// Every `*_backward` of the CPU backend (and the accumulating forms a backward pass uses:
+    /// matmul with `accumulate`, sum_rows with `accumulate`, axpy) adds into its gradients, on every
+    /// kernel flavour and for matmuls past the NC block.
+    #[test]
+    fn every_backward_accumulates_into_prefilled_gradients() {
+        let mut rng = Rng::new(21);
+        for kern in kernels::flavours() {
+            let mut be = Cpu::with_kernels(kern);
+            let rng = &mut rng;
+            for (m, n, k) in [(5, 6, 7), (3, NC + 5, 9)] {
+                for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                    let a = random(&mut be, &if ta { [k, m] } else { [m, k] }, rng);
+                    let b = random(&mut be, &if tb { [n, k] } else { [k, n] }, rng);
+                    let dout = random(&mut be, &[m, n], rng);
+                    let (da, db) = (random(&mut be, a.shape.dims(), rng), random(&mut be, b.shape.dims(), rng));
+                    let what = format!("matmul_backward {m}x{n}x{k} ta={ta} tb={tb}");
+                    assert_accumulates(&mut be, rng, &what, &[da, db], |be| be.matmul_backward(da, db, dout, a, b, ta, tb));
+                }
+            }
+            let (a, b) = (random(&mut be, &[2, 4, 3], rng), random(&mut be, &[2, 3, 5], rng));
+            let out = random(&mut be, &[2, 4, 5], rng);
+            assert_accumulates(&mut be, rng, "batched matmul, accumulate", &[out], |be| be.matmul(out, a, b, false, false, true));
+
+            let (x, bias, dout) = (random(&mut be, &[4, 3], rng), random(&mut be, &[3], rng), random(&mut be, &[4, 3], rng));
+            let (dx, dbias) = (random(&mut be, &[4, 3], rng), random(&mut be, &[3], rng));
+            for op in [Binary::Add, Binary::Mul] {
+                assert_accumulates(&mut be, rng, &format!("binary_backward {op:?}"), &[dx, dbias], |be| be.binary_backward(op, dx, dbias, dout, x, bias));
+            }
+            assert_accumulates(&mut be, rng, "sum_rows, accumulate", &[dbias], |be| be.sum_rows(dbias, dout, true));
+            assert_accumulates(&mut be, rng, "axpy", &[dx], |be| be.axpy(dx, 0.3, dout));
+
+            let y = random(&mut be, &[4, 3], rng);
+            for act in [Activation::Tanh, Activation::Relu, Activation::Sigmoid, Activation::Gelu] {
+                be.activation(act, y, x);
+                assert_accumulates(&mut be, rng, act.name(), &[dx], |be| be.activation_backward(act, dx, x, y, dout));
+            }
+            be.softmax(y, x);
+            assert_accumulates(&mut be, rng, "softmax_backward", &[dx], |be| be.softmax_backward(dx, y, dout));
+            be.log_softmax(y, x);
+            assert_accumulates(&mut be, rng, "log_softmax_backward", &[dx], |be| be.log_softmax_backward(dx, y, dout));
+
+            let targets = Ids { buf: be.alloc_ids(4), offset: 0, len: 4 };
+            be.write_ids(targets, &[2, 0, 1, 2]);
+            let (losses, probs) = (random(&mut be, &[4], rng), random(&mut be, &[4, 3], rng));
+            be.cross_entropy(losses, probs, x, targets);
+            assert_accumulates(&mut be, rng, "cross_entropy_backward", &[dx], |be| be.cross_entropy_backward(dx, probs, targets, 0.25));
+
+            let (mean, rstd, w) = (random(&mut be, &[4], rng), random(&mut be, &[4], rng), random(&mut be, &[3], rng));
+            be.layernorm(y, mean, rstd, x, w, bias);
+            let dw = random(&mut be, &[3], rng);
+            assert_accumulates(&mut be, rng, "layernorm_backward", &[dx, dw, dbias], |be| be.layernorm_backward(dx, dw, dbias, dout, x, w, mean, rstd));
+
+            let dtable = random(&mut be, &[3, 3], rng);
+            assert_accumulates(&mut be, rng, "embedding_backward", &[dtable], |be| be.embedding_backward(dtable, dout, targets));
+        }
     }
 }

@@ -12,9 +12,13 @@
 //! ```
 //! Packing reads A and B through their strides, so transposed operands cost nothing extra, and pads
 //! ragged edges with zeros, so the micro-kernel only ever sees full tiles; edge tiles of C go through a
-//! small buffer. C rows are independent: a caller may split m into row blocks (see `sgemm_rows`).
+//! small buffer on the stack. C rows are independent: a caller may split m into row blocks (see
+//! `sgemm_rows`).
+//!
+//! The packed blocks live in caller-owned scratch ([`GemmScratch`], [`SCRATCH_FLOATS`] floats, allocated
+//! once), so a call allocates nothing.
 
-use super::MatRef;
+use super::{GemmScratch, MatRef};
 
 /// Depth of a packed panel: KC·(MR + NR) floats stay in L1 while a tile is computed.
 pub const KC: usize = 256;
@@ -22,6 +26,11 @@ pub const KC: usize = 256;
 pub const MC: usize = 96;
 /// Columns of B packed at once.
 pub const NC: usize = 2048;
+/// Floats of packing scratch a call needs at most: a KC × NC block of B and an MC × KC block of A
+/// (NC and MC are multiples of every micro-kernel's NR and MR, so padding never exceeds them).
+pub const SCRATCH_FLOATS: usize = KC * (MC + NC);
+/// The largest MR × NR tile a micro-kernel may use (the edge buffer is this size, on the stack).
+const MAX_TILE: usize = 64;
 
 /// Computes an MR × NR tile: `c[i*ldc + j] (+)= Σ_p a[p*MR + i] · b[p*NR + j]` for p < kc.
 /// `a` is an A panel (kc columns of MR values), `b` a B panel (kc rows of NR values).
@@ -70,9 +79,9 @@ fn pack_b(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols:
     }
 }
 
-/// C[m×n] (+)= A[m×k]·B[k×n] with micro-kernel `K`.
+/// C[m×n] (+)= A[m×k]·B[k×n] with micro-kernel `K`, packing into `scratch`.
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool) {
+pub fn sgemm<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
     if m == 0 || n == 0 {
         return;
     }
@@ -87,18 +96,19 @@ pub fn sgemm<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: MatRef,
     assert!(a.data.len() > (m - 1) * a.rs + (k - 1) * a.cs, "A is too small");
     assert!(b.data.len() > (k - 1) * b.rs + (n - 1) * b.cs, "B is too small");
     let (mr, nr) = (K::MR, K::NR);
-    let mut bpack = vec![0.0f32; KC * NC.min(n).next_multiple_of(nr)];
-    let mut apack = vec![0.0f32; KC * MC.min(m).next_multiple_of(mr)];
-    let mut edge = vec![0.0f32; mr * nr];
+    assert!(mr * nr <= MAX_TILE && NC.is_multiple_of(nr) && MC.is_multiple_of(mr), "micro-kernel tile {mr}×{nr} does not fit the blocking");
+    let (bpack, apack) = scratch.buf.split_at_mut(KC * NC);
+    let apack = &mut apack[..KC * MC];
+    let mut edge = [0.0f32; MAX_TILE];
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
             let acc = accumulate || pc > 0;
-            pack_b(&mut bpack, b, pc, kc, jc, nc, nr);
+            pack_b(bpack, b, pc, kc, jc, nc, nr);
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                pack_a(&mut apack, a, ic, mc, pc, kc, mr);
+                pack_a(apack, a, ic, mc, pc, kc, mr);
                 for jr in (0..nc).step_by(nr) {
                     let w = nr.min(nc - jr);
                     let bp = bpack[jr * kc..].as_ptr();

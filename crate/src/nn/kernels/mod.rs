@@ -11,7 +11,11 @@
 //! [`flavours()`] on every target, and the CPU backend calls [`best()`].
 //!
 //! The matmul splits by row blocks: [`sgemm_rows`] computes rows `[r0, r1)` of C only, touching no
-//! other row, so a later issue can hand disjoint row ranges to Web Worker threads.
+//! other row, so a later issue can hand disjoint row ranges to Web Worker threads (each with its own
+//! [`GemmScratch`]).
+//!
+//! No kernel allocates: the sgemm packs into a [`GemmScratch`] its caller owns (the CPU backend
+//! allocates one when it is created), so a training step allocates nothing.
 
 pub mod gemm;
 pub mod portable;
@@ -80,14 +84,44 @@ impl AdamStep {
     }
 }
 
-/// C[m×n] = A[m×k]·B[k×n] (`accumulate`: C += A·B); C row-major with row stride `ldc`.
-pub type SgemmFn = fn(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool);
+/// Packing scratch for the sgemm ([`gemm::SCRATCH_FLOATS`] floats): allocated once by its owner and
+/// reused by every call, so a matmul allocates nothing. Its contents between calls mean nothing.
+pub struct GemmScratch {
+    buf: Vec<f32>,
+}
+
+impl GemmScratch {
+    pub fn new() -> Self {
+        GemmScratch { buf: vec![0.0; gemm::SCRATCH_FLOATS] }
+    }
+    /// Bytes it holds (counted in a backend's allocation and in the memory estimate).
+    pub fn bytes(&self) -> u64 {
+        self.buf.len() as u64 * 4
+    }
+    /// Fills it with NaN, so a test sees any read of a value the current call did not pack.
+    #[cfg(test)]
+    pub fn poison(&mut self) {
+        self.buf.fill(f32::NAN);
+    }
+}
+
+impl Default for GemmScratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// C[m×n] = A[m×k]·B[k×n] (`accumulate`: C += A·B); C row-major with row stride `ldc`; packing in
+/// `scratch`.
+pub type SgemmFn =
+    fn(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch);
 
 /// One flavour of every kernel. All flavours take the same arguments and agree within the
 /// tolerances stated in the tests below.
 pub struct Kernels {
     pub name: &'static str,
-    /// C[m×n] = A[m×k]·B[k×n] (`accumulate`: C += A·B). C is row-major with row stride `ldc`.
+    /// C[m×n] = A[m×k]·B[k×n] (`accumulate`: C += A·B). C is row-major with row stride `ldc`; the
+    /// packed blocks go into `scratch` (nothing is allocated).
     pub sgemm: SgemmFn,
     /// y += α·x
     pub axpy: fn(alpha: f32, x: &[f32], y: &mut [f32]),
@@ -117,7 +151,7 @@ pub fn best() -> &'static Kernels {
 }
 
 /// Rows `[r0, r1)` of C = A·B: the unit of work a thread will get. `c` holds all of C (row stride
-/// `ldc`); only its rows `r0..r1` are read or written.
+/// `ldc`); only its rows `r0..r1` are read or written. Each thread brings its own `scratch`.
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm_rows(
     kern: &Kernels,
@@ -129,13 +163,14 @@ pub fn sgemm_rows(
     c: &mut [f32],
     ldc: usize,
     accumulate: bool,
+    scratch: &mut GemmScratch,
 ) {
     let (r0, r1) = (rows.start, rows.end);
     if r0 >= r1 {
         return;
     }
     let a = if k == 0 { a } else { a.from_row(r0) };
-    (kern.sgemm)(r1 - r0, n, k, a, b, &mut c[r0 * ldc..], ldc, accumulate);
+    (kern.sgemm)(r1 - r0, n, k, a, b, &mut c[r0 * ldc..], ldc, accumulate, scratch);
 }
 
 #[cfg(test)]
@@ -157,14 +192,21 @@ mod tests {
     }
 
     /// Every flavour against the scalar oracle, on random shapes including odd sizes, sizes that are not
-    /// multiples of any block (MR, NR, KC, MC), all four transpose forms and accumulation.
+    /// multiples of any block (MR, NR, KC, MC), shapes past every block — n > NC (the output layer's n
+    /// is the vocabulary size, often above NC), k > KC (one and two KC steps beyond), not multiples of
+    /// NR or NC —, all four transpose forms, accumulation and a C row stride wider than n. One scratch,
+    /// poisoned with NaN, serves every call (as in the backend), so no call may read stale packing.
     #[test]
     fn sgemm_flavours_match_the_scalar_oracle() {
+        use gemm::{KC, NC};
         let mut rng = Rng::new(11);
         let mut shapes = vec![(1, 1, 1), (1, 7, 3), (5, 1, 9), (3, 5, 0), (17, 33, 65), (64, 128, 512), (130, 67, 300)];
         for _ in 0..12 {
             shapes.push((1 + rng.below(90), 1 + rng.below(90), 1 + rng.below(300)));
         }
+        shapes.extend([(5, NC + 3, KC + 7), (9, NC + 3, 2 * KC + 5), (2, 2 * NC + 7, KC + 44)]);
+        let mut scratch = GemmScratch::new();
+        scratch.poison();
         for &(m, n, k) in &shapes {
             for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
                 let a = rand_vec(&mut rng, m * k);
@@ -178,10 +220,10 @@ mod tests {
                     .collect();
                 for accumulate in [false, true] {
                     let mut want = c0.clone();
-                    (scalar::KERNELS.sgemm)(m, n, k, am, bm, &mut want, ldc, accumulate);
+                    (scalar::KERNELS.sgemm)(m, n, k, am, bm, &mut want, ldc, accumulate, &mut scratch);
                     for kern in flavours() {
                         let mut got = c0.clone();
-                        (kern.sgemm)(m, n, k, am, bm, &mut got, ldc, accumulate);
+                        (kern.sgemm)(m, n, k, am, bm, &mut got, ldc, accumulate, &mut scratch);
                         for i in 0..m {
                             for j in 0..ldc {
                                 let (g, w) = (got[i * ldc + j], want[i * ldc + j]);
@@ -206,12 +248,13 @@ mod tests {
         let a = rand_vec(&mut rng, m * k);
         let b = rand_vec(&mut rng, k * n);
         for kern in flavours() {
+            let mut scratch = GemmScratch::new();
             let mut whole = vec![0.0; m * n];
-            (kern.sgemm)(m, n, k, MatRef::rows(&a, k), MatRef::rows(&b, n), &mut whole, n, false);
+            (kern.sgemm)(m, n, k, MatRef::rows(&a, k), MatRef::rows(&b, n), &mut whole, n, false, &mut scratch);
             let mut parts = vec![f32::NAN; m * n];
             for rows in [0..5, 5..6, 6..30, 30..37] {
                 let before = parts.clone();
-                sgemm_rows(kern, rows.clone(), n, k, MatRef::rows(&a, k), MatRef::rows(&b, n), &mut parts, n, false);
+                sgemm_rows(kern, rows.clone(), n, k, MatRef::rows(&a, k), MatRef::rows(&b, n), &mut parts, n, false, &mut scratch);
                 for i in (0..m).filter(|i| !rows.contains(i)) {
                     assert!(parts[i * n..(i + 1) * n].iter().zip(&before[i * n..(i + 1) * n]).all(|(x, y)| x.to_bits() == y.to_bits()));
                 }

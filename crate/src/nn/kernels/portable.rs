@@ -5,7 +5,7 @@
 //! lets LLVM vectorize them (so their rounding differs from the scalar oracle's, within tolerance).
 
 use super::gemm::{self, MicroKernel};
-use super::{AdamStep, Kernels, MatRef};
+use super::{AdamStep, GemmScratch, Kernels, MatRef};
 
 pub static KERNELS: Kernels = Kernels { name: "portable", sgemm, axpy, dot, scale, adam };
 
@@ -40,8 +40,8 @@ impl<const R: usize> MicroKernel for Tile<R> {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool) {
-    gemm::sgemm::<Tile<4>>(m, n, k, a, b, c, ldc, accumulate)
+pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
+    gemm::sgemm::<Tile<4>>(m, n, k, a, b, c, ldc, accumulate, scratch)
 }
 
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {

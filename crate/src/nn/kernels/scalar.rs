@@ -1,12 +1,13 @@
 //! The scalar flavour: the plainest correct loops, the oracle every other flavour is tested against.
 
-use super::{AdamStep, Kernels, MatRef};
+use super::{AdamStep, GemmScratch, Kernels, MatRef};
 
 pub static KERNELS: Kernels = Kernels { name: "scalar", sgemm, axpy, dot, scale, adam };
 
 /// C = A·B (or C += A·B): the textbook triple loop, one f32 accumulator per element, k in order.
+/// It packs nothing, so it ignores the scratch (taken for the common signature).
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool) {
+pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, _scratch: &mut GemmScratch) {
     for i in 0..m {
         for j in 0..n {
             let mut s = 0.0f32;

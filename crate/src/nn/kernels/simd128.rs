@@ -13,7 +13,7 @@
 //! loads it only after a feature test (docs/architecture.md).
 
 use super::gemm::{self, MicroKernel};
-use super::{AdamStep, Kernels, MatRef};
+use super::{AdamStep, GemmScratch, Kernels, MatRef};
 use core::arch::wasm32::*;
 
 #[cfg(not(target_feature = "relaxed-simd"))]
@@ -69,8 +69,8 @@ impl<const R: usize> MicroKernel for Tile<R> {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool) {
-    gemm::sgemm::<Tile<4>>(m, n, k, a, b, c, ldc, accumulate)
+pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
+    gemm::sgemm::<Tile<4>>(m, n, k, a, b, c, ldc, accumulate, scratch)
 }
 
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {

@@ -65,7 +65,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
-    use crate::nn::ops::gradcheck::{check, rand, weighted};
+    use crate::nn::ops::gradcheck::{check, rand, weighted, Grad};
     use crate::rng::Rng;
 
     #[test]
@@ -88,7 +88,7 @@ mod tests {
             let w = rand(&mut rng, 20);
             let mut y = vec![0.0; 20];
             activation_forward(act, &mut y, &x);
-            let mut dx = vec![0.0; 20];
+            let mut dx = Grad::random(&mut rng, 20);
             activation_backward(act, &mut dx, &x, &y, &w);
             check(act.name(), &x, &dx, |x| {
                 let mut y = vec![0.0; 20];

@@ -15,14 +15,15 @@ pub fn cross_entropy_forward<F: Float>(losses: &mut [F], probs: &mut [F], logits
     }
 }
 
-/// dlogits[r] += dlosses[r] · (probs[r] − onehot(targets[r])). For the mean loss, dlosses = 1/rows.
-pub fn cross_entropy_backward<F: Float>(dlogits: &mut [F], probs: &[F], targets: &[TokenId], dlosses: &[F], cols: usize) {
-    for (r, (&t, &dl)) in targets.iter().zip(dlosses).enumerate() {
+/// dlogits[r] += scale · (probs[r] − onehot(targets[r])): the gradient of scale·Σ_r losses[r]
+/// (scale = 1/rows for the mean loss). One scalar, not a per-row vector, so no caller builds one.
+pub fn cross_entropy_backward<F: Float>(dlogits: &mut [F], probs: &[F], targets: &[TokenId], scale: F, cols: usize) {
+    for (r, &t) in targets.iter().enumerate() {
         let row = &mut dlogits[r * cols..(r + 1) * cols];
         let p = &probs[r * cols..(r + 1) * cols];
         for i in 0..cols {
             let ind = if i == t as usize { F::one() } else { F::zero() };
-            row[i] = row[i] + dl * (p[i] - ind);
+            row[i] = row[i] + scale * (p[i] - ind);
         }
     }
 }
@@ -32,7 +33,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
-    use crate::nn::ops::gradcheck::{check, rand, weighted};
+    use crate::nn::ops::gradcheck::{check, rand, Grad};
     use crate::rng::Rng;
 
     #[test]
@@ -49,23 +50,23 @@ mod tests {
         let mut x = rand(&mut rng, rows * cols);
         x[1] = f64::NEG_INFINITY; // a masked vocabulary entry (e.g. <s>) in row 0
         let targets = [0, 5, 3, 3];
-        let w = rand(&mut rng, rows);
+        let scale = 0.7; // the mean loss would be 1/rows
         let mut losses = vec![0.0; rows];
         let mut probs = vec![0.0; rows * cols];
         cross_entropy_forward(&mut losses, &mut probs, &x, &targets, cols);
-        let mut dx = vec![0.0; rows * cols];
-        cross_entropy_backward(&mut dx, &probs, &targets, &w, cols);
-        assert_eq!(dx[1], 0.0);
-        // Finite differences on every finite logit.
+        let mut dx = Grad::random(&mut rng, rows * cols);
+        cross_entropy_backward(&mut dx, &probs, &targets, scale, cols);
+        assert!(dx.untouched(1), "a masked logit got a gradient");
+        // Finite differences of scale·Σ losses on every finite logit.
         let f = |x: &[f64]| {
             let mut l = vec![0.0; rows];
             let mut p = vec![0.0; rows * cols];
             cross_entropy_forward(&mut l, &mut p, x, &targets, cols);
-            weighted(&w, &l)
+            scale * l.iter().sum::<f64>()
         };
         let keep: Vec<usize> = (0..x.len()).filter(|&i| i != 1).collect();
         let xs: Vec<f64> = keep.iter().map(|&i| x[i]).collect();
-        let ds: Vec<f64> = keep.iter().map(|&i| dx[i]).collect();
+        let ds = dx.select(&keep);
         check("cross_entropy", &xs, &ds, |v| {
             let mut full = x.clone();
             keep.iter().zip(v).for_each(|(&i, &val)| full[i] = val);

@@ -10,27 +10,43 @@ pub enum Binary {
     Mul,
 }
 
+/// Dimension `i` of the rank-`r` broadcast of `a` and `b`, or `None` if they are incompatible there.
+fn broadcast_dim(a: &[usize], b: &[usize], r: usize, i: usize) -> Option<usize> {
+    let da = if i + a.len() >= r { a[i + a.len() - r] } else { 1 };
+    let db = if i + b.len() >= r { b[i + b.len() - r] } else { 1 };
+    match (da, db) {
+        (x, y) if x == y => Some(x),
+        (1, y) => Some(y),
+        (x, 1) => Some(x),
+        _ => None,
+    }
+}
+
 /// The broadcast shape of `a` and `b`, or `None` if they are incompatible.
 pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let r = a.len().max(b.len());
-    (0..r)
-        .map(|i| {
-            let da = if i + a.len() >= r { a[i + a.len() - r] } else { 1 };
-            let db = if i + b.len() >= r { b[i + b.len() - r] } else { 1 };
-            match (da, db) {
-                (x, y) if x == y => Some(x),
-                (1, y) => Some(y),
-                (x, 1) => Some(x),
-                _ => None,
-            }
-        })
-        .collect()
+    (0..r).map(|i| broadcast_dim(a, b, r, i)).collect()
+}
+
+/// The most dimensions a broadcast op takes (tensors have at most 4); the index arithmetic lives in
+/// fixed arrays of this size, so a broadcast op allocates nothing.
+const MAX_RANK: usize = 8;
+
+/// The broadcast shape of `a` and `b` in a fixed array, and its rank (panics if they do not broadcast).
+fn broadcast_dims(a: &[usize], b: &[usize]) -> ([usize; MAX_RANK], usize) {
+    let r = a.len().max(b.len());
+    assert!(r <= MAX_RANK, "at most {MAX_RANK} dimensions");
+    let mut out = [1; MAX_RANK];
+    for (i, o) in out.iter_mut().enumerate().take(r) {
+        *o = broadcast_dim(a, b, r, i).unwrap_or_else(|| panic!("shapes {a:?} and {b:?} do not broadcast"));
+    }
+    (out, r)
 }
 
 /// Strides of `shape` seen through the broadcast shape `out` (0 on repeated dimensions).
-fn strides_in(shape: &[usize], out: &[usize]) -> Vec<usize> {
+fn strides_in(shape: &[usize], out: &[usize]) -> [usize; MAX_RANK] {
     let r = out.len();
-    let mut strides = vec![0; r];
+    let mut strides = [0; MAX_RANK];
     let mut s = 1;
     for i in (0..shape.len()).rev() {
         let o = i + r - shape.len();
@@ -42,15 +58,16 @@ fn strides_in(shape: &[usize], out: &[usize]) -> Vec<usize> {
 
 /// Calls `f(out_index, a_index, b_index)` for every element of the broadcast output.
 fn for_each_broadcast(a_shape: &[usize], b_shape: &[usize], mut f: impl FnMut(usize, usize, usize)) {
-    let out = broadcast_shape(a_shape, b_shape).expect("shapes do not broadcast");
-    let (sa, sb) = (strides_in(a_shape, &out), strides_in(b_shape, &out));
+    let (dims, r) = broadcast_dims(a_shape, b_shape);
+    let out = &dims[..r];
+    let (sa, sb) = (strides_in(a_shape, out), strides_in(b_shape, out));
     let total: usize = out.iter().product();
-    let mut idx = vec![0usize; out.len()];
+    let mut idx = [0usize; MAX_RANK];
     let (mut ia, mut ib) = (0usize, 0usize);
     for o in 0..total {
         f(o, ia, ib);
         // Odometer increment of the multi-index, updating both input offsets.
-        for d in (0..out.len()).rev() {
+        for d in (0..r).rev() {
             idx[d] += 1;
             ia += sa[d];
             ib += sb[d];
@@ -104,7 +121,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
-    use crate::nn::ops::gradcheck::{check, rand, weighted};
+    use crate::nn::ops::gradcheck::{check, rand, weighted, Grad};
     use crate::rng::Rng;
 
     #[test]
@@ -129,7 +146,7 @@ mod tests {
                 let a = rand(&mut rng, sa.iter().product());
                 let b = rand(&mut rng, sb.iter().product());
                 let w = rand(&mut rng, n_out);
-                let (mut da, mut db) = (vec![0.0; a.len()], vec![0.0; b.len()]);
+                let (mut da, mut db) = (Grad::random(&mut rng, a.len()), Grad::random(&mut rng, b.len()));
                 binary_backward(op, &mut da, &mut db, &w, &a, &sa, &b, &sb);
                 let f = |a: &[f64], b: &[f64]| {
                     let mut o = vec![0.0; n_out];
@@ -142,7 +159,7 @@ mod tests {
         }
         let x = rand(&mut rng, 5);
         let w = rand(&mut rng, 5);
-        let mut dx = vec![0.0; 5];
+        let mut dx = Grad::random(&mut rng, 5);
         scale_backward(&mut dx, &w, -0.7);
         check("scale", &x, &dx, |x| {
             let mut o = vec![0.0; 5];

@@ -55,7 +55,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
-    use crate::nn::ops::gradcheck::{check, rand, weighted};
+    use crate::nn::ops::gradcheck::{check, rand, weighted, Grad};
     use crate::rng::Rng;
 
     #[test]
@@ -75,7 +75,7 @@ mod tests {
         // Normalised rows have mean 0 and variance 1 before the affine part.
         let xhat0: Vec<f64> = (0..c).map(|i| (o[i] - b[i]) / wt[i]).collect();
         assert!(xhat0.iter().sum::<f64>().abs() < 1e-12);
-        let (mut dx, mut dw, mut db) = (vec![0.0; rows * c], vec![0.0; c], vec![0.0; c]);
+        let (mut dx, mut dw, mut db) = (Grad::random(&mut rng, rows * c), Grad::random(&mut rng, c), Grad::random(&mut rng, c));
         layernorm_backward(&mut dx, &mut dw, &mut db, &w, &x, &wt, &m, &s, c);
         check("layernorm dx", &x, &dx, |v| f(v, &wt, &b).0);
         check("layernorm dweight", &wt, &dw, |v| f(&x, v, &b).0);

@@ -48,7 +48,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
-    use crate::nn::ops::gradcheck::{check, rand, weighted};
+    use crate::nn::ops::gradcheck::{check, rand, weighted, Grad};
     use crate::rng::Rng;
 
     #[test]
@@ -65,7 +65,7 @@ mod tests {
         let (t, mask) = (3, [true, false, false, true]);
         let x = rand(&mut rng, 2 * t * t);
         let w = rand(&mut rng, 2 * t * t);
-        let mut dx = vec![0.0; x.len()];
+        let mut dx = Grad::random(&mut rng, x.len());
         causal_mask_backward(&mut dx, &w, t);
         check("causal mask", &x, &dx, |x| {
             let mut y = x.to_vec();
@@ -74,7 +74,7 @@ mod tests {
         });
         let x = rand(&mut rng, 3 * mask.len());
         let w = rand(&mut rng, 3 * mask.len());
-        let mut dx = vec![0.0; x.len()];
+        let mut dx = Grad::random(&mut rng, x.len());
         mask_columns_backward(&mut dx, &w, &mask);
         check("column mask", &x, &dx, |x| {
             let mut y = x.to_vec();

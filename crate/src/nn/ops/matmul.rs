@@ -79,7 +79,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
-    use crate::nn::ops::gradcheck::{check, rand, weighted};
+    use crate::nn::ops::gradcheck::{check, rand, weighted, Grad};
     use crate::rng::Rng;
 
     #[test]
@@ -97,10 +97,24 @@ mod tests {
         let mut rng = Rng::new(1);
         let (batch, m, n, k) = (2, 3, 4, 5);
         for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+            // One product, into pre-filled gradients (backward accumulates).
+            let a = rand(&mut rng, m * k);
+            let b = rand(&mut rng, k * n);
+            let w = rand(&mut rng, m * n);
+            let (mut da, mut db) = (Grad::random(&mut rng, a.len()), Grad::random(&mut rng, b.len()));
+            matmul_backward(&mut da, &mut db, &w, &a, &b, m, n, k, ta, tb);
+            let f = |a: &[f64], b: &[f64]| {
+                let mut o = vec![0.0; m * n];
+                matmul_forward(&mut o, a, b, m, n, k, ta, tb, false);
+                weighted(&w, &o)
+            };
+            check("matmul dA", &a, &da, |x| f(x, &b));
+            check("matmul dB", &b, &db, |x| f(&a, x));
+
             let a = rand(&mut rng, batch * m * k);
             let b = rand(&mut rng, batch * k * n);
             let w = rand(&mut rng, batch * m * n);
-            let (mut da, mut db) = (vec![0.0; a.len()], vec![0.0; b.len()]);
+            let (mut da, mut db) = (Grad::random(&mut rng, a.len()), Grad::random(&mut rng, b.len()));
             bmm_backward(&mut da, &mut db, &w, &a, &b, batch, m, n, k, ta, tb);
             let f = |a: &[f64], b: &[f64]| {
                 let mut o = vec![0.0; batch * m * n];

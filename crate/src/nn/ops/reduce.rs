@@ -50,7 +50,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
-    use crate::nn::ops::gradcheck::{check, rand, weighted};
+    use crate::nn::ops::gradcheck::{check, rand, weighted, Grad};
     use crate::rng::Rng;
 
     #[test]
@@ -60,21 +60,21 @@ mod tests {
         let x = rand(&mut rng, rows * cols);
         let wc = rand(&mut rng, cols);
         let wr = rand(&mut rng, rows);
-        let mut dx = vec![0.0; x.len()];
+        let mut dx = Grad::random(&mut rng, x.len());
         sum_rows_backward(&mut dx, &wc);
         check("sum_rows", &x, &dx, |x| {
             let mut o = vec![0.0; cols];
             sum_rows_forward(&mut o, x, false);
             weighted(&wc, &o)
         });
-        let mut dx = vec![0.0; x.len()];
+        let mut dx = Grad::random(&mut rng, x.len());
         sum_cols_backward(&mut dx, &wr, cols, 1.0 / cols as f64);
         check("mean over columns", &x, &dx, |x| {
             let mut o = vec![0.0; rows];
             sum_cols_forward(&mut o, x, cols, 1.0 / cols as f64);
             weighted(&wr, &o)
         });
-        let mut dx = vec![0.0; x.len()];
+        let mut dx = Grad::random(&mut rng, x.len());
         sum_squares_backward(&mut dx, &x, 0.3);
         check("sum_squares", &x, &dx, |x| 0.3 * sum_squares_forward(x));
     }

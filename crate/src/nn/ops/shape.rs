@@ -12,11 +12,18 @@ pub fn concat_forward<F: Float>(out: &mut [F], parts: &[&[F]], outer: usize) {
     let total: usize = parts.iter().map(|p| p.len() / outer).sum();
     let mut off = 0;
     for p in parts {
-        let inner = p.len() / outer;
-        for o in 0..outer {
-            out[o * total + off..o * total + off + inner].copy_from_slice(&p[o * inner..(o + 1) * inner]);
-        }
-        off += inner;
+        concat_part_forward(out, p, outer, total, off);
+        off += p.len() / outer;
+    }
+}
+
+/// One part of a concatenation: out[:, start .. start+inner] = part, where `total` is out's inner
+/// size and inner = len(part)/outer. Calling it for each part in turn is `concat_forward` without
+/// gathering the parts first (a backend copies straight from each part's buffer).
+pub fn concat_part_forward<F: Float>(out: &mut [F], part: &[F], outer: usize, total: usize, start: usize) {
+    let inner = part.len() / outer;
+    for o in 0..outer {
+        out[o * total + start..o * total + start + inner].copy_from_slice(&part[o * inner..(o + 1) * inner]);
     }
 }
 
@@ -76,7 +83,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
-    use crate::nn::ops::gradcheck::{check, rand, weighted};
+    use crate::nn::ops::gradcheck::{check, rand, weighted, Grad};
     use crate::rng::Rng;
 
     #[test]
@@ -95,7 +102,7 @@ mod tests {
         let mut rng = Rng::new(10);
         let (a, b) = (rand(&mut rng, 6), rand(&mut rng, 4));
         let w = rand(&mut rng, 10);
-        let (mut da, mut db) = (vec![0.0; 6], vec![0.0; 4]);
+        let (mut da, mut db) = (Grad::random(&mut rng, 6), Grad::random(&mut rng, 4));
         concat_backward(&mut [&mut da[..], &mut db[..]], &w, 2);
         let cat = |a: &[f64], b: &[f64]| {
             let mut o = vec![0.0; 10];
@@ -107,7 +114,7 @@ mod tests {
 
         let x = rand(&mut rng, 12);
         let w = rand(&mut rng, 4);
-        let mut dx = vec![0.0; 12];
+        let mut dx = Grad::random(&mut rng, 12);
         slice_backward(&mut dx, &w, 2, 6, 3, 2);
         check("slice", &x, &dx, |x| {
             let mut o = vec![0.0; 4];
@@ -115,7 +122,7 @@ mod tests {
             weighted(&w, &o)
         });
         let w = rand(&mut rng, 12);
-        let mut dx = vec![0.0; 12];
+        let mut dx = Grad::random(&mut rng, 12);
         transpose_backward(&mut dx, &w, 3, 2);
         check("transpose", &x, &dx, |x| {
             let mut o = vec![0.0; 12];

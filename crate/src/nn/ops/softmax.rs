@@ -54,7 +54,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
-    use crate::nn::ops::gradcheck::{check, rand, weighted};
+    use crate::nn::ops::gradcheck::{check, rand, Grad};
     use crate::rng::Rng;
 
     #[test]
@@ -72,23 +72,42 @@ mod tests {
     fn backward_matches_finite_differences() {
         let mut rng = Rng::new(4);
         let (rows, cols) = (3, 5);
-        let x = rand(&mut rng, rows * cols);
-        let w = rand(&mut rng, rows * cols);
-        for log in [false, true] {
-            let fwd = |y: &mut [f64], x: &[f64]| if log { log_softmax_forward(y, x, cols) } else { softmax_forward(y, x, cols) };
-            let mut y = vec![0.0; x.len()];
-            fwd(&mut y, &x);
-            let mut dx = vec![0.0; x.len()];
-            if log {
-                log_softmax_backward(&mut dx, &y, &w, cols);
-            } else {
-                softmax_backward(&mut dx, &y, &w, cols);
+        let mut x = rand(&mut rng, rows * cols);
+        let mut w = rand(&mut rng, rows * cols);
+        for masked in [false, true] {
+            if masked {
+                // A masked entry in row 0: probability 0, no gradient. Its output is a constant, so
+                // any loss gives it a zero output gradient (as PyTorch, the backward sums every dy).
+                x[2] = f64::NEG_INFINITY;
+                w[2] = 0.0;
             }
-            check(if log { "log_softmax" } else { "softmax" }, &x, &dx, |x| {
+            for log in [false, true] {
+                let fwd = |y: &mut [f64], x: &[f64]| if log { log_softmax_forward(y, x, cols) } else { softmax_forward(y, x, cols) };
                 let mut y = vec![0.0; x.len()];
-                fwd(&mut y, x);
-                weighted(&w, &y)
-            });
+                fwd(&mut y, &x);
+                let mut dx = Grad::random(&mut rng, x.len());
+                if log {
+                    log_softmax_backward(&mut dx, &y, &w, cols);
+                } else {
+                    softmax_backward(&mut dx, &y, &w, cols);
+                }
+                let what = if log { "log_softmax" } else { "softmax" };
+                let keep: Vec<usize> = (0..x.len()).filter(|&i| !(masked && i == 2)).collect();
+                if masked {
+                    assert!(dx.untouched(2), "{what}: a masked entry got a gradient");
+                }
+                // Finite differences on every finite entry.
+                let xs: Vec<f64> = keep.iter().map(|&i| x[i]).collect();
+                let ds = dx.select(&keep);
+                check(what, &xs, &ds, |v| {
+                    let mut full = x.clone();
+                    keep.iter().zip(v).for_each(|(&i, &val)| full[i] = val);
+                    let mut y = vec![0.0; full.len()];
+                    fwd(&mut y, &full);
+                    // A masked output (0 or −∞) is constant: leave it out of the weighted sum.
+                    keep.iter().map(|&i| w[i] * y[i]).sum()
+                });
+            }
         }
     }
 }

@@ -237,13 +237,29 @@ async function handle(ev) {
   }
 }
 
-(WebAssembly.validate(RELAXED_PROBE)
-  ? import('./pkg-relaxed/lmplay.js').catch(() => import('./pkg/lmplay.js'))
-  : import('./pkg/lmplay.js'))
+/**
+ * Loads the relaxed-SIMD build where relaxed SIMD validates, else the plain one. The relaxed build is
+ * only an optimisation: if it fails to import, compile, instantiate or start, the plain build is loaded.
+ */
+async function loadWasm() {
+  if (WebAssembly.validate(RELAXED_PROBE)) {
+    try {
+      const mod = await import('./pkg-relaxed/lmplay.js');
+      await mod.default();
+      return mod;
+    } catch (e) {
+      console.warn('the relaxed-SIMD module could not be loaded; using the plain SIMD module', e);
+    }
+  }
+  const mod = await import('./pkg/lmplay.js');
+  await mod.default();
+  return mod;
+}
+
+loadWasm()
   .then(async (mod) => {
-    await mod.default();
     wasm = mod;
-    post({ type: 'ready', value: { version: mod.version(), kernels: mod.kernels() } });
+    post({ type: 'ready', value: { version: await mod.version(), kernels: await mod.kernels() } });
     self.onmessage = handle;
     for (const ev of queue.splice(0)) handle(ev);
   })

@@ -7,6 +7,7 @@ import { t, detectLang, setLang, getLang } from './lib/i18n.js';
 import { encodeState, decodeHash, LINK_BUDGET, LinkError } from './lib/share.js';
 import * as store from './lib/store.js';
 import { lineChart } from './lib/charts.js';
+import { appendPoints, fromHistory } from './lib/curve.js';
 import { renderTex } from './lib/math.js';
 import { FAMILIES, FORMULAS, family } from './lib/models.js';
 import { buildForm, updateVisibility, readModel } from './ui/modelform.js';
@@ -265,8 +266,7 @@ function onProgress(p) {
     app.state.pausable = p.total_steps > 1;
   }
   if (p.points?.length) {
-    for (const q of p.points) app.curve.push([q.step, q.train_loss, q.valid_loss ?? null]);
-    app.curve = thin(app.curve);
+    app.curve = appendPoints(app.curve, p.points);
     drawLoss();
   }
   app.lastProgress = p;
@@ -279,14 +279,6 @@ function onProgress(p) {
     renderViews(app);
     announce(app.state.paused ? 'announce.paused' : 'announce.training');
   }
-}
-
-/** Most points a loss curve keeps: beyond it every other training point is dropped (validation points stay). */
-const MAX_CURVE_POINTS = 8000;
-
-function thin(curve) {
-  if (curve.length <= MAX_CURVE_POINTS) return curve;
-  return curve.filter((c, i) => i % 2 === 0 || c[2] !== null || i === curve.length - 1);
 }
 
 /** Exponential moving average of a noisy per-step loss (bias-corrected, like TensorBoard's smoothing). */
@@ -548,7 +540,7 @@ app.openModel = async (bytes, name) => {
   applySettings(settings);
   renderFormulas();
   const modelSettings = info.withCorpus ? settings.model : { ...settings.model, source: 'file-alone' };
-  app.curve = thin((info.history || []).map((q) => [q.step, q.train_loss, q.valid_loss ?? null]));
+  app.curve = fromHistory(info.history);
   const lastStep = app.curve.length ? app.curve[app.curve.length - 1][0] : 0;
   const canContinue = Boolean(family(settings.model.family).neural && info.withCorpus && lastStep < (settings.model.train?.steps ?? 0));
   Object.assign(app.state, { trained: true, modelSettings, settings, report: info.report, canContinue });

@@ -52,7 +52,8 @@ async function trainLoop(id) {
   for (;;) {
     if (training.stopped) break;
     if (training.paused) {
-      post({ id, type: 'progress', value: { ...last, phase: 'paused' } });
+      // A status message: where training stands, without the last chunk's loss points (sent already).
+      post({ id, type: 'progress', value: { ...last, points: [], phase: 'paused' } });
       const p0 = performance.now();
       await new Promise((r) => { training.resume = r; });
       paused += performance.now() - p0;

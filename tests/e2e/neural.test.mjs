@@ -73,6 +73,26 @@ test('trains with a live loss curve, pauses, generates while paused, resumes, an
   assert.deepEqual(page.errors, []);
 });
 
+test('pausing and resuming adds every step to the loss curve once', async () => {
+  const page = await openPage(env);
+  await setup(page, { steps: 3000, eval_interval: 250 });
+  await page.click('#train');
+  for (let i = 0; i < 3; i++) {
+    await page.waitForFunction(() => !document.getElementById('pause').disabled && !document.getElementById('loss-wrap').hidden);
+    await page.click('#pause');
+    await page.waitForFunction(() => /Paused/.test(document.getElementById('status').textContent));
+    await page.click('#resume');
+    await page.waitForFunction(() => !/Paused/.test(document.getElementById('status').textContent));
+  }
+  assert.equal(await waitDone(page), null);
+  await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr[data-run]').length === 1);
+  const [curve] = await storedCurves(page);
+  const steps = curve.map((c) => c[0]);
+  assert.equal(steps.length, 3000);
+  assert.deepEqual(steps, Array.from({ length: 3000 }, (_, i) => i + 1));
+  assert.deepEqual(page.errors, []);
+});
+
 test('the same seed gives the same loss curve', async () => {
   const page = await openPage(env);
   await setup(page, { steps: 300, eval_interval: 50 });

@@ -8,6 +8,7 @@ import { encodeState, decodeHash, LINK_BUDGET, LinkError } from './lib/share.js'
 import * as store from './lib/store.js';
 import { lineChart } from './lib/charts.js';
 import { appendPoints, fromHistory } from './lib/curve.js';
+import { trainingRates } from './lib/progress.js';
 import { renderTex } from './lib/math.js';
 import { FAMILIES, FORMULAS, family } from './lib/models.js';
 import { buildForm, updateVisibility, readModel } from './ui/modelform.js';
@@ -199,13 +200,13 @@ function progressText(p) {
   if (p.phase === 'prepared') {
     return t('train.prepared', { tokens: fmtInt(p.stats.train_tokens), vocab: fmtInt(p.stats.vocab_size) });
   }
-  const secs = (p.elapsed_ms || 0) / 1000;
+  const r = trainingRates(p);
   const parts = [];
   if (p.total_steps > 1) parts.push(t('train.step', { step: fmtInt(p.step), total: fmtInt(p.total_steps) }));
-  if (secs > 0 && p.total_steps > 1) parts.push(t('train.steps_per_s', { sps: (p.step / secs).toFixed(1) }));
-  if (secs > 0 && p.tokens) parts.push(t('train.tps', { tps: fmtInt(Math.round(p.tokens / secs)) }));
-  parts.push(t('train.elapsed', { time: fmtDuration(secs) }));
-  if (p.total_steps > 1 && p.step > 0 && !p.done) parts.push(t('train.eta', { time: fmtDuration((secs / p.step) * (p.total_steps - p.step)) }));
+  if (r.sps !== null && p.total_steps > 1) parts.push(t('train.steps_per_s', { sps: r.sps.toFixed(1) }));
+  if (r.tps !== null) parts.push(t('train.tps', { tps: fmtInt(Math.round(r.tps)) }));
+  parts.push(t('train.elapsed', { time: fmtDuration(r.elapsed) }));
+  if (r.eta !== null && p.total_steps > 1) parts.push(t('train.eta', { time: fmtDuration(r.eta) }));
   if (p.phase === 'paused') parts.unshift(t('train.paused'));
   return parts.join(' · ');
 }

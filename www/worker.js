@@ -42,12 +42,29 @@ function requireModel() {
   return pg;
 }
 
-/** Runs training chunks on the current model until done, stopped or an error. */
-async function trainLoop(id) {
+/**
+ * Where the model stood before the first chunk of a continued training: that chunk's points are its
+ * steps (one per step), and every step trains on the same number of tokens (a batch).
+ */
+function startOf(p) {
+  const step = p.step - (p.points?.length ?? 0);
+  return { step, tokens: p.step > 0 ? Math.round((p.tokens * step) / p.step) : 0 };
+}
+
+/**
+ * Runs training chunks on the current model until done, stopped or an error. `fresh`: the model has
+ * not trained yet (else it continues a model file). Each progress message carries the core's
+ * cumulative `step`, `tokens` and `elapsed_ms` (the model's training time, kept across model files;
+ * the wall time here where the core does not measure it) and `session`: the steps, tokens and
+ * milliseconds (pauses excluded) of this training alone, which rates and the ETA are computed from.
+ */
+async function trainLoop(id, { fresh }) {
   Object.assign(training, { paused: false, stopped: false, resume: null });
   let budget = 1;
   const t0 = performance.now();
   let paused = 0; // ms spent paused, not counted as training time
+  const sessionMs = () => performance.now() - t0 - paused;
+  let base = fresh ? { step: 0, tokens: 0 } : null;
   let last = null;
   for (;;) {
     if (training.stopped) break;
@@ -63,12 +80,19 @@ async function trainLoop(id) {
     const p = pg.train(budget);
     const ms = performance.now() - start;
     budget = Math.max(1, Math.round(budget * Math.min(4, CHUNK_MS / Math.max(ms, 1))));
-    last = { ...p, elapsed_ms: performance.now() - t0 - paused };
+    base ??= startOf(p);
+    const session = { steps: p.step - base.step, tokens: p.tokens - base.tokens, ms: sessionMs() };
+    last = { ...p, elapsed_ms: p.elapsed_ms || session.ms, session };
     post({ id, type: 'progress', value: last });
     if (p.done) break;
     await tick(); // let pause/stop messages in
   }
-  return { report: pg.report(), stopped: training.stopped, elapsed_ms: performance.now() - t0 - paused };
+  return {
+    report: pg.report(),
+    stopped: training.stopped,
+    elapsed_ms: last ? last.elapsed_ms : sessionMs(),
+    session: last ? last.session : { steps: 0, tokens: 0, ms: sessionMs() },
+  };
 }
 
 /** Only one training at a time: a new one stops the old and waits for it. */
@@ -100,7 +124,7 @@ async function train({ id, corpus, config }) {
     } catch (e) { fresh.free(); throw e; }
     pg = fresh;
     post({ id, type: 'progress', value: { phase: 'prepared', stats, estimate: pg.estimate() } });
-    return trainLoop(id);
+    return trainLoop(id, { fresh: true });
   });
 }
 
@@ -152,7 +176,7 @@ const handlers = {
   /** Trains the current model further (a model file loaded with its corpus, with steps left). */
   continueTraining({ id }) {
     requireModel();
-    return exclusiveTraining(() => trainLoop(id));
+    return exclusiveTraining(() => trainLoop(id, { fresh: false }));
   },
   generate,
   pause() { training.paused = true; },

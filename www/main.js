@@ -304,40 +304,59 @@ function drawLoss() {
   app.lossChart.setData([app.curve.map((c) => c[0]), train, smooth(train), app.curve.map((c) => c[2])]);
 }
 
-async function train() {
+/**
+ * The training flow, for a fresh model (`fresh`: the corpus and settings of the form) and for a model
+ * file trained further (`continueTraining`: its own settings, the same loss curve). Both announce,
+ * report, and record the run the same way; a stop is announced as a stop in both.
+ */
+async function runTraining({ fresh }) {
   if (app.state.training || app.state.generating || !app.state.ready) return;
   app.showError(null);
   $('banner').hidden = true;
   $('throttle').hidden = true;
   const corpus = $('corpus').value;
-  if (corpus.length > MAX_CORPUS_CHARS) { app.showError(tooBig(corpus.length, t('data.corpus'))); return; }
   let settings;
-  try {
-    settings = readSettings();
-  } catch (e) {
-    app.showError(e);
-    return;
+  let request;
+  if (fresh) {
+    if (corpus.length > MAX_CORPUS_CHARS) { app.showError(tooBig(corpus.length, t('data.corpus'))); return; }
+    try {
+      settings = readSettings();
+    } catch (e) {
+      app.showError(e);
+      return;
+    }
+    request = ['train', { corpus, config: JSON.stringify(settings) }];
+  } else {
+    settings = app.state.settings;
+    request = ['continueTraining', {}];
   }
-  Object.assign(app.state, { training: true, paused: false, pausable: false, trained: false, live: false, canContinue: false, modelSettings: settings.model, settings });
+  // A fresh neural model is usable (paused) once it is initialised; a continued one already is.
+  Object.assign(app.state, { training: true, paused: false, pausable: !fresh, trained: false, live: !fresh, canContinue: false, modelSettings: settings.model, settings });
   announce('announce.training');
-  app.curve = [];
   app.rate = { visible: { tokens: 0, ms: 0 }, hidden: { tokens: 0, ms: 0 }, last: null };
-  clearReport();
+  if (fresh) {
+    app.curve = [];
+    clearReport();
+  }
   renderViews(app);
   app.refreshButtons();
   $('progress').hidden = false;
-  $('progress').removeAttribute('value');
-  setStatus('train.tokenizing');
+  if (fresh) {
+    $('progress').removeAttribute('value');
+    setStatus('train.tokenizing');
+  }
   let res;
   try {
-    res = await app.worker.call('train', { corpus, config: JSON.stringify(settings) }, (_type, p) => onProgress(p));
-    Object.assign(app.state, { trained: true, modelSettings: settings.model, settings, report: res.report });
+    res = await app.worker.call(...request, (_type, p) => onProgress(p));
+    Object.assign(app.state, { trained: true, report: res.report });
     renderReport(res.report, settings);
     drawLoss();
     setStatus(res.stopped ? 'train.stopped' : 'train.done', { time: fmtDuration(res.elapsed_ms / 1000) });
     announce(res.stopped ? 'announce.stopped' : 'announce.trained', { ppl: fmtPpl(res.report.validation.perplexity) });
   } catch (e) {
     if (e.code !== 'crashed') app.showError(e);
+    // A model file that failed to train further is still the model it was.
+    if (!fresh && e.code !== 'crashed') app.state.trained = true;
     setStatus('');
     return;
   } finally {
@@ -348,6 +367,10 @@ async function train() {
   }
   await recordRun(settings, res, corpus);
 }
+
+const train = () => runTraining({ fresh: true });
+/** Trains a loaded model further, from where its file stopped (same loss curve). */
+const continueTraining = () => runTraining({ fresh: false });
 
 async function recordRun(settings, res, corpus) {
   const presetId = $('preset').value;
@@ -552,34 +575,6 @@ app.openModel = async (bytes, name) => {
   app.refreshButtons();
   setStatus('files.loaded', { name, model: describeModel(modelSettings, info.report.model.description) });
 };
-
-/** Trains a loaded model further, from where its file stopped (same loss curve). */
-async function continueTraining() {
-  if (app.state.training || app.state.generating) return;
-  app.showError(null);
-  Object.assign(app.state, { training: true, paused: false, pausable: true, trained: false, live: true, canContinue: false });
-  app.refreshButtons();
-  $('progress').hidden = false;
-  announce('announce.training');
-  let res;
-  try {
-    res = await app.worker.call('continueTraining', {}, (_type, p) => onProgress(p));
-    Object.assign(app.state, { trained: true, report: res.report });
-    renderReport(res.report, app.state.settings);
-    drawLoss();
-    setStatus(res.stopped ? 'train.stopped' : 'train.done', { time: fmtDuration(res.elapsed_ms / 1000) });
-    announce('announce.trained', { ppl: fmtPpl(res.report.validation.perplexity) });
-  } catch (e) {
-    if (e.code !== 'crashed') app.showError(e);
-    return;
-  } finally {
-    Object.assign(app.state, { training: false, paused: false, live: false });
-    $('progress').hidden = true;
-    app.refreshButtons();
-    renderViews(app);
-  }
-  await recordRun(app.state.settings, res, $('corpus').value);
-}
 
 /** The worker crashed (a bug in the core): it has been replaced; the page starts over, keeping its inputs. */
 function onCrash(err) {

@@ -9,6 +9,7 @@ import * as store from './lib/store.js';
 import { lineChart } from './lib/charts.js';
 import { appendPoints, fromHistory } from './lib/curve.js';
 import { trainingRates } from './lib/progress.js';
+import { errorText } from './lib/errors.js';
 import { renderTex } from './lib/math.js';
 import { FAMILIES, FORMULAS, family } from './lib/models.js';
 import { buildForm, updateVisibility, readModel } from './ui/modelform.js';
@@ -99,12 +100,6 @@ const app = {
     app.saveTimer = setTimeout(savePage, 400);
   },
 };
-
-function errorText(e) {
-  const key = `error.${e.code}`;
-  const msg = e.message || String(e);
-  return t(key) !== key ? t(key, { message: msg }) : msg;
-}
 
 /** The status line; kept as a key so it follows a language switch. */
 function setStatus(key, params = {}) {

@@ -91,6 +91,37 @@ test('interpolation weights are learned, shown and editable', async () => {
   await screenshot(page, 'ngram-view-lambdas-edited', '#views-card');
 });
 
+test('a view form shows its error on every submission, not only on the first render', async () => {
+  const page = await openPage(env);
+  await page.selectOption('#p-method', 'interpolation');
+  assert.equal(await train(page), null);
+  const alert = '#view-panel [role=alert]';
+  // The next-token view: a "token" of two words is refused, each time it is submitted.
+  await page.click('#tab-next');
+  await page.waitForSelector('#view-panel .bar-row');
+  assert.equal(await page.$eval(alert, (el) => el.hidden), true);
+  for (let i = 0; i < 2; i++) {
+    await page.locator('#view-panel form input').nth(2).fill('two words');
+    await page.click('#view-panel form button');
+    await page.waitForSelector(`${alert}:not([hidden])`);
+    assert.match(await page.$eval(alert, (el) => el.textContent), /'two words' is not a single token/);
+  }
+  await page.locator('#view-panel form input').nth(2).fill('the');
+  await page.click('#view-panel form button');
+  await page.waitForSelector(`${alert}[hidden]`, { state: 'attached' });
+  await page.waitForFunction(() => /P\(“the”\)/.test(document.getElementById('view-panel').textContent));
+  // The interpolation weights: all zero is refused, each time.
+  await page.click('#tab-lambdas');
+  await page.waitForFunction(() => document.querySelectorAll('#view-panel input[type=number]').length === 4);
+  for (let i = 0; i < 2; i++) {
+    for (const input of await page.$$('#view-panel input[type=number]')) await input.fill('0');
+    await page.click('#view-panel form button');
+    await page.waitForSelector(`${alert}:not([hidden])`);
+    assert.match(await page.$eval(alert, (el) => el.textContent), /not all 0/);
+  }
+  assert.deepEqual(page.errors, []);
+});
+
 test('stupid backoff is labelled unnormalised', async () => {
   const page = await openPage(env);
   await page.selectOption('#p-method', 'stupid-backoff');

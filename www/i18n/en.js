@@ -283,6 +283,9 @@ export default {
   'runs.vocab_differs': 'Different vocabulary from the first ticked run',
   'runs.not_comparable': 'The ticked runs use different vocabularies, so their perplexities are not comparable.',
   'runs.no_storage': 'This browser does not allow the page to store data, so runs are not kept.',
+  'runs.delete_failed': 'Run {n} could not be deleted ({message}).',
+  'runs.restore_failed': 'The settings of run {n} could not be restored ({message}).',
+  'runs.refresh_failed': 'The runs could not be shown ({message}).',
 
   'files.export': 'Download model',
   'files.export_arpa': 'Download ARPA',

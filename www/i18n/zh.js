@@ -283,6 +283,9 @@ export default {
   'runs.vocab_differs': '与第一个勾选的训练词表不同',
   'runs.not_comparable': '勾选的训练使用了不同的词表，它们的困惑度不可比较。',
   'runs.no_storage': '这个浏览器不允许页面保存数据，所以不会保留训练记录。',
+  'runs.delete_failed': '无法删除第 {n} 次训练（{message}）。',
+  'runs.restore_failed': '无法恢复第 {n} 次训练的设置（{message}）。',
+  'runs.refresh_failed': '无法显示训练记录（{message}）。',
 
   'files.export': '下载模型',
   'files.export_arpa': '下载 ARPA',

@@ -5,22 +5,38 @@ import { lineChart, align } from '../lib/charts.js';
 import { t } from '../lib/i18n.js';
 import { fmtInt, fmtPpl } from '../lib/format.js';
 import { describeModel } from '../lib/describe.js';
+import { errorText, showErrorIn } from '../lib/errors.js';
 
 const $ = (id) => document.getElementById(id);
 let chart = null;
 const selected = new Set();
+
+/** Says in the runs card that an action failed (`key`: its message, with the run's number). */
+function showRunError(key, r, e) {
+  showErrorIn($('runs-error'), e && { message: t(key, { n: r?.id ?? '', message: errorText(e) }) });
+}
+
+/** Runs an action of the runs card; its failure is shown in the card, every time. */
+async function act(key, r, fn) {
+  showRunError(null);
+  try {
+    await fn();
+  } catch (e) {
+    showRunError(key, r, e);
+  }
+}
 
 export function setupRuns(app) {
   $('runs').addEventListener('change', (e) => {
     if (!e.target.matches('input[type=checkbox]')) return;
     const id = Number(e.target.dataset.run);
     if (e.target.checked) selected.add(id); else selected.delete(id);
-    refreshRuns(app);
+    act('runs.refresh_failed', null, () => refreshRuns(app));
   });
   document.addEventListener('langchange', () => {
     chart?.destroy(); // axis labels are set when a chart is made
     chart = null;
-    refreshRuns(app);
+    act('runs.refresh_failed', null, () => refreshRuns(app));
   });
 }
 
@@ -121,9 +137,13 @@ export async function refreshRuns(app) {
     }
     const actions = document.createElement('span');
     actions.className = 'row-actions';
-    actions.append(button('runs.restore', () => app.restoreRun(r)));
+    actions.append(button('runs.restore', () => act('runs.restore_failed', r, () => app.restoreRun(r))));
     if (r.modelStored) actions.append(button('runs.load', () => app.loadRunModel(r)));
-    actions.append(button('runs.delete', async () => { await deleteRun(r.id); selected.delete(r.id); refreshRuns(app); }));
+    actions.append(button('runs.delete', () => act('runs.delete_failed', r, async () => {
+      await deleteRun(r.id);
+      selected.delete(r.id);
+      await refreshRuns(app);
+    })));
     const cells = [
       cb,
       new Date(r.date).toLocaleString(),

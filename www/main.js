@@ -76,7 +76,12 @@ const app = {
     $('pause').hidden = s.paused;
     $('resume').hidden = !s.paused;
     $('resume').disabled = !s.paused || s.generating; // the model must not change under a generation
-    $('stop').disabled = !s.training;
+    // An n-gram model is counted and estimated in one call into the core: nothing can stop it part-way.
+    const unstoppable = s.training && !family(s.modelSettings?.family).neural;
+    $('stop').disabled = !s.training || unstoppable;
+    const why = unstoppable ? t('train.stop_ngram') : '';
+    $('stop').title = why;
+    $('stop-why').textContent = why;
     $('reset').disabled = !s.ready || busy;
     $('continue').hidden = !s.canContinue || s.training;
     $('continue').disabled = !s.ready || busy;
@@ -682,6 +687,7 @@ function wire() {
     } else throttleReport();
   });
   document.addEventListener('langchange', () => {
+    app.refreshButtons();
     app.lossChart?.destroy(); // axis labels are set when a chart is made
     app.lossChart = null;
     drawLoss();

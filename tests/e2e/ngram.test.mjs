@@ -122,6 +122,39 @@ test('a view form shows its error on every submission, not only on the first ren
   assert.deepEqual(page.errors, []);
 });
 
+test('Stop is not offered while an n-gram model trains (it cannot be interrupted), and says why; neural models keep it', async () => {
+  const page = await openPage(env);
+  // Record the Stop button whenever the controls change during training.
+  await page.evaluate(() => {
+    window.__stops = [];
+    const stop = document.getElementById('stop');
+    new MutationObserver(() => {
+      if (!document.getElementById('train').disabled) return;
+      const why = document.getElementById(stop.getAttribute('aria-describedby'));
+      window.__stops.push({ disabled: stop.disabled, title: stop.title, why: why?.textContent ?? '' });
+    }).observe(document.getElementById('model-card'), { attributes: true, subtree: true });
+  });
+  assert.equal(await train(page), null);
+  const seen = await page.evaluate(() => window.__stops);
+  assert.ok(seen.length > 0, 'the controls changed while training');
+  for (const s of seen) {
+    assert.equal(s.disabled, true, 'Stop is not offered');
+    assert.match(s.title, /cannot be stopped/);
+    assert.equal(s.why, s.title, 'screen readers get the reason');
+  }
+  assert.equal(await page.$eval('#stop', (el) => el.title), '');
+  // A neural model can be stopped between its chunks.
+  await page.selectOption('#family', 'fixed-window');
+  await page.fill('#p-steps', '100000');
+  await page.click('#train');
+  await page.waitForFunction(() => /step \d/.test(document.getElementById('status').textContent));
+  assert.equal(await page.$eval('#stop', (el) => el.disabled), false);
+  assert.equal(await page.$eval('#stop', (el) => el.title), '');
+  await page.click('#stop');
+  await page.waitForFunction(() => /Stopped after/.test(document.getElementById('status').textContent));
+  assert.deepEqual(page.errors, []);
+});
+
 test('stupid backoff is labelled unnormalised', async () => {
   const page = await openPage(env);
   await page.selectOption('#p-method', 'stupid-backoff');

@@ -106,6 +106,7 @@ export default {
   'train.pause': 'Pause',
   'train.resume': 'Resume',
   'train.stop': 'Stop',
+  'train.stop_ngram': 'An n-gram model is counted in one go and cannot be stopped part-way; it takes a moment.',
   'train.reset': 'Reset',
   'train.tokenizing': 'Tokenizing…',
   'train.prepared': 'Tokenized: {tokens} training tokens, vocabulary of {vocab}. Training…',

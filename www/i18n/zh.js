@@ -106,6 +106,7 @@ export default {
   'train.pause': '暂停',
   'train.resume': '继续',
   'train.stop': '停止',
+  'train.stop_ngram': 'n 元语法模型一次计数完成，中途无法停止；请稍候。',
   'train.reset': '重置',
   'train.tokenizing': '分词中…',
   'train.prepared': '已分词：训练词元 {tokens} 个，词表大小 {vocab}。训练中…',

@@ -2,7 +2,7 @@
 // broken), and commands that overlap while a training is paused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrowser, openPage, clickTrain } from '../harness/browser.mjs';
+import { startBrowser, openPage, clickTrain, waitForResult } from '../harness/browser.mjs';
 
 let env;
 before(async () => { env = await startBrowser(); });
@@ -46,3 +46,86 @@ for (const [what, body] of Object.entries(BROKEN)) {
     await context.close();
   });
 }
+
+/**
+ * Makes every method of the wasm `Playground` asynchronous, as the GPU build's will be (each answers
+ * after a few milliseconds), and counts the calls in flight in `self.__core` of the worker.
+ */
+async function asyncCore(page) {
+  const [worker] = page.workers();
+  await worker.evaluate(async () => {
+    self.__core = { inFlight: 0, max: 0, calls: 0 };
+    for (const file of ['pkg/lmplay.js', 'pkg-relaxed/lmplay.js']) {
+      const mod = await import(new URL(file, self.location.href).href);
+      const proto = mod.Playground.prototype;
+      for (const name of ['prepare', 'train', 'report', 'view', 'score', 'generateStart', 'generateNext', 'save', 'load', 'estimate', 'config', 'exportArpa', 'loadArpa']) {
+        const sync = proto[name];
+        proto[name] = async function (...args) {
+          const c = self.__core;
+          c.inFlight += 1;
+          c.calls += 1;
+          c.max = Math.max(c.max, c.inFlight);
+          try {
+            await new Promise((r) => setTimeout(r, 3));
+            return sync.apply(this, args);
+          } finally {
+            c.inFlight -= 1;
+          }
+        };
+      }
+    }
+  });
+  return worker;
+}
+
+test('with an asynchronous core, overlapping commands during a paused training all answer, one core call at a time', async () => {
+  const page = await openPage(env);
+  const worker = await asyncCore(page);
+  await page.selectOption('#family', 'fixed-window');
+  await page.$eval('#data-settings', (d) => { d.open = true; });
+  await page.selectOption('#tokenizer', 'char');
+  await page.fill('#p-steps', '2000');
+  await page.click('#train');
+  await page.waitForFunction(() => !document.getElementById('pause').disabled && /step \d/.test(document.getElementById('status').textContent));
+  await page.click('#pause');
+  await page.waitForFunction(() => /Paused/.test(document.getElementById('status').textContent));
+  // Views, a report, a generation and a score, all at once, straight to the worker.
+  const r = await page.evaluate(async () => {
+    const { worker: w } = await import('/www/boot.js');
+    const { readSampling } = await import('/www/lib/settings.js');
+    const next = () => w.call('view', { name: 'next', args: { context: 'the ', k: 5 } });
+    let streamed = 0;
+    const [a, b, report, gen, surprisal, c] = await Promise.all([
+      next(),
+      next(),
+      w.call('report'),
+      w.call('generate', { prompt: 'the', sample: JSON.stringify({ ...readSampling(), length: 40 }) }, () => { streamed += 1; }),
+      w.call('view', { name: 'surprisal', args: { text: 'to be or not' } }),
+      next(),
+    ]);
+    return { a, b, c, report, gen, streamed, surprisal, after: await next() };
+  });
+  assert.equal(r.a.top.length, 5);
+  assert.deepEqual(r.b, r.a);
+  assert.deepEqual(r.c, r.a);
+  assert.deepEqual(r.after, r.a);
+  assert.ok(r.report.validation.perplexity > 1);
+  assert.equal(r.gen.tokens, 40);
+  assert.equal(r.streamed, 40);
+  assert.ok(r.surprisal.tokens.length > 5);
+  // The page's own controls while paused: a view and a generation.
+  await page.click('#tab-next');
+  await page.waitForSelector('#view-panel .bar-row');
+  await page.fill('#length', '20');
+  await page.click('#generate');
+  await page.waitForFunction(() => document.querySelectorAll('#output .tok').length === 20);
+  await page.waitForFunction(() => !document.getElementById('generate').disabled);
+  // Training resumes and finishes on the asynchronous core.
+  await page.click('#resume');
+  assert.equal(await waitForResult(page), null);
+  assert.ok(Number(await page.$eval('#r-ppl', (el) => el.dataset.value)) > 1);
+  const core = await worker.evaluate(() => self.__core);
+  assert.equal(core.max, 1, 'one call into the core at a time');
+  assert.ok(core.calls > 20, `${core.calls} calls went through the asynchronous core`);
+  assert.deepEqual(page.errors, []);
+});

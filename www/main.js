@@ -16,7 +16,7 @@ import { buildForm, updateVisibility, readModel } from './ui/modelform.js';
 import { describeModel } from './lib/describe.js';
 import { setupGenerate } from './ui/generate.js';
 import { setupViews, renderViews } from './ui/views.js';
-import { setupRuns, refreshRuns } from './ui/runs.js';
+import { setupRuns, refreshRuns, showNewestRuns, forgetRuns } from './ui/runs.js';
 import { setupFiles, openModelFile } from './ui/files.js';
 
 const $ = (id) => document.getElementById(id);
@@ -392,8 +392,9 @@ async function recordRun(settings, res, corpus) {
     try { bytes = await app.worker.call('save'); } catch { /* a model that cannot be saved is listed without weights */ }
   }
   try {
-    await store.addRun(run, bytes);
-    await refreshRuns(app);
+    const { dropped } = await store.addRun(run, bytes);
+    forgetRuns(dropped);
+    await showNewestRuns(app);
   } catch (e) {
     console.warn('could not store the run', e);
   }

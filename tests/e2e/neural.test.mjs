@@ -43,8 +43,8 @@ function stored(page, name) {
 /** The stored runs, oldest first. */
 const storedRuns = (page) => stored(page, 'runs');
 
-/** The loss curves of all stored runs, oldest first. */
-const storedCurves = async (page) => (await storedRuns(page)).map((r) => r.curve);
+/** The loss curves of all stored runs, oldest first (kept apart from the runs' summaries). */
+const storedCurves = (page) => stored(page, 'curves');
 
 const statusText = (page) => page.$eval('#status', (el) => el.textContent);
 const stepsPerSecond = (status) => Number(/([\d.]+) steps\/s/.exec(status)?.[1]);

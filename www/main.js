@@ -7,13 +7,16 @@ import { t, detectLang, setLang, getLang } from './lib/i18n.js';
 import { encodeState, decodeHash, LINK_BUDGET, LinkError } from './lib/share.js';
 import * as store from './lib/store.js';
 import { lineChart } from './lib/charts.js';
+import { appendPoints, fromHistory } from './lib/curve.js';
+import { trainingRates } from './lib/progress.js';
+import { errorText } from './lib/errors.js';
 import { renderTex } from './lib/math.js';
 import { FAMILIES, FORMULAS, family } from './lib/models.js';
 import { buildForm, updateVisibility, readModel } from './ui/modelform.js';
 import { describeModel } from './lib/describe.js';
 import { setupGenerate } from './ui/generate.js';
 import { setupViews, renderViews } from './ui/views.js';
-import { setupRuns, refreshRuns } from './ui/runs.js';
+import { setupRuns, refreshRuns, showNewestRuns, forgetRuns } from './ui/runs.js';
 import { setupFiles, openModelFile } from './ui/files.js';
 
 const $ = (id) => document.getElementById(id);
@@ -73,7 +76,12 @@ const app = {
     $('pause').hidden = s.paused;
     $('resume').hidden = !s.paused;
     $('resume').disabled = !s.paused || s.generating; // the model must not change under a generation
-    $('stop').disabled = !s.training;
+    // An n-gram model is counted and estimated in one call into the core: nothing can stop it part-way.
+    const unstoppable = s.training && !family(s.modelSettings?.family).neural;
+    $('stop').disabled = !s.training || unstoppable;
+    const why = unstoppable ? t('train.stop_ngram') : '';
+    $('stop').title = why;
+    $('stop-why').textContent = why;
     $('reset').disabled = !s.ready || busy;
     $('continue').hidden = !s.canContinue || s.training;
     $('continue').disabled = !s.ready || busy;
@@ -97,12 +105,6 @@ const app = {
     app.saveTimer = setTimeout(savePage, 400);
   },
 };
-
-function errorText(e) {
-  const key = `error.${e.code}`;
-  const msg = e.message || String(e);
-  return t(key) !== key ? t(key, { message: msg }) : msg;
-}
 
 /** The status line; kept as a key so it follows a language switch. */
 function setStatus(key, params = {}) {
@@ -198,13 +200,13 @@ function progressText(p) {
   if (p.phase === 'prepared') {
     return t('train.prepared', { tokens: fmtInt(p.stats.train_tokens), vocab: fmtInt(p.stats.vocab_size) });
   }
-  const secs = (p.elapsed_ms || 0) / 1000;
+  const r = trainingRates(p);
   const parts = [];
   if (p.total_steps > 1) parts.push(t('train.step', { step: fmtInt(p.step), total: fmtInt(p.total_steps) }));
-  if (secs > 0 && p.total_steps > 1) parts.push(t('train.steps_per_s', { sps: (p.step / secs).toFixed(1) }));
-  if (secs > 0 && p.tokens) parts.push(t('train.tps', { tps: fmtInt(Math.round(p.tokens / secs)) }));
-  parts.push(t('train.elapsed', { time: fmtDuration(secs) }));
-  if (p.total_steps > 1 && p.step > 0 && !p.done) parts.push(t('train.eta', { time: fmtDuration((secs / p.step) * (p.total_steps - p.step)) }));
+  if (r.sps !== null && p.total_steps > 1) parts.push(t('train.steps_per_s', { sps: r.sps.toFixed(1) }));
+  if (r.tps !== null) parts.push(t('train.tps', { tps: fmtInt(Math.round(r.tps)) }));
+  parts.push(t('train.elapsed', { time: fmtDuration(r.elapsed) }));
+  if (r.eta !== null && p.total_steps > 1) parts.push(t('train.eta', { time: fmtDuration(r.eta) }));
   if (p.phase === 'paused') parts.unshift(t('train.paused'));
   return parts.join(' · ');
 }
@@ -265,8 +267,7 @@ function onProgress(p) {
     app.state.pausable = p.total_steps > 1;
   }
   if (p.points?.length) {
-    for (const q of p.points) app.curve.push([q.step, q.train_loss, q.valid_loss ?? null]);
-    app.curve = thin(app.curve);
+    app.curve = appendPoints(app.curve, p.points);
     drawLoss();
   }
   app.lastProgress = p;
@@ -279,14 +280,6 @@ function onProgress(p) {
     renderViews(app);
     announce(app.state.paused ? 'announce.paused' : 'announce.training');
   }
-}
-
-/** Most points a loss curve keeps: beyond it every other training point is dropped (validation points stay). */
-const MAX_CURVE_POINTS = 8000;
-
-function thin(curve) {
-  if (curve.length <= MAX_CURVE_POINTS) return curve;
-  return curve.filter((c, i) => i % 2 === 0 || c[2] !== null || i === curve.length - 1);
 }
 
 /** Exponential moving average of a noisy per-step loss (bias-corrected, like TensorBoard's smoothing). */
@@ -311,40 +304,59 @@ function drawLoss() {
   app.lossChart.setData([app.curve.map((c) => c[0]), train, smooth(train), app.curve.map((c) => c[2])]);
 }
 
-async function train() {
+/**
+ * The training flow, for a fresh model (`fresh`: the corpus and settings of the form) and for a model
+ * file trained further (`continueTraining`: its own settings, the same loss curve). Both announce,
+ * report, and record the run the same way; a stop is announced as a stop in both.
+ */
+async function runTraining({ fresh }) {
   if (app.state.training || app.state.generating || !app.state.ready) return;
   app.showError(null);
   $('banner').hidden = true;
   $('throttle').hidden = true;
   const corpus = $('corpus').value;
-  if (corpus.length > MAX_CORPUS_CHARS) { app.showError(tooBig(corpus.length, t('data.corpus'))); return; }
   let settings;
-  try {
-    settings = readSettings();
-  } catch (e) {
-    app.showError(e);
-    return;
+  let request;
+  if (fresh) {
+    if (corpus.length > MAX_CORPUS_CHARS) { app.showError(tooBig(corpus.length, t('data.corpus'))); return; }
+    try {
+      settings = readSettings();
+    } catch (e) {
+      app.showError(e);
+      return;
+    }
+    request = ['train', { corpus, config: JSON.stringify(settings) }];
+  } else {
+    settings = app.state.settings;
+    request = ['continueTraining', {}];
   }
-  Object.assign(app.state, { training: true, paused: false, pausable: false, trained: false, live: false, canContinue: false, modelSettings: settings.model, settings });
+  // A fresh neural model is usable (paused) once it is initialised; a continued one already is.
+  Object.assign(app.state, { training: true, paused: false, pausable: !fresh, trained: false, live: !fresh, canContinue: false, modelSettings: settings.model, settings });
   announce('announce.training');
-  app.curve = [];
   app.rate = { visible: { tokens: 0, ms: 0 }, hidden: { tokens: 0, ms: 0 }, last: null };
-  clearReport();
+  if (fresh) {
+    app.curve = [];
+    clearReport();
+  }
   renderViews(app);
   app.refreshButtons();
   $('progress').hidden = false;
-  $('progress').removeAttribute('value');
-  setStatus('train.tokenizing');
+  if (fresh) {
+    $('progress').removeAttribute('value');
+    setStatus('train.tokenizing');
+  }
   let res;
   try {
-    res = await app.worker.call('train', { corpus, config: JSON.stringify(settings) }, (_type, p) => onProgress(p));
-    Object.assign(app.state, { trained: true, modelSettings: settings.model, settings, report: res.report });
+    res = await app.worker.call(...request, (_type, p) => onProgress(p));
+    Object.assign(app.state, { trained: true, report: res.report });
     renderReport(res.report, settings);
     drawLoss();
     setStatus(res.stopped ? 'train.stopped' : 'train.done', { time: fmtDuration(res.elapsed_ms / 1000) });
     announce(res.stopped ? 'announce.stopped' : 'announce.trained', { ppl: fmtPpl(res.report.validation.perplexity) });
   } catch (e) {
     if (e.code !== 'crashed') app.showError(e);
+    // A model file that failed to train further is still the model it was.
+    if (!fresh && e.code !== 'crashed') app.state.trained = true;
     setStatus('');
     return;
   } finally {
@@ -355,6 +367,10 @@ async function train() {
   }
   await recordRun(settings, res, corpus);
 }
+
+const train = () => runTraining({ fresh: true });
+/** Trains a loaded model further, from where its file stopped (same loss curve). */
+const continueTraining = () => runTraining({ fresh: false });
 
 async function recordRun(settings, res, corpus) {
   const presetId = $('preset').value;
@@ -376,8 +392,9 @@ async function recordRun(settings, res, corpus) {
     try { bytes = await app.worker.call('save'); } catch { /* a model that cannot be saved is listed without weights */ }
   }
   try {
-    await store.addRun(run, bytes);
-    await refreshRuns(app);
+    const { dropped } = await store.addRun(run, bytes);
+    forgetRuns(dropped);
+    await showNewestRuns(app);
   } catch (e) {
     console.warn('could not store the run', e);
   }
@@ -548,7 +565,7 @@ app.openModel = async (bytes, name) => {
   applySettings(settings);
   renderFormulas();
   const modelSettings = info.withCorpus ? settings.model : { ...settings.model, source: 'file-alone' };
-  app.curve = thin((info.history || []).map((q) => [q.step, q.train_loss, q.valid_loss ?? null]));
+  app.curve = fromHistory(info.history);
   const lastStep = app.curve.length ? app.curve[app.curve.length - 1][0] : 0;
   const canContinue = Boolean(family(settings.model.family).neural && info.withCorpus && lastStep < (settings.model.train?.steps ?? 0));
   Object.assign(app.state, { trained: true, modelSettings, settings, report: info.report, canContinue });
@@ -559,34 +576,6 @@ app.openModel = async (bytes, name) => {
   app.refreshButtons();
   setStatus('files.loaded', { name, model: describeModel(modelSettings, info.report.model.description) });
 };
-
-/** Trains a loaded model further, from where its file stopped (same loss curve). */
-async function continueTraining() {
-  if (app.state.training || app.state.generating) return;
-  app.showError(null);
-  Object.assign(app.state, { training: true, paused: false, pausable: true, trained: false, live: true, canContinue: false });
-  app.refreshButtons();
-  $('progress').hidden = false;
-  announce('announce.training');
-  let res;
-  try {
-    res = await app.worker.call('continueTraining', {}, (_type, p) => onProgress(p));
-    Object.assign(app.state, { trained: true, report: res.report });
-    renderReport(res.report, app.state.settings);
-    drawLoss();
-    setStatus(res.stopped ? 'train.stopped' : 'train.done', { time: fmtDuration(res.elapsed_ms / 1000) });
-    announce('announce.trained', { ppl: fmtPpl(res.report.validation.perplexity) });
-  } catch (e) {
-    if (e.code !== 'crashed') app.showError(e);
-    return;
-  } finally {
-    Object.assign(app.state, { training: false, paused: false, live: false });
-    $('progress').hidden = true;
-    app.refreshButtons();
-    renderViews(app);
-  }
-  await recordRun(app.state.settings, res, $('corpus').value);
-}
 
 /** The worker crashed (a bug in the core): it has been replaced; the page starts over, keeping its inputs. */
 function onCrash(err) {
@@ -699,6 +688,7 @@ function wire() {
     } else throttleReport();
   });
   document.addEventListener('langchange', () => {
+    app.refreshButtons();
     app.lossChart?.destroy(); // axis labels are set when a chart is made
     app.lossChart = null;
     drawLoss();

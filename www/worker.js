@@ -29,6 +29,20 @@ const CHUNK_MS = 50;
 // Tokens per generation chunk between checks for "stop".
 const GEN_CHUNK = 16;
 
+/**
+ * At most one call into the wasm core is in flight at a time. Its methods are about to return promises
+ * (a GPU device reads back asynchronously), and two interleaved calls must never share the module. Every
+ * call goes through `core(fn)` and is awaited: one training chunk, one generation chunk, one view, one
+ * save — never a whole training, so the page can generate and open views while a training is paused.
+ * Control messages (pause, resume, stop, stopGeneration) only set flags and take effect at once.
+ */
+let coreTail = Promise.resolve();
+function core(fn) {
+  const call = coreTail.then(() => fn());
+  coreTail = call.then(() => {}, () => {});
+  return call;
+}
+
 const post = (msg) => self.postMessage(msg);
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
@@ -42,32 +56,58 @@ function requireModel() {
   return pg;
 }
 
-/** Runs training chunks on the current model until done, stopped or an error. */
-async function trainLoop(id) {
+/**
+ * Where the model stood before the first chunk of a continued training: that chunk's points are its
+ * steps (one per step), and every step trains on the same number of tokens (a batch).
+ */
+function startOf(p) {
+  const step = p.step - (p.points?.length ?? 0);
+  return { step, tokens: p.step > 0 ? Math.round((p.tokens * step) / p.step) : 0 };
+}
+
+/**
+ * Runs training chunks on the current model until done, stopped or an error. `fresh`: the model has
+ * not trained yet (else it continues a model file). Each progress message carries the core's
+ * cumulative `step`, `tokens` and `elapsed_ms` (the model's training time, kept across model files;
+ * the wall time here where the core does not measure it) and `session`: the steps, tokens and
+ * milliseconds (pauses excluded) of this training alone, which rates and the ETA are computed from.
+ */
+async function trainLoop(id, { fresh }) {
   Object.assign(training, { paused: false, stopped: false, resume: null });
   let budget = 1;
   const t0 = performance.now();
   let paused = 0; // ms spent paused, not counted as training time
+  const sessionMs = () => performance.now() - t0 - paused;
+  let base = fresh ? { step: 0, tokens: 0 } : null;
   let last = null;
   for (;;) {
     if (training.stopped) break;
     if (training.paused) {
-      post({ id, type: 'progress', value: { ...last, phase: 'paused' } });
+      // A status message: where training stands, without the last chunk's loss points (sent already).
+      post({ id, type: 'progress', value: { ...last, points: [], phase: 'paused' } });
       const p0 = performance.now();
       await new Promise((r) => { training.resume = r; });
       paused += performance.now() - p0;
       continue;
     }
     const start = performance.now();
-    const p = pg.train(budget);
+    const p = await core(() => pg.train(budget));
     const ms = performance.now() - start;
     budget = Math.max(1, Math.round(budget * Math.min(4, CHUNK_MS / Math.max(ms, 1))));
-    last = { ...p, elapsed_ms: performance.now() - t0 - paused };
+    base ??= startOf(p);
+    const session = { steps: p.step - base.step, tokens: p.tokens - base.tokens, ms: sessionMs() };
+    last = { ...p, elapsed_ms: p.elapsed_ms || session.ms, session };
     post({ id, type: 'progress', value: last });
     if (p.done) break;
     await tick(); // let pause/stop messages in
   }
-  return { report: pg.report(), stopped: training.stopped, elapsed_ms: performance.now() - t0 - paused };
+  const report = await core(() => pg.report());
+  return {
+    report,
+    stopped: training.stopped,
+    elapsed_ms: last ? last.elapsed_ms : sessionMs(),
+    session: last ? last.session : { steps: 0, tokens: 0, ms: sessionMs() },
+  };
 }
 
 /** Only one training at a time: a new one stops the old and waits for it. */
@@ -92,14 +132,15 @@ async function stopTraining() {
 async function train({ id, corpus, config }) {
   return exclusiveTraining(async () => {
     await replaceModel(null);
-    const fresh = new wasm.Playground();
+    const fresh = await core(() => new wasm.Playground());
     let stats;
     try {
-      stats = fresh.prepare(corpus, config);
-    } catch (e) { fresh.free(); throw e; }
+      stats = await core(() => fresh.prepare(corpus, config));
+    } catch (e) { await core(() => fresh.free()); throw e; }
     pg = fresh;
-    post({ id, type: 'progress', value: { phase: 'prepared', stats, estimate: pg.estimate() } });
-    return trainLoop(id);
+    const estimate = await core(() => pg.estimate());
+    post({ id, type: 'progress', value: { phase: 'prepared', stats, estimate } });
+    return trainLoop(id, { fresh: true });
   });
 }
 
@@ -110,10 +151,11 @@ async function generate({ id, prompt, sample }) {
   let finished;
   generation.done = new Promise((r) => { finished = r; });
   try {
-    m.generateStart(prompt, sample);
+    await core(() => m.generateStart(prompt, sample));
     let n = 0;
     for (;;) {
-      const done = m.generateNext(GEN_CHUNK, (tok) => { post({ id, type: 'token', value: tok }); n += 1; });
+      if (generation.stopped || m !== pg) break;
+      const done = await core(() => m.generateNext(GEN_CHUNK, (tok) => { post({ id, type: 'token', value: tok }); n += 1; }));
       if (done || generation.stopped || m !== pg) break;
       await tick();
     }
@@ -134,7 +176,7 @@ async function replaceModel(next) {
   await stopGenerating();
   const old = pg;
   pg = next;
-  try { old?.free(); } catch { /* already consumed: nothing to free */ }
+  if (old) await core(() => old.free()).catch(() => { /* already consumed: nothing to free */ });
 }
 
 const estimateCache = { key: null, vocab: 0 };
@@ -151,7 +193,7 @@ const handlers = {
   /** Trains the current model further (a model file loaded with its corpus, with steps left). */
   continueTraining({ id }) {
     requireModel();
-    return exclusiveTraining(() => trainLoop(id));
+    return exclusiveTraining(() => trainLoop(id, { fresh: false }));
   },
   generate,
   pause() { training.paused = true; },
@@ -171,50 +213,51 @@ const handlers = {
     await replaceModel(null);
   },
   /** The model file (safetensors) of the current model. */
-  save() { return requireModel().save(); },
+  save() { return core(() => requireModel().save()); },
   /** Restores a model file; with the corpus it was trained on, validation and training continue. */
   async load({ bytes, corpus }) {
-    const fresh = new wasm.Playground();
+    const fresh = await core(() => new wasm.Playground());
     let info;
     let withCorpus = true;
     try {
-      info = fresh.load(bytes, corpus ?? undefined);
+      info = await core(() => fresh.load(bytes, corpus ?? undefined));
     } catch (e) {
-      if (e.code !== 'vocab-mismatch' && e.code !== 'empty-corpus' && e.code !== 'corpus-too-small') { fresh.free(); throw e; }
+      if (e.code !== 'vocab-mismatch' && e.code !== 'empty-corpus' && e.code !== 'corpus-too-small') { await core(() => fresh.free()); throw e; }
       try {
-        info = fresh.load(bytes, undefined); // a different corpus: keep the model, without its data
+        info = await core(() => fresh.load(bytes, undefined)); // a different corpus: keep the model, without its data
         withCorpus = false;
-      } catch (e2) { fresh.free(); throw e2; }
+      } catch (e2) { await core(() => fresh.free()); throw e2; }
     }
     await stopTraining();
     await replaceModel(fresh);
-    return { ...info, withCorpus, report: pg.report() };
+    return { ...info, withCorpus, report: await core(() => fresh.report()) };
   },
   /** Reads an ARPA file (KenLM's, SRILM's or ours) as the model; scores `valid` as validation text. */
   async loadArpa({ text, config, valid }) {
-    const fresh = new wasm.Playground();
+    const fresh = await core(() => new wasm.Playground());
     let report;
     try {
-      report = fresh.loadArpa(text, config, valid);
-    } catch (e) { fresh.free(); throw e; }
+      report = await core(() => fresh.loadArpa(text, config, valid));
+    } catch (e) { await core(() => fresh.free()); throw e; }
     await stopTraining();
     await replaceModel(fresh);
-    return { report, config: pg.config() };
+    return { report, config: await core(() => fresh.config()) };
   },
-  exportArpa() { return requireModel().exportArpa(); },
+  exportArpa() { return core(() => requireModel().exportArpa()); },
   /** Memory estimate of a configuration on a corpus, before training (cached vocabulary size). */
-  estimate({ corpus, config }) {
+  async estimate({ corpus, config }) {
     const c = JSON.parse(config);
     const key = JSON.stringify([corpus.length, hashText(corpus), c.seed, c.data]);
     if (estimateCache.key !== key) {
-      estimateCache.vocab = wasm.dataStats(corpus, config).vocab_size;
+      const stats = await core(() => wasm.dataStats(corpus, config));
+      estimateCache.vocab = stats.vocab_size;
       estimateCache.key = key;
     }
-    return wasm.estimateMemory(config, estimateCache.vocab) ?? null;
+    return (await core(() => wasm.estimateMemory(config, estimateCache.vocab))) ?? null;
   },
-  report() { return requireModel().report(); },
-  view({ name, args }) { return requireModel().view(name, JSON.stringify(args || {})); },
-  freshSeed() { return wasm.freshSeed(); },
+  report() { return core(() => requireModel().report()); },
+  view({ name, args }) { return core(() => requireModel().view(name, JSON.stringify(args || {}))); },
+  freshSeed() { return core(() => wasm.freshSeed()); },
 };
 
 async function handle(ev) {
@@ -237,13 +280,29 @@ async function handle(ev) {
   }
 }
 
-(WebAssembly.validate(RELAXED_PROBE)
-  ? import('./pkg-relaxed/lmplay.js').catch(() => import('./pkg/lmplay.js'))
-  : import('./pkg/lmplay.js'))
+/**
+ * Loads the relaxed-SIMD build where relaxed SIMD validates, else the plain one. The relaxed build is
+ * only an optimisation: if it fails to import, compile, instantiate or start, the plain build is loaded.
+ */
+async function loadWasm() {
+  if (WebAssembly.validate(RELAXED_PROBE)) {
+    try {
+      const mod = await import('./pkg-relaxed/lmplay.js');
+      await mod.default();
+      return mod;
+    } catch (e) {
+      console.warn('the relaxed-SIMD module could not be loaded; using the plain SIMD module', e);
+    }
+  }
+  const mod = await import('./pkg/lmplay.js');
+  await mod.default();
+  return mod;
+}
+
+loadWasm()
   .then(async (mod) => {
-    await mod.default();
     wasm = mod;
-    post({ type: 'ready', value: { version: mod.version(), kernels: mod.kernels() } });
+    post({ type: 'ready', value: { version: await mod.version(), kernels: await mod.kernels() } });
     self.onmessage = handle;
     for (const ev of queue.splice(0)) handle(ev);
   })

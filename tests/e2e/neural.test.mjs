@@ -27,17 +27,66 @@ async function setup(page, knobs, data = { tokenizer: 'char', seed: '42' }) {
 
 const waitDone = (page) => waitForResult(page);
 
-/** The loss curves of all stored runs, oldest first, read from the page's IndexedDB. */
-function storedCurves(page) {
-  return page.evaluate(() => new Promise((resolve, reject) => {
+/** Every record of an object store of the page's IndexedDB, in key order. */
+function stored(page, name) {
+  return page.evaluate((store) => new Promise((resolve, reject) => {
     const req = indexedDB.open('lm-playground');
     req.onsuccess = () => {
-      const all = req.result.transaction('runs').objectStore('runs').getAll();
-      all.onsuccess = () => resolve(all.result.sort((a, b) => a.id - b.id).map((r) => r.curve));
+      const all = req.result.transaction(store).objectStore(store).getAll();
+      all.onsuccess = () => resolve(all.result);
       all.onerror = () => reject(all.error);
     };
     req.onerror = () => reject(req.error);
-  }));
+  }), name);
+}
+
+/** The stored runs, oldest first. */
+const storedRuns = (page) => stored(page, 'runs');
+
+/** The loss curves of all stored runs, oldest first (kept apart from the runs' summaries). */
+const storedCurves = (page) => stored(page, 'curves');
+
+const statusText = (page) => page.$eval('#status', (el) => el.textContent);
+const stepsPerSecond = (status) => Number(/([\d.]+) steps\/s/.exec(status)?.[1]);
+
+/**
+ * A model file of a 3000-step training stopped past step 2000 (made once for the tests that need it),
+ * with the speed and step its page showed when paused, and its stored run.
+ */
+let stoppedLate = null;
+function stoppedLateModel() {
+  stoppedLate ??= (async () => {
+    const page = await openPage(env);
+    await setup(page, { steps: 3000, eval_interval: 500 });
+    await page.click('#train');
+    await page.waitForFunction(() => document.getElementById('progress').value >= 2000);
+    await page.click('#pause');
+    await page.waitForFunction(() => /Paused/.test(document.getElementById('status').textContent));
+    const status = await statusText(page);
+    const step = Number(/step ([\d,]+) \//.exec(status)[1].replace(/,/g, ''));
+    assert.ok(step < 3000, `paused before the end: ${status}`);
+    await page.click('#stop');
+    assert.equal(await waitDone(page), null);
+    assert.match(await statusText(page), /Stopped after/);
+    assert.match(await page.$eval('#announce', (el) => el.textContent), /Training stopped/);
+    await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr[data-run]').length === 1);
+    const [run] = await storedRuns(page);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-model')]);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lmplay-')), 'stopped-late.safetensors');
+    await download.saveAs(file);
+    await page.context().close();
+    return { file, step, sps: stepsPerSecond(status), elapsedMs: run.elapsedMs };
+  })();
+  return stoppedLate;
+}
+
+/** Opens a model file in a fresh page and starts training it further. */
+async function continueFrom(file) {
+  const page = await openPage(env);
+  await page.setInputFiles('#import-model', file);
+  await page.waitForSelector('#continue:not([hidden])');
+  await page.click('#continue');
+  return page;
 }
 
 test('trains with a live loss curve, pauses, generates while paused, resumes, and matches the CLI', async () => {
@@ -70,6 +119,26 @@ test('trains with a live loss curve, pauses, generates while paused, resumes, an
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
   const cli = JSON.parse(execFileSync(path.join(ROOT, 'target/release/lmplay'), ['eval', '--corpus', path.join(dir, 'corpus.txt'), '--config', path.join(dir, 'config.json'), '--json', '--quiet'], { encoding: 'utf8' }));
   assert.ok(Math.abs(cli.perplexity - ppl) / ppl < 0.02, `page ${ppl} vs CLI ${cli.perplexity}`);
+  assert.deepEqual(page.errors, []);
+});
+
+test('pausing and resuming adds every step to the loss curve once', async () => {
+  const page = await openPage(env);
+  await setup(page, { steps: 3000, eval_interval: 250 });
+  await page.click('#train');
+  for (let i = 0; i < 3; i++) {
+    await page.waitForFunction(() => !document.getElementById('pause').disabled && !document.getElementById('loss-wrap').hidden);
+    await page.click('#pause');
+    await page.waitForFunction(() => /Paused/.test(document.getElementById('status').textContent));
+    await page.click('#resume');
+    await page.waitForFunction(() => !/Paused/.test(document.getElementById('status').textContent));
+  }
+  assert.equal(await waitDone(page), null);
+  await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr[data-run]').length === 1);
+  const [curve] = await storedCurves(page);
+  const steps = curve.map((c) => c[0]);
+  assert.equal(steps.length, 3000);
+  assert.deepEqual(steps, Array.from({ length: 3000 }, (_, i) => i + 1));
   assert.deepEqual(page.errors, []);
 });
 
@@ -166,4 +235,35 @@ test('a stopped model saved to a file continues training on the same curve', asy
   await third.waitForFunction(() => /Trained in/.test(document.getElementById('status').textContent), null, { timeout: 60000 });
   assert.equal(await third.$eval('#r-ppl', (el) => el.dataset.value), full);
   assert.equal(await third.$eval('#continue', (el) => el.hidden), true);
+});
+
+test('a continued model file shows the speed it trains at now, and its run keeps the whole training time', async () => {
+  const first = await stoppedLateModel();
+  const page = await continueFrom(first.file);
+  // Let it train a little, then read the speed from the paused status.
+  await page.waitForFunction((step) => document.getElementById('progress').value >= step + 200, first.step);
+  await page.click('#pause');
+  await page.waitForFunction(() => /Paused.*steps\/s/.test(document.getElementById('status').textContent));
+  const status = await statusText(page);
+  const sps = stepsPerSecond(status);
+  // The same model on the same machine trains at about the same speed (the cumulative step over this
+  // session's time would be many times faster).
+  assert.ok(sps > first.sps / 3 && sps < first.sps * 3, `continued at ${sps} steps/s, first at ${first.sps}: ${status}`);
+  await page.click('#resume');
+  await page.waitForFunction(() => /Trained in/.test(document.getElementById('status').textContent), null, { timeout: 60000 });
+  await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr[data-run]').length === 1);
+  const [run] = await storedRuns(page);
+  assert.ok(run.elapsedMs > first.elapsedMs, `the run's time ${run.elapsedMs} ms includes the ${first.elapsedMs} ms before the file was saved`);
+  assert.deepEqual(page.errors, []);
+});
+
+test('stopping a continued training is announced as a stop, like a stopped fresh training', async () => {
+  const first = await stoppedLateModel();
+  const page = await continueFrom(first.file);
+  await page.waitForFunction(() => /steps\/s/.test(document.getElementById('status').textContent));
+  await page.click('#stop');
+  await page.waitForFunction(() => /Stopped after/.test(document.getElementById('status').textContent), null, { timeout: 60000 });
+  assert.match(await page.$eval('#announce', (el) => el.textContent), /^Training stopped\. Validation perplexity \d/);
+  assert.equal(await page.$eval('#train', (el) => el.disabled), false);
+  assert.deepEqual(page.errors, []);
 });

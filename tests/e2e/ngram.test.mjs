@@ -91,6 +91,70 @@ test('interpolation weights are learned, shown and editable', async () => {
   await screenshot(page, 'ngram-view-lambdas-edited', '#views-card');
 });
 
+test('a view form shows its error on every submission, not only on the first render', async () => {
+  const page = await openPage(env);
+  await page.selectOption('#p-method', 'interpolation');
+  assert.equal(await train(page), null);
+  const alert = '#view-panel [role=alert]';
+  // The next-token view: a "token" of two words is refused, each time it is submitted.
+  await page.click('#tab-next');
+  await page.waitForSelector('#view-panel .bar-row');
+  assert.equal(await page.$eval(alert, (el) => el.hidden), true);
+  for (let i = 0; i < 2; i++) {
+    await page.locator('#view-panel form input').nth(2).fill('two words');
+    await page.click('#view-panel form button');
+    await page.waitForSelector(`${alert}:not([hidden])`);
+    assert.match(await page.$eval(alert, (el) => el.textContent), /'two words' is not a single token/);
+  }
+  await page.locator('#view-panel form input').nth(2).fill('the');
+  await page.click('#view-panel form button');
+  await page.waitForSelector(`${alert}[hidden]`, { state: 'attached' });
+  await page.waitForFunction(() => /P\(“the”\)/.test(document.getElementById('view-panel').textContent));
+  // The interpolation weights: all zero is refused, each time.
+  await page.click('#tab-lambdas');
+  await page.waitForFunction(() => document.querySelectorAll('#view-panel input[type=number]').length === 4);
+  for (let i = 0; i < 2; i++) {
+    for (const input of await page.$$('#view-panel input[type=number]')) await input.fill('0');
+    await page.click('#view-panel form button');
+    await page.waitForSelector(`${alert}:not([hidden])`);
+    assert.match(await page.$eval(alert, (el) => el.textContent), /not all 0/);
+  }
+  assert.deepEqual(page.errors, []);
+});
+
+test('Stop is not offered while an n-gram model trains (it cannot be interrupted), and says why; neural models keep it', async () => {
+  const page = await openPage(env);
+  // Record the Stop button whenever the controls change during training.
+  await page.evaluate(() => {
+    window.__stops = [];
+    const stop = document.getElementById('stop');
+    new MutationObserver(() => {
+      if (!document.getElementById('train').disabled) return;
+      const why = document.getElementById(stop.getAttribute('aria-describedby'));
+      window.__stops.push({ disabled: stop.disabled, title: stop.title, why: why?.textContent ?? '' });
+    }).observe(document.getElementById('model-card'), { attributes: true, subtree: true });
+  });
+  assert.equal(await train(page), null);
+  const seen = await page.evaluate(() => window.__stops);
+  assert.ok(seen.length > 0, 'the controls changed while training');
+  for (const s of seen) {
+    assert.equal(s.disabled, true, 'Stop is not offered');
+    assert.match(s.title, /cannot be stopped/);
+    assert.equal(s.why, s.title, 'screen readers get the reason');
+  }
+  assert.equal(await page.$eval('#stop', (el) => el.title), '');
+  // A neural model can be stopped between its chunks.
+  await page.selectOption('#family', 'fixed-window');
+  await page.fill('#p-steps', '100000');
+  await page.click('#train');
+  await page.waitForFunction(() => /step \d/.test(document.getElementById('status').textContent));
+  assert.equal(await page.$eval('#stop', (el) => el.disabled), false);
+  assert.equal(await page.$eval('#stop', (el) => el.title), '');
+  await page.click('#stop');
+  await page.waitForFunction(() => /Stopped after/.test(document.getElementById('status').textContent));
+  assert.deepEqual(page.errors, []);
+});
+
 test('stupid backoff is labelled unnormalised', async () => {
   const page = await openPage(env);
   await page.selectOption('#p-method', 'stupid-backoff');

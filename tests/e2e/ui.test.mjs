@@ -188,6 +188,30 @@ test('ticked runs are compared side by side, and different vocabularies are flag
   await screenshot(page, 'ui-runs-compared', '#runs-card');
 });
 
+test('a run that cannot be deleted says so, every time', async () => {
+  const page = await openPage(env);
+  await page.selectOption('#p-method', 'addk');
+  await train(page);
+  await page.waitForSelector('#runs tbody tr[data-run]');
+  // The browser's storage refuses to delete.
+  await page.evaluate(() => {
+    IDBObjectStore.prototype.delete = function () { throw new DOMException('the test refuses', 'InvalidStateError'); };
+  });
+  for (let i = 0; i < 2; i++) {
+    await page.click('#runs tbody tr[data-run] button:text-is("Delete")');
+    await page.waitForSelector('#runs-error:not([hidden])');
+    assert.match(await page.$eval('#runs-error', (el) => el.textContent), /^Run \d+ could not be deleted \(the test refuses\)\.$/);
+    assert.equal(await page.$eval('#runs-error', (el) => el.getAttribute('role')), 'alert');
+    await page.evaluate(() => { document.getElementById('runs-error').hidden = true; });
+  }
+  assert.equal(await page.$$eval('#runs tbody tr[data-run]', (rows) => rows.length), 1);
+  await page.click('#lang');
+  await page.click('#runs tbody tr[data-run] button:text-is("删除")');
+  await page.waitForSelector('#runs-error:not([hidden])');
+  assert.match(await page.$eval('#runs-error', (el) => el.textContent), /^无法删除第 \d+ 次训练（the test refuses）。$/);
+  assert.deepEqual(page.errors, []);
+});
+
 test('dark mode follows the system setting', async () => {
   const page = await openPage(env, { contextOptions: { colorScheme: 'dark' } });
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);

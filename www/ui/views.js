@@ -3,6 +3,7 @@
 import { t } from '../lib/i18n.js';
 import { NGRAM_VIEWS } from './views-ngram.js';
 import { barList, field, form } from './widgets.js';
+import { errorLine } from '../lib/errors.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -84,8 +85,13 @@ export function renderViews(app) {
   // detached box, never into another view. Its charts are destroyed on the next render.
   for (const c of app.viewCharts || []) c.destroy();
   app.viewCharts = [];
+  // Errors of the first render and of every later submission of the view's forms show in the box.
   const box = document.createElement('div');
+  const error = errorLine();
+  box.append(error.el);
+  box.addEventListener('view-submit', () => error.show(null));
+  box.addEventListener('view-error', (e) => error.show(e.detail));
   panel.replaceChildren(box);
   const run = view.render(box, app);
-  if (run) run().catch((e) => { if (box.isConnected) app.showError(e); });
+  if (run) run().catch((e) => { if (box.isConnected) error.show(e); });
 }

@@ -21,7 +21,11 @@ export function field(type, labelKey, value, attrs = {}) {
   return { wrap, input };
 }
 
-/** A row of fields with a submit button; Enter in any field submits. */
+/**
+ * A row of fields with a submit button; Enter in any field submits. Every submission dispatches
+ * `view-submit`, and `view-error` (detail: the error) if `onSubmit` throws or its promise rejects;
+ * both bubble to the view's box, which shows the error (ui/views.js).
+ */
 export function form(fields, buttonKey, onSubmit) {
   const f = document.createElement('form');
   f.className = 'view-form';
@@ -30,7 +34,13 @@ export function form(fields, buttonKey, onSubmit) {
   b.type = 'submit';
   b.textContent = t(buttonKey);
   f.append(b);
-  f.addEventListener('submit', (e) => { e.preventDefault(); onSubmit(); });
+  f.addEventListener('submit', (e) => {
+    e.preventDefault();
+    f.dispatchEvent(new CustomEvent('view-submit', { bubbles: true }));
+    Promise.resolve()
+      .then(onSubmit)
+      .catch((err) => f.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: err })));
+  });
   return f;
 }
 

@@ -37,6 +37,15 @@ const GEN_CHUNK = 16;
  * Control messages (pause, resume, stop, stopGeneration) only set flags and take effect at once.
  */
 let coreTail = Promise.resolve();
+/**
+ * The compute device for a new model: created here, in the worker, and handed to the core, which
+ * takes it over (a model never builds its own). Asynchronous, because creating a GPU device is.
+ * Today the core offers the CPU (wasm SIMD) only.
+ */
+function createDevice() {
+  return wasm.Device.create('cpu');
+}
+
 function core(fn) {
   const call = coreTail.then(() => fn());
   coreTail = call.then(() => {}, () => {});
@@ -135,7 +144,8 @@ async function train({ id, corpus, config }) {
     const fresh = await core(() => new wasm.Playground());
     let stats;
     try {
-      stats = await core(() => fresh.prepare(corpus, config));
+      const device = await createDevice();
+      stats = await core(() => fresh.prepare(corpus, config, device));
     } catch (e) { await core(() => fresh.free()); throw e; }
     pg = fresh;
     const estimate = await core(() => pg.estimate());
@@ -220,11 +230,11 @@ const handlers = {
     let info;
     let withCorpus = true;
     try {
-      info = await core(() => fresh.load(bytes, corpus ?? undefined));
+      info = await core(async () => fresh.load(bytes, corpus ?? undefined, await createDevice()));
     } catch (e) {
       if (e.code !== 'vocab-mismatch' && e.code !== 'empty-corpus' && e.code !== 'corpus-too-small') { await core(() => fresh.free()); throw e; }
       try {
-        info = await core(() => fresh.load(bytes, undefined)); // a different corpus: keep the model, without its data
+        info = await core(async () => fresh.load(bytes, undefined, await createDevice())); // a different corpus: keep the model, without its data
         withCorpus = false;
       } catch (e2) { await core(() => fresh.free()); throw e2; }
     }

@@ -54,7 +54,7 @@ impl Engine {
     pub fn alloc(&mut self, dims: &[usize]) -> Result<Tensor> {
         let shape = Shape::new(dims);
         if shape.numel() > params::MAX_PART_FLOATS {
-            return Err(params::too_big("activations", shape.numel()));
+            return Err(params::too_big("activations", shape.numel() as u64));
         }
         Ok(Tensor { buf: self.be.alloc(shape.numel()), offset: 0, shape })
     }

@@ -55,7 +55,9 @@ impl Layout {
     /// Appends a named tensor, in the last part if it fits there, else in a new one.
     pub fn push(&mut self, name: &str, dims: &[usize]) -> usize {
         let shape = Shape::new(dims);
-        let n = aligned(shape.numel());
+        // In u64, saturated: a tensor too big for a usize is refused by `check`, not wrapped around.
+        let n64 = dims.iter().map(|&d| d as u64).product::<u64>().div_ceil(ALIGN as u64) * ALIGN as u64;
+        let n = usize::try_from(n64).unwrap_or(usize::MAX / 2).min(usize::MAX / 2);
         let parts = self.parts.len();
         match self.parts.last_mut() {
             Some(last) if *last + n <= self.limit => {
@@ -74,33 +76,39 @@ impl Layout {
         self.entries.iter().find(|e| e.name == name)
     }
 
-    /// Number of parameters (padding not included).
+    /// Number of parameters (padding not included). In u64 from the dimensions: on wasm32 a usize
+    /// product overflows for the very configurations the memory estimate must refuse.
     pub fn parameters(&self) -> u64 {
-        self.entries.iter().map(|e| e.shape.numel() as u64).sum()
+        self.entries.iter().map(numel64).sum()
     }
 
-    /// Floats allocated for one copy (parameters, or gradients), padding included.
+    /// Floats allocated for one copy (parameters, or gradients), padding included (the sum of the
+    /// parts, computed in u64).
     pub fn floats(&self) -> u64 {
-        self.parts.iter().map(|&p| p as u64).sum()
+        self.entries.iter().map(|e| numel64(e).div_ceil(ALIGN as u64) * ALIGN as u64).sum()
     }
 
     /// `Err(model-too-large)` if a tensor alone is bigger than a part may be.
     pub fn check(&self) -> Result<()> {
-        match self.entries.iter().find(|e| aligned(e.shape.numel()) > self.limit) {
-            Some(e) => Err(too_big(&e.name, e.shape.numel())),
+        match self.entries.iter().find(|e| numel64(e).div_ceil(ALIGN as u64) * ALIGN as u64 > self.limit as u64) {
+            Some(e) => Err(too_big(&e.name, numel64(e))),
             None => Ok(()),
         }
     }
 }
 
+fn numel64(e: &Entry) -> u64 {
+    e.shape.dims().iter().map(|&d| d as u64).product()
+}
+
 /// The error for one tensor over the 128 MiB a GPU can bind at once.
-pub fn too_big(name: &str, floats: usize) -> Error {
+pub fn too_big(name: &str, floats: u64) -> Error {
     Error::new(
         "model-too-large",
         format!(
             "The tensor '{name}' would hold {} ({floats} numbers), more than the {} one GPU buffer may hold. \
              Reduce the vocabulary (max size / min count), the embedding or hidden size, or the batch size.",
-            crate::train::memory::human(floats as u64 * 4),
+            crate::train::memory::human(floats * 4),
             crate::train::memory::human(MAX_PART_FLOATS as u64 * 4)
         ),
     )

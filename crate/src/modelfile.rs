@@ -149,7 +149,7 @@ pub fn write(mut file: ModelFile) -> Result<Vec<u8>> {
     header.insert("__metadata__".to_string(), serde_json::to_value(&meta).expect("json"));
     let mut head = serde_json::to_vec(&Value::Object(header)).expect("json");
     // Pad the header with spaces so the data starts 8-byte aligned, as safetensors does.
-    while (8 + head.len()) % 8 != 0 {
+    while !(8 + head.len()).is_multiple_of(8) {
         head.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + head.len() + offset);

@@ -100,7 +100,7 @@ impl Sampler {
     }
 
     /// The next batch; allocates nothing.
-    pub fn next(&mut self) -> Batch<'_> {
+    pub fn next_batch(&mut self) -> Batch<'_> {
         let mut reset = false;
         let len = match self.kind {
             Batching::Positions => {
@@ -143,7 +143,7 @@ impl Sampler {
     /// Model files of format version 1 kept no sampler state: replay `draws` batches instead.
     pub fn replay(&mut self, draws: u64) {
         for _ in 0..draws {
-            self.next();
+            self.next_batch();
         }
     }
 }
@@ -164,7 +164,7 @@ mod tests {
         let mut a = Sampler::new(Batching::Positions, 8, &s, Rng::new(1)).unwrap();
         let mut b = Sampler::new(Batching::Positions, 8, &s, Rng::new(1)).unwrap();
         for _ in 0..5 {
-            let (x, y) = (a.next().starts.to_vec(), b.next().starts.to_vec());
+            let (x, y) = (a.next_batch().starts.to_vec(), b.next_batch().starts.to_vec());
             assert_eq!(x, y);
             assert!(x.iter().all(|&p| s[p as usize] != BOS));
         }
@@ -175,7 +175,7 @@ mod tests {
         let s = stream(30);
         let mut w = Sampler::new(Batching::Windows { len: 6 }, 16, &s, Rng::new(2)).unwrap();
         for _ in 0..20 {
-            let b = w.next();
+            let b = w.next_batch();
             assert_eq!(b.len, 6);
             assert!(b.starts.iter().all(|&p| p as usize + 6 < s.len()));
         }
@@ -188,7 +188,7 @@ mod tests {
         let s = stream(41); // lanes of 40 / 4 = 10 tokens
         let mut l = Sampler::new(Batching::Lanes { len: 4 }, 4, &s, Rng::new(3)).unwrap();
         let seen: Vec<(Vec<u32>, bool)> = (0..4).map(|_| {
-            let b = l.next();
+            let b = l.next_batch();
             (b.starts.to_vec(), b.reset)
         }).collect();
         assert_eq!(seen[0], (vec![0, 10, 20, 30], true));
@@ -196,23 +196,23 @@ mod tests {
         assert_eq!(seen[2], (vec![0, 10, 20, 30], true), "4 + 4 + 4 > 10: wrap");
         // The state round-trips, so a resumed run continues the same lanes.
         let saved = l.state();
-        let want = l.next().starts.to_vec();
+        let want = l.next_batch().starts.to_vec();
         let mut back = Sampler::new(Batching::Lanes { len: 4 }, 4, &s, Rng::new(9)).unwrap();
         back.restore(&saved).unwrap();
-        assert_eq!(back.next().starts.to_vec(), want);
+        assert_eq!(back.next_batch().starts.to_vec(), want);
     }
 
     #[test]
     fn a_resumed_sampler_draws_what_an_uninterrupted_one_would() {
         let s = stream(50);
         let mut a = Sampler::new(Batching::Positions, 4, &s, Rng::new(5)).unwrap();
-        a.next();
+        a.next_batch();
         let saved = a.state();
         let mut b = Sampler::new(Batching::Positions, 4, &s, Rng::new(5)).unwrap();
         b.restore(&saved).unwrap();
-        assert_eq!(a.next().starts.to_vec(), b.next().starts.to_vec());
+        assert_eq!(a.next_batch().starts.to_vec(), b.next_batch().starts.to_vec());
         let mut c = Sampler::new(Batching::Positions, 4, &s, Rng::new(5)).unwrap();
         c.replay(2);
-        assert_eq!(a.next().starts.to_vec(), c.next().starts.to_vec());
+        assert_eq!(a.next_batch().starts.to_vec(), c.next_batch().starts.to_vec());
     }
 }

@@ -274,7 +274,7 @@ impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
         let mut tokens_per_step = 0;
         for i in 0..n {
             let s = self.step + i as u64;
-            let batch = self.sampler.next();
+            let batch = self.sampler.next_batch();
             tokens_per_step = batch.tokens() as u64;
             let lr = learning_rate(tc.lr, s, tc.warmup, tc.steps, tc.decay, tc.min_lr_ratio);
             record_step(&net.model, eng, &data.train, &batch, lr, tc.clip, slot(st.loss, i), slot(st.norm, i), st.flag);

@@ -15,8 +15,7 @@ const CORPUS: &str = "the cat sat on the mat\nthe dog sat on the log\na cat saw 
 fn trained(method: Method) -> Session {
     let mut c = RunConfig { seed: 3, ..RunConfig::default() };
     c.data.valid_fraction = 0.25;
-    let mut n = crate::ngram::NgramConfig::default();
-    n.order = 3;
+    let mut n = crate::ngram::NgramConfig { order: 3, ..Default::default() };
     n.smoothing.method = method;
     n.smoothing.discount_fallback = true; // tiny corpus
     c.model = ModelConfig::new("ngram", &n);

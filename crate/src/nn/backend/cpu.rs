@@ -67,7 +67,7 @@ fn io<const O: usize, const I: usize>(bufs: &mut [Vec<f32>], checked: bool, outs
 fn check_rules(outs: &[Tensor], ins: &[Tensor]) {
     use crate::nn::params::ALIGN;
     for t in outs.iter().chain(ins) {
-        assert!(t.offset % ALIGN == 0, "buffer rule: offset {} of a {:?} tensor is not a multiple of 256 bytes", t.offset, t.shape);
+        assert!(t.offset.is_multiple_of(ALIGN), "buffer rule: offset {} of a {:?} tensor is not a multiple of 256 bytes", t.offset, t.shape);
     }
     for o in outs {
         assert!(ins.iter().all(|x| x.buf != o.buf), "buffer rule: an op reads the buffer it writes ({:?})", o.buf);
@@ -100,7 +100,7 @@ impl Cpu {
     }
     fn check_ids(&self, ids: Ids) {
         if self.checked {
-            assert!(ids.offset % crate::nn::params::ALIGN == 0, "buffer rule: id offset {} is not a multiple of 256 bytes", ids.offset);
+            assert!(ids.offset.is_multiple_of(crate::nn::params::ALIGN), "buffer rule: id offset {} is not a multiple of 256 bytes", ids.offset);
         }
     }
 }

@@ -77,7 +77,8 @@ const app = {
     $('resume').hidden = !s.paused;
     $('resume').disabled = !s.paused || s.generating; // the model must not change under a generation
     // An n-gram model is counted and estimated in one call into the core: nothing can stop it part-way.
-    const unstoppable = s.training && !family(s.modelSettings?.family).neural;
+    // The core says so once the model is prepared (`stoppable`); until then the family does.
+    const unstoppable = s.training && !(s.stoppable ?? family(s.modelSettings?.family).neural);
     $('stop').disabled = !s.training || unstoppable;
     const why = unstoppable ? t('train.stop_ngram') : '';
     $('stop').title = why;
@@ -259,6 +260,7 @@ function onProgress(p) {
     renderEstimate(p.estimate);
     app.lastEstimate = p.estimate;
     app.state.live = Boolean(family(app.state.modelSettings?.family).neural);
+    if (typeof p.stoppable === 'boolean') app.state.stoppable = p.stoppable;
   }
   if (p.phase !== 'prepared' && p.phase !== 'paused') trackRate(p);
   if (p.phase !== 'prepared' && p.total_steps) {
@@ -331,7 +333,7 @@ async function runTraining({ fresh }) {
     request = ['continueTraining', {}];
   }
   // A fresh neural model is usable (paused) once it is initialised; a continued one already is.
-  Object.assign(app.state, { training: true, paused: false, pausable: !fresh, trained: false, live: !fresh, canContinue: false, modelSettings: settings.model, settings });
+  Object.assign(app.state, { training: true, paused: false, pausable: !fresh, trained: false, live: !fresh, canContinue: false, modelSettings: settings.model, settings, stoppable: undefined });
   announce('announce.training');
   app.rate = { visible: { tokens: 0, ms: 0 }, hidden: { tokens: 0, ms: 0 }, last: null };
   if (fresh) {

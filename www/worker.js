@@ -149,7 +149,8 @@ async function train({ id, corpus, config }) {
     } catch (e) { await core(() => fresh.free()); throw e; }
     pg = fresh;
     const estimate = await core(() => pg.estimate());
-    post({ id, type: 'progress', value: { phase: 'prepared', stats, estimate } });
+    const stoppable = await core(() => pg.stoppable());
+    post({ id, type: 'progress', value: { phase: 'prepared', stats, estimate, stoppable } });
     return trainLoop(id, { fresh: true });
   });
 }

@@ -144,8 +144,7 @@ async function train({ id, corpus, config }) {
     const fresh = await core(() => new wasm.Playground());
     let stats;
     try {
-      const device = await createDevice();
-      stats = await core(() => fresh.prepare(corpus, config, device));
+      stats = await core(async () => fresh.prepare(corpus, config, await createDevice()));
     } catch (e) { await core(() => fresh.free()); throw e; }
     pg = fresh;
     const estimate = await core(() => pg.estimate());

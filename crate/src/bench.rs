@@ -139,7 +139,7 @@ fn neural_train(args: &Value, repeats: usize, family: &str) -> Result<Value> {
     let steps = args.get("steps").and_then(Value::as_u64).unwrap_or(50);
     // Enough steps for every timed chunk, and no evaluation: this measures training steps only.
     let mut settings = config.validated()?.model.settings();
-    settings["train"]["steps"] = json!(steps * (repeats as u64 + 1) + 1);
+    settings["train"]["steps"] = json!(steps * (repeats.max(1) as u64 + 1) + 1);
     settings["train"]["eval_interval"] = json!(u64::MAX / 2);
     let config = RunConfig { model: crate::config::ModelConfig::from_settings(family, settings.clone()), ..config };
     let batch = settings["train"]["batch"].as_u64().unwrap_or(1) as f64;
@@ -149,8 +149,11 @@ fn neural_train(args: &Value, repeats: usize, family: &str) -> Result<Value> {
         let mut left = steps;
         while left > 0 {
             let p = s.train_step(left).expect("train");
-            left -= p.points.len() as u64;
+            left = left.saturating_sub(p.points.len() as u64);
             last = p.train_loss;
+            if p.done {
+                break;
+            }
         }
     });
     let model = s.model()?;

@@ -1,7 +1,7 @@
 //! LM Playground core: everything the page and the `lmplay` CLI compute.
 //!
 //! Layers, bottom up (docs/architecture.md); a module imports only from its own layer or below,
-//! which `layering_tests` checks:
+//! which `tests/layering.rs` checks:
 //! 1. [`text`] (tokenizers, vocabulary, data), [`rng`], [`clock`], [`error`];
 //! 2. [`lm`]: the one model interface, perplexity and sampling;
 //! 3. [`train`]: the trainer contract, families and devices; [`modelfile`]: model files;

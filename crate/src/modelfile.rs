@@ -46,12 +46,6 @@ impl NamedTensor {
             TensorData::U32(_) => "U32",
         }
     }
-    fn byte_len(&self) -> usize {
-        match &self.data {
-            TensorData::F32(v) => v.len() * 4,
-            TensorData::U32(v) => v.len() * 4,
-        }
-    }
     fn write_bytes(&self, out: &mut Vec<u8>) {
         match &self.data {
             TensorData::F32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
@@ -110,40 +104,75 @@ impl Checksum {
             self.feed(&[0]);
         }
     }
-    fn text(&self) -> String {
-        format!("fnv1a64:{:016x}", self.0)
+    /// `fnv1a64:` over the tensors only (version 1), `fnv1a64+meta:` over the metadata too
+    /// (version 2): a file edited to claim version 1 does not escape the metadata check.
+    fn text(&self, with_meta: bool) -> String {
+        format!("fnv1a64{}:{:016x}", if with_meta { "+meta" } else { "" }, self.0)
     }
 }
 
-/// Writes the file, consuming the tensors: each is copied once into the output and dropped.
-pub fn write(mut file: ModelFile) -> Result<Vec<u8>> {
-    file.tensors.sort_by(|a, b| a.name.cmp(&b.name));
+/// A tensor's name, shape and type, known before its data is fetched.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+    /// `F32` or `U32`.
+    pub dtype: &'static str,
+}
+
+/// Where a writer gets tensors from, one at a time, so a file is written without first holding a
+/// host copy of the whole model (a neural model reads each tensor from its device when asked).
+pub trait TensorSource {
+    fn specs(&self) -> Vec<TensorSpec>;
+    fn fetch(&mut self, name: &str) -> NamedTensor;
+}
+
+/// Tensors already on the host (n-gram counts, a file read back).
+impl TensorSource for Vec<NamedTensor> {
+    fn specs(&self) -> Vec<TensorSpec> {
+        self.iter().map(|t| TensorSpec { name: t.name.clone(), shape: t.shape.clone(), dtype: t.dtype() }).collect()
+    }
+    fn fetch(&mut self, name: &str) -> NamedTensor {
+        let i = self.iter().position(|t| t.name == name).expect("a tensor of the specs");
+        self.swap_remove(i)
+    }
+}
+
+/// What a model file says besides its tensors (borrowed: nothing is copied to write it).
+#[derive(Clone, Copy, Debug)]
+pub struct FileMeta<'a> {
+    pub family: &'a str,
+    pub config: &'a Value,
+    pub vocab: &'a Vocab,
+    pub stats: &'a DataStats,
+    pub state: &'a Value,
+}
+
+/// A placeholder for the checksum, patched in place once the data is written: same length as the real one.
+const CHECKSUM_PLACEHOLDER: &str = "fnv1a64+meta:????????????????";
+
+/// Writes a model file, streaming: the header first (with a checksum placeholder), then each tensor
+/// fetched from `source`, hashed, copied into the output and dropped; then the checksum is patched
+/// in. So the writer holds the output and one tensor at a time, never a second copy of the model.
+pub fn write_from(meta_in: FileMeta<'_>, source: &mut dyn TensorSource) -> Result<Vec<u8>> {
+    let mut specs = source.specs();
+    specs.sort_by(|a, b| a.name.cmp(&b.name));
     let mut meta = BTreeMap::new();
     meta.insert("format".to_string(), FORMAT.to_string());
     meta.insert("format_version".to_string(), VERSION.to_string());
-    meta.insert("family".to_string(), file.family.clone());
-    meta.insert("config".to_string(), file.config.to_string());
-    meta.insert("vocab".to_string(), serde_json::to_string(&file.vocab).expect("json"));
-    meta.insert("data_stats".to_string(), serde_json::to_string(&file.stats).expect("json"));
-    meta.insert("state".to_string(), file.state.to_string());
+    meta.insert("family".to_string(), meta_in.family.to_string());
+    meta.insert("config".to_string(), meta_in.config.to_string());
+    meta.insert("vocab".to_string(), serde_json::to_string(&meta_in.vocab).expect("json"));
+    meta.insert("data_stats".to_string(), serde_json::to_string(&meta_in.stats).expect("json"));
+    meta.insert("state".to_string(), meta_in.state.to_string());
     meta.insert("writer".to_string(), format!("lmplay {}", env!("CARGO_PKG_VERSION")));
-    // The checksum needs the bytes before the header is written: hash them in a first pass.
-    let mut sum = Checksum::new();
-    let mut scratch = Vec::new();
-    for t in &file.tensors {
-        scratch.clear();
-        t.write_bytes(&mut scratch);
-        sum.item(&t.name, &scratch);
-    }
-    drop(scratch);
-    sum.metadata(&meta);
-    meta.insert("checksum".to_string(), sum.text());
+    meta.insert("checksum".to_string(), CHECKSUM_PLACEHOLDER.to_string());
     // The safetensors header: tensors with contiguous byte ranges in name order, then the metadata.
     let mut header = serde_json::Map::new();
     let mut offset = 0usize;
-    for t in &file.tensors {
-        let end = offset + t.byte_len();
-        header.insert(t.name.clone(), serde_json::json!({ "dtype": t.dtype(), "shape": t.shape, "data_offsets": [offset, end] }));
+    for t in &specs {
+        let end = offset + t.shape.iter().product::<usize>() * 4;
+        header.insert(t.name.clone(), serde_json::json!({ "dtype": t.dtype, "shape": t.shape, "data_offsets": [offset, end] }));
         offset = end;
     }
     header.insert("__metadata__".to_string(), serde_json::to_value(&meta).expect("json"));
@@ -152,14 +181,36 @@ pub fn write(mut file: ModelFile) -> Result<Vec<u8>> {
     while !(8 + head.len()).is_multiple_of(8) {
         head.push(b' ');
     }
+    let key = format!("\"checksum\":\"{CHECKSUM_PLACEHOLDER}\"");
+    let at = 8 + head.windows(key.len()).position(|w| w == key.as_bytes()).expect("placeholder in the header") + "\"checksum\":\"".len();
     let mut out = Vec::with_capacity(8 + head.len() + offset);
     out.extend_from_slice(&(head.len() as u64).to_le_bytes());
     out.extend_from_slice(&head);
     drop(head);
-    for t in std::mem::take(&mut file.tensors) {
+    let mut sum = Checksum::new();
+    for spec in &specs {
+        let t = source.fetch(&spec.name);
+        let len = match &t.data {
+            TensorData::F32(v) => v.len(),
+            TensorData::U32(v) => v.len(),
+        };
+        if t.shape != spec.shape || t.dtype() != spec.dtype || len != spec.shape.iter().product::<usize>() {
+            return Err(Error::new("file-write", format!("tensor '{}' changed while the file was written", spec.name)));
+        }
+        let start = out.len();
         t.write_bytes(&mut out);
+        sum.item(&t.name, &out[start..]);
     }
+    meta.remove("checksum");
+    sum.metadata(&meta);
+    out[at..at + CHECKSUM_PLACEHOLDER.len()].copy_from_slice(sum.text(true).as_bytes());
     Ok(out)
+}
+
+/// Writes a file whose tensors are already on the host, consuming them.
+pub fn write(file: ModelFile) -> Result<Vec<u8>> {
+    let ModelFile { family, config, vocab, stats, state, mut tensors } = file;
+    write_from(FileMeta { family: &family, config: &config, vocab: &vocab, stats: &stats, state: &state }, &mut tensors)
 }
 
 fn truncated() -> Error {
@@ -216,7 +267,7 @@ pub fn read(bytes: &[u8]) -> Result<ModelFile> {
     if version >= 2 {
         sum.metadata(&meta);
     }
-    if &sum.text() != get("checksum")? {
+    if &sum.text(version >= 2) != get("checksum")? {
         return Err(corrupt("its checksum does not match its contents"));
     }
     let mut tensors = Vec::with_capacity(views.len());
@@ -318,6 +369,17 @@ mod tests {
         assert_eq!(read(&edited).unwrap_err().code, "file-corrupt");
     }
 
+    /// A version-2 file edited to claim version 1 (whose checksum skips the metadata) is damage.
+    #[test]
+    fn a_downgraded_version_does_not_skip_the_metadata_check() {
+        let bytes = write(sample()).unwrap();
+        let (from, to) = (b"\"format_version\":\"2\"", b"\"format_version\":\"1\"");
+        let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+        let mut old = bytes.clone();
+        old[at..at + to.len()].copy_from_slice(to);
+        assert_eq!(read(&old).unwrap_err().code, "file-corrupt");
+    }
+
     /// Files of version 1 (checksum over the tensors only) still open.
     #[test]
     fn version_1_files_still_open() {
@@ -342,7 +404,7 @@ mod tests {
             ("vocab", serde_json::to_string(&f.vocab).unwrap()),
             ("data_stats", serde_json::to_string(&f.stats).unwrap()),
             ("state", f.state.to_string()),
-            ("checksum", sum.text()),
+            ("checksum", sum.text(false)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

@@ -8,7 +8,7 @@ use crate::families;
 use crate::lm::eval::{perplexity, Perplexity};
 use crate::lm::sample::{generate, Generated, Generator, SampleConfig};
 use crate::lm::{LanguageModel, ModelInfo};
-use crate::modelfile::{self, ModelFile};
+use crate::modelfile::{self, FileMeta};
 use crate::ngram::arpa::ArpaModel;
 use crate::ngram::trainer::ArpaTrainer;
 use crate::ngram::NgramConfig;
@@ -77,18 +77,13 @@ impl Session {
 
     /// The model as a safetensors file (docs/formats.md).
     pub fn save(&self) -> Result<Vec<u8>> {
-        let (tensors, state) = self
+        let (mut tensors, state) = self
             .trainer
             .save()
             .ok_or_else(|| Error::new("cannot-save", format!("saving {} models is not supported", self.config.model.family())))??;
-        modelfile::write(ModelFile {
-            family: self.config.model.family().into(),
-            config: serde_json::to_value(&self.config).expect("json"),
-            vocab: self.data.vocab.clone(),
-            stats: self.data.stats.clone(),
-            state,
-            tensors,
-        })
+        let config = serde_json::to_value(&self.config).expect("json");
+        let meta = FileMeta { family: self.config.model.family(), config: &config, vocab: &self.data.vocab, stats: &self.data.stats, state: &state };
+        modelfile::write_from(meta, tensors.as_mut())
     }
 
     /// Restores a saved model: it can score, generate and show views at once. With the corpus it was
@@ -175,7 +170,7 @@ impl Session {
     }
 
     /// The data and the trainer, for tests that drive chunks by hand.
-    #[cfg(test)]
+    #[cfg(all(test, not(target_arch = "wasm32")))]
     pub(crate) fn parts_for_tests(&mut self) -> (&Dataset, &mut dyn Trainer) {
         (&self.data, self.trainer.as_mut())
     }

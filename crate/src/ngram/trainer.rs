@@ -6,7 +6,7 @@ use super::counts::NgramCounts;
 use super::smoothing::{check_lambdas, Learned, Method};
 use super::{views, NgramConfig, NgramModel, MAX_ORDER};
 use crate::lm::LanguageModel;
-use crate::modelfile::{ModelFile, NamedTensor};
+use crate::modelfile::{ModelFile, TensorSource};
 use crate::train::args::{str_arg, token_id};
 use crate::train::{readback, Chunk, Progress, ProgressHook, Trainer};
 use std::rc::Rc;
@@ -122,9 +122,9 @@ impl Trainer for NgramTrainer {
 
     /// The counts (the estimator is rebuilt from them on load) and the method's learned
     /// parameters (interpolation weights, discounts) as state.
-    fn save(&self) -> Option<Result<(Vec<NamedTensor>, Value)>> {
+    fn save(&self) -> Option<Result<(Box<dyn TensorSource + '_>, Value)>> {
         let m = self.model.as_ref()?;
-        Some(Ok((m.counts().to_tensors(), serde_json::json!({ "params": m.estimator().params() }))))
+        Some(Ok((Box::new(m.counts().to_tensors()), serde_json::json!({ "params": m.estimator().params() }))))
     }
 
     fn view(&self, name: &str, args: &Value, data: &Dataset) -> Option<Result<Value>> {

@@ -68,6 +68,14 @@ pub(crate) fn peak_bytes(f: impl FnOnce()) -> i64 {
     PEAK.with(Cell::get) - base
 }
 
+/// (the peak, what stays allocated after `f`) in bytes beyond what was live before it.
+pub(crate) fn peak_and_retained(f: impl FnOnce()) -> (i64, i64) {
+    let base = LIVE.with(Cell::get);
+    PEAK.with(|p| p.set(base));
+    f();
+    (PEAK.with(Cell::get) - base, LIVE.with(Cell::get) - base)
+}
+
 /// Heap allocations `f` makes on this thread.
 pub(crate) fn allocations(f: impl FnOnce()) -> u64 {
     let before = ALLOCATIONS.with(Cell::get);

@@ -58,6 +58,8 @@ pub struct Sampler {
     span: usize,
     /// Lanes: where the next window starts within each lane.
     cursor: u32,
+    /// The next batch resets carried state whatever the cursor (after a restore).
+    force_reset: bool,
     starts: Vec<u32>,
 }
 
@@ -88,7 +90,7 @@ impl Sampler {
                 (Vec::new(), lane)
             }
         };
-        Ok(Sampler { kind, rng, positions, span, cursor: 0, starts: vec![0; batch] })
+        Ok(Sampler { kind, rng, positions, span, cursor: 0, force_reset: false, starts: vec![0; batch] })
     }
 
     /// Whether there is anything to train on (a model loaded without its corpus has not).
@@ -119,7 +121,7 @@ impl Sampler {
                 if self.cursor as usize + len > self.span {
                     self.cursor = 0;
                 }
-                reset = self.cursor == 0;
+                reset = self.cursor == 0 || std::mem::take(&mut self.force_reset);
                 for (b, s) in self.starts.iter_mut().enumerate() {
                     *s = (b * self.span) as u32 + self.cursor;
                 }
@@ -134,10 +136,26 @@ impl Sampler {
         SamplerState { rng: self.rng.state(), cursor: self.cursor }
     }
 
+    /// Continues a saved sampler. Carried state (a recurrent model's hidden state) is not in model
+    /// files, so a restored `Lanes` sampler starts its next window with `reset`.
     pub fn restore(&mut self, s: &SamplerState) -> Result<()> {
         self.rng = Rng::from_state(&s.rng).ok_or_else(|| Error::new("file-corrupt", "The model file is damaged: invalid sampler state."))?;
         self.cursor = s.cursor;
+        self.force_reset = true;
         Ok(())
+    }
+
+    /// Where the sampler is now (no allocation), to come back to with [`Sampler::rewind`].
+    pub fn snapshot(&self) -> (Rng, u32) {
+        (self.rng.clone(), self.cursor)
+    }
+
+    /// Back to a snapshot, then `draws` batches on: after a failed step, the sampler stands where
+    /// the steps that counted left it.
+    pub fn rewind(&mut self, (rng, cursor): (Rng, u32), draws: u64) {
+        self.rng = rng;
+        self.cursor = cursor;
+        self.replay(draws);
     }
 
     /// Model files of format version 1 kept no sampler state: replay `draws` batches instead.
@@ -199,7 +217,9 @@ mod tests {
         let want = l.next_batch().starts.to_vec();
         let mut back = Sampler::new(Batching::Lanes { len: 4 }, 4, &s, Rng::new(9)).unwrap();
         back.restore(&saved).unwrap();
-        assert_eq!(back.next_batch().starts.to_vec(), want);
+        let b = back.next_batch();
+        assert_eq!(b.starts.to_vec(), want);
+        assert!(b.reset, "the carried state is not in the file: a restored sampler resets it");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::backend::Backend;
 use super::optim::{OptimConfig, Optimizer};
 use super::params::{self, Layout};
 use super::tensor::{HostTensor, Ids, Shape, Tensor};
+use crate::modelfile::{NamedTensor, TensorSource, TensorSpec};
 use crate::text::TokenId;
 use crate::{Error, Result};
 
@@ -161,5 +162,27 @@ impl Engine {
         }
         self.opt.t = t;
         Ok(())
+    }
+}
+
+/// An engine is a model file's tensor source: the parameters by name and the optimizer moments
+/// (`optim.m/<name>`, `optim.v/<name>`), each read from the device when the writer asks for it.
+impl TensorSource for std::cell::RefMut<'_, Engine> {
+    fn specs(&self) -> Vec<TensorSpec> {
+        let prefixes: &[&str] = if self.opt.v.is_empty() { &["", "optim.m/"] } else { &["", "optim.m/", "optim.v/"] };
+        prefixes
+            .iter()
+            .flat_map(|p| self.layout.entries.iter().map(move |e| TensorSpec { name: format!("{p}{}", e.name), shape: e.shape.dims().to_vec(), dtype: "F32" }))
+            .collect()
+    }
+    fn fetch(&mut self, name: &str) -> NamedTensor {
+        let (parts, base) = match name.split_once('/') {
+            Some(("optim.m", n)) => (self.opt.m.clone(), n),
+            Some(("optim.v", n)) => (self.opt.v.clone(), n),
+            _ => (self.params.clone(), name),
+        };
+        let e = self.layout.get(base).expect("a tensor of the specs").clone();
+        let data = self.be.read(Tensor { buf: parts[e.part].buf, offset: e.offset, shape: e.shape });
+        NamedTensor::f32(name, e.shape.dims(), data)
     }
 }

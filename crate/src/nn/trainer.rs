@@ -16,7 +16,7 @@ use super::params::ALIGN;
 use super::tensor::{HostTensor, Shape, Tensor};
 use crate::clock::now_ms;
 use crate::lm::LanguageModel;
-use crate::modelfile::{ModelFile, NamedTensor, TensorData};
+use crate::modelfile::{ModelFile, TensorData, TensorSource};
 use crate::rng::Rng;
 use crate::text::{Dataset, Vocab};
 use crate::train::{family, Chunk, Device, Family, History, LossPoint, MemoryEstimate, Progress, Trainer};
@@ -69,6 +69,8 @@ impl Stats {
 
 /// A chunk recorded and waiting for its readback.
 struct Pending {
+    /// The sampler before the chunk, to rewind to if a step fails.
+    sampler: (Rng, u32),
     first: u64,
     steps: usize,
     tokens_per_step: u64,
@@ -165,6 +167,9 @@ pub struct NeuralTrainer<M: NeuralModel> {
     pub elapsed_ms: f64,
     pub clipped_steps: u64,
     pub history: History,
+    /// A file's sampler state, kept as it was while there is no corpus to sample (so saving such a
+    /// model again does not replace it with a placeholder's).
+    file_sampler: Option<SamplerState>,
 }
 
 impl<M: NeuralModel> NeuralTrainer<M> {
@@ -195,6 +200,7 @@ impl<M: NeuralModel> NeuralTrainer<M> {
             elapsed_ms: 0.0,
             clipped_steps: 0,
             history: History::default(),
+            file_sampler: None,
         })
     }
 
@@ -210,7 +216,7 @@ impl<M: NeuralModel> NeuralTrainer<M> {
             elapsed_ms: self.elapsed_ms,
             clipped_steps: self.clipped_steps,
             history: self.history.clone(),
-            sampler: Some(self.sampler.state()),
+            sampler: if self.sampler.is_empty() { self.file_sampler.clone() } else { Some(self.sampler.state()) },
         }
     }
 
@@ -222,9 +228,9 @@ impl<M: NeuralModel> NeuralTrainer<M> {
             return Err(Error::new("file-corrupt", format!("The model file is damaged: it has trained {} of {steps} steps.", s.step)));
         }
         match &s.sampler {
+            _ if self.sampler.is_empty() => self.file_sampler = s.sampler.clone(),
             Some(state) => self.sampler.restore(state)?,
-            None if !self.sampler.is_empty() => self.sampler.replay(s.step),
-            None => {}
+            None => self.sampler.replay(s.step),
         }
         self.step = s.step;
         self.tokens = s.tokens;
@@ -265,6 +271,7 @@ impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
         let tc = self.train_config();
         let n = budget.min(CHUNK_STEPS as u64).min(tc.steps.saturating_sub(self.step)) as usize;
         let t0 = now_ms();
+        let snapshot = self.sampler.snapshot();
         let net = &*self.net;
         let eng = &mut *net.engine.borrow_mut();
         let st = &self.stats;
@@ -289,7 +296,7 @@ impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
         }
         let first = |t: Tensor, k: usize| Tensor { shape: Shape::new(&[k * ALIGN]), ..t };
         let readback = eng.be.read_async(&[first(st.loss, n), first(st.norm, n), first(st.valid, self.evals.len()), st.flag]);
-        self.pending = Some(Pending { first: self.step, steps: n, tokens_per_step, t0 });
+        self.pending = Some(Pending { sampler: snapshot, first: self.step, steps: n, tokens_per_step, t0 });
         Ok(Chunk { readback })
     }
 
@@ -315,8 +322,10 @@ impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
         self.tokens += good as u64 * p.tokens_per_step;
         self.elapsed_ms += now_ms() - p.t0;
         if let Some(i) = bad {
-            // The failed step and those after it changed nothing on the device: count them out.
+            // The failed step and those after it changed nothing on the device: count them out, and
+            // put the sampler where the steps that counted left it.
             self.net.engine.borrow_mut().opt.t -= (p.steps - i) as u64;
+            self.sampler.rewind(p.sampler, i as u64);
             let (loss, lr) = (at(&losses, i), self.lrs[i]);
             let what = if loss.is_finite() { format!("the gradient norm became {}", at(&norms, i).sqrt()) } else { format!("the training loss became {loss}") };
             return Err(Error::new(
@@ -339,16 +348,14 @@ impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
         }
     }
 
-    /// The parameters, then the optimizer moments, each read from the device once and moved into the file.
-    fn save(&self) -> Option<Result<(Vec<NamedTensor>, Value)>> {
+    /// The parameters and the optimizer moments, each read from the device only when the writer
+    /// reaches it (see `modelfile::write_from`).
+    fn save(&self) -> Option<Result<(Box<dyn TensorSource + '_>, Value)>> {
         if self.pending.is_some() {
             return Some(Err(Error::new("busy", "Wait for the training chunk to finish before saving.")));
         }
-        let state = self.state();
-        let mut eng = self.net.engine.borrow_mut();
-        let mut tensors: Vec<NamedTensor> = eng.params_named().into_iter().map(|(n, t)| NamedTensor::f32(n, &t.shape, t.data)).collect();
-        tensors.extend(eng.moments_named().0.into_iter().map(|(n, t)| NamedTensor::f32(n, &t.shape, t.data)));
-        Some(Ok((tensors, serde_json::to_value(state).expect("json"))))
+        let state = serde_json::to_value(self.state()).expect("json");
+        Some(Ok((Box::new(self.net.engine.borrow_mut()), state)))
     }
 
     fn estimate(&self) -> Option<MemoryEstimate> {

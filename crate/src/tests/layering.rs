@@ -39,11 +39,28 @@ fn imports(text: &str) -> Vec<String> {
         }
         let rest = &text[i + "crate::".len()..];
         let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-        if name == "{" || name.is_empty() {
-            // `use crate::{a, b}`: every name inside the braces.
-            let inner = rest.trim_start_matches('{');
-            let end = inner.find('}').unwrap_or(0);
-            out.extend(inner[..end].split(',').map(|p| p.trim().split("::").next().unwrap_or("").to_string()));
+        if name.is_empty() && rest.starts_with('{') {
+            // `use crate::{a, b::{c, d}, e}`: the first name of every top-level item in the braces.
+            let (mut depth, mut item) = (0, String::new());
+            for c in rest[1..].chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        out.push(item.trim().split("::").next().unwrap_or("").to_string());
+                        item.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                if depth == 0 {
+                    item.push(c);
+                }
+            }
+            if !item.trim().is_empty() {
+                out.push(item.trim().split("::").next().unwrap_or("").to_string());
+            }
         } else {
             out.push(name);
         }
@@ -77,6 +94,6 @@ fn no_module_imports_from_a_layer_above_its_own() {
 
 #[test]
 fn the_import_scanner_sees_paths_and_braces() {
-    let names = imports("use crate::session::Session;\nlet x = crate::nn::tensor::Shape::new(&[1]);\nuse crate::{lm::X, text};");
-    assert_eq!(names, ["session", "nn", "lm", "text"]);
+    let names = imports("use crate::session::Session;\nlet x = crate::nn::tensor::Shape::new(&[1]);\nuse crate::{lm::X, nn::{a, b}, text};");
+    assert_eq!(names, ["session", "nn", "lm", "nn", "text"]);
 }

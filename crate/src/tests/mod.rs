@@ -12,3 +12,4 @@ mod layering;
 mod ngram_arpa;
 mod ngram_files;
 mod ngram_views;
+mod sequence;

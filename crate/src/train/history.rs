@@ -33,10 +33,15 @@ pub struct History {
 
 impl History {
     pub fn push(&mut self, p: LossPoint) {
+        let valid = p.valid_loss.is_some();
         self.points.push(p);
-        if self.points.len() > MAX_POINTS {
+        if self.points.len() > MAX_POINTS || (valid && self.valid_count() > MAX_VALID) {
             self.thin();
         }
+    }
+
+    fn valid_count(&self) -> usize {
+        self.points.iter().filter(|p| p.valid_loss.is_some()).count()
     }
 
     pub fn last(&self) -> Option<&LossPoint> {
@@ -55,18 +60,19 @@ impl History {
         self.points.is_empty()
     }
 
-    /// Drops every other training-only point (and every other validation point once there are more
-    /// than `MAX_VALID`); the first and the last point always stay.
+    /// Drops every other training-only point past `MAX_POINTS` points, and every other validation
+    /// point past `MAX_VALID` of them; the first and the last point always stay.
     fn thin(&mut self) {
         let last = self.points.len() - 1;
-        let thin_valid = self.points.iter().filter(|p| p.valid_loss.is_some()).count() > MAX_VALID;
+        let thin_valid = self.valid_count() > MAX_VALID;
+        let thin_train = self.points.len() > MAX_POINTS;
         let (mut i, mut v) = (0usize, 0usize);
         self.points.retain(|p| {
             let keep = if p.valid_loss.is_some() {
                 v += 1;
                 !thin_valid || v % 2 == 1
             } else {
-                i % 2 == 0
+                !thin_train || i % 2 == 0
             };
             let keep = keep || i == last || i == 0;
             i += 1;
@@ -105,7 +111,7 @@ mod tests {
             h.push(point(step, true));
         }
         assert!(h.len() <= MAX_POINTS, "{}", h.len());
-        assert!(h.points.iter().filter(|p| p.valid_loss.is_some()).count() <= MAX_POINTS);
+        assert!(h.points.iter().filter(|p| p.valid_loss.is_some()).count() <= MAX_VALID);
         assert_eq!((h.points[0].step, h.last().unwrap().step), (1, 200_000));
         assert!(h.points.windows(2).all(|w| w[0].step < w[1].step));
     }

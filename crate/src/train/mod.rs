@@ -16,7 +16,7 @@ pub use memory::MemoryEstimate;
 pub use readback::{block_on, Readback};
 
 use crate::lm::LanguageModel;
-use crate::modelfile::NamedTensor;
+use crate::modelfile::TensorSource;
 use crate::text::Dataset;
 use crate::Result;
 use serde::Serialize;
@@ -77,8 +77,9 @@ pub trait Trainer {
     fn arpa(&self) -> Option<Result<String>> {
         None
     }
-    /// Tensors and training state for a model file; `None` if this family cannot be saved.
-    fn save(&self) -> Option<Result<(Vec<NamedTensor>, Value)>> {
+    /// The tensors (fetched one at a time as the file is written) and the training state for a model
+    /// file; `None` if this family cannot be saved.
+    fn save(&self) -> Option<Result<(Box<dyn TensorSource + '_>, Value)>> {
         None
     }
     /// What the model needs in memory (neural models).

@@ -32,7 +32,13 @@ impl Default for Cpu {
 }
 
 fn overlaps(a: &Tensor, b: &Tensor) -> bool {
+    // Only called on tensors already checked to lie in their buffers, so the ends cannot overflow.
     a.buf == b.buf && a.offset < b.offset + b.len() && b.offset < a.offset + a.len()
+}
+
+/// Whether `t` lies inside a buffer of `len` floats (with no overflow on a forged offset).
+fn inside(t: &Tensor, len: usize) -> bool {
+    t.offset.checked_add(t.len()).is_some_and(|end| end <= len)
 }
 
 /// Borrows output tensors mutably and input tensors immutably at once. Outputs may not overlap each
@@ -43,7 +49,7 @@ fn io<const O: usize, const I: usize>(bufs: &mut [Vec<f32>], checked: bool, outs
         check_rules(&outs, &ins);
     }
     for (i, o) in outs.iter().enumerate() {
-        assert!(bufs[o.buf.0 as usize].len() >= o.offset + o.len(), "tensor out of its buffer");
+        assert!(inside(o, bufs[o.buf.0 as usize].len()), "tensor out of its buffer");
         for o2 in &outs[i + 1..] {
             assert!(!overlaps(o, o2), "two outputs overlap");
         }
@@ -52,7 +58,7 @@ fn io<const O: usize, const I: usize>(bufs: &mut [Vec<f32>], checked: bool, outs
         }
     }
     for x in &ins {
-        assert!(bufs[x.buf.0 as usize].len() >= x.offset + x.len(), "tensor out of its buffer");
+        assert!(inside(x, bufs[x.buf.0 as usize].len()), "tensor out of its buffer");
     }
     // SAFETY: every range is inside its buffer (checked above), outputs are pairwise disjoint and
     // disjoint from inputs, and the slices live no longer than the borrow of `bufs`.
@@ -120,14 +126,21 @@ impl Backend for Cpu {
         BufferId(self.ids.len() as u32 - 1)
     }
     fn write(&mut self, dst: Tensor, src: &[f32]) {
+        if self.checked {
+            check_rules(&[dst], &[]);
+        }
         self.bufs[dst.buf.0 as usize][dst.range()].copy_from_slice(src);
     }
     fn write_ids(&mut self, dst: Ids, src: &[TokenId]) {
+        self.check_ids(dst);
         self.ids[dst.buf.0 as usize][dst.offset..dst.offset + dst.len].copy_from_slice(src);
     }
     fn read(&mut self, src: Tensor) -> Vec<f32> {
         let (r, a) = self.reads.get();
         self.reads.set((r + 1, a));
+        if self.checked {
+            check_rules(&[], &[src]);
+        }
         self.bufs[src.buf.0 as usize][src.range()].to_vec()
     }
     fn read_async(&mut self, srcs: &[Tensor]) -> crate::train::Readback {
@@ -136,6 +149,9 @@ impl Backend for Cpu {
         crate::train::readback::ready(srcs.iter().map(|t| self.bufs[t.buf.0 as usize][t.range()].to_vec()).collect())
     }
     fn fill(&mut self, x: Tensor, value: f32) {
+        if self.checked {
+            check_rules(&[x], &[]);
+        }
         self.bufs[x.buf.0 as usize][x.range()].fill(value);
     }
     /// Floats, ids and the sgemm scratch.

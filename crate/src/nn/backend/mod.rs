@@ -43,8 +43,9 @@ pub trait Backend {
     /// Host → device.
     fn write(&mut self, dst: Tensor, src: &[f32]);
     fn write_ids(&mut self, dst: Ids, src: &[TokenId]);
-    /// Device → host: the only readback. On a GPU this waits for the queue (async in the browser),
-    /// so models read only the loss and views a caller asks for.
+    /// Device → host, synchronously: scoring, distributions and saving use it today. A GPU cannot
+    /// block in the browser, so a WebGPU backend serves these through `read_async` instead (see
+    /// docs/architecture.md, "Readbacks are batched"); training already reads only through it.
     fn read(&mut self, src: Tensor) -> Vec<f32>;
     /// Device → host for several tensors at once, resolved when the device is done: the one readback
     /// of a training chunk. The future borrows nothing, so the caller may await it freely.

@@ -17,6 +17,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
 
+/// A row of an evaluation batch that scores no position (padding, or a `<s>` target).
+pub const NO_POSITION: u32 = u32::MAX;
+
 pub trait NeuralModel: Sized + 'static {
     /// The family id (settings' `family` tag, model files).
     const FAMILY: &'static str;
@@ -44,14 +47,16 @@ pub trait NeuralModel: Sized + 'static {
     fn new(config: Self::Config, vocab: &Vocab, eng: &mut Engine) -> Result<Self>;
     fn config(&self) -> &Self::Config;
 
-    /// Forward and backward of the mean loss of a training batch; gradients accumulate into
-    /// `eng.grads` (zeroed by the caller). Returns the per-row losses (nats) as a device tensor
-    /// [rows, 1].
-    fn forward_backward(&self, eng: &mut Engine, stream: &[TokenId], batch: &Batch) -> Tensor;
+    /// Forward and backward of the mean loss of a training batch: the mean (nats per predicted
+    /// token) goes into `loss` (a 1-float device tensor), the gradients accumulate into `eng.grads`
+    /// (zeroed by the caller).
+    fn forward_backward(&self, eng: &mut Engine, stream: &[TokenId], batch: &Batch, loss: Tensor);
 
-    /// Losses of the predicted `positions` of `stream`, in batches: `sink` receives each batch's
-    /// per-row losses (a device tensor [rows, 1]) in position order.
-    fn eval(&self, eng: &mut Engine, stream: &[TokenId], positions: &[u32], sink: &mut dyn FnMut(&mut Engine, Tensor));
+    /// Losses of the predicted `positions` of `stream` (in order, a prefix of the stream's predicted
+    /// positions), in batches: `sink` receives each batch's per-row losses (a device tensor
+    /// [rows, 1]) and the position each row scores, or [`NO_POSITION`] for a row that scores none
+    /// (its loss is 0). Every requested position is scored exactly once, in order.
+    fn eval(&self, eng: &mut Engine, stream: &[TokenId], positions: &[u32], sink: &mut dyn FnMut(&mut Engine, Tensor, &[u32]));
 
     /// A stream's state before any token.
     fn start(&self, eng: &mut Engine) -> Self::State;
@@ -73,7 +78,10 @@ impl<M: NeuralModel> Network<M> {
     pub fn losses(&self, stream: &[TokenId], positions: &[u32]) -> Vec<f64> {
         let eng = &mut *self.engine.borrow_mut();
         let mut out = Vec::with_capacity(positions.len());
-        self.model.eval(eng, stream, positions, &mut |eng, l| out.extend(eng.be.read(l).into_iter().map(|x| x as f64)));
+        self.model.eval(eng, stream, positions, &mut |eng, l, rows| {
+            out.extend(eng.be.read(l).into_iter().zip(rows).filter(|(_, &p)| p != NO_POSITION).map(|(x, _)| x as f64))
+        });
+        debug_assert_eq!(out.len(), positions.len());
         out
     }
 

@@ -120,9 +120,7 @@ impl<M: NeuralModel> Network<M> {
 #[allow(clippy::too_many_arguments)]
 fn record_step<M: NeuralModel>(model: &M, eng: &mut Engine, stream: &[crate::text::TokenId], batch: &Batch, lr: f64, clip: f64, loss: Tensor, norm: Tensor, flag: Tensor) {
     eng.zero_grads();
-    let rows = model.forward_backward(eng, stream, batch);
-    eng.be.sum_rows(loss, rows, false);
-    eng.be.scale(loss, 1.0 / rows.shape.rows() as f32);
+    model.forward_backward(eng, stream, batch, loss);
     eng.be.flag_nonfinite(flag, loss);
     let Engine { be, params, grads, opt, .. } = eng;
     clip_grad_norm(be.as_mut(), grads, norm, clip, flag);
@@ -134,9 +132,9 @@ impl<M: NeuralModel> Network<M> {
     pub fn loss_and_gradients(&self, stream: &[crate::text::TokenId], batch: &Batch) -> f64 {
         let eng = &mut *self.engine.borrow_mut();
         eng.zero_grads();
-        let rows = self.model.forward_backward(eng, stream, batch);
-        let l = eng.be.read(rows);
-        l.iter().map(|&x| x as f64).sum::<f64>() / l.len() as f64
+        let loss = eng.alloc(&[1]).expect("one float");
+        self.model.forward_backward(eng, stream, batch, loss);
+        eng.be.read(loss)[0] as f64
     }
 
     /// One optimizer step on a given batch, read back at once: (loss, gradient norm). For tests and
@@ -289,7 +287,7 @@ impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
             if ((s + 1).is_multiple_of(tc.eval_interval) || s + 1 == tc.steps) && !self.valid.is_empty() {
                 let v = slot(st.valid, self.evals.len());
                 eng.be.fill(v, 0.0);
-                net.model.eval(eng, &data.valid, &self.valid, &mut |eng, l| eng.be.sum_rows(v, l, true));
+                net.model.eval(eng, &data.valid, &self.valid, &mut |eng, l, _| eng.be.sum_rows(v, l, true));
                 eng.be.scale(v, 1.0 / self.valid.len() as f32);
                 self.evals.push(i);
             }

@@ -111,7 +111,7 @@ impl NeuralModel for Bigram {
     fn config(&self) -> &BigramConfig {
         &self.config
     }
-    fn forward_backward(&self, eng: &mut Engine, stream: &[TokenId], batch: &Batch) -> Tensor {
+    fn forward_backward(&self, eng: &mut Engine, stream: &[TokenId], batch: &Batch, loss: Tensor) {
         if batch.reset {
             self.resets.set(self.resets.get() + 1);
         }
@@ -122,13 +122,14 @@ impl NeuralModel for Bigram {
         eng.be.fill(self.dlogits.first_rows(rows), 0.0);
         eng.be.cross_entropy_backward(self.dlogits.first_rows(rows), self.probs.first_rows(rows), self.targets.first(rows), 1.0 / rows as f32);
         eng.be.embedding_backward(self.dtable, self.dlogits.first_rows(rows), self.inputs.first(rows));
-        losses
+        eng.be.sum_rows(loss, losses, false);
+        eng.be.scale(loss, 1.0 / rows as f32);
     }
-    fn eval(&self, eng: &mut Engine, stream: &[TokenId], positions: &[u32], sink: &mut dyn FnMut(&mut Engine, Tensor)) {
+    fn eval(&self, eng: &mut Engine, stream: &[TokenId], positions: &[u32], sink: &mut dyn FnMut(&mut Engine, Tensor, &[u32])) {
         for chunk in positions.chunks(self.rows) {
             let rows = self.load(eng, chunk.iter().map(|&p| (if p == 0 { BOS } else { stream[p as usize - 1] }, stream[p as usize])));
             let l = self.forward(eng, rows);
-            sink(eng, l);
+            sink(eng, l, chunk);
         }
     }
     fn start(&self, _: &mut Engine) -> TokenId {

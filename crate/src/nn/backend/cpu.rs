@@ -281,6 +281,27 @@ impl Backend for Cpu {
         ops::mask::causal_mask_forward(x, t, fill);
     }
 
+    fn lstm_cell(&mut self, gates: Tensor, c: Tensor, h: Tensor, pre: Tensor, c_prev: Tensor) {
+        let hd = c.shape.last();
+        let ([g, c, h], [p, cp]) = io(&mut self.bufs, self.checked, [gates, c, h], [pre, c_prev]);
+        ops::recurrent::lstm_forward(g, c, h, p, cp, hd);
+    }
+    fn lstm_cell_backward(&mut self, dpre: Tensor, dc_prev: Tensor, gates: Tensor, c: Tensor, c_prev: Tensor, dh: Tensor, dc: Tensor) {
+        let hd = c.shape.last();
+        let ([dp, dcp], [g, c, cp, dh, dc]) = io(&mut self.bufs, self.checked, [dpre, dc_prev], [gates, c, c_prev, dh, dc]);
+        ops::recurrent::lstm_backward(dp, dcp, g, c, cp, dh, dc, hd);
+    }
+    fn gru_cell(&mut self, gates: Tensor, h: Tensor, ih: Tensor, hh: Tensor, h_prev: Tensor) {
+        let hd = h.shape.last();
+        let ([g, h], [ih, hh, hp]) = io(&mut self.bufs, self.checked, [gates, h], [ih, hh, h_prev]);
+        ops::recurrent::gru_forward(g, h, ih, hh, hp, hd);
+    }
+    fn gru_cell_backward(&mut self, dih: Tensor, dhh: Tensor, dh_prev: Tensor, gates: Tensor, hh: Tensor, h_prev: Tensor, dh: Tensor) {
+        let hd = dh.shape.last();
+        let ([di, dhh, dhp], [g, hh, hp, dh]) = io(&mut self.bufs, self.checked, [dih, dhh, dh_prev], [gates, hh, h_prev, dh]);
+        ops::recurrent::gru_backward(di, dhh, dhp, g, hh, hp, dh, hd);
+    }
+
     fn embedding(&mut self, out: Tensor, table: Tensor, ids: Ids) {
         let d = table.shape.last();
         assert_eq!(out.len(), ids.len * d, "embedding: out {:?} for {} ids of width {d}", out.shape, ids.len);

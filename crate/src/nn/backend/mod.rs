@@ -110,6 +110,16 @@ pub trait Backend {
     /// In place, on [batch × t × t] scores: x[b][i][j] = fill for j > i.
     fn causal_mask(&mut self, x: Tensor, fill: f32);
 
+    // ---- recurrent cells (nn::ops::recurrent), one dispatch per time step ----
+    /// LSTM: gates [B × 4H] (activated i, f, g, o), c and h [B × H] from pre [B × 4H] and c_prev.
+    fn lstm_cell(&mut self, gates: Tensor, c: Tensor, h: Tensor, pre: Tensor, c_prev: Tensor);
+    #[allow(clippy::too_many_arguments)]
+    fn lstm_cell_backward(&mut self, dpre: Tensor, dc_prev: Tensor, gates: Tensor, c: Tensor, c_prev: Tensor, dh: Tensor, dc: Tensor);
+    /// GRU: gates [B × 3H] (activated r, z, n) and h [B × H] from ih, hh [B × 3H] and h_prev.
+    fn gru_cell(&mut self, gates: Tensor, h: Tensor, ih: Tensor, hh: Tensor, h_prev: Tensor);
+    #[allow(clippy::too_many_arguments)]
+    fn gru_cell_backward(&mut self, dih: Tensor, dhh: Tensor, dh_prev: Tensor, gates: Tensor, hh: Tensor, h_prev: Tensor, dh: Tensor);
+
     // ---- gather / layout ----
     /// out[i] = table[ids[i]]: table [V × d], out [len(ids) × d].
     fn embedding(&mut self, out: Tensor, table: Tensor, ids: Ids);

@@ -193,19 +193,20 @@ impl NeuralModel for FixedWindow {
         &self.config
     }
 
-    fn forward_backward(&self, eng: &mut Engine, stream: &[TokenId], batch: &Batch) -> Tensor {
+    fn forward_backward(&self, eng: &mut Engine, stream: &[TokenId], batch: &Batch, loss: Tensor) {
         let rows = batch.starts.len();
         self.load_rows(eng, stream, batch.starts);
         self.forward(eng, rows, true);
         self.backward(eng, rows);
-        self.a.losses.first_rows(rows)
+        eng.be.sum_rows(loss, self.a.losses.first_rows(rows), false);
+        eng.be.scale(loss, 1.0 / rows as f32);
     }
 
-    fn eval(&self, eng: &mut Engine, stream: &[TokenId], positions: &[u32], sink: &mut dyn FnMut(&mut Engine, Tensor)) {
+    fn eval(&self, eng: &mut Engine, stream: &[TokenId], positions: &[u32], sink: &mut dyn FnMut(&mut Engine, Tensor, &[u32])) {
         for chunk in positions.chunks(self.config.rows().min(EVAL_BATCH)) {
             self.load_rows(eng, stream, chunk);
             self.forward(eng, chunk.len(), true);
-            sink(eng, self.a.losses.first_rows(chunk.len()));
+            sink(eng, self.a.losses.first_rows(chunk.len()), chunk);
         }
     }
 

@@ -14,6 +14,7 @@ pub mod embedding;
 pub mod layernorm;
 pub mod mask;
 pub mod matmul;
+pub mod recurrent;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;

@@ -5,7 +5,13 @@ use crate::train::Family;
 use crate::{Error, Result};
 
 /// Every family, by id.
-pub static FAMILIES: &[&dyn Family] = &[&crate::ngram::family::NGRAM, &crate::nn::models::fixed_window::FAMILY];
+pub static FAMILIES: &[&dyn Family] = &[
+    &crate::ngram::family::NGRAM,
+    &crate::nn::models::fixed_window::FAMILY,
+    &crate::nn::models::recurrent::RNN,
+    &crate::nn::models::recurrent::LSTM,
+    &crate::nn::models::recurrent::GRU,
+];
 
 /// The family with this id.
 pub fn find(id: &str) -> Result<&'static dyn Family> {

@@ -16,6 +16,8 @@ mod cli {
     use lmplay::ngram::smoothing::Method;
     use lmplay::ngram::NgramConfig;
     use lmplay::nn::models::fixed_window::FixedWindowConfig;
+    use lmplay::nn::models::recurrent::RecurrentConfig;
+    use lmplay::nn::train::TrainConfig;
     use lmplay::nn::ops::activation::Activation;
     use lmplay::nn::optim::{schedule::Decay, OptimizerKind};
     use lmplay::session::{ModelConfig, RunConfig, Session};
@@ -75,7 +77,7 @@ mod cli {
         #[arg(long)]
         config: Option<String>,
         /// Model family.
-        #[arg(long, value_parser = ["ngram", "fixed-window"])]
+        #[arg(long, value_parser = ["ngram", "fixed-window", "rnn", "lstm", "gru"])]
         model: Option<String>,
         /// A saved model (safetensors) to evaluate or sample from instead of training one; with
         /// --corpus, its validation split is rebuilt from the saved settings.
@@ -87,19 +89,25 @@ mod cli {
         /// Fixed-window: context n (previous tokens seen).
         #[arg(long)]
         context: Option<usize>,
-        /// Fixed-window: embedding size d.
+        /// Neural models: embedding size (d, E).
         #[arg(long)]
         embed: Option<usize>,
-        /// Fixed-window: hidden units H.
+        /// Neural models: hidden units H (per layer).
         #[arg(long)]
         hidden: Option<usize>,
-        /// tanh, relu, sigmoid or gelu.
+        /// RNN, LSTM, GRU: stacked layers.
+        #[arg(long)]
+        layers: Option<usize>,
+        /// RNN, LSTM, GRU: truncated-BPTT length T (tokens per window).
+        #[arg(long)]
+        bptt: Option<usize>,
+        /// tanh, relu, sigmoid or gelu (the RNN: tanh or sigmoid).
         #[arg(long)]
         activation: Option<String>,
         /// Optimizer steps.
         #[arg(long)]
         steps: Option<u64>,
-        /// Examples per step.
+        /// Examples per step (the fixed-window model: predicted tokens; RNN, LSTM, GRU: lanes of T tokens).
         #[arg(long)]
         batch: Option<usize>,
         /// Peak learning rate.
@@ -319,27 +327,44 @@ mod cli {
                     if let Some(a) = &self.activation {
                         f.activation = parse_enum::<Activation>("activation", a)?;
                     }
-                    let t = &mut f.train;
-                    set(&mut t.steps, self.steps);
-                    set(&mut t.batch, self.batch);
-                    set(&mut t.lr, self.lr);
-                    set(&mut t.optim.momentum, self.momentum);
-                    set(&mut t.warmup, self.warmup);
-                    set(&mut t.optim.weight_decay, self.weight_decay);
-                    set(&mut t.clip, self.clip);
-                    set(&mut t.eval_interval, self.eval_interval);
-                    set(&mut t.eval_tokens, self.eval_tokens);
-                    if let Some(o) = &self.optimizer {
-                        t.optim.optimizer = parse_enum::<OptimizerKind>("optimizer", o)?;
-                    }
-                    if let Some(d) = &self.decay {
-                        t.decay = parse_enum::<Decay>("decay", d)?;
-                    }
+                    self.train_flags(&mut f.train)?;
                     c.model = ModelConfig::new("fixed-window", &f);
+                }
+                family @ ("rnn" | "lstm" | "gru") => {
+                    let mut r: RecurrentConfig = c.model.parse()?;
+                    set(&mut r.layers, self.layers);
+                    set(&mut r.embed, self.embed);
+                    set(&mut r.hidden, self.hidden);
+                    set(&mut r.bptt, self.bptt);
+                    if let Some(a) = &self.activation {
+                        r.activation = parse_enum::<Activation>("activation", a)?;
+                    }
+                    self.train_flags(&mut r.train)?;
+                    c.model = ModelConfig::new(family, &r);
                 }
                 _ => {}
             }
             Ok(c)
+        }
+
+        /// The training flags every neural family shares.
+        fn train_flags(&self, t: &mut TrainConfig) -> Result<()> {
+            set(&mut t.steps, self.steps);
+            set(&mut t.batch, self.batch);
+            set(&mut t.lr, self.lr);
+            set(&mut t.optim.momentum, self.momentum);
+            set(&mut t.warmup, self.warmup);
+            set(&mut t.optim.weight_decay, self.weight_decay);
+            set(&mut t.clip, self.clip);
+            set(&mut t.eval_interval, self.eval_interval);
+            set(&mut t.eval_tokens, self.eval_tokens);
+            if let Some(o) = &self.optimizer {
+                t.optim.optimizer = parse_enum::<OptimizerKind>("optimizer", o)?;
+            }
+            if let Some(d) = &self.decay {
+                t.decay = parse_enum::<Decay>("decay", d)?;
+            }
+            Ok(())
         }
 
         /// A trained session: loaded from --load or --load-arpa, or trained now (with progress lines on stderr).

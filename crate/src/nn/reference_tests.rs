@@ -180,3 +180,98 @@ fn ops_match_pytorch() {
     check("layernorm dweight", &f64s(&dw), &floats(&o["dweight"]));
     check("layernorm dbias", &f64s(&db), &floats(&o["dbias"]));
 }
+
+/// The recurrent family against `tests/reference/rnn.py`: two consecutive BPTT windows of 3 lanes ×
+/// 6 tokens, the second starting from the first's final state (detached): logits, loss, every
+/// gradient and the carried state of both windows.
+mod recurrent {
+    use super::*;
+    use crate::nn::models::recurrent::{CellKind, GruCell, LstmCell, RecurrentConfig, Recurrent, RnnCell};
+
+    fn ints(v: &Value) -> Vec<u32> {
+        v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+    }
+
+    fn parity<K: CellKind>(fx: &Value) {
+        let case = format!("{}{}", fx["cell"].as_str().unwrap(), fx["layers"]);
+        let mut config = RecurrentConfig {
+            layers: fx["layers"].as_u64().unwrap() as usize,
+            embed: fx["embed"].as_u64().unwrap() as usize,
+            hidden: fx["hidden"].as_u64().unwrap() as usize,
+            bptt: fx["bptt"].as_u64().unwrap() as usize,
+            activation: if fx["activation"] == "sigmoid" { Activation::Sigmoid } else { Activation::Tanh },
+            ..Default::default()
+        };
+        config.train.batch = fx["batch"].as_u64().unwrap() as usize;
+        let v = fx["vocab_size"].as_u64().unwrap() as usize;
+        let vocab = Vocab::from_tokens((3..v).map(|i| format!("t{i}")), true);
+        let net = Network::<Recurrent<K>>::new(config, vocab, Box::new(Cpu::checked()), None).unwrap();
+        let mut weights: Vec<(String, HostTensor)> = fx["weights"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(n, w)| {
+                let shape: Vec<usize> = w["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+                (n.clone(), HostTensor::new(&shape, floats(&w["data"]).iter().map(|&x| x as f32).collect()))
+            })
+            .collect();
+        net.engine.borrow_mut().set_params(&mut weights).unwrap();
+        let stream = ints(&fx["stream"]);
+        let (b, t) = (fx["batch"].as_u64().unwrap() as usize, fx["bptt"].as_u64().unwrap() as u32);
+        for window in 1..=2u32 {
+            // Lane r covers stream[r·2T ..]; window w reads its (w − 1)-th T tokens.
+            let starts: Vec<u32> = (0..b as u32).map(|r| r * 2 * t + (window - 1) * t).collect();
+            let batch = Batch { starts: &starts, len: t as usize, reset: window == 1 };
+            let loss = net.loss_and_gradients(&stream, &batch);
+            check(&format!("{case} window {window}: loss"), &[loss], &[fx[format!("loss{window}")].as_f64().unwrap()]);
+            let logits = net.model.last_logits(&mut net.engine.borrow_mut(), b * t as usize);
+            let want = floats(&fx[format!("logits{window}")]);
+            let keep: Vec<usize> = (0..want.len()).filter(|&i| net.vocab.is_predictable((i % v) as TokenId)).collect();
+            check(&format!("{case} window {window}: logits"), &keep.iter().map(|&i| logits[i] as f64).collect::<Vec<_>>(), &keep.iter().map(|&i| want[i]).collect::<Vec<_>>());
+            let grads = net.engine.borrow_mut().grads_named();
+            for (name, g) in grads {
+                check(&format!("{case} window {window}: gradient of {name}"), &g.data.iter().map(|&x| x as f64).collect::<Vec<_>>(), &floats(&fx[format!("grads{window}")][&name]));
+            }
+            let (h, c) = net.model.carried(&mut net.engine.borrow_mut());
+            let flat = |s: Vec<Vec<f32>>| s.into_iter().flatten().map(|x| x as f64).collect::<Vec<_>>();
+            check(&format!("{case} window {window}: carried h"), &flat(h), &floats(&fx[format!("h{window}")]));
+            if !c.is_empty() {
+                check(&format!("{case} window {window}: carried c"), &flat(c), &floats(&fx[format!("c{window}")]));
+            }
+        }
+    }
+
+    fn fixture(name: &str) -> Value {
+        let text = match name {
+            "rnn_tanh" => include_str!("../../../tests/reference/fixtures/rnn_tanh.json"),
+            "rnn_sigmoid" => include_str!("../../../tests/reference/fixtures/rnn_sigmoid.json"),
+            "rnn_tanh_2layer" => include_str!("../../../tests/reference/fixtures/rnn_tanh_2layer.json"),
+            "lstm" => include_str!("../../../tests/reference/fixtures/rnn_lstm.json"),
+            "lstm_2layer" => include_str!("../../../tests/reference/fixtures/rnn_lstm_2layer.json"),
+            "gru" => include_str!("../../../tests/reference/fixtures/rnn_gru.json"),
+            _ => include_str!("../../../tests/reference/fixtures/rnn_gru_2layer.json"),
+        };
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn rnn_tanh_and_sigmoid_match_pytorch() {
+        for f in ["rnn_tanh", "rnn_sigmoid", "rnn_tanh_2layer"] {
+            parity::<RnnCell>(&fixture(f));
+        }
+    }
+
+    #[test]
+    fn lstm_matches_pytorch() {
+        for f in ["lstm", "lstm_2layer"] {
+            parity::<LstmCell>(&fixture(f));
+        }
+    }
+
+    #[test]
+    fn gru_matches_pytorch() {
+        for f in ["gru", "gru_2layer"] {
+            parity::<GruCell>(&fixture(f));
+        }
+    }
+}

@@ -12,4 +12,5 @@ mod layering;
 mod ngram_arpa;
 mod ngram_files;
 mod ngram_views;
+mod recurrent;
 mod sequence;

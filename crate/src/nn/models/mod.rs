@@ -3,3 +3,4 @@
 //! trains it.
 
 pub mod fixed_window;
+pub mod recurrent;

@@ -1,0 +1,655 @@
+//! The recurrent family of the course: the vanilla RNN, the LSTM and the GRU, stacked, trained by
+//! truncated backpropagation through time.
+//!
+//! ```text
+//! x_t = E[w_t]                                             E: [V × E]
+//! layer k (input in_t = x_t for k = 0, h^{k−1}_t above):
+//!   RNN:  h_t = σ(W_ih in_t + b_ih + W_hh h_{t−1} + b_hh)   σ = tanh | sigmoid   W_ih: [H × in]
+//!   LSTM: pre = W_ih in_t + b_ih + W_hh h_{t−1} + b_hh      (gates i, f, g, o)   W_ih: [4H × in]
+//!         c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t)
+//!   GRU:  r, z, n from W_ih in_t + b_ih and W_hh h_{t−1} + b_hh  (gates r, z, n)  W_ih: [3H × in]
+//!         h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+//! ŷ_t = softmax(U h^{L−1}_t + b₂)                          U: [V × H]
+//! ```
+//! Parameter names and gate layouts are PyTorch's (`nn.Embedding`, `nn.LSTM` / `nn.GRU`,
+//! `nn.Linear`), so `tests/reference/rnn.py` checks them and exported weights load there.
+//!
+//! Training reads the stream as B lanes, T tokens at a time (`Batching::Lanes`): each window starts
+//! from the hidden state the previous one ended with, detached (truncated BPTT), and from zero when
+//! the lanes wrap. The backward pass runs the steps in reverse, and because every backward
+//! accumulates, the shared weights' gradients sum over the T steps by construction.
+//! Every per-step tensor is a slot of a [T × stride] buffer, stride rounded up to 256 bytes, so each
+//! step's views are GPU-bindable. A stream (generation, the `next` view) keeps its state on the host
+//! and advances it one token at a time: O(1) per token, never a re-run over the prefix.
+
+use crate::nn::batches::{Batch, Batching};
+use crate::nn::engine::Engine;
+use crate::nn::model::{NeuralModel, NO_POSITION};
+use crate::nn::ops::activation::Activation;
+use crate::nn::ops::elementwise::Binary;
+use crate::nn::params::{aligned, Entry, Layout};
+use crate::nn::tensor::{Ids, Shape, Tensor};
+use crate::nn::train::TrainConfig;
+use crate::nn::trainer::NeuralFamily;
+use crate::rng::Rng;
+use crate::text::{TokenId, Vocab, BOS, EOS};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::marker::PhantomData;
+
+/// Which cell: the family's id, its number of gate blocks, its equations.
+pub trait CellKind: 'static {
+    const FAMILY: &'static str;
+    /// Gate blocks in W_ih / W_hh: 1 (RNN), 4 (LSTM), 3 (GRU).
+    const GATES: usize;
+    const NAME: &'static str;
+}
+pub struct RnnCell;
+pub struct LstmCell;
+pub struct GruCell;
+impl CellKind for RnnCell {
+    const FAMILY: &'static str = "rnn";
+    const GATES: usize = 1;
+    const NAME: &'static str = "RNN";
+}
+impl CellKind for LstmCell {
+    const FAMILY: &'static str = "lstm";
+    const GATES: usize = 4;
+    const NAME: &'static str = "LSTM";
+}
+impl CellKind for GruCell {
+    const FAMILY: &'static str = "gru";
+    const GATES: usize = 3;
+    const NAME: &'static str = "GRU";
+}
+
+/// The registry entries (`crate::families`).
+pub static RNN: NeuralFamily<Recurrent<RnnCell>> = NeuralFamily::new();
+pub static LSTM: NeuralFamily<Recurrent<LstmCell>> = NeuralFamily::new();
+pub static GRU: NeuralFamily<Recurrent<GruCell>> = NeuralFamily::new();
+
+pub const EMBEDDING: &str = "embedding.weight";
+pub const OUTPUT_W: &str = "output.weight";
+pub const OUTPUT_B: &str = "output.bias";
+fn w_ih(k: usize) -> String {
+    format!("rnn.weight_ih_l{k}")
+}
+fn w_hh(k: usize) -> String {
+    format!("rnn.weight_hh_l{k}")
+}
+fn b_ih(k: usize) -> String {
+    format!("rnn.bias_ih_l{k}")
+}
+fn b_hh(k: usize) -> String {
+    format!("rnn.bias_hh_l{k}")
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(default)]
+pub struct RecurrentConfig {
+    /// L: stacked layers. Default 1.
+    pub layers: usize,
+    /// E: embedding size. Default 64.
+    pub embed: usize,
+    /// H: hidden units per layer. Default 128.
+    pub hidden: usize,
+    /// T: truncated-BPTT length (tokens per window). Default 64.
+    pub bptt: usize,
+    /// σ of the vanilla RNN: `tanh` (default) or `sigmoid`. LSTM and GRU ignore it.
+    pub activation: Activation,
+    /// `batch` is the number of lanes (sequences) per step; clipping (1.0) is on by default, and the
+    /// optimizer is Adam at 2e-3.
+    pub train: TrainConfig,
+}
+
+impl Default for RecurrentConfig {
+    fn default() -> Self {
+        let mut train = TrainConfig { batch: 32, lr: 2e-3, clip: 1.0, ..TrainConfig::default() };
+        train.optim.optimizer = crate::nn::optim::OptimizerKind::Adam;
+        train.optim.weight_decay = 0.0;
+        RecurrentConfig { layers: 1, embed: 64, hidden: 128, bptt: 64, activation: Activation::Tanh, train }
+    }
+}
+
+/// A per-time-step tensor: T slots of [rows × width], each at a 256-byte-aligned offset. Even and
+/// odd steps live in two buffers, so a step that reads step t − 1 and writes step t (a cell's state,
+/// its gradient) never reads the buffer it writes.
+#[derive(Clone, Copy)]
+struct Seq {
+    bufs: [Tensor; 2],
+    stride: usize,
+    rows: usize,
+    width: usize,
+}
+
+impl Seq {
+    fn floats(t: usize, rows: usize, width: usize) -> usize {
+        t * aligned(rows * width)
+    }
+    fn new(eng: &mut Engine, t: usize, rows: usize, width: usize) -> Result<Seq> {
+        let stride = aligned(rows * width);
+        let bufs = [eng.alloc(&[t.div_ceil(2) * stride])?, eng.alloc(&[(t / 2) * stride])?];
+        Ok(Seq { bufs, stride, rows, width })
+    }
+    /// Step t, its first `b` rows.
+    fn at(&self, t: usize, b: usize) -> Tensor {
+        assert!(b <= self.rows);
+        Tensor { buf: self.bufs[t % 2].buf, offset: (t / 2) * self.stride, shape: Shape::new(&[b, self.width]) }
+    }
+    fn zero(&self, be: &mut dyn crate::nn::backend::Backend) {
+        for b in self.bufs {
+            be.fill(b, 0.0);
+        }
+    }
+}
+
+/// One layer's activations over the T steps, and the gradients of the backward pass.
+struct Layer {
+    pre: Seq,
+    /// GRU: W_hh h_{t−1} + b_hh, kept apart from the input part.
+    hh: Option<Seq>,
+    /// LSTM / GRU: the activated gates.
+    gates: Option<Seq>,
+    /// LSTM: the cell state.
+    c: Option<Seq>,
+    h: Seq,
+    dpre: Seq,
+    dhh: Option<Seq>,
+    dc: Option<Seq>,
+    dh: Seq,
+    /// The carried state of the training lanes [B × H] (and the cell state), detached each window.
+    h0: Tensor,
+    c0: Option<Tensor>,
+    /// The state of evaluation and of streams [1 × H], apart from the lanes'.
+    eh0: Tensor,
+    ec0: Option<Tensor>,
+    /// Where the gradient to the state before the window goes: nowhere (it is detached).
+    dh_sink: Tensor,
+    dc_sink: Option<Tensor>,
+}
+
+/// A stream's state: per layer, h (and c) on the host.
+pub struct State {
+    h: Vec<Vec<f32>>,
+    c: Vec<Vec<f32>>,
+}
+
+pub struct Recurrent<K: CellKind> {
+    config: RecurrentConfig,
+    layers: Vec<Layer>,
+    /// Layer-0 inputs (embeddings) and their gradients.
+    x: Seq,
+    dx: Seq,
+    /// Input ids, one aligned slot per step; targets, batch-major (row b·T + t).
+    inputs: Ids,
+    id_stride: usize,
+    targets: Ids,
+    /// The top layer's h concatenated batch-major: [B × T·H] = [B·T × H], and its gradient.
+    hcat: Tensor,
+    dhcat: Tensor,
+    logits: Tensor,
+    probs: Tensor,
+    dlogits_raw: Tensor,
+    dlogits: Tensor,
+    losses: Tensor,
+    weighted: Tensor,
+    /// 1 for rows that predict a token, 0 for rows whose target is `<s>` (never predicted) or padding.
+    weights: Tensor,
+    mask: Tensor,
+    /// The top layer's h slots, for concatenation: for B rows and for 1 row.
+    top_b: Vec<Tensor>,
+    top_1: Vec<Tensor>,
+    /// Host staging: row weights and the positions evaluation rows score.
+    host: RefCell<(Vec<f32>, Vec<u32>)>,
+    _cell: PhantomData<fn() -> K>,
+}
+
+impl<K: CellKind> Recurrent<K> {
+    fn h(&self) -> usize {
+        self.config.hidden
+    }
+
+    /// Forward over `t` steps of `b` rows (inputs already uploaded, one slot per step), from the
+    /// states `h0` / `c0` of each layer.
+    fn forward(&self, eng: &mut Engine, b: usize, t: usize, eval: bool) {
+        let be = eng.be.as_mut();
+        let emb = eng_param(&eng.layout, &eng.params, EMBEDDING);
+        for s in 0..t {
+            be.embedding(self.x.at(s, b), emb, self.id_slot(s, b));
+        }
+        for (k, l) in self.layers.iter().enumerate() {
+            let (wi, wh, bi, bh) = (eng_param(&eng.layout, &eng.params, &w_ih(k)), eng_param(&eng.layout, &eng.params, &w_hh(k)), eng_param(&eng.layout, &eng.params, &b_ih(k)), eng_param(&eng.layout, &eng.params, &b_hh(k)));
+            let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
+            for s in 0..t {
+                let input = if k == 0 { self.x.at(s, b) } else { self.layers[k - 1].h.at(s, b) };
+                let h_prev = if s == 0 { h0 } else { l.h.at(s - 1, b) };
+                let pre = l.pre.at(s, b);
+                be.matmul(pre, input, wi, false, true, false); // in·W_ihᵀ: [b × G·H]
+                be.add_rows(pre, bi);
+                match &l.hh {
+                    Some(hh) => {
+                        be.matmul(hh.at(s, b), h_prev, wh, false, true, false);
+                        be.add_rows(hh.at(s, b), bh);
+                    }
+                    None => {
+                        be.matmul(pre, h_prev, wh, false, true, true); // += h₋·W_hhᵀ
+                        be.add_rows(pre, bh);
+                    }
+                }
+                match (K::GATES, &l.gates) {
+                    (1, _) => be.activation(self.config.activation, l.h.at(s, b), pre),
+                    (4, Some(g)) => {
+                        let c = l.c.expect("lstm");
+                        let c_prev = if s == 0 { c0.expect("lstm") } else { c.at(s - 1, b) };
+                        be.lstm_cell(g.at(s, b), c.at(s, b), l.h.at(s, b), pre, c_prev);
+                    }
+                    (_, Some(g)) => be.gru_cell(g.at(s, b), l.h.at(s, b), pre, l.hh.expect("gru").at(s, b), h_prev),
+                    _ => unreachable!(),
+                }
+            }
+        }
+    }
+
+    fn id_slot(&self, s: usize, b: usize) -> Ids {
+        Ids { buf: self.inputs.buf, offset: s * self.id_stride, len: b }
+    }
+
+    /// Output layer and weighted cross-entropy over the `b·t` rows (batch-major); the weights are
+    /// uploaded. Returns the weighted per-row losses [b·t × 1].
+    fn output(&self, eng: &mut Engine, b: usize, t: usize) -> Tensor {
+        let rows = b * t;
+        let (u, b2) = (eng_param(&eng.layout, &eng.params, OUTPUT_W), eng_param(&eng.layout, &eng.params, OUTPUT_B));
+        let be = eng.be.as_mut();
+        let parts = if b == self.layers[0].h.rows { &self.top_b[..t] } else { &self.top_1[..t] };
+        let hcat = Tensor { shape: Shape::new(&[b, t * self.h()]), ..self.hcat };
+        be.concat(hcat, parts);
+        let hcat = hcat.reshape(&[rows, self.h()]);
+        let r = |x: Tensor| x.first_rows(rows);
+        be.matmul(r(self.logits), hcat, u, false, true, false); // [b·t × V]
+        be.add_rows(r(self.logits), b2);
+        be.mask_columns(r(self.logits), self.mask, f32::NEG_INFINITY);
+        be.cross_entropy(r(self.losses), r(self.probs), r(self.logits), self.targets.first(rows));
+        be.binary(Binary::Mul, r(self.weighted), r(self.losses), r(self.weights));
+        r(self.weighted)
+    }
+
+    /// Stages targets (batch-major) and row weights on the device.
+    fn upload_targets(&self, eng: &mut Engine, targets: impl Iterator<Item = TokenId>) -> f32 {
+        let mut host = self.host.borrow_mut();
+        host.0.clear();
+        eng.ids.clear();
+        for tok in targets {
+            // `<s>` is never predicted (masked): such a row feeds the model but scores nothing.
+            host.0.push(if tok == BOS { 0.0 } else { 1.0 });
+            eng.ids.push(if tok == BOS { EOS } else { tok });
+        }
+        eng.upload_ids(self.targets);
+        let n = host.0.len();
+        eng.be.write(self.weights.first_rows(n), &host.0);
+        host.0.iter().sum()
+    }
+
+    fn backward(&self, eng: &mut Engine, b: usize, t: usize, count: f32) {
+        let rows = b * t;
+        let h = self.h();
+        let p = |name: &str| eng_param(&eng.layout, &eng.params, name);
+        let g = |name: &str| eng_param(&eng.layout, &eng.grads, name);
+        let (u, gu, gb2, gemb) = (p(OUTPUT_W), g(OUTPUT_W), g(OUTPUT_B), g(EMBEDDING));
+        let names: Vec<[Tensor; 8]> = (0..self.layers.len()).map(|k| [p(&w_ih(k)), p(&w_hh(k)), g(&w_ih(k)), g(&w_hh(k)), g(&b_ih(k)), g(&b_hh(k)), p(&b_ih(k)), p(&b_hh(k))]).collect();
+        let be = eng.be.as_mut();
+        let r = |x: Tensor| x.first_rows(rows);
+        for l in &self.layers {
+            for s in [Some(l.dpre), l.dhh, l.dc, Some(l.dh)].into_iter().flatten() {
+                s.zero(be);
+            }
+            be.fill(l.dh_sink, 0.0);
+            if let Some(d) = l.dc_sink {
+                be.fill(d, 0.0);
+            }
+        }
+        self.dx.zero(be);
+        // The output layer: only rows that predict a token get a gradient.
+        be.fill(r(self.dlogits_raw), 0.0);
+        be.cross_entropy_backward(r(self.dlogits_raw), r(self.probs), self.targets.first(rows), 1.0 / count.max(1.0));
+        be.binary(Binary::Mul, r(self.dlogits), r(self.dlogits_raw), r(self.weights));
+        let hcat = Tensor { shape: Shape::new(&[rows, h]), ..self.hcat };
+        be.matmul(gu, r(self.dlogits), hcat, true, false, true); // dU += dlogitsᵀ·h
+        be.sum_rows(gb2, r(self.dlogits), true);
+        let dhcat = Tensor { shape: Shape::new(&[rows, h]), ..self.dhcat };
+        be.matmul(dhcat, r(self.dlogits), u, false, false, false); // dh = dlogits·U
+        let dhcat = dhcat.reshape(&[b, t * h]);
+        let top = self.layers.last().expect("a layer");
+        for s in 0..t {
+            be.slice(top.dh.at(s, b), dhcat, s * h);
+        }
+        // Through time, layer by layer from the top.
+        for (k, l) in self.layers.iter().enumerate().rev() {
+            let [wi, wh, gwi, gwh, gbi, gbh, _, _] = names[k];
+            for s in (0..t).rev() {
+                let input = if k == 0 { self.x.at(s, b) } else { self.layers[k - 1].h.at(s, b) };
+                let dinput = if k == 0 { self.dx.at(s, b) } else { self.layers[k - 1].dh.at(s, b) };
+                let h_prev = if s == 0 { l.h0 } else { l.h.at(s - 1, b) };
+                let dh_prev = if s == 0 { l.dh_sink } else { l.dh.at(s - 1, b) };
+                let (dpre, pre) = (l.dpre.at(s, b), l.pre.at(s, b));
+                match K::GATES {
+                    1 => be.activation_backward(self.config.activation, dpre, pre, l.h.at(s, b), l.dh.at(s, b)),
+                    4 => {
+                        let (c, dc) = (l.c.expect("lstm"), l.dc.expect("lstm"));
+                        let c_prev = if s == 0 { l.c0.expect("lstm") } else { c.at(s - 1, b) };
+                        let dc_prev = if s == 0 { l.dc_sink.expect("lstm") } else { dc.at(s - 1, b) };
+                        be.lstm_cell_backward(dpre, dc_prev, l.gates.expect("lstm").at(s, b), c.at(s, b), c_prev, l.dh.at(s, b), dc.at(s, b));
+                    }
+                    _ => be.gru_cell_backward(dpre, l.dhh.expect("gru").at(s, b), dh_prev, l.gates.expect("gru").at(s, b), l.hh.expect("gru").at(s, b), h_prev, l.dh.at(s, b)),
+                }
+                // The input side: W_ih, b_ih and the layer's input.
+                be.matmul(gwi, dpre, input, true, false, true);
+                be.sum_rows(gbi, dpre, true);
+                be.matmul(dinput, dpre, wi, false, false, true);
+                // The recurrent side: W_hh, b_hh and the previous state.
+                let dhh = l.dhh.map_or(dpre, |d| d.at(s, b));
+                be.matmul(gwh, dhh, h_prev, true, false, true);
+                be.sum_rows(gbh, dhh, true);
+                be.matmul(dh_prev, dhh, wh, false, false, true);
+            }
+        }
+        for s in 0..t {
+            be.embedding_backward(gemb, self.dx.at(s, b), self.id_slot(s, b));
+        }
+    }
+
+    /// Copies each layer's last state into its carried state (detached: no gradient flows back).
+    fn carry(&self, eng: &mut Engine, b: usize, t: usize, eval: bool) {
+        let be = eng.be.as_mut();
+        for l in &self.layers {
+            let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
+            be.slice(h0.first_rows(b), l.h.at(t - 1, b), 0);
+            if let (Some(c0), Some(c)) = (c0, l.c) {
+                be.slice(c0.first_rows(b), c.at(t - 1, b), 0);
+            }
+        }
+    }
+}
+
+fn eng_param(layout: &Layout, parts: &[Tensor], name: &str) -> Tensor {
+    let e = layout.get(name).unwrap_or_else(|| panic!("no parameter '{name}'"));
+    Tensor { buf: parts[e.part].buf, offset: e.offset, shape: e.shape }
+}
+
+impl<K: CellKind> NeuralModel for Recurrent<K> {
+    const FAMILY: &'static str = K::FAMILY;
+    type Config = RecurrentConfig;
+    type State = State;
+
+    fn validate(c: &RecurrentConfig) -> Result<()> {
+        if !(1..=8).contains(&c.layers) {
+            return Err(Error::config("the number of layers must be between 1 and 8"));
+        }
+        if !(1..=4096).contains(&c.embed) || !(1..=4096).contains(&c.hidden) {
+            return Err(Error::config("the embedding and hidden sizes must be between 1 and 4096"));
+        }
+        if !(1..=1024).contains(&c.bptt) {
+            return Err(Error::config("the BPTT length must be between 1 and 1024 tokens"));
+        }
+        if K::GATES == 1 && !matches!(c.activation, Activation::Tanh | Activation::Sigmoid) {
+            return Err(Error::config("the RNN's σ must be tanh or sigmoid"));
+        }
+        c.train.validate()
+    }
+
+    fn train_config(c: &RecurrentConfig) -> &TrainConfig {
+        &c.train
+    }
+
+    fn describe(c: &RecurrentConfig) -> String {
+        let act = if K::GATES == 1 { format!(", σ = {}", c.activation.name()) } else { String::new() };
+        format!("{}: {} layer{}, E = {}, H = {}, BPTT {}{act}", K::NAME, c.layers, if c.layers == 1 { "" } else { "s" }, c.embed, c.hidden, c.bptt)
+    }
+
+    fn context(_: &RecurrentConfig) -> Option<usize> {
+        None
+    }
+
+    fn batching(c: &RecurrentConfig) -> Batching {
+        Batching::Lanes { len: c.bptt }
+    }
+
+    fn layout(c: &RecurrentConfig, v: usize) -> Layout {
+        let gh = K::GATES * c.hidden;
+        let mut l = Layout::default();
+        l.push(EMBEDDING, &[v, c.embed]);
+        for k in 0..c.layers {
+            let input = if k == 0 { c.embed } else { c.hidden };
+            l.push(&w_ih(k), &[gh, input]);
+            l.push(&w_hh(k), &[gh, c.hidden]);
+            l.push(&b_ih(k), &[gh]);
+            l.push(&b_hh(k), &[gh]);
+        }
+        l.push(OUTPUT_W, &[v, c.hidden]);
+        l.push(OUTPUT_B, &[v]);
+        l
+    }
+
+    /// PyTorch's defaults: embeddings N(0, 1); recurrent and output weights U(−1/√H, 1/√H).
+    fn init(c: &RecurrentConfig, e: &Entry, rng: &mut Rng) -> Vec<f32> {
+        let n = e.shape.numel();
+        if e.name == EMBEDDING {
+            return (0..n).map(|_| rng.normal() as f32).collect();
+        }
+        let bound = 1.0 / (c.hidden as f64).sqrt();
+        (0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect()
+    }
+
+    fn activation_bytes(c: &RecurrentConfig, v: usize) -> u64 {
+        let (b, t, h, e, g) = (c.train.batch, c.bptt, c.hidden, c.embed, K::GATES);
+        let seq = |w: usize| Seq::floats(t, b, w) as u64;
+        let gated = K::GATES > 1;
+        let per_layer = 2 * seq(g * h) // pre, dpre
+            + if K::GATES == 3 { 2 * seq(g * h) } else { 0 } // hh, dhh
+            + if gated { seq(g * h) } else { 0 } // gates
+            + if K::GATES == 4 { 2 * seq(h) } else { 0 } // c, dc
+            + 2 * seq(h) // h, dh
+            + (2 * b * h + h) as u64 * if K::GATES == 4 { 2 } else { 1 }; // h0, sink, eh0 (and c)
+        let rows = (b * t) as u64;
+        let shared = 2 * seq(e) + 2 * rows * h as u64 + 4 * rows * v as u64 + 3 * rows + v as u64;
+        let ids = (t * aligned(b)) as u64 + rows;
+        (c.layers as u64 * per_layer + shared + ids) * 4
+    }
+
+    fn new(config: RecurrentConfig, vocab: &Vocab, eng: &mut Engine) -> Result<Self> {
+        let (b, t, h, e, v) = (config.train.batch, config.bptt, config.hidden, config.embed, vocab.len());
+        let gh = K::GATES * h;
+        let (lstm, gru) = (K::GATES == 4, K::GATES == 3);
+        let mut layers = Vec::with_capacity(config.layers);
+        for _ in 0..config.layers {
+            let opt = |eng: &mut Engine, on: bool, w: usize| -> Result<Option<Seq>> { if on { Seq::new(eng, t, b, w).map(Some) } else { Ok(None) } };
+            let opt_t = |eng: &mut Engine, on: bool, dims: &[usize]| -> Result<Option<Tensor>> { if on { eng.alloc(dims).map(Some) } else { Ok(None) } };
+            layers.push(Layer {
+                pre: Seq::new(eng, t, b, gh)?,
+                hh: opt(eng, gru, gh)?,
+                gates: opt(eng, lstm || gru, gh)?,
+                c: opt(eng, lstm, h)?,
+                h: Seq::new(eng, t, b, h)?,
+                dpre: Seq::new(eng, t, b, gh)?,
+                dhh: opt(eng, gru, gh)?,
+                dc: opt(eng, lstm, h)?,
+                dh: Seq::new(eng, t, b, h)?,
+                h0: eng.alloc(&[b, h])?,
+                c0: opt_t(eng, lstm, &[b, h])?,
+                eh0: eng.alloc(&[1, h])?,
+                ec0: opt_t(eng, lstm, &[1, h])?,
+                dh_sink: eng.alloc(&[b, h])?,
+                dc_sink: opt_t(eng, lstm, &[b, h])?,
+            });
+        }
+        let rows = b * t;
+        let id_stride = aligned(b);
+        let top = layers.last().expect("a layer").h;
+        let mask = eng.alloc(&[v])?;
+        let m: Vec<f32> = (0..v as TokenId).map(|id| if vocab.is_predictable(id) { 0.0 } else { 1.0 }).collect();
+        eng.be.write(mask, &m);
+        let model = Recurrent {
+            x: Seq::new(eng, t, b, e)?,
+            dx: Seq::new(eng, t, b, e)?,
+            inputs: eng.alloc_ids(t * id_stride),
+            id_stride,
+            targets: eng.alloc_ids(rows),
+            hcat: eng.alloc(&[rows * h])?,
+            dhcat: eng.alloc(&[rows * h])?,
+            logits: eng.alloc(&[rows, v])?,
+            probs: eng.alloc(&[rows, v])?,
+            dlogits_raw: eng.alloc(&[rows, v])?,
+            dlogits: eng.alloc(&[rows, v])?,
+            losses: eng.alloc(&[rows, 1])?,
+            weighted: eng.alloc(&[rows, 1])?,
+            weights: eng.alloc(&[rows, 1])?,
+            mask,
+            top_b: (0..t).map(|s| top.at(s, b)).collect(),
+            top_1: (0..t).map(|s| top.at(s, 1)).collect(),
+            host: RefCell::new((Vec::with_capacity(rows), Vec::with_capacity(t))),
+            layers,
+            config,
+            _cell: PhantomData,
+        };
+        eng.ids.reserve(t * id_stride + rows);
+        Ok(model)
+    }
+
+    fn config(&self) -> &RecurrentConfig {
+        &self.config
+    }
+
+    fn forward_backward(&self, eng: &mut Engine, stream: &[TokenId], batch: &Batch, loss: Tensor) {
+        let (b, t) = (batch.starts.len(), batch.len);
+        if batch.reset {
+            for l in &self.layers {
+                eng.be.fill(l.h0, 0.0);
+                if let Some(c0) = l.c0 {
+                    eng.be.fill(c0, 0.0);
+                }
+            }
+        }
+        // Step s of row r reads stream[start + s] and predicts stream[start + s + 1].
+        eng.ids.clear();
+        for s in 0..t {
+            eng.ids.extend(batch.starts.iter().map(|&st| stream[st as usize + s]));
+            eng.ids.resize((s + 1) * self.id_stride, 0);
+        }
+        eng.upload_ids(self.inputs);
+        let count = self.upload_targets(eng, batch.starts.iter().flat_map(|&st| (0..t).map(move |s| stream[st as usize + s + 1])));
+        self.forward(eng, b, t, false);
+        let wl = self.output(eng, b, t);
+        eng.be.sum_rows(loss, wl, false);
+        eng.be.scale(loss, 1.0 / count.max(1.0));
+        self.backward(eng, b, t, count);
+        self.carry(eng, b, t, false);
+    }
+
+    /// The stream read as one lane from a zero state, T tokens a window, the state carried across:
+    /// exactly what a stream does. Position j is predicted after reading stream[..j]; a first token
+    /// that is not `<s>` is predicted from the empty history (the zero state).
+    fn eval(&self, eng: &mut Engine, stream: &[TokenId], positions: &[u32], sink: &mut dyn FnMut(&mut Engine, Tensor, &[u32])) {
+        let Some(&last) = positions.last() else { return };
+        for l in &self.layers {
+            eng.be.fill(l.eh0, 0.0);
+            if let Some(c0) = l.ec0 {
+                eng.be.fill(c0, 0.0);
+            }
+        }
+        if positions[0] == 0 {
+            let top = self.layers.last().expect("a layer");
+            eng.be.fill(top.h.at(0, 1), 0.0);
+            self.upload_targets(eng, std::iter::once(stream[0]));
+            let wl = self.output(eng, 1, 1);
+            sink(eng, wl, &[0]);
+        }
+        let end = last as usize + 1;
+        let mut start = 1;
+        while start < end {
+            let t = self.config.bptt.min(end - start);
+            eng.ids.clear();
+            for s in 0..t {
+                eng.ids.push(stream[start + s - 1]);
+                eng.ids.resize((s + 1) * self.id_stride, 0);
+            }
+            eng.upload_ids(self.inputs);
+            self.upload_targets(eng, (start..start + t).map(|j| stream[j]));
+            self.forward(eng, 1, t, true);
+            let wl = self.output(eng, 1, t);
+            let rows: Vec<u32> = {
+                let mut host = self.host.borrow_mut();
+                host.1.clear();
+                host.1.extend((start..start + t).map(|j| if stream[j] == BOS { NO_POSITION } else { j as u32 }));
+                std::mem::take(&mut host.1)
+            };
+            sink(eng, wl, &rows);
+            self.host.borrow_mut().1 = rows;
+            self.carry(eng, 1, t, true);
+            start += t;
+        }
+    }
+
+    fn start(&self, _eng: &mut Engine) -> State {
+        let h = self.config.hidden;
+        let lstm = K::GATES == 4;
+        State { h: vec![vec![0.0; h]; self.layers.len()], c: if lstm { vec![vec![0.0; h]; self.layers.len()] } else { Vec::new() } }
+    }
+
+    /// One step from the host state: O(1) per token.
+    fn push(&self, eng: &mut Engine, st: &mut State, token: TokenId) {
+        for (k, l) in self.layers.iter().enumerate() {
+            eng.be.write(l.eh0, &st.h[k]);
+            if let Some(c0) = l.ec0 {
+                eng.be.write(c0, &st.c[k]);
+            }
+        }
+        eng.be.write_ids(self.id_slot(0, 1), &[token]);
+        self.forward(eng, 1, 1, true);
+        for (k, l) in self.layers.iter().enumerate() {
+            st.h[k] = eng.be.read(l.h.at(0, 1));
+            if let Some(c) = l.c {
+                st.c[k] = eng.be.read(c.at(0, 1));
+            }
+        }
+    }
+
+    fn distribution(&self, eng: &mut Engine, st: &mut State, out: &mut [f64]) {
+        let top = self.layers.last().expect("a layer");
+        eng.be.write(top.eh0, st.h.last().expect("a layer"));
+        let (u, b2) = (eng_param(&eng.layout, &eng.params, OUTPUT_W), eng_param(&eng.layout, &eng.params, OUTPUT_B));
+        let be = eng.be.as_mut();
+        let (logits, probs) = (self.logits.first_rows(1), self.probs.first_rows(1));
+        be.matmul(logits, top.eh0, u, false, true, false);
+        be.add_rows(logits, b2);
+        be.mask_columns(logits, self.mask, f32::NEG_INFINITY);
+        be.softmax(probs, logits);
+        for (o, p) in out.iter_mut().zip(be.read(probs)) {
+            *o = p as f64;
+        }
+    }
+}
+
+impl<K: CellKind> Recurrent<K> {
+    /// The logits of the last forward pass of a training batch, [B·T × V] batch-major (parity tests).
+    pub fn last_logits(&self, eng: &mut Engine, rows: usize) -> Vec<f32> {
+        eng.be.read(self.logits.first_rows(rows))
+    }
+
+    /// The carried state of the lanes after the last window: per layer [B × H] (parity tests).
+    pub fn carried(&self, eng: &mut Engine) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+        let h = self.layers.iter().map(|l| eng.be.read(l.h0)).collect();
+        let c = self.layers.iter().filter_map(|l| l.c0).map(|c| eng.be.read(c)).collect();
+        (h, c)
+    }
+
+    /// Sets the carried state (gradient checks probe one window from a fixed state).
+    pub fn set_carried(&self, eng: &mut Engine, (h, c): &(Vec<Vec<f32>>, Vec<Vec<f32>>)) {
+        for (l, h) in self.layers.iter().zip(h) {
+            eng.be.write(l.h0, h);
+        }
+        for (l, c) in self.layers.iter().filter(|l| l.c0.is_some()).zip(c) {
+            eng.be.write(l.c0.expect("lstm"), c);
+        }
+    }
+}
+

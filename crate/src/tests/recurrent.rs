@@ -1,0 +1,208 @@
+//! The recurrent family through the stack: gradients through time against finite differences,
+//! streams that carry the state against a full re-run, training, model files, memory.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use crate::lm::LanguageModel;
+use crate::nn::backend::cpu::Cpu;
+use crate::nn::batches::Batch;
+use crate::nn::model::Network;
+use crate::nn::models::recurrent::{CellKind, GruCell, LstmCell, Recurrent, RecurrentConfig, RnnCell};
+use crate::nn::ops::activation::Activation;
+use crate::nn::trainer::estimate;
+use crate::session::{ModelConfig, RunConfig, Session};
+use crate::text::{DataConfig, TokenId, Tokenizer, TokenizerKind, Vocab, BOS, EOS};
+use crate::train::LossPoint;
+
+fn small(layers: usize, act: Activation) -> RecurrentConfig {
+    let mut c = RecurrentConfig { layers, embed: 6, hidden: 8, bptt: 5, activation: act, ..Default::default() };
+    c.train.batch = 3;
+    c.train.steps = 40;
+    c.train.warmup = 0;
+    c.train.eval_interval = 10;
+    c.train.lr = 1e-2;
+    c
+}
+
+fn vocab() -> Vocab {
+    Vocab::from_tokens((0..9).map(|i| format!("t{i}")), true)
+}
+
+/// A stream with sentence boundaries, so some targets are `<s>` (never predicted).
+fn stream(n: usize) -> Vec<TokenId> {
+    let mut rng = crate::rng::Rng::new(4);
+    let mut s = vec![BOS];
+    while s.len() < n {
+        let t = 3 + rng.below(9) as TokenId;
+        s.push(t);
+        if rng.below(6) == 0 {
+            s.extend([EOS, BOS]);
+        }
+    }
+    s.truncate(n);
+    s
+}
+
+/// ∂loss/∂θ by the backward pass against central differences of the loss itself, for a sample of
+/// entries of every parameter, through a whole BPTT window (and a second one from the carried state).
+fn gradients_through_time<K: CellKind>(layers: usize, act: Activation) {
+    let net = Network::<Recurrent<K>>::new(small(layers, act), vocab(), Box::new(Cpu::checked()), Some(5)).unwrap();
+    let s = stream(31);
+    let starts = [0u32, 10, 20];
+    for window in 0..2u32 {
+        let b: Vec<u32> = starts.iter().map(|&x| x + window * 5).collect();
+        let batch = Batch { starts: &b, len: 5, reset: window == 0 };
+        // The carried state before this window, to restore before each probe.
+        let state = net.model.carried(&mut net.engine.borrow_mut());
+        let set_state = |st: &(Vec<Vec<f32>>, Vec<Vec<f32>>)| net.model.set_carried(&mut net.engine.borrow_mut(), st);
+        net.loss_and_gradients(&s, &batch);
+        let after = net.model.carried(&mut net.engine.borrow_mut());
+        let grads = net.engine.borrow_mut().grads_named();
+        let params = net.engine.borrow_mut().params_named();
+        let mut rng = crate::rng::Rng::new(9);
+        for ((name, g), (_, p)) in grads.iter().zip(&params) {
+            for _ in 0..4 {
+                let i = rng.below(p.data.len());
+                let probe = |delta: f32| {
+                    let mut w = params.clone();
+                    w.iter_mut().find(|(n, _)| n == name).unwrap().1.data[i] += delta;
+                    net.engine.borrow_mut().set_params(&mut w).unwrap();
+                    set_state(&state);
+                    net.loss_and_gradients(&s, &batch)
+                };
+                let h = 1e-2;
+                let numeric = (probe(h) - probe(-h)) / (2.0 * h as f64);
+                let analytic = g.data[i] as f64;
+                assert!((analytic - numeric).abs() <= 2e-3 + 0.03 * numeric.abs(), "{} {layers} layers window {window}: d/d{name}[{i}] analytic {analytic} vs numeric {numeric}", K::NAME);
+            }
+        }
+        net.engine.borrow_mut().set_params(&mut params.clone()).unwrap();
+        set_state(&after);
+    }
+}
+
+#[test]
+fn rnn_gradients_through_time_match_finite_differences() {
+    gradients_through_time::<RnnCell>(1, Activation::Tanh);
+    gradients_through_time::<RnnCell>(2, Activation::Sigmoid);
+}
+
+#[test]
+fn lstm_gradients_through_time_match_finite_differences() {
+    gradients_through_time::<LstmCell>(1, Activation::Tanh);
+    gradients_through_time::<LstmCell>(2, Activation::Tanh);
+}
+
+#[test]
+fn gru_gradients_through_time_match_finite_differences() {
+    gradients_through_time::<GruCell>(1, Activation::Tanh);
+    gradients_through_time::<GruCell>(2, Activation::Tanh);
+}
+
+/// A stream carries its hidden state token by token; its distributions are exactly those of a full
+/// re-run over the prefix (the batched scoring, which reads the whole stream in BPTT windows).
+fn stream_matches_a_full_rerun<K: CellKind>() {
+    let net = Network::<Recurrent<K>>::new(small(2, Activation::Tanh), vocab(), Box::new(Cpu::checked()), Some(8)).unwrap();
+    // With sentence boundaries, and without (the first token is predicted from the empty history).
+    for s in [stream(23), stream(24)[1..].to_vec()] {
+        one_stream(&net, &s);
+    }
+}
+
+fn one_stream<K: CellKind>(net: &Network<Recurrent<K>>, s: &[TokenId]) {
+    let batched = net.score(s);
+    let mut st = net.stream();
+    let mut d = vec![0.0; net.vocab.len()];
+    let mut streamed = Vec::new();
+    for &t in s {
+        if t != BOS {
+            st.distribution(&mut d);
+            assert!((d.iter().sum::<f64>() - 1.0).abs() < 1e-5 && d[BOS as usize] == 0.0);
+            streamed.push(d[t as usize].log2());
+        }
+        st.push(t);
+    }
+    assert_eq!(batched.len(), streamed.len());
+    for (a, b) in batched.iter().zip(&streamed) {
+        assert!((a - b).abs() < 1e-5, "{}: {a} vs {b}", K::NAME);
+    }
+}
+
+#[test]
+fn streams_carry_the_state_like_a_full_rerun() {
+    stream_matches_a_full_rerun::<RnnCell>();
+    stream_matches_a_full_rerun::<LstmCell>();
+    stream_matches_a_full_rerun::<GruCell>();
+}
+
+const CORPUS: &str = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\nthe mat and the log\n";
+
+fn run_config(family: &str, c: RecurrentConfig) -> RunConfig {
+    RunConfig {
+        seed: 5,
+        data: DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Char, false), ..Default::default() },
+        model: ModelConfig::new(family, &c),
+    }
+}
+
+#[test]
+fn every_cell_trains_resumes_and_generates() {
+    for family in ["rnn", "lstm", "gru"] {
+        let corpus = CORPUS.repeat(4);
+        let mut s = Session::new(&corpus, run_config(family, small(1, Activation::Tanh))).unwrap();
+        let mut points = Vec::new();
+        loop {
+            let p = s.train_step(7).unwrap();
+            points.extend(p.points);
+            if p.done {
+                break;
+            }
+        }
+        let first: f64 = points[..5].iter().map(|p| p.train_loss).sum::<f64>() / 5.0;
+        let last: f64 = points[35..].iter().map(|p| p.train_loss).sum::<f64>() / 5.0;
+        assert!(last < first - 0.3, "{family}: {first} → {last}");
+        assert!(s.report().unwrap().validation.perplexity.is_finite());
+        assert_eq!(s.model().unwrap().info().family, family);
+        // Half-way to a file and back: the same curve (the lanes' place is saved; the carried state
+        // restarts, which the same run does too when it is resumed).
+        let mut half = Session::new(&corpus, run_config(family, small(1, Activation::Tanh))).unwrap();
+        half.train_step(20).unwrap();
+        let mut resumed = Session::load(&half.save().unwrap(), Some(&corpus)).unwrap();
+        let p = resumed.train_to_end().unwrap();
+        assert_eq!(p.step, 40);
+        let hist: Vec<LossPoint> = serde_json::from_value(resumed.view("history", &serde_json::json!({})).unwrap()["points"].clone()).unwrap();
+        assert_eq!(hist[..20], points[..20], "{family}");
+        let mut text = String::new();
+        s.start_generation("the", &crate::lm::sample::SampleConfig { length: 30, ..Default::default() }).unwrap();
+        while !s.generate_chunk(7, |g| {
+            text.push_str(&g.text);
+            true
+        })
+        .unwrap()
+        {}
+        assert!(!text.is_empty());
+    }
+}
+
+#[test]
+fn the_estimate_is_what_gets_allocated() {
+    for (family, gates) in [("rnn", 1), ("lstm", 4), ("gru", 3)] {
+        let c = small(2, Activation::Tanh);
+        let v = vocab();
+        let alloc = |be: Cpu| -> u64 {
+            match gates {
+                1 => Network::<Recurrent<RnnCell>>::new(c.clone(), v.clone(), Box::new(be), Some(1)).unwrap().engine.borrow().be.allocated_bytes(),
+                4 => Network::<Recurrent<LstmCell>>::new(c.clone(), v.clone(), Box::new(be), Some(1)).unwrap().engine.borrow().be.allocated_bytes(),
+                _ => Network::<Recurrent<GruCell>>::new(c.clone(), v.clone(), Box::new(be), Some(1)).unwrap().engine.borrow().be.allocated_bytes(),
+            }
+        };
+        let e = match gates {
+            1 => estimate::<Recurrent<RnnCell>>(&c, v.len()),
+            4 => estimate::<Recurrent<LstmCell>>(&c, v.len()),
+            _ => estimate::<Recurrent<GruCell>>(&c, v.len()),
+        };
+        let stats = (3 * crate::nn::trainer::CHUNK_STEPS * crate::nn::params::ALIGN + 1) as u64 * 4;
+        assert_eq!(e.total_bytes - stats, alloc(Cpu::new()), "{family}");
+    }
+}

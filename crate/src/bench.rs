@@ -7,7 +7,7 @@ use crate::{Error, Result};
 use serde_json::{json, Value};
 
 /// The benchmark cases, by name.
-pub const CASES: &[&str] = &["ngram-train", "ngram-estimate", "sgemm", "fixed-window-train"];
+pub const CASES: &[&str] = &["ngram-train", "ngram-estimate", "sgemm", "fixed-window-train", "lstm-train"];
 
 /// Median of a sample (upper median for even sizes).
 pub fn median(xs: &mut [f64]) -> f64 {
@@ -123,6 +123,7 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
         }
         "sgemm" => sgemm(args, repeats),
         "fixed-window-train" => neural_train(args, repeats, "fixed-window"),
+        "lstm-train" => neural_train(args, repeats, "lstm"),
         _ => Err(Error::config(format!("unknown benchmark '{name}'; cases: {}", CASES.join(", ")))),
     }
 }
@@ -142,14 +143,17 @@ fn neural_train(args: &Value, repeats: usize, family: &str) -> Result<Value> {
     settings["train"]["steps"] = json!(steps * (repeats.max(1) as u64 + 1) + 1);
     settings["train"]["eval_interval"] = json!(u64::MAX / 2);
     let config = RunConfig { model: crate::config::ModelConfig::from_settings(family, settings.clone()), ..config };
-    let batch = settings["train"]["batch"].as_u64().unwrap_or(1) as f64;
     let mut s = Session::new(corpus, config)?;
     let mut last = None;
+    // Tokens a step trains on (the batch for the fixed-window model, batch × BPTT for recurrent ones).
+    let mut tokens_per_step = 0.0;
     let ms = time_ms(repeats, || {
         let mut left = steps;
         while left > 0 {
             let p = s.train_step(left).expect("train");
-            left = left.saturating_sub(p.points.len() as u64);
+            let n = p.points.len() as u64;
+            tokens_per_step = p.tokens as f64 / p.step.max(1) as f64;
+            left = left.saturating_sub(n);
             last = p.train_loss;
             if p.done {
                 break;
@@ -161,7 +165,7 @@ fn neural_train(args: &Value, repeats: usize, family: &str) -> Result<Value> {
         "median_ms": ms,
         "steps": steps,
         "steps_per_s": steps as f64 / ms * 1000.0,
-        "tokens_per_s": steps as f64 * batch / ms * 1000.0,
+        "tokens_per_s": steps as f64 * tokens_per_step / ms * 1000.0,
         "vocab_size": s.data.vocab.len(),
         "parameters": model.info().parameters,
         "final_loss": last,

@@ -83,4 +83,14 @@ export const CASES = [
     targets: ['native', 'node', 'chromium', 'chromium-relaxed'],
     figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, V: r.vocab_size }),
   },
+  // The recurrent family (issue "The recurrent family"): a character-level LSTM, 1 layer, H = 128,
+  // E = 64, BPTT 64, batch 32, Adam; tokens/s counts batch × BPTT tokens per step.
+  {
+    id: 'lstm-train-char',
+    title: 'LSTM training, char level, tiny Shakespeare (1 layer, H = 128, E = 64, BPTT 64, batch 32, Adam)',
+    name: 'lstm-train',
+    args: { corpus_file: 'tests/data/tinyshakespeare.txt', steps: 10, repeats: 3, config: { data: { tokenizer: { kind: 'char' }, split: 'tail' }, model: { family: 'lstm' } } },
+    targets: ['native', 'node', 'chromium', 'chromium-relaxed'],
+    figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, V: r.vocab_size }),
+  },
 ];

@@ -58,6 +58,11 @@ pub trait NeuralModel: Sized + 'static {
     /// (its loss is 0). Every requested position is scored exactly once, in order.
     fn eval(&self, eng: &mut Engine, stream: &[TokenId], positions: &[u32], sink: &mut dyn FnMut(&mut Engine, Tensor, &[u32]));
 
+    /// Views only this model has (the recurrent family's gradient flow); `None` if unknown.
+    fn view(&self, _eng: &mut Engine, _name: &str, _args: &serde_json::Value, _data: &crate::text::Dataset) -> Option<Result<serde_json::Value>> {
+        None
+    }
+
     /// A stream's state before any token.
     fn start(&self, eng: &mut Engine) -> Self::State;
     fn push(&self, eng: &mut Engine, state: &mut Self::State, token: TokenId);

@@ -342,7 +342,7 @@ impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
         match name {
             "history" => Some(Ok(json!({ "points": self.history }))),
             "memory" => self.estimate().map(|e| Ok(serde_json::to_value(e).expect("json"))),
-            _ => None,
+            _ => self.net.model.view(&mut self.net.engine.borrow_mut(), name, _args, _data),
         }
     }
 

@@ -206,3 +206,30 @@ fn the_estimate_is_what_gets_allocated() {
         assert_eq!(e.total_bytes - stats, alloc(Cpu::new()), "{family}");
     }
 }
+
+/// The vanishing-gradient view: ‖∂J⁽ᵗ⁾/∂h⁽ᵗ'⁾‖ for every distance t − t′, per layer. For the course's
+/// sigmoid RNN (σ′ ≤ 1/4) the gradient from 20 steps back is orders of magnitude below the nearest;
+/// the view checks against the backward it reuses (a gradient the finite-difference tests cover).
+#[test]
+fn the_gradient_flow_view_shows_gradients_vanish() {
+    let corpus = "to be or not to be that is the question whether tis nobler in the mind to suffer\n".repeat(8);
+    let mut c = small(2, Activation::Sigmoid);
+    c.bptt = 32;
+    let s = Session::new(&corpus, run_config("rnn", c)).unwrap();
+    let v = s.view("gradient-flow", &serde_json::json!({ "position": 25 })).unwrap();
+    assert_eq!(v["position"], 25);
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2);
+    for l in layers {
+        let norms: Vec<f64> = l["norms"].as_array().unwrap().iter().map(|p| p["norm"].as_f64().unwrap()).collect();
+        assert_eq!(norms.len(), 26);
+        assert!(norms.iter().all(|n| n.is_finite() && *n >= 0.0));
+        assert!(norms[0] > 0.0);
+        assert!(norms[20] < norms[0] * 1e-3, "distance 20: {} vs distance 0: {}", norms[20], norms[0]);
+    }
+    // The LSTM's and the GRU's exist too, and an n-gram model has no such view.
+    for family in ["lstm", "gru"] {
+        let s = Session::new(&corpus, run_config(family, small(1, Activation::Tanh))).unwrap();
+        assert_eq!(s.view("gradient-flow", &serde_json::json!({})).unwrap()["layers"][0]["norms"].as_array().unwrap().len(), 5);
+    }
+}

@@ -290,7 +290,9 @@ impl<K: CellKind> Recurrent<K> {
         host.0.iter().sum()
     }
 
-    fn backward(&self, eng: &mut Engine, b: usize, t: usize, count: f32) {
+    /// Backward of the (weighted) loss of the last forward pass over `t` steps of `b` rows, from the
+    /// lanes' carried state (`eval`: from the evaluation state).
+    fn backward(&self, eng: &mut Engine, b: usize, t: usize, count: f32, eval: bool) {
         let rows = b * t;
         let h = self.h();
         let p = |name: &str| eng_param(&eng.layout, &eng.params, name);
@@ -329,15 +331,16 @@ impl<K: CellKind> Recurrent<K> {
             for s in (0..t).rev() {
                 let input = if k == 0 { self.x.at(s, b) } else { self.layers[k - 1].h.at(s, b) };
                 let dinput = if k == 0 { self.dx.at(s, b) } else { self.layers[k - 1].dh.at(s, b) };
-                let h_prev = if s == 0 { l.h0 } else { l.h.at(s - 1, b) };
-                let dh_prev = if s == 0 { l.dh_sink } else { l.dh.at(s - 1, b) };
+                let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
+                let h_prev = if s == 0 { h0.first_rows(b) } else { l.h.at(s - 1, b) };
+                let dh_prev = if s == 0 { l.dh_sink.first_rows(b) } else { l.dh.at(s - 1, b) };
                 let (dpre, pre) = (l.dpre.at(s, b), l.pre.at(s, b));
                 match K::GATES {
                     1 => be.activation_backward(self.config.activation, dpre, pre, l.h.at(s, b), l.dh.at(s, b)),
                     4 => {
                         let (c, dc) = (l.c.expect("lstm"), l.dc.expect("lstm"));
-                        let c_prev = if s == 0 { l.c0.expect("lstm") } else { c.at(s - 1, b) };
-                        let dc_prev = if s == 0 { l.dc_sink.expect("lstm") } else { dc.at(s - 1, b) };
+                        let c_prev = if s == 0 { c0.expect("lstm").first_rows(b) } else { c.at(s - 1, b) };
+                        let dc_prev = if s == 0 { l.dc_sink.expect("lstm").first_rows(b) } else { dc.at(s - 1, b) };
                         be.lstm_cell_backward(dpre, dc_prev, l.gates.expect("lstm").at(s, b), c.at(s, b), c_prev, l.dh.at(s, b), dc.at(s, b));
                     }
                     _ => be.gru_cell_backward(dpre, l.dhh.expect("gru").at(s, b), dh_prev, l.gates.expect("gru").at(s, b), l.hh.expect("gru").at(s, b), h_prev, l.dh.at(s, b)),
@@ -541,7 +544,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         let wl = self.output(eng, b, t);
         eng.be.sum_rows(loss, wl, false);
         eng.be.scale(loss, 1.0 / count.max(1.0));
-        self.backward(eng, b, t, count);
+        self.backward(eng, b, t, count, false);
         self.carry(eng, b, t, false);
     }
 
@@ -589,6 +592,10 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         }
     }
 
+    fn view(&self, eng: &mut Engine, name: &str, args: &serde_json::Value, data: &crate::text::Dataset) -> Option<Result<serde_json::Value>> {
+        (name == "gradient-flow").then(|| self.gradient_flow(eng, args, data))
+    }
+
     fn start(&self, _eng: &mut Engine) -> State {
         let h = self.config.hidden;
         let lstm = K::GATES == 4;
@@ -630,6 +637,59 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
 }
 
 impl<K: CellKind> Recurrent<K> {
+    /// The vanishing-gradient lesson, measured: for the loss J⁽ᵗ⁾ at one position t of a window of
+    /// the validation text (read from a zero state), ‖∂J⁽ᵗ⁾/∂h⁽ᵗ'⁾‖ for every t' ≤ t and every layer —
+    /// the chain ∂h⁽ᵗ⁾/∂h⁽ᵗ⁻¹⁾ ⋯ made measurable. `position` (default: the window's last) is at most
+    /// `bptt` − 1 tokens in.
+    fn gradient_flow(&self, eng: &mut Engine, args: &serde_json::Value, data: &crate::text::Dataset) -> Result<serde_json::Value> {
+        let stream = &data.valid;
+        if stream.len() < 2 {
+            return Err(Error::new("no-corpus", "The gradient-flow view needs validation text."));
+        }
+        let t = self.config.bptt.min(stream.len() - 1);
+        let pos = args.get("position").and_then(serde_json::Value::as_u64).map_or(t - 1, |p| (p as usize).min(t - 1));
+        // Steps 0..=pos read stream[s] and predict stream[s + 1]; only the loss at `pos` counts.
+        let n = pos + 1;
+        for l in &self.layers {
+            eng.be.fill(l.eh0, 0.0);
+            if let Some(c0) = l.ec0 {
+                eng.be.fill(c0, 0.0);
+            }
+        }
+        eng.ids.clear();
+        for s in 0..n {
+            eng.ids.push(stream[s]);
+            eng.ids.resize((s + 1) * self.id_stride, 0);
+        }
+        eng.upload_ids(self.inputs);
+        let target = if stream[n] == BOS { EOS } else { stream[n] };
+        self.upload_targets(eng, (0..n).map(|s| if s == pos { target } else { stream[s + 1] }));
+        let mut w = vec![0.0f32; n];
+        w[pos] = 1.0;
+        eng.be.write(self.weights.first_rows(n), &w);
+        self.forward(eng, 1, n, true);
+        let wl = self.output(eng, 1, n);
+        let loss = eng.be.read(wl)[pos] as f64;
+        self.backward(eng, 1, n, 1.0, true);
+        let layers: Vec<serde_json::Value> = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(k, l)| {
+                let norms: Vec<serde_json::Value> = (0..n)
+                    .rev()
+                    .map(|s| {
+                        let g = eng.be.read(l.dh.at(s, 1));
+                        serde_json::json!({ "distance": pos - s, "norm": g.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt() })
+                    })
+                    .collect();
+                serde_json::json!({ "layer": k, "norms": norms })
+            })
+            .collect();
+        let tokens: Vec<&str> = stream[..=n].iter().map(|&id| data.vocab.token(id)).collect();
+        Ok(serde_json::json!({ "cell": K::NAME, "family": K::FAMILY, "position": pos, "loss": loss, "tokens": tokens, "layers": layers }))
+    }
+
     /// The logits of the last forward pass of a training batch, [B·T × V] batch-major (parity tests).
     pub fn last_logits(&self, eng: &mut Engine, rows: usize) -> Vec<f32> {
         eng.be.read(self.logits.first_rows(rows))

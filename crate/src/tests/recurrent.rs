@@ -47,9 +47,17 @@ fn stream(n: usize) -> Vec<TokenId> {
 /// ∂loss/∂θ by the backward pass against central differences of the loss itself, for a sample of
 /// entries of every parameter, through a whole BPTT window (and a second one from the carried state).
 fn gradients_through_time<K: CellKind>(layers: usize, act: Activation) {
-    let net = Network::<Recurrent<K>>::new(small(layers, act), vocab(), Box::new(Cpu::checked()), Some(5)).unwrap();
-    let s = stream(31);
-    let starts = [0u32, 10, 20];
+    // Odd sizes (per-step slots padded: every step on its own) and sizes whose steps are contiguous
+    // (B·E, B·H and B·G·H multiples of 64 floats: the input side runs over all steps at once).
+    gradients_with::<K>(small(layers, act), &[0, 10, 20]);
+    let c = RecurrentConfig { embed: 8, hidden: 8, train: crate::nn::train::TrainConfig { batch: 8, ..small(layers, act).train }, ..small(layers, act) };
+    gradients_with::<K>(c, &[0, 10, 20, 30, 40, 50, 60, 70]);
+}
+
+fn gradients_with<K: CellKind>(c: RecurrentConfig, starts: &[u32]) {
+    let layers = c.layers;
+    let net = Network::<Recurrent<K>>::new(c, vocab(), Box::new(Cpu::checked()), Some(5)).unwrap();
+    let s = stream(81);
     for window in 0..2u32 {
         let b: Vec<u32> = starts.iter().map(|&x| x + window * 5).collect();
         let batch = Batch { starts: &b, len: 5, reset: window == 0 };

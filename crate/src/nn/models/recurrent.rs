@@ -112,12 +112,15 @@ impl Default for RecurrentConfig {
     }
 }
 
-/// A per-time-step tensor: T slots of [rows × width], each at a 256-byte-aligned offset. Even and
-/// odd steps live in two buffers, so a step that reads step t − 1 and writes step t (a cell's state,
-/// its gradient) never reads the buffer it writes.
+/// A per-time-step tensor: T slots of [rows × width], each at a 256-byte-aligned offset. A `split`
+/// one keeps even and odd steps in two buffers, so a step that reads step t − 1 and writes step t (a
+/// cell's state, its gradient) never reads the buffer it writes; the others keep all steps in one
+/// buffer, so that when the slots are contiguous a span of steps is one matrix (one big matmul for
+/// the input weights over all steps instead of T small ones).
 #[derive(Clone, Copy)]
 struct Seq {
     bufs: [Tensor; 2],
+    split: bool,
     stride: usize,
     rows: usize,
     width: usize,
@@ -127,15 +130,28 @@ impl Seq {
     fn floats(t: usize, rows: usize, width: usize) -> usize {
         t * aligned(rows * width)
     }
-    fn new(eng: &mut Engine, t: usize, rows: usize, width: usize) -> Result<Seq> {
+    fn new(eng: &mut Engine, t: usize, rows: usize, width: usize, split: bool) -> Result<Seq> {
         let stride = aligned(rows * width);
-        let bufs = [eng.alloc(&[t.div_ceil(2) * stride])?, eng.alloc(&[(t / 2) * stride])?];
-        Ok(Seq { bufs, stride, rows, width })
+        let bufs = if split {
+            [eng.alloc(&[t.div_ceil(2) * stride])?, eng.alloc(&[(t / 2) * stride])?]
+        } else {
+            [eng.alloc(&[t * stride])?, eng.alloc(&[0])?]
+        };
+        Ok(Seq { bufs, split, stride, rows, width })
     }
     /// Step t, its first `b` rows.
     fn at(&self, t: usize, b: usize) -> Tensor {
         assert!(b <= self.rows);
-        Tensor { buf: self.bufs[t % 2].buf, offset: (t / 2) * self.stride, shape: Shape::new(&[b, self.width]) }
+        if self.split {
+            Tensor { buf: self.bufs[t % 2].buf, offset: (t / 2) * self.stride, shape: Shape::new(&[b, self.width]) }
+        } else {
+            Tensor { buf: self.bufs[0].buf, offset: t * self.stride, shape: Shape::new(&[b, self.width]) }
+        }
+    }
+    /// Steps t0..t1 of all rows as one [(t1 − t0)·rows × width] matrix, when they are contiguous.
+    fn span(&self, t0: usize, t1: usize, b: usize) -> Option<Tensor> {
+        (!self.split && b == self.rows && self.stride == self.rows * self.width && t1 > t0)
+            .then(|| Tensor { buf: self.bufs[0].buf, offset: t0 * self.stride, shape: Shape::new(&[(t1 - t0) * self.rows, self.width]) })
     }
     fn zero(&self, be: &mut dyn crate::nn::backend::Backend) {
         for b in self.bufs {
@@ -221,12 +237,24 @@ impl<K: CellKind> Recurrent<K> {
         for (k, l) in self.layers.iter().enumerate() {
             let (wi, wh, bi, bh) = (eng_param(&eng.layout, &eng.params, &w_ih(k)), eng_param(&eng.layout, &eng.params, &w_hh(k)), eng_param(&eng.layout, &eng.params, &b_ih(k)), eng_param(&eng.layout, &eng.params, &b_hh(k)));
             let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
+            let input_seq = if k == 0 { self.x } else { self.layers[k - 1].h };
+            // The input side does not depend on the previous step: all steps at once when it can.
+            let batched = match (input_seq.span(0, t, b), l.pre.span(0, t, b)) {
+                (Some(input), Some(pre)) => {
+                    be.matmul(pre, input, wi, false, true, false); // IN·W_ihᵀ: [T·b × G·H]
+                    be.add_rows(pre, bi);
+                    true
+                }
+                _ => false,
+            };
             for s in 0..t {
-                let input = if k == 0 { self.x.at(s, b) } else { self.layers[k - 1].h.at(s, b) };
+                let input = input_seq.at(s, b);
                 let h_prev = if s == 0 { h0 } else { l.h.at(s - 1, b) };
                 let pre = l.pre.at(s, b);
-                be.matmul(pre, input, wi, false, true, false); // in·W_ihᵀ: [b × G·H]
-                be.add_rows(pre, bi);
+                if !batched {
+                    be.matmul(pre, input, wi, false, true, false); // in·W_ihᵀ: [b × G·H]
+                    be.add_rows(pre, bi);
+                }
                 match &l.hh {
                     Some(hh) => {
                         be.matmul(hh.at(s, b), h_prev, wh, false, true, false);
@@ -328,6 +356,9 @@ impl<K: CellKind> Recurrent<K> {
         // Through time, layer by layer from the top.
         for (k, l) in self.layers.iter().enumerate().rev() {
             let [wi, wh, gwi, gwh, gbi, gbh, _, _] = names[k];
+            let (input_seq, dinput_seq) = if k == 0 { (self.x, self.dx) } else { (self.layers[k - 1].h, self.layers[k - 1].dh) };
+            let batched = [input_seq, dinput_seq, l.pre, l.dpre].iter().all(|q| q.span(0, t, b).is_some())
+                && l.dhh.map_or(true, |d| d.span(0, t, b).is_some());
             for s in (0..t).rev() {
                 let input = if k == 0 { self.x.at(s, b) } else { self.layers[k - 1].h.at(s, b) };
                 let dinput = if k == 0 { self.dx.at(s, b) } else { self.layers[k - 1].dh.at(s, b) };
@@ -345,15 +376,36 @@ impl<K: CellKind> Recurrent<K> {
                     }
                     _ => be.gru_cell_backward(dpre, l.dhh.expect("gru").at(s, b), dh_prev, l.gates.expect("gru").at(s, b), l.hh.expect("gru").at(s, b), h_prev, l.dh.at(s, b)),
                 }
-                // The input side: W_ih, b_ih and the layer's input.
+                // The recurrence: the previous state's gradient, needed by the next (earlier) step.
+                let dhh = l.dhh.map_or(dpre, |d| d.at(s, b));
+                be.matmul(dh_prev, dhh, wh, false, false, true);
+                if !batched {
+                    // The input side: W_ih, b_ih and the layer's input; the recurrent weights.
+                    be.matmul(gwi, dpre, input, true, false, true);
+                    be.sum_rows(gbi, dpre, true);
+                    be.matmul(dinput, dpre, wi, false, false, true);
+                    be.matmul(gwh, dhh, h_prev, true, false, true);
+                    be.sum_rows(gbh, dhh, true);
+                }
+            }
+            if batched {
+                // All steps at once: dW_ih += DPREᵀ·IN, dIN += DPRE·W_ih, dW_hh += DHHᵀ·H₋.
+                let (input_seq, dinput_seq) = if k == 0 { (self.x, self.dx) } else { (self.layers[k - 1].h, self.layers[k - 1].dh) };
+                let (dpre, input, dinput) = (l.dpre.span(0, t, b).expect("span"), input_seq.span(0, t, b).expect("span"), dinput_seq.span(0, t, b).expect("span"));
                 be.matmul(gwi, dpre, input, true, false, true);
                 be.sum_rows(gbi, dpre, true);
                 be.matmul(dinput, dpre, wi, false, false, true);
-                // The recurrent side: W_hh, b_hh and the previous state.
-                let dhh = l.dhh.map_or(dpre, |d| d.at(s, b));
-                be.matmul(gwh, dhh, h_prev, true, false, true);
-                be.sum_rows(gbh, dhh, true);
-                be.matmul(dh_prev, dhh, wh, false, false, true);
+                let dhh_seq = l.dhh.unwrap_or(l.dpre);
+                let (h0, _) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
+                be.matmul(gwh, dhh_seq.at(0, b), h0.first_rows(b), true, false, true);
+                if let (Some(d), Some(h)) = (dhh_seq.span(1, t, b), l.h.span(0, t - 1, b)) {
+                    be.matmul(gwh, d, h, true, false, true);
+                } else {
+                    for s in 1..t {
+                        be.matmul(gwh, dhh_seq.at(s, b), l.h.at(s - 1, b), true, false, true);
+                    }
+                }
+                be.sum_rows(gbh, dhh_seq.span(0, t, b).expect("span"), true);
             }
         }
         for s in 0..t {
@@ -465,18 +517,20 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         let (lstm, gru) = (K::GATES == 4, K::GATES == 3);
         let mut layers = Vec::with_capacity(config.layers);
         for _ in 0..config.layers {
-            let opt = |eng: &mut Engine, on: bool, w: usize| -> Result<Option<Seq>> { if on { Seq::new(eng, t, b, w).map(Some) } else { Ok(None) } };
+            // Split (even/odd buffers) where a step reads the step before in the same tensor: the
+            // LSTM's c and dc, the GRU's h and dh.
+            let opt = |eng: &mut Engine, on: bool, w: usize, split: bool| -> Result<Option<Seq>> { if on { Seq::new(eng, t, b, w, split).map(Some) } else { Ok(None) } };
             let opt_t = |eng: &mut Engine, on: bool, dims: &[usize]| -> Result<Option<Tensor>> { if on { eng.alloc(dims).map(Some) } else { Ok(None) } };
             layers.push(Layer {
-                pre: Seq::new(eng, t, b, gh)?,
-                hh: opt(eng, gru, gh)?,
-                gates: opt(eng, lstm || gru, gh)?,
-                c: opt(eng, lstm, h)?,
-                h: Seq::new(eng, t, b, h)?,
-                dpre: Seq::new(eng, t, b, gh)?,
-                dhh: opt(eng, gru, gh)?,
-                dc: opt(eng, lstm, h)?,
-                dh: Seq::new(eng, t, b, h)?,
+                pre: Seq::new(eng, t, b, gh, false)?,
+                hh: opt(eng, gru, gh, false)?,
+                gates: opt(eng, lstm || gru, gh, false)?,
+                c: opt(eng, lstm, h, true)?,
+                h: Seq::new(eng, t, b, h, gru)?,
+                dpre: Seq::new(eng, t, b, gh, false)?,
+                dhh: opt(eng, gru, gh, false)?,
+                dc: opt(eng, lstm, h, true)?,
+                dh: Seq::new(eng, t, b, h, gru)?,
                 h0: eng.alloc(&[b, h])?,
                 c0: opt_t(eng, lstm, &[b, h])?,
                 eh0: eng.alloc(&[1, h])?,
@@ -492,8 +546,8 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         let m: Vec<f32> = (0..v as TokenId).map(|id| if vocab.is_predictable(id) { 0.0 } else { 1.0 }).collect();
         eng.be.write(mask, &m);
         let model = Recurrent {
-            x: Seq::new(eng, t, b, e)?,
-            dx: Seq::new(eng, t, b, e)?,
+            x: Seq::new(eng, t, b, e, false)?,
+            dx: Seq::new(eng, t, b, e, false)?,
             inputs: eng.alloc_ids(t * id_stride),
             id_stride,
             targets: eng.alloc_ids(rows),

@@ -101,6 +101,9 @@ mod cli {
         /// RNN, LSTM, GRU: truncated-BPTT length T (tokens per window).
         #[arg(long)]
         bptt: Option<usize>,
+        /// RNN, LSTM, GRU: dropout between stacked layers, while training.
+        #[arg(long)]
+        dropout: Option<f64>,
         /// tanh, relu, sigmoid or gelu (the RNN: tanh or sigmoid).
         #[arg(long)]
         activation: Option<String>,
@@ -336,6 +339,7 @@ mod cli {
                     set(&mut r.embed, self.embed);
                     set(&mut r.hidden, self.hidden);
                     set(&mut r.bptt, self.bptt);
+                    set(&mut r.dropout, self.dropout);
                     if let Some(a) = &self.activation {
                         r.activation = parse_enum::<Activation>("activation", a)?;
                     }

@@ -32,6 +32,9 @@ pub struct Batch<'a> {
     pub len: usize,
     /// Lanes only: the lanes wrapped, so carried state must start afresh.
     pub reset: bool,
+    /// How many batches the sampler drew before this one: seeds what is random within a step
+    /// (dropout masks), so a resumed run draws the same.
+    pub index: u64,
 }
 
 impl Batch<'_> {
@@ -47,6 +50,8 @@ pub struct SamplerState {
     pub rng: String,
     #[serde(default)]
     pub cursor: u32,
+    #[serde(default)]
+    pub drawn: u64,
 }
 
 pub struct Sampler {
@@ -60,6 +65,8 @@ pub struct Sampler {
     cursor: u32,
     /// The next batch resets carried state whatever the cursor (after a restore).
     force_reset: bool,
+    /// Batches drawn so far.
+    drawn: u64,
     starts: Vec<u32>,
 }
 
@@ -90,7 +97,7 @@ impl Sampler {
                 (Vec::new(), lane)
             }
         };
-        Ok(Sampler { kind, rng, positions, span, cursor: 0, force_reset: false, starts: vec![0; batch] })
+        Ok(Sampler { kind, rng, positions, span, cursor: 0, force_reset: false, drawn: 0, starts: vec![0; batch] })
     }
 
     /// Whether there is anything to train on (a model loaded without its corpus has not).
@@ -129,11 +136,12 @@ impl Sampler {
                 len
             }
         };
-        Batch { starts: &self.starts, len, reset }
+        self.drawn += 1;
+        Batch { starts: &self.starts, len, reset, index: self.drawn - 1 }
     }
 
     pub fn state(&self) -> SamplerState {
-        SamplerState { rng: self.rng.state(), cursor: self.cursor }
+        SamplerState { rng: self.rng.state(), cursor: self.cursor, drawn: self.drawn }
     }
 
     /// Continues a saved sampler. Carried state (a recurrent model's hidden state) is not in model
@@ -141,20 +149,22 @@ impl Sampler {
     pub fn restore(&mut self, s: &SamplerState) -> Result<()> {
         self.rng = Rng::from_state(&s.rng).ok_or_else(|| Error::new("file-corrupt", "The model file is damaged: invalid sampler state."))?;
         self.cursor = s.cursor;
+        self.drawn = s.drawn;
         self.force_reset = true;
         Ok(())
     }
 
     /// Where the sampler is now (no allocation), to come back to with [`Sampler::rewind`].
-    pub fn snapshot(&self) -> (Rng, u32) {
-        (self.rng.clone(), self.cursor)
+    pub fn snapshot(&self) -> (Rng, u32, u64) {
+        (self.rng.clone(), self.cursor, self.drawn)
     }
 
     /// Back to a snapshot, then `draws` batches on: after a failed step, the sampler stands where
     /// the steps that counted left it.
-    pub fn rewind(&mut self, (rng, cursor): (Rng, u32), draws: u64) {
+    pub fn rewind(&mut self, (rng, cursor, drawn): (Rng, u32, u64), draws: u64) {
         self.rng = rng;
         self.cursor = cursor;
+        self.drawn = drawn;
         self.replay(draws);
     }
 

@@ -52,7 +52,7 @@ fn check(what: &str, got: &[f64], want: &[f64]) {
 type Model = Network<FixedWindow>;
 
 fn batch(positions: &[u32]) -> Batch<'_> {
-    Batch { starts: positions, len: 1, reset: false }
+    Batch { starts: positions, len: 1, reset: false, index: 0 }
 }
 
 fn build(fx: &Value) -> (Model, Vec<TokenId>, Vec<u32>) {
@@ -221,7 +221,7 @@ mod recurrent {
         for window in 1..=2u32 {
             // Lane r covers stream[r·2T ..]; window w reads its (w − 1)-th T tokens.
             let starts: Vec<u32> = (0..b as u32).map(|r| r * 2 * t + (window - 1) * t).collect();
-            let batch = Batch { starts: &starts, len: t as usize, reset: window == 1 };
+            let batch = Batch { starts: &starts, len: t as usize, reset: window == 1, index: window as u64 };
             let loss = net.loss_and_gradients(&stream, &batch);
             check(&format!("{case} window {window}: loss"), &[loss], &[fx[format!("loss{window}")].as_f64().unwrap()]);
             let logits = net.model.last_logits(&mut net.engine.borrow_mut(), b * t as usize);

@@ -70,7 +70,7 @@ impl Stats {
 /// A chunk recorded and waiting for its readback.
 struct Pending {
     /// The sampler before the chunk, to rewind to if a step fails.
-    sampler: (Rng, u32),
+    sampler: (Rng, u32, u64),
     first: u64,
     steps: usize,
     tokens_per_step: u64,

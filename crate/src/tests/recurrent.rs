@@ -51,7 +51,12 @@ fn gradients_through_time<K: CellKind>(layers: usize, act: Activation) {
     // (B·E, B·H and B·G·H multiples of 64 floats: the input side runs over all steps at once).
     gradients_with::<K>(small(layers, act), &[0, 10, 20]);
     let c = RecurrentConfig { embed: 8, hidden: 8, train: crate::nn::train::TrainConfig { batch: 8, ..small(layers, act).train }, ..small(layers, act) };
-    gradients_with::<K>(c, &[0, 10, 20, 30, 40, 50, 60, 70]);
+    gradients_with::<K>(c.clone(), &[0, 10, 20, 30, 40, 50, 60, 70]);
+    // With dropout between layers: the same batch draws the same mask, so the loss is a function.
+    if layers > 1 {
+        gradients_with::<K>(RecurrentConfig { dropout: 0.5, ..small(layers, act) }, &[0, 10, 20]);
+        gradients_with::<K>(RecurrentConfig { dropout: 0.3, ..c }, &[0, 10, 20, 30, 40, 50, 60, 70]);
+    }
 }
 
 fn gradients_with<K: CellKind>(c: RecurrentConfig, starts: &[u32]) {
@@ -60,7 +65,7 @@ fn gradients_with<K: CellKind>(c: RecurrentConfig, starts: &[u32]) {
     let s = stream(81);
     for window in 0..2u32 {
         let b: Vec<u32> = starts.iter().map(|&x| x + window * 5).collect();
-        let batch = Batch { starts: &b, len: 5, reset: window == 0 };
+        let batch = Batch { starts: &b, len: 5, reset: window == 0, index: window as u64 };
         // The carried state before this window, to restore before each probe.
         let state = net.model.carried(&mut net.engine.borrow_mut());
         let set_state = |st: &(Vec<Vec<f32>>, Vec<Vec<f32>>)| net.model.set_carried(&mut net.engine.borrow_mut(), st);
@@ -195,8 +200,8 @@ fn every_cell_trains_resumes_and_generates() {
 
 #[test]
 fn the_estimate_is_what_gets_allocated() {
-    for (family, gates) in [("rnn", 1), ("lstm", 4), ("gru", 3)] {
-        let c = small(2, Activation::Tanh);
+    for (family, gates, dropout) in [("rnn", 1, 0.0), ("lstm", 4, 0.0), ("gru", 3, 0.0), ("lstm", 4, 0.25), ("gru", 3, 0.25)] {
+        let c = RecurrentConfig { dropout, ..small(2, Activation::Tanh) };
         let v = vocab();
         let alloc = |be: Cpu| -> u64 {
             match gates {
@@ -213,6 +218,21 @@ fn the_estimate_is_what_gets_allocated() {
         let stats = (3 * crate::nn::trainer::CHUNK_STEPS * crate::nn::params::ALIGN + 1) as u64 * 4;
         assert_eq!(e.total_bytes - stats, alloc(Cpu::new()), "{family}");
     }
+}
+
+/// Dropout is on in training only: evaluation and streams see the whole network, and a dropped
+/// training step differs from an undropped one.
+#[test]
+fn dropout_acts_in_training_only() {
+    let c = RecurrentConfig { dropout: 0.5, ..small(2, Activation::Tanh) };
+    let with = Network::<Recurrent<LstmCell>>::new(c.clone(), vocab(), Box::new(Cpu::checked()), Some(3)).unwrap();
+    let without = Network::<Recurrent<LstmCell>>::new(RecurrentConfig { dropout: 0.0, ..c }, vocab(), Box::new(Cpu::checked()), Some(3)).unwrap();
+    let s = stream(40);
+    assert_eq!(with.score(&s), without.score(&s));
+    let batch = Batch { starts: &[0, 10, 20], len: 5, reset: true, index: 3 };
+    let (a, b) = (with.loss_and_gradients(&s, &batch), without.loss_and_gradients(&s, &batch));
+    assert!((a - b).abs() > 1e-6, "{a} vs {b}");
+    assert_eq!(with.loss_and_gradients(&s, &batch), a, "the same batch draws the same mask");
 }
 
 /// The vanishing-gradient view: ‖∂J⁽ᵗ⁾/∂h⁽ᵗ'⁾‖ for every distance t − t′, per layer. For the course's

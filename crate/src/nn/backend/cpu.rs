@@ -281,6 +281,10 @@ impl Backend for Cpu {
         ops::mask::causal_mask_forward(x, t, fill);
     }
 
+    fn dropout_mask(&mut self, mask: Tensor, p: f32, seed: u32) {
+        let ([m], []) = io(&mut self.bufs, self.checked, [mask], []);
+        ops::dropout::dropout_mask(m, p, seed);
+    }
     fn lstm_cell(&mut self, gates: Tensor, c: Tensor, h: Tensor, pre: Tensor, c_prev: Tensor) {
         let hd = c.shape.last();
         let ([g, c, h], [p, cp]) = io(&mut self.bufs, self.checked, [gates, c, h], [pre, c_prev]);

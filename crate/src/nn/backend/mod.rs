@@ -110,6 +110,9 @@ pub trait Backend {
     /// In place, on [batch × t × t] scores: x[b][i][j] = fill for j > i.
     fn causal_mask(&mut self, x: Tensor, fill: f32);
 
+    /// A dropout mask, drawn on the device (`nn::ops::dropout`): 1/(1 − p) or 0 per element.
+    fn dropout_mask(&mut self, mask: Tensor, p: f32, seed: u32);
+
     // ---- recurrent cells (nn::ops::recurrent), one dispatch per time step ----
     /// LSTM: gates [B × 4H] (activated i, f, g, o), c and h [B × H] from pre [B × 4H] and c_prev.
     fn lstm_cell(&mut self, gates: Tensor, c: Tensor, h: Tensor, pre: Tensor, c_prev: Tensor);

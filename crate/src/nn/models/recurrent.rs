@@ -98,6 +98,9 @@ pub struct RecurrentConfig {
     pub bptt: usize,
     /// σ of the vanilla RNN: `tanh` (default) or `sigmoid`. LSTM and GRU ignore it.
     pub activation: Activation,
+    /// Dropout on the outputs of every layer but the last, while training (PyTorch's `dropout`
+    /// argument of `nn.LSTM`). Default 0.
+    pub dropout: f64,
     /// `batch` is the number of lanes (sequences) per step; clipping (1.0) is on by default, and the
     /// optimizer is Adam at 2e-3.
     pub train: TrainConfig,
@@ -108,7 +111,7 @@ impl Default for RecurrentConfig {
         let mut train = TrainConfig { batch: 32, lr: 2e-3, clip: 1.0, ..TrainConfig::default() };
         train.optim.optimizer = crate::nn::optim::OptimizerKind::Adam;
         train.optim.weight_decay = 0.0;
-        RecurrentConfig { layers: 1, embed: 64, hidden: 128, bptt: 64, activation: Activation::Tanh, train }
+        RecurrentConfig { layers: 1, embed: 64, hidden: 128, bptt: 64, activation: Activation::Tanh, dropout: 0.0, train }
     }
 }
 
@@ -183,6 +186,9 @@ struct Layer {
     /// Where the gradient to the state before the window goes: nowhere (it is detached).
     dh_sink: Tensor,
     dc_sink: Option<Tensor>,
+    /// With dropout, above the first layer: the dropout mask of the input, the dropped input and
+    /// its gradient.
+    drop: Option<[Seq; 3]>,
 }
 
 /// A stream's state: per layer, h (and c) on the host.
@@ -226,9 +232,18 @@ impl<K: CellKind> Recurrent<K> {
         self.config.hidden
     }
 
+    /// The input of layer k > 0 and its gradient: the layer below's h, or with dropout while
+    /// training, its dropped copy.
+    fn input_of(&self, k: usize, dropped: bool) -> (Seq, Seq) {
+        match (&self.layers[k].drop, dropped) {
+            (Some([_, xd, dxd]), true) => (*xd, *dxd),
+            _ => (self.layers[k - 1].h, self.layers[k - 1].dh),
+        }
+    }
+
     /// Forward over `t` steps of `b` rows (inputs already uploaded, one slot per step), from the
-    /// states `h0` / `c0` of each layer.
-    fn forward(&self, eng: &mut Engine, b: usize, t: usize, eval: bool) {
+    /// states `h0` / `c0` of each layer. With `seed` (training), dropout between layers.
+    fn forward(&self, eng: &mut Engine, b: usize, t: usize, eval: bool, seed: Option<u32>) {
         let be = eng.be.as_mut();
         let emb = eng_param(&eng.layout, &eng.params, EMBEDDING);
         for s in 0..t {
@@ -237,7 +252,13 @@ impl<K: CellKind> Recurrent<K> {
         for (k, l) in self.layers.iter().enumerate() {
             let (wi, wh, bi, bh) = (eng_param(&eng.layout, &eng.params, &w_ih(k)), eng_param(&eng.layout, &eng.params, &w_hh(k)), eng_param(&eng.layout, &eng.params, &b_ih(k)), eng_param(&eng.layout, &eng.params, &b_hh(k)));
             let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
-            let input_seq = if k == 0 { self.x } else { self.layers[k - 1].h };
+            let input_seq = if k == 0 { self.x } else { self.input_of(k, seed.is_some()).0 };
+            if let (Some([mask, xd, _]), Some(seed)) = (&l.drop, seed) {
+                be.dropout_mask(mask.bufs[0], self.config.dropout as f32, crate::nn::ops::dropout::hash32(seed ^ (k as u32).wrapping_mul(0x9e37_79b9)));
+                for s in 0..t {
+                    be.binary(Binary::Mul, xd.at(s, b), self.layers[k - 1].h.at(s, b), mask.at(s, b));
+                }
+            }
             // The input side does not depend on the previous step: all steps at once when it can.
             let batched = match (input_seq.span(0, t, b), l.pre.span(0, t, b)) {
                 (Some(input), Some(pre)) => {
@@ -320,7 +341,7 @@ impl<K: CellKind> Recurrent<K> {
 
     /// Backward of the (weighted) loss of the last forward pass over `t` steps of `b` rows, from the
     /// lanes' carried state (`eval`: from the evaluation state).
-    fn backward(&self, eng: &mut Engine, b: usize, t: usize, count: f32, eval: bool) {
+    fn backward(&self, eng: &mut Engine, b: usize, t: usize, count: f32, eval: bool, dropped: bool) {
         let rows = b * t;
         let h = self.h();
         let p = |name: &str| eng_param(&eng.layout, &eng.params, name);
@@ -336,6 +357,9 @@ impl<K: CellKind> Recurrent<K> {
             be.fill(l.dh_sink, 0.0);
             if let Some(d) = l.dc_sink {
                 be.fill(d, 0.0);
+            }
+            if let Some([_, _, dxd]) = &l.drop {
+                dxd.zero(be);
             }
         }
         self.dx.zero(be);
@@ -356,12 +380,11 @@ impl<K: CellKind> Recurrent<K> {
         // Through time, layer by layer from the top.
         for (k, l) in self.layers.iter().enumerate().rev() {
             let [wi, wh, gwi, gwh, gbi, gbh, _, _] = names[k];
-            let (input_seq, dinput_seq) = if k == 0 { (self.x, self.dx) } else { (self.layers[k - 1].h, self.layers[k - 1].dh) };
+            let (input_seq, dinput_seq) = if k == 0 { (self.x, self.dx) } else { self.input_of(k, dropped) };
             let batched = [input_seq, dinput_seq, l.pre, l.dpre].iter().all(|q| q.span(0, t, b).is_some())
                 && l.dhh.map_or(true, |d| d.span(0, t, b).is_some());
             for s in (0..t).rev() {
-                let input = if k == 0 { self.x.at(s, b) } else { self.layers[k - 1].h.at(s, b) };
-                let dinput = if k == 0 { self.dx.at(s, b) } else { self.layers[k - 1].dh.at(s, b) };
+                let (input, dinput) = (input_seq.at(s, b), dinput_seq.at(s, b));
                 let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
                 let h_prev = if s == 0 { h0.first_rows(b) } else { l.h.at(s - 1, b) };
                 let dh_prev = if s == 0 { l.dh_sink.first_rows(b) } else { l.dh.at(s - 1, b) };
@@ -390,7 +413,6 @@ impl<K: CellKind> Recurrent<K> {
             }
             if batched {
                 // All steps at once: dW_ih += DPREᵀ·IN, dIN += DPRE·W_ih, dW_hh += DHHᵀ·H₋.
-                let (input_seq, dinput_seq) = if k == 0 { (self.x, self.dx) } else { (self.layers[k - 1].h, self.layers[k - 1].dh) };
                 let (dpre, input, dinput) = (l.dpre.span(0, t, b).expect("span"), input_seq.span(0, t, b).expect("span"), dinput_seq.span(0, t, b).expect("span"));
                 be.matmul(gwi, dpre, input, true, false, true);
                 be.sum_rows(gbi, dpre, true);
@@ -406,6 +428,12 @@ impl<K: CellKind> Recurrent<K> {
                     }
                 }
                 be.sum_rows(gbh, dhh_seq.span(0, t, b).expect("span"), true);
+            }
+            // Through the dropout: the layer below's dh is still zero here, so the product is its value.
+            if let (Some([mask, _, dxd]), true) = (&l.drop, dropped) {
+                for s in 0..t {
+                    be.binary(Binary::Mul, self.layers[k - 1].dh.at(s, b), dxd.at(s, b), mask.at(s, b));
+                }
             }
         }
         for s in 0..t {
@@ -446,6 +474,9 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         if !(1..=1024).contains(&c.bptt) {
             return Err(Error::config("the BPTT length must be between 1 and 1024 tokens"));
         }
+        if !(0.0..1.0).contains(&c.dropout) {
+            return Err(Error::config("dropout must be in [0, 1)"));
+        }
         if K::GATES == 1 && !matches!(c.activation, Activation::Tanh | Activation::Sigmoid) {
             return Err(Error::config("the RNN's σ must be tanh or sigmoid"));
         }
@@ -458,7 +489,8 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
 
     fn describe(c: &RecurrentConfig) -> String {
         let act = if K::GATES == 1 { format!(", σ = {}", c.activation.name()) } else { String::new() };
-        format!("{}: {} layer{}, E = {}, H = {}, BPTT {}{act}", K::NAME, c.layers, if c.layers == 1 { "" } else { "s" }, c.embed, c.hidden, c.bptt)
+        let drop = if c.dropout > 0.0 && c.layers > 1 { format!(", dropout {}", c.dropout) } else { String::new() };
+        format!("{}: {} layer{}, E = {}, H = {}, BPTT {}{act}{drop}", K::NAME, c.layers, if c.layers == 1 { "" } else { "s" }, c.embed, c.hidden, c.bptt)
     }
 
     fn context(_: &RecurrentConfig) -> Option<usize> {
@@ -508,7 +540,8 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         let rows = (b * t) as u64;
         let shared = 2 * seq(e) + 2 * rows * h as u64 + 4 * rows * v as u64 + 3 * rows + v as u64;
         let ids = (t * aligned(b)) as u64 + rows;
-        (c.layers as u64 * per_layer + shared + ids) * 4
+        let dropout = if c.dropout > 0.0 { (c.layers as u64 - 1) * 3 * seq(h) } else { 0 };
+        (c.layers as u64 * per_layer + dropout + shared + ids) * 4
     }
 
     fn new(config: RecurrentConfig, vocab: &Vocab, eng: &mut Engine) -> Result<Self> {
@@ -516,7 +549,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         let gh = K::GATES * h;
         let (lstm, gru) = (K::GATES == 4, K::GATES == 3);
         let mut layers = Vec::with_capacity(config.layers);
-        for _ in 0..config.layers {
+        for k in 0..config.layers {
             // Split (even/odd buffers) where a step reads the step before in the same tensor: the
             // LSTM's c and dc, the GRU's h and dh.
             let opt = |eng: &mut Engine, on: bool, w: usize, split: bool| -> Result<Option<Seq>> { if on { Seq::new(eng, t, b, w, split).map(Some) } else { Ok(None) } };
@@ -537,6 +570,11 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
                 ec0: opt_t(eng, lstm, &[1, h])?,
                 dh_sink: eng.alloc(&[b, h])?,
                 dc_sink: opt_t(eng, lstm, &[b, h])?,
+                drop: if k > 0 && config.dropout > 0.0 {
+                    Some([Seq::new(eng, t, b, h, false)?, Seq::new(eng, t, b, h, false)?, Seq::new(eng, t, b, h, false)?])
+                } else {
+                    None
+                },
             });
         }
         let rows = b * t;
@@ -594,11 +632,12 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         }
         eng.upload_ids(self.inputs);
         let count = self.upload_targets(eng, batch.starts.iter().flat_map(|&st| (0..t).map(move |s| stream[st as usize + s + 1])));
-        self.forward(eng, b, t, false);
+        let seed = (self.config.dropout > 0.0).then(|| crate::nn::ops::dropout::hash32(batch.index as u32 ^ ((batch.index >> 32) as u32).wrapping_mul(0x85eb_ca6b)));
+        self.forward(eng, b, t, false, seed);
         let wl = self.output(eng, b, t);
         eng.be.sum_rows(loss, wl, false);
         eng.be.scale(loss, 1.0 / count.max(1.0));
-        self.backward(eng, b, t, count, false);
+        self.backward(eng, b, t, count, false, seed.is_some());
         self.carry(eng, b, t, false);
     }
 
@@ -631,7 +670,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
             }
             eng.upload_ids(self.inputs);
             self.upload_targets(eng, (start..start + t).map(|j| stream[j]));
-            self.forward(eng, 1, t, true);
+            self.forward(eng, 1, t, true, None);
             let wl = self.output(eng, 1, t);
             let rows: Vec<u32> = {
                 let mut host = self.host.borrow_mut();
@@ -665,7 +704,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
             }
         }
         eng.be.write_ids(self.id_slot(0, 1), &[token]);
-        self.forward(eng, 1, 1, true);
+        self.forward(eng, 1, 1, true, None);
         for (k, l) in self.layers.iter().enumerate() {
             st.h[k] = eng.be.read(l.h.at(0, 1));
             if let Some(c) = l.c {
@@ -721,10 +760,10 @@ impl<K: CellKind> Recurrent<K> {
         let mut w = vec![0.0f32; n];
         w[pos] = 1.0;
         eng.be.write(self.weights.first_rows(n), &w);
-        self.forward(eng, 1, n, true);
+        self.forward(eng, 1, n, true, None);
         let wl = self.output(eng, 1, n);
         let loss = eng.be.read(wl)[pos] as f64;
-        self.backward(eng, 1, n, 1.0, true);
+        self.backward(eng, 1, n, 1.0, true, false);
         let layers: Vec<serde_json::Value> = self
             .layers
             .iter()

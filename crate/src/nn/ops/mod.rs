@@ -9,6 +9,7 @@
 
 pub mod activation;
 pub mod cross_entropy;
+pub mod dropout;
 pub mod elementwise;
 pub mod embedding;
 pub mod layernorm;

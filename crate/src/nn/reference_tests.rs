@@ -185,7 +185,9 @@ fn ops_match_pytorch() {
 /// 6 tokens, the second starting from the first's final state (detached): logits, loss, every
 /// gradient and the carried state of both windows.
 mod recurrent {
-    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::{check, floats, Activation, Batch, Cpu, HostTensor, Network, TokenId, Value, Vocab};
     use crate::nn::models::recurrent::{CellKind, GruCell, LstmCell, RecurrentConfig, Recurrent, RnnCell};
 
     fn ints(v: &Value) -> Vec<u32> {

@@ -199,6 +199,31 @@ test('a GRU and a sigmoid RNN train for a few steps, each with its formula and d
   assert.deepEqual(page.errors, []);
 });
 
+test('a stopped LSTM saved to a file opens with "Continue training" and trains on', async () => {
+  const page = await openPage(env);
+  await setData(page, '5');
+  await page.selectOption('#family', 'lstm');
+  await setKnobs(page, { ...SMALL, steps: 400 });
+  await page.click('#train');
+  await page.waitForFunction(() => document.getElementById('progress').value >= 50);
+  await page.click('#stop');
+  assert.equal(await waitForResult(page, 60000), null);
+  await page.waitForFunction(() => /Stopped after/.test(document.getElementById('status').textContent));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-model')]);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lmplay-')), 'stopped-lstm.safetensors');
+  await download.saveAs(file);
+  await page.context().close();
+
+  const other = await openPage(env);
+  await other.setInputFiles('#import-model', file);
+  await other.waitForSelector('#continue:not([hidden])');
+  await other.click('#continue');
+  await other.waitForFunction(() => /Trained in/.test(document.getElementById('status').textContent), null, { timeout: 60000 });
+  assert.equal(await other.$eval('#continue', (el) => el.hidden), true);
+  assert.ok(Number.isFinite(await ppl(other)));
+  assert.deepEqual(other.errors, []);
+});
+
 test('the recurrent knobs are labelled, described and reachable from the keyboard', async () => {
   const page = await openPage(env, { contextOptions: { bypassCSP: true } });
   await page.focus('#family');

@@ -12,7 +12,7 @@ import { trainingRates } from './lib/progress.js';
 import { errorText } from './lib/errors.js';
 import { renderTex } from './lib/math.js';
 import { FAMILIES, FORMULAS, family } from './lib/models.js';
-import { buildForm, updateVisibility, readModel } from './ui/modelform.js';
+import { buildForm, switchFamily, updateVisibility, readModel } from './ui/modelform.js';
 import { describeModel } from './lib/describe.js';
 import { setupGenerate } from './ui/generate.js';
 import { setupViews, renderViews } from './ui/views.js';
@@ -232,13 +232,14 @@ function throttleReport() {
   $('throttle').textContent = ratio < 0.7 ? t('train.throttled', { pct: Math.round(100 * ratio) }) : t('train.not_throttled');
 }
 
-function renderEstimate(est) {
+/** The memory estimate of a model of family `familyId` (null clears it). */
+function renderEstimate(est, familyId) {
   const box = $('memory');
   if (!est) { box.textContent = ''; box.classList.remove('warning'); return; }
   const params = { total: fmtBytes(est.total_bytes), budget: fmtBytes(est.budget_bytes) };
   box.textContent = est.fits
     ? t('memory.estimate', { ...params, params: fmtBytes(est.parameter_bytes), n: fmtInt(est.parameters), grads: fmtBytes(est.gradient_bytes), optim: fmtBytes(est.optimizer_bytes), acts: fmtBytes(est.activation_bytes + est.scratch_bytes) })
-    : t('memory.over', params);
+    : t(family(familyId).recurrent ? 'memory.over_recurrent' : 'memory.over', params);
   box.classList.toggle('warning', !est.fits);
 }
 
@@ -248,7 +249,8 @@ function estimateSoon() {
   if (!family($('family').value).neural) { renderEstimate(null); return; }
   app.estimateTimer = setTimeout(async () => {
     try {
-      renderEstimate(await app.worker.call('estimate', { corpus: $('corpus').value, config: JSON.stringify(readSettings()) }));
+      const settings = readSettings();
+      renderEstimate(await app.worker.call('estimate', { corpus: $('corpus').value, config: JSON.stringify(settings) }), settings.model.family);
     } catch {
       renderEstimate(null); // e.g. an empty corpus: training will say so
     }
@@ -257,7 +259,7 @@ function estimateSoon() {
 
 function onProgress(p) {
   if (p.phase === 'prepared') {
-    renderEstimate(p.estimate);
+    renderEstimate(p.estimate, app.state.modelSettings?.family);
     app.lastEstimate = p.estimate;
     app.state.live = Boolean(family(app.state.modelSettings?.family).neural);
     if (typeof p.stoppable === 'boolean') app.state.stoppable = p.stoppable;
@@ -659,7 +661,7 @@ function wire() {
     if (/\.(safetensors|arpa)$/i.test(f.name)) openModelFile(app, f);
     else loadTextFile(f).catch((err) => app.showError(err));
   });
-  $('family').addEventListener('change', (e) => { buildForm(e.target.value); renderFormulas(); estimateSoon(); app.saveSoon(); });
+  $('family').addEventListener('change', (e) => { switchFamily(e.target.value); renderFormulas(); estimateSoon(); app.saveSoon(); });
   $('model-params').addEventListener('change', () => { updateVisibility(); renderFormulas(); estimateSoon(); app.saveSoon(); });
   for (const id of ['tokenizer', 'lowercase', 'boundary', 'min-count', 'max-vocab', 'valid-pct', 'split', 'seed']) $(id).addEventListener('change', estimateSoon);
   for (const id of ['tokenizer', 'lowercase', 'boundary', 'min-count', 'max-vocab', 'valid-pct', 'split', 'seed', 'prompt', 'length', 'temperature', 'top-k', 'top-p', 'greedy', 'gen-seed', 'score-text']) {

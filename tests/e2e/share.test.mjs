@@ -79,6 +79,12 @@ test('a corpus too big for a link offers the settings with a preset instead', as
   assert.equal(await value(other, 'preset'), 'shakespeare');
 });
 
+/** A model's settings as the form's knobs (by param id): `train.lr` is the knob `lr`. */
+function knobs(model) {
+  const { family: _, train = {}, ...rest } = model;
+  return { ...rest, ...train };
+}
+
 for (const fx of FIXTURES) {
   test(`an old v1 link still opens: ${fx.name}`, async () => {
     const page = await openPage(env, { hash: fx.hash });
@@ -89,8 +95,9 @@ for (const fx of FIXTURES) {
     assert.equal(await value(page, 'tokenizer'), config.data.tokenizer.kind);
     assert.equal(await value(page, 'lowercase'), config.data.tokenizer.lowercase);
     assert.equal(await value(page, 'split'), config.data.split);
-    assert.equal(await value(page, 'p-order'), String(config.model.order));
-    assert.equal(await value(page, 'p-method'), config.model.method);
+    assert.equal(await value(page, 'family'), config.model.family);
+    for (const [id, v] of Object.entries(knobs(config.model))) assert.equal(await value(page, `p-${id}`), typeof v === 'boolean' ? v : String(v), id);
+    assert.equal(await value(page, 'valid-pct'), String(Math.round(config.data.valid_fraction * 1000) / 10));
     assert.equal(await value(page, 'prompt'), sample.prompt);
     assert.equal(await value(page, 'greedy'), sample.greedy);
     if (fx.train) {

@@ -228,8 +228,11 @@ test('every formula renders under the CSP without errors', async () => {
     await page.selectOption('#p-method', m);
     await page.waitForFunction(() => document.querySelector('#formula .katex'));
   }
-  await page.selectOption('#family', 'fixed-window');
-  await page.waitForFunction(() => /softmax/.test(document.getElementById('formula').textContent));
+  // Each neural family's own formula (the MathML annotation holds its TeX).
+  for (const [fam, mark] of [['fixed-window', 'x_{t-n}'], ['rnn', 'W_e'], ['lstm', 'c_{t-1}'], ['gru', 'b_{hn}']]) {
+    await page.selectOption('#family', fam);
+    await page.waitForFunction((m) => document.getElementById('formula').textContent.includes(m) && /softmax/.test(document.getElementById('formula').textContent), mark);
+  }
   assert.deepEqual(page.errors, []);
 });
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import en from '../../www/i18n/en.js';
 import zh from '../../www/i18n/zh.js';
+import { FAMILIES } from '../../www/lib/models.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -45,4 +46,19 @@ test('every key used by the page exists', () => {
   const missing = [...used].filter((k) => !(k in en));
   assert.deepEqual(missing, []);
   assert.ok(used.size > 100);
+});
+
+test('every family, knob, option and help text of the model form has its strings', () => {
+  const keys = [];
+  for (const f of FAMILIES) {
+    keys.push(f.label, `desc.${f.id}`);
+    if (f.help) keys.push(f.help);
+    for (const p of f.params) {
+      keys.push(p.label);
+      if (p.help) keys.push(p.help);
+      if (p.placeholder) keys.push(p.placeholder);
+      for (const o of p.options || []) keys.push(o.label);
+    }
+  }
+  assert.deepEqual(keys.filter((k) => !(k in en) || !(k in zh)), []);
 });

@@ -69,3 +69,19 @@ test('keys that reach prototypes are refused, and oversized states are not encod
   assert.throws(() => validateState({ ...STATE, config: { ...STATE.config, constructor: 1 } }), LinkError);
   await assert.rejects(encodeState({ ...STATE, corpus: { text: 'x'.repeat(1 << 21) } }), (e) => e.code === 'too-big');
 });
+
+test('a recurrent model\'s settings survive the round trip, nested training settings included', async () => {
+  const lstm = {
+    corpus: { preset: 'shakespeare' },
+    config: {
+      seed: 3,
+      data: { tokenizer: { kind: 'char', lowercase: false }, boundary: 'line', min_count: 1, max_vocab: 0, valid_fraction: 0.1, split: 'random' },
+      model: { family: 'lstm', layers: 2, embed: 16, hidden: 32, bptt: 16, train: { steps: 300, batch: 8, optimizer: 'adam', lr: 0.002, weight_decay: 0, warmup: 100, decay: 'cosine', min_lr_ratio: 0.1, clip: 1, eval_interval: 100 } },
+    },
+    sample: { prompt: 'ROMEO', length: 50, temperature: 1, top_k: 0, top_p: 1, greedy: false, seed: 1, alternatives: 5 },
+    view: 'next',
+  };
+  assert.deepEqual((await decodeHash(`#${await encodeState(lstm)}`)).state, lstm);
+  const rnn = { ...lstm, config: { ...lstm.config, model: { ...lstm.config.model, family: 'rnn', activation: 'sigmoid' } } };
+  assert.deepEqual((await decodeHash(`#${await encodeState(rnn)}`)).state, rnn);
+});

@@ -13,5 +13,11 @@ export function describeModel(m, fallback = '') {
   if (m.family === 'fixed-window') {
     return t('desc.fixed-window', { n: m.context, d: m.embed, h: m.hidden, f: t(`act.${m.activation}`) });
   }
+  if (['rnn', 'lstm', 'gru'].includes(m.family)) {
+    const layers = m.layers === 1 ? t('desc.layer_one') : t('desc.layers', { n: m.layers });
+    const params = { layers, d: m.embed, h: m.hidden, t: m.bptt };
+    if (m.family === 'rnn') params.f = t(`act.${m.activation}`);
+    return t(`desc.${m.family}`, params);
+  }
   return fallback;
 }

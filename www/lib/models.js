@@ -30,6 +30,19 @@ export const FORMULAS = {
   'ngram:stupid-backoff': String.raw`S(w \mid h) = \frac{c(h\,w)}{c(h)}\ \text{if } c(h\,w) > 0,\ \text{else } \alpha\,S(w \mid h')`,
   'ngram:interpolation': String.raw`P(w \mid h) = \lambda_n\,P_{ML}(w \mid h) + (1 - \lambda_n)\,P(w \mid h')`,
   'fixed-window': String.raw`e = [E\,x_{t-n}; \dots; E\,x_{t-1}],\quad h = f(W e + b_1),\quad \hat y_t = \mathrm{softmax}(U h + b_2)`,
+  // The recurrent families (the course's notation); layers stack, each layer's h_t the next one's input.
+  rnn: String.raw`h_t = \sigma(W_e\,e_t + W_h\,h_{t-1} + b_1),\quad \hat y_t = \mathrm{softmax}(U h_t + b_2)`,
+  lstm: String.raw`\begin{aligned}
+    i_t, f_t, o_t &= \sigma(W_{i,f,o}\,[x_t; h_{t-1}] + b_{i,f,o})\\
+    g_t &= \tanh(W_g\,[x_t; h_{t-1}] + b_g)\\
+    c_t &= f_t \odot c_{t-1} + i_t \odot g_t,\quad h_t = o_t \odot \tanh(c_t)\\
+    \hat y_t &= \mathrm{softmax}(U h_t + b_2)
+  \end{aligned}`,
+  gru: String.raw`\begin{aligned}
+    r_t, z_t &= \sigma(W_{r,z}\,[x_t; h_{t-1}] + b_{r,z})\\
+    n_t &= \tanh(W_n x_t + b_n + r_t \odot (U_n h_{t-1} + b_{hn}))\\
+    h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1},\quad \hat y_t = \mathrm{softmax}(U h_t + b_2)
+  \end{aligned}`,
   perplexity: String.raw`\mathrm{PPL} = 2^{l},\quad l = -\frac{1}{m}\sum_{i=1}^{m} \log_2 P(x_i \mid x_{<i})`,
 };
 
@@ -57,6 +70,24 @@ const OPTIMIZERS = [
   { value: 'sgd', label: 'opt.sgd' },
 ];
 
+/** The training knobs of a neural family, with that family's defaults (`d`) and batch label. */
+function trainParams(d, batchLabel = 'p.batch') {
+  return [
+    { id: 'steps', path: 'train.steps', type: 'int', label: 'p.steps', default: d.steps, min: 1, max: 1000000 },
+    { id: 'batch', path: 'train.batch', type: 'int', label: batchLabel, default: d.batch, min: 1, max: 4096, ...(d.batchHelp && { help: d.batchHelp }) },
+    { id: 'optimizer', path: 'train.optimizer', type: 'select', label: 'p.optimizer', default: d.optimizer, options: OPTIMIZERS },
+    { id: 'lr', path: 'train.lr', type: 'number', label: 'p.lr', default: d.lr, min: 1e-6, max: 10, step: 'any' },
+    { id: 'momentum', path: 'train.momentum', type: 'number', label: 'p.momentum', default: 0.9, min: 0, max: 0.999, step: 0.01, when: { optimizer: ['sgd'] } },
+    { id: 'weight_decay', path: 'train.weight_decay', type: 'number', label: 'p.weight_decay', default: d.weight_decay, min: 0, max: 1, step: 'any', when: { optimizer: ['adamw', 'adam', 'sgd'] } },
+    { id: 'warmup', path: 'train.warmup', type: 'int', label: 'p.warmup', default: 100, min: 0, max: 100000 },
+    { id: 'decay', path: 'train.decay', type: 'select', label: 'p.decay', default: 'cosine', options: [
+      { value: 'cosine', label: 'decay.cosine' }, { value: 'none', label: 'decay.none' }] },
+    { id: 'min_lr_ratio', path: 'train.min_lr_ratio', type: 'number', label: 'p.min_lr_ratio', default: 0.1, min: 0, max: 1, step: 0.01, when: { decay: ['cosine'] } },
+    { id: 'clip', path: 'train.clip', type: 'number', label: 'p.clip', default: d.clip, min: 0, max: 100, step: 'any' },
+    { id: 'eval_interval', path: 'train.eval_interval', type: 'int', label: 'p.eval_interval', default: 100, min: 1, max: 100000 },
+  ];
+}
+
 FAMILIES.push({
   id: 'fixed-window',
   label: 'family.fixed-window',
@@ -69,20 +100,33 @@ FAMILIES.push({
     { id: 'activation', type: 'select', label: 'p.activation', default: 'tanh', options: [
       { value: 'tanh', label: 'act.tanh' }, { value: 'relu', label: 'act.relu' },
       { value: 'sigmoid', label: 'act.sigmoid' }, { value: 'gelu', label: 'act.gelu' }] },
-    { id: 'steps', path: 'train.steps', type: 'int', label: 'p.steps', default: 2000, min: 1, max: 1000000 },
-    { id: 'batch', path: 'train.batch', type: 'int', label: 'p.batch', default: 64, min: 1, max: 4096 },
-    { id: 'optimizer', path: 'train.optimizer', type: 'select', label: 'p.optimizer', default: 'adamw', options: OPTIMIZERS },
-    { id: 'lr', path: 'train.lr', type: 'number', label: 'p.lr', default: 0.003, min: 1e-6, max: 10, step: 'any' },
-    { id: 'momentum', path: 'train.momentum', type: 'number', label: 'p.momentum', default: 0.9, min: 0, max: 0.999, step: 0.01, when: { optimizer: ['sgd'] } },
-    { id: 'weight_decay', path: 'train.weight_decay', type: 'number', label: 'p.weight_decay', default: 0.01, min: 0, max: 1, step: 'any', when: { optimizer: ['adamw', 'adam', 'sgd'] } },
-    { id: 'warmup', path: 'train.warmup', type: 'int', label: 'p.warmup', default: 100, min: 0, max: 100000 },
-    { id: 'decay', path: 'train.decay', type: 'select', label: 'p.decay', default: 'cosine', options: [
-      { value: 'cosine', label: 'decay.cosine' }, { value: 'none', label: 'decay.none' }] },
-    { id: 'min_lr_ratio', path: 'train.min_lr_ratio', type: 'number', label: 'p.min_lr_ratio', default: 0.1, min: 0, max: 1, step: 0.01, when: { decay: ['cosine'] } },
-    { id: 'clip', path: 'train.clip', type: 'number', label: 'p.clip', default: 1, min: 0, max: 100, step: 'any' },
-    { id: 'eval_interval', path: 'train.eval_interval', type: 'int', label: 'p.eval_interval', default: 100, min: 1, max: 100000 },
+    ...trainParams({ steps: 2000, batch: 64, optimizer: 'adamw', lr: 0.003, weight_decay: 0.01, clip: 1 }),
   ],
 });
+
+// The recurrent families (crate/src/nn/models/recurrent.rs, `RecurrentConfig`): the same knobs, the
+// vanilla RNN's σ besides. Training reads the corpus as B parallel streams ("lanes"), T tokens a step,
+// each window starting from the state the previous one ended with (truncated BPTT).
+const RECURRENT_TRAIN = { steps: 2000, batch: 32, batchHelp: 'help.lanes', optimizer: 'adam', lr: 0.002, weight_decay: 0, clip: 1 };
+for (const id of ['rnn', 'lstm', 'gru']) {
+  FAMILIES.push({
+    id,
+    label: `family.${id}`,
+    help: `help.${id}`,
+    neural: true,
+    recurrent: true,
+    formula: () => FORMULAS[id],
+    params: [
+      { id: 'layers', type: 'int', label: 'p.layers', default: 1, min: 1, max: 8, help: 'help.layers' },
+      { id: 'embed', type: 'int', label: 'p.embed', default: 64, min: 1, max: 4096 },
+      { id: 'hidden', type: 'int', label: 'p.hidden', default: 128, min: 1, max: 4096 },
+      { id: 'bptt', type: 'int', label: 'p.bptt', default: 64, min: 1, max: 1024, help: 'help.bptt' },
+      ...(id === 'rnn' ? [{ id: 'activation', type: 'select', label: 'p.sigma', default: 'tanh', options: [
+        { value: 'tanh', label: 'act.tanh' }, { value: 'sigmoid', label: 'act.sigmoid' }] }] : []),
+      ...trainParams(RECURRENT_TRAIN, 'p.lanes'),
+    ],
+  });
+}
 
 /** A param's value in a model settings object (following its path). */
 export function getParam(model, p) {

@@ -1,0 +1,57 @@
+// The model families as data: the recurrent families' knobs, defaults and formulas.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FAMILIES, FORMULAS, family, defaults, setParam, applies } from '../../www/lib/models.js';
+
+/** The settings JSON the form sends for a family's defaults (only the knobs that apply). */
+function defaultModel(id) {
+  const f = family(id);
+  const v = defaults(id);
+  const out = { family: id };
+  for (const p of f.params) if (applies(p, v)) setParam(out, p, v[p.id]);
+  return out;
+}
+
+// RecurrentConfig::default() in crate/src/nn/models/recurrent.rs (TrainConfig's defaults otherwise).
+const RECURRENT_TRAIN = {
+  steps: 2000, batch: 32, optimizer: 'adam', lr: 0.002, weight_decay: 0, warmup: 100,
+  decay: 'cosine', min_lr_ratio: 0.1, clip: 1, eval_interval: 100,
+};
+
+test('RNN, LSTM and GRU are neural families with the core\'s defaults', () => {
+  assert.deepEqual(defaultModel('rnn'), { family: 'rnn', layers: 1, embed: 64, hidden: 128, bptt: 64, activation: 'tanh', train: RECURRENT_TRAIN });
+  for (const id of ['lstm', 'gru']) {
+    assert.deepEqual(defaultModel(id), { family: id, layers: 1, embed: 64, hidden: 128, bptt: 64, train: RECURRENT_TRAIN });
+  }
+  for (const id of ['fixed-window', 'rnn', 'lstm', 'gru']) assert.equal(family(id).neural, true, id);
+  assert.ok(!family('ngram').neural);
+});
+
+test('the recurrent knobs have the core\'s ranges, and the RNN\'s σ only tanh or sigmoid', () => {
+  for (const id of ['rnn', 'lstm', 'gru']) {
+    const p = Object.fromEntries(family(id).params.map((x) => [x.id, x]));
+    assert.deepEqual([p.layers.min, p.layers.max], [1, 8]);
+    assert.deepEqual([p.embed.min, p.embed.max], [1, 4096]);
+    assert.deepEqual([p.hidden.min, p.hidden.max], [1, 4096]);
+    assert.deepEqual([p.bptt.min, p.bptt.max], [1, 1024]);
+    assert.equal(p.activation?.options.map((o) => o.value).join(), id === 'rnn' ? 'tanh,sigmoid' : undefined);
+  }
+});
+
+test('the fixed-window family keeps its knobs and defaults', () => {
+  assert.deepEqual(defaultModel('fixed-window'), {
+    family: 'fixed-window', context: 3, embed: 32, hidden: 128, activation: 'tanh',
+    train: { steps: 2000, batch: 64, optimizer: 'adamw', lr: 0.003, weight_decay: 0.01, warmup: 100, decay: 'cosine', min_lr_ratio: 0.1, clip: 1, eval_interval: 100 },
+  });
+});
+
+test('every family has a formula, none with \\begin{cases} (the CSP forbids its SVG brace)', () => {
+  for (const f of FAMILIES) {
+    const tex = f.formula(defaultModel(f.id));
+    assert.ok(tex, f.id);
+    assert.doesNotMatch(tex, /\\begin\{cases\}/, f.id);
+  }
+  for (const tex of Object.values(FORMULAS)) assert.doesNotMatch(tex, /\\begin\{cases\}/);
+  assert.match(FORMULAS.lstm, /c_t &= f_t \\odot c_\{t-1\} \+ i_t \\odot g_t/);
+  assert.match(FORMULAS.gru, /\(1 - z_t\) \\odot n_t \+ z_t \\odot h_\{t-1\}/);
+});

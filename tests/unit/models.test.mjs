@@ -19,9 +19,9 @@ const RECURRENT_TRAIN = {
 };
 
 test('RNN, LSTM and GRU are neural families with the core\'s defaults', () => {
-  assert.deepEqual(defaultModel('rnn'), { family: 'rnn', layers: 1, embed: 64, hidden: 128, bptt: 64, activation: 'tanh', train: RECURRENT_TRAIN });
+  assert.deepEqual(defaultModel('rnn'), { family: 'rnn', layers: 1, embed: 64, hidden: 128, bptt: 64, dropout: 0, activation: 'tanh', train: RECURRENT_TRAIN });
   for (const id of ['lstm', 'gru']) {
-    assert.deepEqual(defaultModel(id), { family: id, layers: 1, embed: 64, hidden: 128, bptt: 64, train: RECURRENT_TRAIN });
+    assert.deepEqual(defaultModel(id), { family: id, layers: 1, embed: 64, hidden: 128, bptt: 64, dropout: 0, train: RECURRENT_TRAIN });
   }
   for (const id of ['fixed-window', 'rnn', 'lstm', 'gru']) assert.equal(family(id).neural, true, id);
   assert.ok(!family('ngram').neural);
@@ -34,6 +34,7 @@ test('the recurrent knobs have the core\'s ranges, and the RNN\'s σ only tanh o
     assert.deepEqual([p.embed.min, p.embed.max], [1, 4096]);
     assert.deepEqual([p.hidden.min, p.hidden.max], [1, 4096]);
     assert.deepEqual([p.bptt.min, p.bptt.max], [1, 1024]);
+    assert.ok(p.dropout.min === 0 && p.dropout.max < 1, 'the core takes dropout in [0, 1)');
     assert.equal(p.activation?.options.map((o) => o.value).join(), id === 'rnn' ? 'tanh,sigmoid' : undefined);
   }
 });

@@ -97,6 +97,8 @@ export default {
   'help.gru': 'Gated recurrent unit: a reset gate r and an update gate z mix a new candidate n_t with the old state; fewer parameters than an LSTM, often as good.',
   'p.layers': 'Layers L',
   'help.layers': 'Stacked layers: each layer reads the hidden states of the layer below.',
+  'p.dropout': 'Dropout between layers',
+  'help.dropout': 'While training, each output of a layer below the top is zeroed with this probability (and the rest scaled up): it only acts with 2 or more layers.',
   'p.bptt': 'BPTT length T (tokens)',
   'help.bptt': 'Truncated backpropagation through time: the text is read T tokens at a time; the state flows on into the next window, but gradients stop at its start.',
   'p.sigma': 'Activation σ',

@@ -121,6 +121,7 @@ for (const id of ['rnn', 'lstm', 'gru']) {
       { id: 'embed', type: 'int', label: 'p.embed', default: 64, min: 1, max: 4096 },
       { id: 'hidden', type: 'int', label: 'p.hidden', default: 128, min: 1, max: 4096 },
       { id: 'bptt', type: 'int', label: 'p.bptt', default: 64, min: 1, max: 1024, help: 'help.bptt' },
+      { id: 'dropout', type: 'number', label: 'p.dropout', default: 0, min: 0, max: 0.9, step: 0.05, help: 'help.dropout' },
       ...(id === 'rnn' ? [{ id: 'activation', type: 'select', label: 'p.sigma', default: 'tanh', options: [
         { value: 'tanh', label: 'act.tanh' }, { value: 'sigmoid', label: 'act.sigmoid' }] }] : []),
       ...trainParams(RECURRENT_TRAIN, 'p.lanes'),

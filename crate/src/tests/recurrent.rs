@@ -261,3 +261,37 @@ fn the_gradient_flow_view_shows_gradients_vanish() {
         assert_eq!(s.view("gradient-flow", &serde_json::json!({})).unwrap()["layers"][0]["norms"].as_array().unwrap().len(), 5);
     }
 }
+
+/// Inside the model: h per token and layer (and the gates), and the share of saturated gate values.
+#[test]
+fn the_hidden_state_view_reads_the_model_token_by_token() {
+    let corpus = CORPUS.repeat(4);
+    for family in ["rnn", "lstm", "gru"] {
+        let s = Session::new(&corpus, run_config(family, small(2, Activation::Tanh))).unwrap();
+        let v = s.view("hidden-states", &serde_json::json!({ "text": "the cat sat" })).unwrap();
+        let tokens = v["tokens"].as_array().unwrap().len();
+        assert!(tokens >= 11, "{family}: {tokens}");
+        for l in v["layers"].as_array().unwrap() {
+            let h = l["h"].as_array().unwrap();
+            assert_eq!(h.len(), tokens);
+            assert!(h.iter().all(|row| row.as_array().unwrap().len() == 8));
+            let gates = l["gates"]["values"].as_array().unwrap();
+            match family {
+                "rnn" => assert!(gates.is_empty() && l["saturation"].as_object().unwrap().is_empty()),
+                "lstm" => {
+                    assert_eq!(gates[0].as_array().unwrap().len(), 32);
+                    let sat = l["saturation"].as_object().unwrap();
+                    assert_eq!(sat.keys().cloned().collect::<Vec<_>>(), ["f", "i", "o"]);
+                    assert!(sat.values().all(|x| (0.0..=1.0).contains(&x.as_f64().unwrap())));
+                }
+                _ => assert_eq!(gates[0].as_array().unwrap().len(), 24),
+            }
+        }
+        // The state after a token depends on the tokens before it only: a prefix gives the same rows.
+        let prefix = s.view("hidden-states", &serde_json::json!({ "text": "the c" })).unwrap();
+        let n = prefix["tokens"].as_array().unwrap().len() - 1; // the prefix's own </s> differs
+        for k in 0..2 {
+            assert_eq!(prefix["layers"][k]["h"].as_array().unwrap()[..n], v["layers"][k]["h"].as_array().unwrap()[..n], "{family} layer {k}");
+        }
+    }
+}

@@ -686,7 +686,11 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
     }
 
     fn view(&self, eng: &mut Engine, name: &str, args: &serde_json::Value, data: &crate::text::Dataset) -> Option<Result<serde_json::Value>> {
-        (name == "gradient-flow").then(|| self.gradient_flow(eng, args, data))
+        match name {
+            "gradient-flow" => Some(self.gradient_flow(eng, args, data)),
+            "hidden-states" => Some(self.hidden_states(eng, args, data)),
+            _ => None,
+        }
     }
 
     fn start(&self, _eng: &mut Engine) -> State {
@@ -781,6 +785,78 @@ impl<K: CellKind> Recurrent<K> {
             .collect();
         let tokens: Vec<&str> = stream[..=n].iter().map(|&id| data.vocab.token(id)).collect();
         Ok(serde_json::json!({ "cell": K::NAME, "family": K::FAMILY, "position": pos, "loss": loss, "tokens": tokens, "layers": layers }))
+    }
+
+    /// Inside the model over a text (the first `MAX_STATE_TOKENS` tokens of `args.text`, encoded like
+    /// validation text, or of the validation text): per layer, every unit's h after each token and,
+    /// for the LSTM and the GRU, every gate's activation; and the share of saturated gate values
+    /// (below 0.1 or above 0.9) per sigmoid gate. The page draws units × time heatmaps from it.
+    fn hidden_states(&self, eng: &mut Engine, args: &serde_json::Value, data: &crate::text::Dataset) -> Result<serde_json::Value> {
+        const MAX_STATE_TOKENS: usize = 200;
+        let mut tokens = match args.get("text").and_then(serde_json::Value::as_str) {
+            Some(text) => crate::text::Dataset::encode_text(&data.config, &data.vocab, text),
+            None => data.valid.clone(),
+        };
+        tokens.truncate(MAX_STATE_TOKENS);
+        if tokens.is_empty() {
+            return Err(Error::new("no-text", "There is no text to read: type some, or load the model with its corpus."));
+        }
+        for l in &self.layers {
+            eng.be.fill(l.eh0, 0.0);
+            if let Some(c0) = l.ec0 {
+                eng.be.fill(c0, 0.0);
+            }
+        }
+        let round = |x: f32| (x * 1000.0).round() / 1000.0;
+        let names: &[&str] = match K::GATES {
+            4 => &["i", "f", "g", "o"],
+            3 => &["r", "z", "n"],
+            _ => &[],
+        };
+        let sigmoid_gates: &[usize] = match K::GATES {
+            4 => &[0, 1, 3],
+            3 => &[0, 1],
+            _ => &[],
+        };
+        let (h, gh) = (self.config.hidden, K::GATES * self.config.hidden);
+        let mut hs: Vec<Vec<Vec<f32>>> = vec![Vec::new(); self.layers.len()];
+        let mut gs: Vec<Vec<Vec<f32>>> = vec![Vec::new(); self.layers.len()];
+        let mut start = 0;
+        while start < tokens.len() {
+            let t = self.config.bptt.min(tokens.len() - start);
+            eng.ids.clear();
+            for s in 0..t {
+                eng.ids.push(tokens[start + s]);
+                eng.ids.resize((s + 1) * self.id_stride, 0);
+            }
+            eng.upload_ids(self.inputs);
+            self.forward(eng, 1, t, true, None);
+            for (k, l) in self.layers.iter().enumerate() {
+                for s in 0..t {
+                    hs[k].push(eng.be.read(l.h.at(s, 1)).into_iter().map(round).collect());
+                    if let Some(g) = l.gates {
+                        gs[k].push(eng.be.read(g.at(s, 1)).into_iter().map(round).collect());
+                    }
+                }
+            }
+            self.carry(eng, 1, t, true);
+            start += t;
+        }
+        let layers: Vec<serde_json::Value> = (0..self.layers.len())
+            .map(|k| {
+                let saturation: serde_json::Map<String, serde_json::Value> = sigmoid_gates
+                    .iter()
+                    .map(|&gi| {
+                        let vals = gs[k].iter().flat_map(|row| row[gi * h..(gi + 1) * h].iter());
+                        let (n, sat) = vals.fold((0usize, 0usize), |(n, s), &v| (n + 1, s + usize::from(!(0.1..=0.9).contains(&v))));
+                        (names[gi].to_string(), serde_json::json!(sat as f64 / n.max(1) as f64))
+                    })
+                    .collect();
+                serde_json::json!({ "layer": k, "units": h, "h": hs[k], "gates": { "names": names, "width": gh, "values": gs[k] }, "saturation": saturation })
+            })
+            .collect();
+        let shown: Vec<&str> = tokens.iter().map(|&id| data.vocab.token(id)).collect();
+        Ok(serde_json::json!({ "cell": K::NAME, "family": K::FAMILY, "tokens": shown, "layers": layers }))
     }
 
     /// The logits of the last forward pass of a training batch, [B·T × V] batch-major (parity tests).

@@ -382,7 +382,7 @@ impl<K: CellKind> Recurrent<K> {
             let [wi, wh, gwi, gwh, gbi, gbh, _, _] = names[k];
             let (input_seq, dinput_seq) = if k == 0 { (self.x, self.dx) } else { self.input_of(k, dropped) };
             let batched = [input_seq, dinput_seq, l.pre, l.dpre].iter().all(|q| q.span(0, t, b).is_some())
-                && l.dhh.map_or(true, |d| d.span(0, t, b).is_some());
+                && l.dhh.is_none_or(|d| d.span(0, t, b).is_some());
             for s in (0..t).rev() {
                 let (input, dinput) = (input_seq.at(s, b), dinput_seq.at(s, b));
                 let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
@@ -754,8 +754,8 @@ impl<K: CellKind> Recurrent<K> {
             }
         }
         eng.ids.clear();
-        for s in 0..n {
-            eng.ids.push(stream[s]);
+        for (s, &tok) in stream[..n].iter().enumerate() {
+            eng.ids.push(tok);
             eng.ids.resize((s + 1) * self.id_stride, 0);
         }
         eng.upload_ids(self.inputs);

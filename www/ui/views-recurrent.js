@@ -45,7 +45,7 @@ const GRADIENT_FLOW = {
       const { series, data } = gradflowSeries(results);
       plot?.destroy();
       app.viewCharts = app.viewCharts.filter((c) => c !== plot);
-      plot = lineChart(box, { series, xLabel: t('views.gf_distance'), yLabel: t('views.gf_norm'), logY: true, integerX: true });
+      plot = lineChart(box, { series, xLabel: t('views.gf_distance'), yLabel: t('views.gf_norm'), logY: true, decadesY: true, integerX: true, height: 320 });
       app.viewCharts.push(plot);
       plot.setData(data);
       box.dataset.series = String(series.length);

@@ -6,9 +6,11 @@ import { t } from '../lib/i18n.js';
 import { lineChart } from '../lib/charts.js';
 import { modelKey, gradflowSeries } from '../lib/gradflow.js';
 import { describeModel } from '../lib/describe.js';
+import { family } from '../lib/models.js';
 import { field, form, table } from './widgets.js';
 
-const isRecurrent = (m) => ['rnn', 'lstm', 'gru'].includes(m.family);
+// Decided by the family's `recurrent` flag (lib/models.js), never by its id.
+const isRecurrent = (m) => Boolean(family(m.family)?.recurrent);
 const el = (tag, cls, text) => {
   const e = document.createElement(tag);
   if (cls) e.className = cls;

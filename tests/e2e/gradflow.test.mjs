@@ -4,7 +4,9 @@
 // submission show; 中文; not offered for an n-gram model.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrowser, openPage, screenshot, waitForResult } from '../harness/browser.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startBrowser, openPage, screenshot, waitForResult, ROOT } from '../harness/browser.mjs';
 
 let env;
 before(async () => { env = await startBrowser(); });
@@ -112,4 +114,21 @@ test('the gradient-flow view charts a sigmoid RNN, then overlays an LSTM; not of
   assert.equal(await page.$('#tab-gradient-flow'), null);
   assert.deepEqual(page.errors, []);
   console.log(`# ${((Date.now() - started) / 1000).toFixed(1)} s`);
+});
+
+test('the gradient-flow view passes an axe-core check', async () => {
+  // axe is injected as a script, which the page's CSP (rightly) forbids; bypass it for the check only.
+  const page = await openPage(env, { contextOptions: { bypassCSP: true } });
+  await page.selectOption('#family', 'gru');
+  await setKnobs(page, { ...SMALL, layers: 2, steps: 5 });
+  await trainNow(page);
+  await page.click('#tab-gradient-flow');
+  await page.waitForFunction(() => document.getElementById('gf-chart')?.dataset.series === '2');
+  assert.match(await page.$eval('#gf-chart', (el) => el.getAttribute('aria-label')), /2 series/);
+  assert.deepEqual((await heads(page)).slice(1), ['GRU: 2 layers, d = 8, H = 16, T = 24 · layer 1', 'GRU: 2 layers, d = 8, H = 16, T = 24 · layer 2']);
+  await page.addScriptTag({ content: fs.readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8') });
+  const res = await page.evaluate(() => window.axe.run('#views-card', { runOnly: ['wcag2a', 'wcag2aa', 'best-practice'] }));
+  const serious = res.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
+  assert.deepEqual(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`), []);
+  assert.deepEqual(page.errors, []);
 });

@@ -5,13 +5,42 @@ const PALETTE = ['#2f5bd3', '#d3542f', '#2a9d5c', '#9b4dca', '#c79100', '#0f8b8d
 
 export function color(i) { return PALETTE[i % PALETTE.length]; }
 
+const SUP = { '-': '⁻', 0: '⁰', 1: '¹', 2: '²', 3: '³', 4: '⁴', 5: '⁵', 6: '⁶', 7: '⁷', 8: '⁸', 9: '⁹' };
+/** 10 to the power k, as text: 10⁻⁵. */
+export function pow10(k) { return k === 0 ? '1' : `10${String(k).replace(/./g, (c) => SUP[c])}`; }
+
+/**
+ * For a log axis spanning many orders of magnitude: ticks and grid lines only at powers of ten (every
+ * few decades, so at most ~6 labels), labelled 10ᵏ.
+ */
+function decadeFilter(u, splits) {
+  const isDecade = (v) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-6;
+  const ks = splits.filter(isDecade).map((v) => Math.round(Math.log10(v)));
+  if (ks.length < 2) return splits; // less than a decade: uPlot's own ticks
+  const every = Math.ceil((Math.max(...ks) - Math.min(...ks) + 1) / 6);
+  return splits.map((v) => (isDecade(v) && Math.round(Math.log10(v)) % every === 0 ? v : null));
+}
+const decades = (ax) => ({
+  ...ax,
+  size: 64,
+  filter: decadeFilter,
+  grid: { ...ax.grid, filter: decadeFilter },
+  ticks: { ...ax.ticks, filter: decadeFilter },
+  values: (u, splits) => splits.map((v) => {
+    if (v == null) return '';
+    const k = Math.round(Math.log10(v));
+    return Math.abs(Math.log10(v) - k) < 1e-6 ? pow10(k) : String(Number(v.toPrecision(3)));
+  }),
+});
+
 function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 
 /**
  * A line chart in `el`. `series`: [{ label, color?, dash? }]; data: [xs, ys1, ys2, ...] (null = gap).
+ * `decadesY` (with `logY`): y ticks only at powers of ten, labelled 10ᵏ.
  * Returns { setData(data), setSeries(series, data), destroy() }. Updates are batched per animation frame.
  */
-export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, logY = false, height = 240, points = false, integerX = false }) {
+export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, logY = false, height = 240, points = false, integerX = false, decadesY = false }) {
   let plot = null;
   let pending = null;
   const make = (ser, data) => {
@@ -23,7 +52,7 @@ export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, 
       width: Math.max(200, el.clientWidth || 300),
       height,
       scales: { x: { time: false, distr: logX ? 3 : 1 }, y: { distr: logY ? 3 : 1 } },
-      axes: [{ ...axis(xLabel), ...(integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100] } : {}) }, { ...axis(yLabel), size: 64 }],
+      axes: [{ ...axis(xLabel), ...(integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100] } : {}) }, decadesY ? decades(axis(yLabel)) : { ...axis(yLabel), size: 64 }],
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
       series: [{ label: xLabel }, ...ser.map((s, i) => ({
@@ -42,7 +71,7 @@ export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, 
   return {
     setData(data) {
       pending = data;
-      requestAnimationFrame(() => { if (pending) { plot.setData(pending); pending = null; } });
+      requestAnimationFrame(() => { if (pending && plot) plot.setData(pending); pending = null; });
     },
     setSeries(ser, data) { make(ser, data); },
     destroy() { ro.disconnect(); plot?.destroy(); plot = null; },

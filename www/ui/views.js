@@ -2,6 +2,7 @@
 // methods) it applies to and renders itself into the panel; the active view's id is part of share links.
 import { t } from '../lib/i18n.js';
 import { NGRAM_VIEWS } from './views-ngram.js';
+import { RECURRENT_VIEWS } from './views-recurrent.js';
 import { barList, field, form } from './widgets.js';
 import { errorLine } from '../lib/errors.js';
 
@@ -29,7 +30,7 @@ const NEXT = {
   },
 };
 
-export const VIEWS = [NEXT, ...NGRAM_VIEWS];
+export const VIEWS = [NEXT, ...NGRAM_VIEWS, ...RECURRENT_VIEWS];
 
 export function setupViews(app) {
   app.activeView = 'next';

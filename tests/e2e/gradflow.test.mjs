@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startBrowser, openPage, screenshot, waitForResult, ROOT } from '../harness/browser.mjs';
+import { startBrowser, openPage, screenshot, setKnobs, trainNow, ROOT } from '../harness/browser.mjs';
 
 let env;
 before(async () => { env = await startBrowser(); });
@@ -14,21 +14,6 @@ after(async () => { await env?.close(); });
 
 const SMALL = { layers: 1, embed: 8, hidden: 16, bptt: 24, batch: 4, steps: 30, eval_interval: 30 };
 
-async function setKnobs(page, knobs) {
-  for (const [id, v] of Object.entries(knobs)) {
-    const sel = `#p-${id}`;
-    if (await page.$eval(sel, (el) => el.tagName) === 'SELECT') await page.selectOption(sel, v);
-    else await page.fill(sel, String(v));
-    await page.$eval(sel, (el) => el.dispatchEvent(new Event('change', { bubbles: true })));
-  }
-}
-
-async function trainNow(page) {
-  await page.click('#train');
-  const err = await waitForResult(page, 120000);
-  assert.equal(err, null, err);
-  await page.waitForFunction(() => !document.getElementById('train').disabled);
-}
 
 const series = (page) => page.$eval('#gf-chart', (el) => Number(el.dataset.series || 0));
 const heads = (page) => page.$$eval('#view-panel .gf-values th', (ths) => ths.map((th) => th.textContent));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startBrowser, openPage, screenshot, waitForResult, ROOT } from '../harness/browser.mjs';
+import { startBrowser, openPage, screenshot, waitForResult, setKnobs, trainNow, ROOT } from '../harness/browser.mjs';
 
 let env;
 before(async () => { env = await startBrowser(); });
@@ -24,22 +24,6 @@ async function setData(page, seed = '7') {
   await page.fill('#seed', seed);
 }
 
-/** Sets the model form's knobs (and fires `change`, as a user's edit does). */
-async function setKnobs(page, knobs) {
-  for (const [id, v] of Object.entries(knobs)) {
-    const sel = `#p-${id}`;
-    if (await page.$eval(sel, (el) => el.tagName) === 'SELECT') await page.selectOption(sel, v);
-    else await page.fill(sel, String(v));
-    await page.$eval(sel, (el) => el.dispatchEvent(new Event('change', { bubbles: true })));
-  }
-}
-
-async function trainNow(page) {
-  await page.click('#train');
-  const err = await waitForResult(page, 120000);
-  assert.equal(err, null, err);
-  await page.waitForFunction(() => !document.getElementById('train').disabled);
-}
 
 /** The loss curve of the newest stored run. */
 function newestCurve(page) {

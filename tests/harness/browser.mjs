@@ -1,6 +1,7 @@
 // Browser-test harness: serves the repo root and drives Debian's headless chromium with playwright-core.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
+import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from './server.mjs';
@@ -69,7 +70,24 @@ export async function waitForResult(page, timeout = 180000) {
 }
 
 /** Clicks Train and waits for the result; returns the error text or null. */
-export async function clickTrain(page) {
+export async function clickTrain(page, timeout = 180000) {
   await page.click('#train');
-  return waitForResult(page);
+  return waitForResult(page, timeout);
+}
+
+/** Trains, fails the test on an error, and waits until the page can train again. */
+export async function trainNow(page, timeout = 120000) {
+  const err = await clickTrain(page, timeout);
+  assert.equal(err, null, err);
+  await page.waitForFunction(() => !document.getElementById('train').disabled);
+}
+
+/** Sets the model form's knobs (`#p-<id>`) and fires `change`, as a user's edit does. */
+export async function setKnobs(page, knobs) {
+  for (const [id, v] of Object.entries(knobs)) {
+    const sel = `#p-${id}`;
+    if (await page.$eval(sel, (el) => el.tagName) === 'SELECT') await page.selectOption(sel, v);
+    else await page.fill(sel, String(v));
+    await page.$eval(sel, (el) => el.dispatchEvent(new Event('change', { bubbles: true })));
+  }
 }

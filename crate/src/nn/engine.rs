@@ -60,6 +60,15 @@ impl Engine {
         Ok(Tensor { buf: self.be.alloc(shape.numel()), offset: 0, shape })
     }
 
+    /// The column mask of a model's logits, made once: 1 for the vocabulary entries it may never
+    /// predict (`<s>`, and `</s>` when the data has no boundaries), 0 for the others.
+    pub fn unpredictable_mask(&mut self, vocab: &crate::text::Vocab) -> Result<Tensor> {
+        let mask = self.alloc(&[vocab.len()])?;
+        let m: Vec<f32> = (0..vocab.len() as TokenId).map(|id| if vocab.is_predictable(id) { 0.0 } else { 1.0 }).collect();
+        self.be.write(mask, &m);
+        Ok(mask)
+    }
+
     /// A new id buffer of `len` ids.
     pub fn alloc_ids(&mut self, len: usize) -> Ids {
         self.ids.reserve(len.saturating_sub(self.ids.len()));

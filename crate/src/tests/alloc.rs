@@ -30,15 +30,20 @@ fn a_training_step_allocates_nothing() {
     assert_eq!(forty, ten, "40 steps (with 4 evaluations) allocate as much as 10 (with 1): per step, nothing");
 }
 
-/// Saving streams the model into the file: besides the output it holds one tensor at a time (it
-/// used to hold about four copies of the model).
-#[test]
-fn saving_holds_one_tensor_at_a_time_besides_the_file() {
-    // A vocabulary of 1000 words, so no one tensor dominates the file.
+/// A model trained one step on a vocabulary of 1000 words, so that no one tensor dominates its file.
+fn thousand_words() -> (String, Session) {
     let corpus: String = (0..4000).map(|i| format!("w{}{}", i % 1000, if i % 10 == 9 { "\n" } else { " " })).collect();
     let c = FixedWindowConfig { context: 1, embed: 32, hidden: 32, ..small(2) };
     let mut s = Session::new(&corpus, run_config(c)).unwrap();
     s.train_step(1).unwrap();
+    (corpus, s)
+}
+
+/// Saving streams the model into the file: besides the output it holds one tensor at a time (it
+/// used to hold about four copies of the model).
+#[test]
+fn saving_holds_one_tensor_at_a_time_besides_the_file() {
+    let (_, s) = thousand_words();
     let mut size = 0;
     let peak = peak_bytes(|| size = s.save().unwrap().len());
     // The file holds the parameters and two moments; the largest of them (W, H × n·d) is a small share.
@@ -52,10 +57,7 @@ fn saving_holds_one_tensor_at_a_time_besides_the_file() {
 /// again): what it holds beyond the loaded model itself is about one file.
 #[test]
 fn loading_holds_about_one_file_besides_the_model() {
-    let corpus: String = (0..4000).map(|i| format!("w{}{}", i % 1000, if i % 10 == 9 { "\n" } else { " " })).collect();
-    let c = FixedWindowConfig { context: 1, embed: 32, hidden: 32, ..small(2) };
-    let mut s = Session::new(&corpus, run_config(c)).unwrap();
-    s.train_step(1).unwrap();
+    let (corpus, s) = thousand_words();
     let bytes = s.save().unwrap();
     let mut back = None;
     let (peak, retained) = peak_and_retained(|| back = Some(Session::load(&bytes, Some(&corpus)).unwrap()));

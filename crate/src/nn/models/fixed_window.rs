@@ -182,9 +182,7 @@ impl NeuralModel for FixedWindow {
             inputs: eng.alloc_ids(rows * n),
             targets: eng.alloc_ids(rows),
         };
-        let mask = eng.alloc(&[v])?;
-        let m: Vec<f32> = (0..v as TokenId).map(|id| if vocab.is_predictable(id) { 0.0 } else { 1.0 }).collect();
-        eng.be.write(mask, &m);
+        let mask = eng.unpredictable_mask(vocab)?;
         let (p, g) = (Views::new(|n| eng.param(n)), Views::new(|n| eng.grad(n)));
         Ok(FixedWindow { config, p, g, a, mask })
     }

@@ -300,6 +300,28 @@ impl<K: CellKind> Recurrent<K> {
         }
     }
 
+    /// Stages and uploads the input ids of `t` steps, one aligned slot per step: `step(s, ids)`
+    /// appends step s's ids, one per row.
+    fn upload_inputs(&self, eng: &mut Engine, t: usize, mut step: impl FnMut(usize, &mut Vec<TokenId>)) {
+        eng.ids.clear();
+        for s in 0..t {
+            step(s, &mut eng.ids);
+            eng.ids.resize((s + 1) * self.id_stride, 0);
+        }
+        eng.upload_ids(self.inputs);
+    }
+
+    /// Zeroes the carried state: the lanes' (`eval` false) or that of evaluation and streams.
+    fn reset_state(&self, eng: &mut Engine, eval: bool) {
+        for l in &self.layers {
+            let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
+            eng.be.fill(h0, 0.0);
+            if let Some(c0) = c0 {
+                eng.be.fill(c0, 0.0);
+            }
+        }
+    }
+
     fn id_slot(&self, s: usize, b: usize) -> Ids {
         Ids { buf: self.inputs.buf, offset: s * self.id_stride, len: b }
     }
@@ -580,9 +602,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         let rows = b * t;
         let id_stride = aligned(b);
         let top = layers.last().expect("a layer").h;
-        let mask = eng.alloc(&[v])?;
-        let m: Vec<f32> = (0..v as TokenId).map(|id| if vocab.is_predictable(id) { 0.0 } else { 1.0 }).collect();
-        eng.be.write(mask, &m);
+        let mask = eng.unpredictable_mask(vocab)?;
         let model = Recurrent {
             x: Seq::new(eng, t, b, e, false)?,
             dx: Seq::new(eng, t, b, e, false)?,
@@ -617,20 +637,10 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
     fn forward_backward(&self, eng: &mut Engine, stream: &[TokenId], batch: &Batch, loss: Tensor) {
         let (b, t) = (batch.starts.len(), batch.len);
         if batch.reset {
-            for l in &self.layers {
-                eng.be.fill(l.h0, 0.0);
-                if let Some(c0) = l.c0 {
-                    eng.be.fill(c0, 0.0);
-                }
-            }
+            self.reset_state(eng, false);
         }
         // Step s of row r reads stream[start + s] and predicts stream[start + s + 1].
-        eng.ids.clear();
-        for s in 0..t {
-            eng.ids.extend(batch.starts.iter().map(|&st| stream[st as usize + s]));
-            eng.ids.resize((s + 1) * self.id_stride, 0);
-        }
-        eng.upload_ids(self.inputs);
+        self.upload_inputs(eng, t, |s, ids| ids.extend(batch.starts.iter().map(|&st| stream[st as usize + s])));
         let count = self.upload_targets(eng, batch.starts.iter().flat_map(|&st| (0..t).map(move |s| stream[st as usize + s + 1])));
         let seed = (self.config.dropout > 0.0).then(|| crate::nn::ops::dropout::hash32(batch.index as u32 ^ ((batch.index >> 32) as u32).wrapping_mul(0x85eb_ca6b)));
         self.forward(eng, b, t, false, seed);
@@ -646,12 +656,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
     /// that is not `<s>` is predicted from the empty history (the zero state).
     fn eval(&self, eng: &mut Engine, stream: &[TokenId], positions: &[u32], sink: &mut dyn FnMut(&mut Engine, Tensor, &[u32])) {
         let Some(&last) = positions.last() else { return };
-        for l in &self.layers {
-            eng.be.fill(l.eh0, 0.0);
-            if let Some(c0) = l.ec0 {
-                eng.be.fill(c0, 0.0);
-            }
-        }
+        self.reset_state(eng, true);
         if positions[0] == 0 {
             let top = self.layers.last().expect("a layer");
             eng.be.fill(top.h.at(0, 1), 0.0);
@@ -663,12 +668,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         let mut start = 1;
         while start < end {
             let t = self.config.bptt.min(end - start);
-            eng.ids.clear();
-            for s in 0..t {
-                eng.ids.push(stream[start + s - 1]);
-                eng.ids.resize((s + 1) * self.id_stride, 0);
-            }
-            eng.upload_ids(self.inputs);
+            self.upload_inputs(eng, t, |s, ids| ids.push(stream[start + s - 1]));
             self.upload_targets(eng, (start..start + t).map(|j| stream[j]));
             self.forward(eng, 1, t, true, None);
             let wl = self.output(eng, 1, t);
@@ -747,18 +747,8 @@ impl<K: CellKind> Recurrent<K> {
         let pos = args.get("position").and_then(serde_json::Value::as_u64).map_or(t - 1, |p| (p as usize).min(t - 1));
         // Steps 0..=pos read stream[s] and predict stream[s + 1]; only the loss at `pos` counts.
         let n = pos + 1;
-        for l in &self.layers {
-            eng.be.fill(l.eh0, 0.0);
-            if let Some(c0) = l.ec0 {
-                eng.be.fill(c0, 0.0);
-            }
-        }
-        eng.ids.clear();
-        for (s, &tok) in stream[..n].iter().enumerate() {
-            eng.ids.push(tok);
-            eng.ids.resize((s + 1) * self.id_stride, 0);
-        }
-        eng.upload_ids(self.inputs);
+        self.reset_state(eng, true);
+        self.upload_inputs(eng, n, |s, ids| ids.push(stream[s]));
         let target = if stream[n] == BOS { EOS } else { stream[n] };
         self.upload_targets(eng, (0..n).map(|s| if s == pos { target } else { stream[s + 1] }));
         let mut w = vec![0.0f32; n];
@@ -801,12 +791,7 @@ impl<K: CellKind> Recurrent<K> {
         if tokens.is_empty() {
             return Err(Error::new("no-text", "There is no text to read: type some, or load the model with its corpus."));
         }
-        for l in &self.layers {
-            eng.be.fill(l.eh0, 0.0);
-            if let Some(c0) = l.ec0 {
-                eng.be.fill(c0, 0.0);
-            }
-        }
+        self.reset_state(eng, true);
         let round = |x: f32| (x * 1000.0).round() / 1000.0;
         let names: &[&str] = match K::GATES {
             4 => &["i", "f", "g", "o"],
@@ -824,12 +809,7 @@ impl<K: CellKind> Recurrent<K> {
         let mut start = 0;
         while start < tokens.len() {
             let t = self.config.bptt.min(tokens.len() - start);
-            eng.ids.clear();
-            for s in 0..t {
-                eng.ids.push(tokens[start + s]);
-                eng.ids.resize((s + 1) * self.id_stride, 0);
-            }
-            eng.upload_ids(self.inputs);
+            self.upload_inputs(eng, t, |s, ids| ids.push(tokens[start + s]));
             self.forward(eng, 1, t, true, None);
             for (k, l) in self.layers.iter().enumerate() {
                 for s in 0..t {

@@ -18,6 +18,8 @@ import { setupGenerate } from './ui/generate.js';
 import { setupViews, renderViews } from './ui/views.js';
 import { setupRuns, refreshRuns, showNewestRuns, forgetRuns } from './ui/runs.js';
 import { setupFiles, openModelFile } from './ui/files.js';
+import { pngButton, chartParts, besideHeading } from './ui/png.js';
+import { setupSaturation, resetSaturation, onSaturation, lastSaturation } from './ui/saturation.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -193,6 +195,7 @@ function clearReport() {
   $('output').replaceChildren();
   $('score-out').replaceChildren();
   $('loss-wrap').hidden = true;
+  resetSaturation(app);
 }
 
 // ---------- training ----------
@@ -334,6 +337,8 @@ async function runTraining({ fresh }) {
     settings = app.state.settings;
     request = ['continueTraining', {}];
   }
+  // Recurrent models sample their gate saturation as they train (ui/saturation.js).
+  request[1].probes = { saturation: Boolean(family(settings.model.family).recurrent) };
   // A fresh neural model is usable (paused) once it is initialised; a continued one already is.
   Object.assign(app.state, { training: true, paused: false, pausable: !fresh, trained: false, live: !fresh, canContinue: false, modelSettings: settings.model, settings, stoppable: undefined });
   announce('announce.training');
@@ -351,7 +356,7 @@ async function runTraining({ fresh }) {
   }
   let res;
   try {
-    res = await app.worker.call(...request, (_type, p) => onProgress(p));
+    res = await app.worker.call(...request, (type, p) => (type === 'probe' ? onSaturation(app, p) : onProgress(p)));
     Object.assign(app.state, { trained: true, report: res.report });
     renderReport(res.report, settings);
     drawLoss();
@@ -388,6 +393,7 @@ async function recordRun(settings, res, corpus) {
     elapsedMs: res.elapsed_ms,
     stopped: res.stopped,
     backend: app.backend,
+    saturation: lastSaturation(app),
   };
   // Serialize the model only if it can be kept: a big model would be built and copied for nothing.
   let bytes = null;
@@ -430,6 +436,8 @@ function shareState(corpusOverride) {
     config: readSettings(),
     sample: { ...readSampling(), prompt: $('prompt').value },
     view: app.activeView,
+    // The active view's own settings (e.g. the hidden-state heatmap's text, layer and quantity).
+    ...(app.viewState?.[app.activeView] ? { view_state: app.viewState[app.activeView] } : {}),
   };
 }
 
@@ -513,6 +521,7 @@ async function applyDemo(state) {
   applySettings(state.config);
   applySampling(state.sample || {});
   if (state.view) app.activeView = state.view;
+  if (state.view && state.view_state) app.viewState = { [state.view]: state.view_state };
   renderFormulas();
 }
 
@@ -533,6 +542,7 @@ async function savePage() {
       settings: readSettings(),
       sample: { ...readSampling(), prompt: $('prompt').value },
       view: app.activeView,
+      views: app.viewState || {},
       scoreText: $('score-text').value,
     });
     // Lets tests (and curious users) see that the state is on disk.
@@ -557,6 +567,7 @@ async function restorePage() {
   applySettings(s.settings || {});
   applySampling(s.sample || {});
   if (s.view) app.activeView = s.view;
+  if (s.views && typeof s.views === 'object') app.viewState = s.views;
   if (s.scoreText) $('score-text').value = s.scoreText;
   return true;
 }
@@ -743,6 +754,14 @@ async function main() {
   setupViews(app);
   setupRuns(app);
   setupFiles(app);
+  setupSaturation(app);
+  besideHeading($('loss-wrap').querySelector('h3'), pngButton(() => ({
+    title: t('results.loss'),
+    subtitle: describeModel(app.state.modelSettings),
+    chart: 'loss',
+    model: app.state.modelSettings,
+    ...chartParts(() => app.lossChart),
+  }), { onError: (e) => app.showError(e) }));
   app.refreshButtons();
   renderViews(app);
   setStatus('status.loading');

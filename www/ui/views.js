@@ -3,6 +3,7 @@
 import { t } from '../lib/i18n.js';
 import { NGRAM_VIEWS } from './views-ngram.js';
 import { RECURRENT_VIEWS } from './views-recurrent.js';
+import { STATES_VIEWS } from './views-states.js';
 import { barList, field, form } from './widgets.js';
 import { errorLine } from '../lib/errors.js';
 
@@ -30,7 +31,7 @@ const NEXT = {
   },
 };
 
-export const VIEWS = [NEXT, ...NGRAM_VIEWS, ...RECURRENT_VIEWS];
+export const VIEWS = [NEXT, ...NGRAM_VIEWS, ...RECURRENT_VIEWS, ...STATES_VIEWS];
 
 export function setupViews(app) {
   app.activeView = 'next';

@@ -64,6 +64,7 @@ export function tokenLabel(tok) {
   if (tok === ' ') return '␣';
   if (tok === '\t') return '⇥';
   if (tok === '<s>') return '▸';
+  if (tok === '[UNK]') return '�';
   return tok;
 }
 

@@ -41,11 +41,15 @@ function selectField(id, labelKey, options, value) {
   return { wrap, select };
 }
 
-/** The geometry of a heatmap of T tokens × H units, in CSS pixels. */
-function geometry(T, H, words) {
-  const cw = words ? 16 : 13;
+/**
+ * The geometry of a heatmap of T tokens × H units, in CSS pixels: columns wide enough for a token's
+ * label, widened to fill `avail` pixels (up to 28 each); past the box, it scrolls.
+ */
+function geometry(T, H, words, avail) {
+  const gutterW = 34;
+  const cw = Math.max(words ? 16 : 13, Math.min(28, Math.floor((avail - gutterW) / Math.max(1, T))));
   const rh = Math.max(3, Math.min(12, Math.round(320 / H)));
-  const gutter = 34;
+  const gutter = gutterW;
   const labelH = words ? 76 : 18;
   return { cw, rh, gutter, labelH, width: gutter + T * cw, height: H * rh + labelH + 4 };
 }
@@ -240,7 +244,7 @@ const HIDDEN_STATES = {
       show.select.value = q.id;
       const m = matrix(l, q);
       const tokens = result.tokens;
-      const geo = geometry(tokens.length, l.units, words);
+      const geo = geometry(tokens.length, l.units, words, scroll.clientWidth || 300);
       const fresh = !current || current.layer !== st.layer || current.q.id !== q.id || current.tokens !== tokens;
       current = { m, q, tokens, geo, range: q.range, layer: st.layer };
       if (fresh) unit = liveliestUnit(m);
@@ -265,9 +269,12 @@ const HIDDEN_STATES = {
         el('span', 'hint', ` ${qLabel(q.id)}`),
       );
       // The share of saturated gate values on this text.
-      const rows = result.layers.filter((x) => Object.keys(x.saturation || {}).length)
-        .map((x) => [t('views.hs_layer_n', { n: x.layer + 1 }), ...Object.keys(x.saturation).sort().map((g) => `${g}: ${fmtPct(x.saturation[g])}`)]);
-      satBox.replaceChildren(...(rows.length ? [el('p', 'hint', t('views.hs_sat_text')), table(['views.hs_layer', ...rows[0].slice(1).map(() => 'views.hs_gate')], rows)] : []));
+      const gated = result.layers.filter((x) => Object.keys(x.saturation || {}).length);
+      const names = gated.length ? Object.keys(gated[0].saturation).sort() : [];
+      const rows = gated.map((x) => [t('views.hs_layer_n', { n: x.layer + 1 }), ...names.map((g) => fmtPct(x.saturation[g]))]);
+      const satTable = table(['views.hs_layer', ...names], rows);
+      satTable.querySelectorAll('th').forEach((th, i) => { if (i > 0) th.textContent = qLabel(names[i - 1]); });
+      satBox.replaceChildren(...(rows.length ? [el('p', 'hint', t('views.hs_sat_text')), satTable] : []));
       paint();
       canvas.dataset.ready = 'true';
       remember();

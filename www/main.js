@@ -8,6 +8,7 @@ import { encodeState, decodeHash, LINK_BUDGET, LinkError } from './lib/share.js'
 import * as store from './lib/store.js';
 import { lineChart } from './lib/charts.js';
 import { appendPoints, fromHistory } from './lib/curve.js';
+import { smooth } from './lib/compare.js';
 import { trainingRates } from './lib/progress.js';
 import { errorText } from './lib/errors.js';
 import { renderTex } from './lib/math.js';
@@ -18,7 +19,7 @@ import { setupGenerate } from './ui/generate.js';
 import { setupViews, renderViews } from './ui/views.js';
 import { setupRuns, refreshRuns, showNewestRuns, forgetRuns } from './ui/runs.js';
 import { setupFiles, openModelFile } from './ui/files.js';
-import { pngButton, chartParts, besideHeading } from './ui/png.js';
+import { modelChartPng, besideHeading } from './ui/png.js';
 import { setupSaturation, resetSaturation, onSaturation, lastSaturation } from './ui/saturation.js';
 
 const $ = (id) => document.getElementById(id);
@@ -287,12 +288,6 @@ function onProgress(p) {
     renderViews(app);
     announce(app.state.paused ? 'announce.paused' : 'announce.training');
   }
-}
-
-/** Exponential moving average of a noisy per-step loss (bias-corrected, like TensorBoard's smoothing). */
-function smooth(ys, beta = 0.95) {
-  let m = 0;
-  return ys.map((y, i) => { m = beta * m + (1 - beta) * y; return m / (1 - beta ** (i + 1)); });
 }
 
 function drawLoss() {
@@ -755,13 +750,7 @@ async function main() {
   setupRuns(app);
   setupFiles(app);
   setupSaturation(app);
-  besideHeading($('loss-wrap').querySelector('h3'), pngButton(() => ({
-    title: t('results.loss'),
-    subtitle: describeModel(app.state.modelSettings),
-    chart: 'loss',
-    model: app.state.modelSettings,
-    ...chartParts(() => app.lossChart),
-  }), { onError: (e) => app.showError(e) }));
+  besideHeading($('loss-wrap').querySelector('h3'), modelChartPng(app, { title: () => t('results.loss'), chart: 'loss', get: () => app.lossChart, onError: (e) => app.showError(e) }));
   app.refreshButtons();
   renderViews(app);
   setStatus('status.loading');

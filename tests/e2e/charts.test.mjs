@@ -158,6 +158,11 @@ test('the comparison chart: an n-gram level line and a neural curve, loss and pe
   await page.selectOption('#tokenizer', 'char');
   await page.fill('#seed', '5');
   await trainNow(page); // the default family: a 3-gram
+  // Bar lists export too: the next-token distribution, drawn at the list's width.
+  await page.waitForSelector('#view-panel .bars .bar-row');
+  const bars = await downloadPng(page, '#view-panel .png-export');
+  assert.match(bars.name, /^lmplay-next-token-ngram-3-modified-kn-\d{8}-\d{6}\.png$/);
+  assert.equal(bars.size.width, await page.$eval('#view-panel .bars', (el) => Math.ceil(Math.max(300, el.clientWidth) * devicePixelRatio)));
   await page.selectOption('#family', 'lstm');
   await setKnobs(page, { ...SMALL, layers: 1, steps: 60, eval_interval: 20 });
   await trainNow(page);

@@ -4,6 +4,7 @@ export default {
   en: {
     'export.png': 'PNG',
     'export.png_of': '{chart}: save as PNG',
+    'views.next_png': 'The next token after “{context}”',
 
     'views.hidden_states': 'Hidden states',
     'views.hs_hint': 'Inside the model, token by token: each row is a unit of the chosen layer, each column a token of the text, coloured by the unit’s value (blue negative, red positive; for a sigmoid gate, white 0 to green 1). Hover a row, or focus the heatmap and use the arrow keys, to pick a unit: the text below is coloured by it, as in Karpathy’s “The Unreasonable Effectiveness of Recurrent Neural Networks”. Gates: LSTM i (input), f (forget), g (candidate), o (output); GRU r (reset), z (update), n (candidate).',
@@ -65,6 +66,7 @@ export default {
   zh: {
     'export.png': 'PNG',
     'export.png_of': '{chart}：保存为 PNG',
+    'views.next_png': '“{context}”之后的下一个词元',
 
     'views.hidden_states': '隐藏状态',
     'views.hs_hint': '逐个词元看模型内部：每一行是所选层的一个单元，每一列是文本的一个词元，颜色是该单元的值（蓝为负，红为正；sigmoid 门从白色 0 到绿色 1）。把鼠标移到某一行上，或聚焦热图后用方向键，选一个单元：下面的文本就按它着色，就像 Karpathy《循环神经网络不可思议的有效性》里那样。门：LSTM 的 i（输入）、f（遗忘）、g（候选）、o（输出）；GRU 的 r（重置）、z（更新）、n（候选）。',

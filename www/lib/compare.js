@@ -7,7 +7,7 @@ import { color } from './charts.js';
 /** Most training points drawn per run (the smoothed curve is thinned evenly past it). */
 export const MAX_TRAIN_POINTS = 400;
 
-/** Bias-corrected exponential moving average of a noisy per-step loss (as the loss chart draws it). */
+/** Bias-corrected exponential moving average of a noisy per-step loss (like TensorBoard's smoothing; the loss chart's too). */
 export function smooth(ys, beta = 0.95) {
   let m = 0;
   return ys.map((y, i) => { m = beta * m + (1 - beta) * y; return m / (1 - beta ** (i + 1)); });

@@ -155,12 +155,53 @@ export function composeFigure({ plot, scale = 1, title = '', subtitle = '', lege
   return canvas;
 }
 
+/**
+ * A bar list (ui/widgets.js `barList`: rows { label, value, note? }) drawn on a canvas `width` CSS
+ * pixels wide, for the figure: label, bar (its share of `max`), value. Resolves like a chart's
+ * snapshot: { canvas, scale }.
+ */
+export function barsPlot(rows, { width, max = null, fmt = (v) => v.toPrecision(3), scale = globalThis.devicePixelRatio || 1, color = '#2f5bd3' }) {
+  const top = max ?? Math.max(...rows.map((r) => r.value), 1e-12);
+  const rowH = 20;
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.ceil(width * scale);
+  canvas.height = Math.ceil((rows.length * rowH + 8) * scale);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = LIGHT.bg;
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.scale(scale, scale);
+  ctx.font = `12px ui-monospace, Menlo, Consolas, "Noto Sans Mono CJK SC", monospace`;
+  ctx.textBaseline = 'middle';
+  const labelW = Math.min(160, width * 0.3);
+  const valueW = Math.min(140, width * 0.25);
+  const trackW = Math.max(20, width - 2 * PAD - labelW - valueW - 16);
+  const fit = (text, w) => {
+    let s = text;
+    while (s.length > 1 && ctx.measureText(s).width > w) s = s.slice(0, -1);
+    return s === text ? s : `${s.slice(0, -1)}…`;
+  };
+  rows.forEach((r, i) => {
+    const y = 4 + i * rowH + rowH / 2;
+    ctx.fillStyle = LIGHT.fg;
+    ctx.textAlign = 'left';
+    ctx.fillText(fit(r.label === '\n' ? '↵' : String(r.label), labelW - 6), PAD, y);
+    ctx.fillStyle = '#eef0f4';
+    ctx.fillRect(PAD + labelW, y - 6, trackW, 12);
+    ctx.fillStyle = color;
+    ctx.fillRect(PAD + labelW, y - 6, Math.max(1, (trackW * r.value) / top), 12);
+    ctx.fillStyle = LIGHT.muted;
+    ctx.textAlign = 'right';
+    ctx.fillText(fit(r.note ?? fmt(r.value), valueW), width - PAD, y);
+  });
+  return Promise.resolve({ canvas, scale });
+}
+
 /** A canvas as PNG bytes. */
 export function pngBlob(canvas) {
   return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the PNG could not be made'))), 'image/png'));
 }
 
-/** Hands a file to the browser's downloads. */
+/** Hands a file to the browser's downloads (model files too: ui/files.js). */
 export function download(blob, name) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');

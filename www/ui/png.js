@@ -1,7 +1,8 @@
 // The "PNG" button beside every chart and heatmap (docs/ui.md, "PNG export"): a keyboard-reachable
 // button that draws the figure (title, plot, legend) and downloads it under a meaningful name.
 import { t } from '../lib/i18n.js';
-import { composeFigure, pngBlob, download, pngName } from '../lib/export.js';
+import { composeFigure, pngBlob, download, pngName, barsPlot } from '../lib/export.js';
+import { describeModel } from '../lib/describe.js';
 
 /**
  * A button that exports a figure. `spec()` returns (or resolves to) { title, subtitle?, chart: the
@@ -40,6 +41,32 @@ export function pngButton(spec, { onError = null } = {}) {
 
 /** The plot of a `lineChart` (lib/charts.js) and its legend, for `pngButton`. */
 export const chartParts = (chart) => ({ plot: () => chart().snapshot(), legend: chart()?.legend() ?? [] });
+
+/**
+ * The PNG button of a chart of the current model: titled `title()`, with the model's description
+ * under the title and its settings in the file name; `get()` is the `lineChart`.
+ */
+export function modelChartPng(app, { title, chart, get, onError }) {
+  return pngButton(() => ({
+    title: title(),
+    subtitle: describeModel(app.state.modelSettings),
+    chart,
+    model: app.state.modelSettings,
+    ...chartParts(get),
+  }), { onError });
+}
+
+/** The PNG button of a bar list (`bars`, drawn from `rows`) of the current model. */
+export function barsPng(app, bars, rows, { title, chart, max = null }) {
+  const model = app.state.modelSettings;
+  return pngButton(() => ({
+    title,
+    subtitle: describeModel(model),
+    chart,
+    model,
+    plot: () => barsPlot(rows, { width: Math.max(300, bars.clientWidth || 600), max }),
+  }), { onError: (e) => bars.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: e })) });
+}
 
 /** Puts `button` on the right of `heading` (both in one row). */
 export function besideHeading(heading, button) {

@@ -4,9 +4,8 @@
 import { t } from '../lib/i18n.js';
 import { lineChart, color } from '../lib/charts.js';
 import { fmtInt, fmtPct } from '../lib/format.js';
-import { describeModel } from '../lib/describe.js';
 import { saturationSeries, addSample } from '../lib/saturation.js';
-import { pngButton, chartParts, besideHeading } from './png.js';
+import { modelChartPng, besideHeading } from './png.js';
 
 const $ = (id) => document.getElementById(id);
 const DASHES = [undefined, [6, 4], [2, 3], [10, 3, 2, 3]];
@@ -14,13 +13,7 @@ const DASHES = [undefined, [6, 4], [2, 3], [10, 3, 2, 3]];
 export function setupSaturation(app) {
   app.saturation = [];
   app.satChart = null;
-  besideHeading($('sat-wrap').querySelector('h3'), pngButton(() => ({
-    title: t('sat.title'),
-    subtitle: describeModel(app.state.modelSettings),
-    chart: 'gate-saturation',
-    model: app.state.modelSettings,
-    ...chartParts(() => app.satChart),
-  }), { onError: (e) => app.showError(e) }));
+  besideHeading($('sat-wrap').querySelector('h3'), modelChartPng(app, { title: () => t('sat.title'), chart: 'gate-saturation', get: () => app.satChart, onError: (e) => app.showError(e) }));
   document.addEventListener('langchange', () => {
     app.satChart?.destroy(); // axis labels are set when a chart is made
     app.satChart = null;

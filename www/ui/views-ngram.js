@@ -5,8 +5,7 @@ import { t, getLang } from '../lib/i18n.js';
 import { lineChart, align } from '../lib/charts.js';
 import { fmtInt, fmtPpl, fmtPct } from '../lib/format.js';
 import { barList, field, form, table } from './widgets.js';
-import { pngButton, chartParts } from './png.js';
-import { describeModel } from '../lib/describe.js';
+import { modelChartPng, barsPng } from './png.js';
 
 const isNgram = (m) => m.family === 'ngram';
 // A model read from an ARPA file has probabilities but no counts; one opened from a model file
@@ -28,9 +27,7 @@ const chartBox = () => el('div', 'chart');
 const chart = (app, box, { name, title, ...opts }) => {
   const c = lineChart(box, opts);
   app.viewCharts.push(c);
-  const m = app.state.modelSettings;
-  box.before(pngButton(() => ({ title, subtitle: describeModel(m), chart: name, model: m, ...chartParts(() => c) }),
-    { onError: (e) => box.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: e })) }));
+  box.before(modelChartPng(app, { title: () => title, chart: name, get: () => c, onError: (e) => box.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: e })) }));
   return c;
 };
 const methodLabel = (m) => (m.method === 'addk' ? (m.k === 1 ? t('desc.laplace') : t('desc.addk', { k: m.k })) : t(`method.${m.method}`));
@@ -105,9 +102,12 @@ const SPARSENESS = {
   render(panel, app) {
     const run = async () => {
       const r = await app.view('sparseness', {});
+      const rows = r.orders.map((o) => ({ label: t('views.order_n', { n: o.order }), value: o.share_unseen, note: `${fmtPct(o.share_unseen)} (${fmtInt(o.unseen)} / ${fmtInt(o.ngrams)})` }));
+      const bars = barList(rows, { max: 1 });
       panel.append(
         el('p', 'hint', t('views.sparseness_hint')),
-        barList(r.orders.map((o) => ({ label: t('views.order_n', { n: o.order }), value: o.share_unseen, note: `${fmtPct(o.share_unseen)} (${fmtInt(o.unseen)} / ${fmtInt(o.ngrams)})` })), { max: 1 }),
+        barsPng(app, bars, rows, { title: t('views.sparseness'), chart: 'sparseness', max: 1 }),
+        bars,
         table(['views.col_order', 'views.col_unseen_examples'], r.orders.map((o) => [String(o.order), o.examples.map((e) => e.join(' ')).join(' · ') || '—'])),
       );
     };

@@ -10,15 +10,9 @@ import { LIGHT } from '../lib/export.js';
 import { quantities, matrix, colorOf, css, colorStops, tokenLabel, liveliestUnit, unitExtremes, pixels, unitFromKey, TEXT } from '../lib/heatmap.js';
 import { fmtPct } from '../lib/format.js';
 import { pngButton } from './png.js';
-import { table } from './widgets.js';
+import { el, table } from './widgets.js';
 
 const isRecurrent = (m) => Boolean(family(m.family)?.recurrent);
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 const SOURCES = ['valid', 'output', 'custom'];
 /** How many tokens the core reads (crate/src/nn/models/recurrent.rs, MAX_STATE_TOKENS). */

@@ -6,6 +6,7 @@ import { RECURRENT_VIEWS } from './views-recurrent.js';
 import { STATES_VIEWS } from './views-states.js';
 import { barList, field, form } from './widgets.js';
 import { errorLine } from '../lib/errors.js';
+import { barsPng } from './png.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,7 +25,9 @@ const NEXT = {
       const rows = r.top.map((x) => ({ label: x.token, value: x.prob }));
       const named = document.createElement('p');
       if (r.token) named.textContent = t('views.named_prob', { token: r.token.token, prob: r.token.prob.toPrecision(4) });
-      out.replaceChildren(barList(rows), named);
+      const bars = barList(rows);
+      const png = barsPng(app, bars, rows, { title: t('views.next_png', { context: ctx.input.value || '∅' }), chart: 'next-token' });
+      out.replaceChildren(png, bars, named);
     };
     panel.append(form([ctx, k, tok], 'views.show', run), out);
     return run;

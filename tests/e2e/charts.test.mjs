@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startBrowser, openPage, screenshot, setKnobs, trainNow, ROOT } from '../harness/browser.mjs';
+import { startBrowser, openPage, screenshot, setKnobs, trainNow, ROOT, ARTIFACTS } from '../harness/browser.mjs';
 import { pngSize } from '../../www/lib/export.js';
 
 let env;
@@ -28,6 +28,9 @@ async function charLstm(page, knobs = SMALL) {
 async function downloadPng(page, selector) {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
   const bytes = fs.readFileSync(await download.path());
+  // Kept with the screenshots, to look at (e.g. png-hidden-states.png).
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  fs.writeFileSync(path.join(ARTIFACTS, `png-${download.suggestedFilename().replace(/^lmplay-|-lstm.*|-ngram.*|-\d{8}-\d{6}\.png$/g, '')}.png`), bytes);
   return { name: download.suggestedFilename(), size: pngSize(bytes) };
 }
 

@@ -38,12 +38,12 @@ function cssVar(name) { return getComputedStyle(document.documentElement).getPro
 
 /**
  * A line chart in `el`. `series`: [{ label, color?, dash? }]; data: [xs, ys1, ys2, ...] (null = gap).
- * `decadesY` (with `logY`): y ticks only at powers of ten, labelled 10ᵏ.
+ * `decadesY` (with `logY`): y ticks only at powers of ten, labelled 10ᵏ. `yRange`: [min, max] fixed.
  * Returns { setData(data), setSeries(series, data), legend(), snapshot(), destroy() }. Updates are
  * batched per animation frame. `snapshot()` draws the chart again, at its size, in the light theme
  * (for PNG export: lib/export.js) and resolves to { canvas, scale }.
  */
-export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, logY = false, height = 240, points = false, integerX = false, decadesY = false }) {
+export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, logY = false, height = 240, points = false, integerX = false, decadesY = false, yRange = null }) {
   let plot = null;
   let pending = null;
   let current = { series, data: [[], ...series.map(() => [])] };
@@ -52,7 +52,7 @@ export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, 
     return new uPlot({
       width,
       height,
-      scales: { x: { time: false, distr: logX ? 3 : 1 }, y: { distr: logY ? 3 : 1 } },
+      scales: { x: { time: false, distr: logX ? 3 : 1 }, y: { distr: logY ? 3 : 1, ...(yRange ? { range: yRange } : {}) } },
       axes: [{ ...axis(xLabel), ...(integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100] } : {}) }, decadesY ? decades(axis(yLabel)) : { ...axis(yLabel), size: 64 }],
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },

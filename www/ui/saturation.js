@@ -54,10 +54,10 @@ function drawSaturation(app) {
   const box = $('sat-chart');
   if (!app.satChart || Number(box.dataset.series) !== series.length) {
     app.satChart?.destroy();
-    app.satChart = lineChart(box, { series, xLabel: t('chart.step'), yLabel: t('sat.y'), points: samples.length < 40 });
+    app.satChart = lineChart(box, { series, xLabel: t('chart.step'), yLabel: t('sat.y'), points: samples.length < 40, yRange: [0, 100] });
     box.dataset.series = String(series.length);
   }
-  app.satChart.setData(data);
+  app.satChart.setData([data[0], ...data.slice(1).map((ys) => ys.map((v) => (v === null ? null : 100 * v)))]); // percent
   box.dataset.points = String(samples.length);
   const last = samples.at(-1);
   $('sat-latest').textContent = t('sat.latest', {

@@ -52,7 +52,7 @@ function geometry(T, H, words, avail) {
 function drawHeatmap(ctx, { m, tokens, range, unit, geo, theme, words }) {
   const T = m.length;
   const H = T ? m[0].length : 0;
-  const { cw, rh, gutter, labelH } = geo;
+  const { cw, rh, gutter } = geo;
   ctx.clearRect(0, 0, geo.width, geo.height);
   if (!T || !H) return;
   const off = document.createElement('canvas');
@@ -96,7 +96,6 @@ function drawHeatmap(ctx, { m, tokens, range, unit, geo, theme, words }) {
   ctx.moveTo(2, unit * rh + rh / 2);
   ctx.lineTo(8, unit * rh + rh / 2);
   ctx.stroke();
-  void labelH;
 }
 
 const pageTheme = () => ({ fg: cssVar('--fg') || '#1d2330', muted: cssVar('--muted') || '#5d6677', font: 'system-ui, sans-serif', mono: cssVar('--mono') || 'monospace' });

@@ -24,9 +24,13 @@ async function charLstm(page, knobs = SMALL) {
   await setKnobs(page, knobs);
 }
 
-/** Clicks a PNG button; returns the download's file name and the PNG's width and height. */
-async function downloadPng(page, selector) {
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+/**
+ * Presses a PNG button (a click, or Enter on the focused button with `keyboard`); returns the
+ * download's file name and the PNG's width and height.
+ */
+async function downloadPng(page, selector, { keyboard = false } = {}) {
+  const press = keyboard ? page.focus(selector).then(() => page.keyboard.press('Enter')) : page.click(selector);
+  const [download] = await Promise.all([page.waitForEvent('download'), press]);
   const bytes = fs.readFileSync(await download.path());
   // Kept with the screenshots, to look at (e.g. png-hidden-states.png).
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -188,10 +192,10 @@ test('the comparison chart: an n-gram level line and a neural curve, loss and pe
   // Perplexity: a log axis; from the keyboard.
   await page.focus('#runs-y-ppl');
   await page.keyboard.press('Space');
-  await page.waitForFunction(() => /perplexity/.test(document.querySelector('#runs-chart .u-axis:nth-of-type(2), #runs-chart').textContent) || true);
   assert.equal(await page.$eval('#runs-y-ppl', (el) => el.checked), true);
+  await page.waitForFunction(() => document.getElementById('runs-chart').dataset.y === 'ppl');
   await page.waitForFunction(() => document.getElementById('runs-chart').dataset.series === '3');
-  const ppl = await downloadPng(page, '#runs-cmp .png-export');
+  const ppl = await downloadPng(page, '#runs-cmp .png-export', { keyboard: true });
   assert.match(ppl.name, /^lmplay-runs-perplexity-\d{8}-\d{6}\.png$/);
   assert.equal(ppl.size.width, await page.$eval('#runs-chart canvas', (c) => c.width));
   await page.uncheck('#runs-show-train');

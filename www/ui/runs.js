@@ -315,6 +315,7 @@ function drawComparison(runsData) {
     chart?.destroy();
     chart = lineChart(box, { series, xLabel: t('chart.step'), yLabel: t(cmp.y === 'ppl' ? 'runs.cmp_y_ppl' : 'chart.loss'), logY: cmp.y === 'ppl', points: true });
     cmp.chartY = cmp.y;
+    box.dataset.y = cmp.y;
   }
   chart.setSeries(series, data);
 }

@@ -104,6 +104,9 @@ test('an LSTM: gate saturation grows with training; the heatmap of h and the gat
   const rh = Math.max(3, Math.min(12, Math.round(320 / 16)));
   await page.mouse.move(box.x + 60, box.y + 3 * rh + rh / 2);
   await page.waitForFunction(() => document.getElementById('hs-heatmap').dataset.unit === '3');
+  // Hovering a token of the text outlines its column.
+  await page.hover('#hs-colored .hs-tok[data-i="4"]');
+  await page.waitForFunction(() => document.getElementById('hs-heatmap').dataset.column === '4');
 
   // A gate: the forget gate of layer 2, on the sigmoid scale (0 … 1).
   await page.selectOption('#hs-layer', '1');

@@ -48,8 +48,11 @@ function geometry(T, H, words, avail) {
   return { cw, rh, gutter, labelH, width: gutter + T * cw, height: H * rh + labelH + 4 };
 }
 
-/** Draws the heatmap (cells, unit numbers, tokens under their columns, the chosen unit's outline). */
-function drawHeatmap(ctx, { m, tokens, range, unit, geo, theme, words }) {
+/**
+ * Draws the heatmap (cells, unit numbers, tokens under their columns, the chosen unit's outline and,
+ * while a token of the text is hovered, its column's).
+ */
+function drawHeatmap(ctx, { m, tokens, range, unit, geo, theme, words, column = null }) {
   const T = m.length;
   const H = T ? m[0].length : 0;
   const { cw, rh, gutter } = geo;
@@ -96,6 +99,10 @@ function drawHeatmap(ctx, { m, tokens, range, unit, geo, theme, words }) {
   ctx.moveTo(2, unit * rh + rh / 2);
   ctx.lineTo(8, unit * rh + rh / 2);
   ctx.stroke();
+  if (column !== null) {
+    ctx.lineWidth = 1.5;
+    ctx.strokeRect(gutter + column * cw, 0, cw, H * rh);
+  }
 }
 
 const pageTheme = () => ({ fg: cssVar('--fg') || '#1d2330', muted: cssVar('--muted') || '#5d6677', font: 'system-ui, sans-serif', mono: cssVar('--mono') || 'monospace' });
@@ -161,6 +168,7 @@ const HIDDEN_STATES = {
     let result = null;
     let unit = 0;
     let current = null; // { m, q, tokens, geo }
+    let column = null; // the token hovered in the text
 
     const quantity = () => {
       const l = result.layers[st.layer];
@@ -201,7 +209,7 @@ const HIDDEN_STATES = {
       canvas.style.height = `${geo.height}px`;
       const ctx = canvas.getContext('2d');
       ctx.setTransform(scale, 0, 0, scale, 0, 0);
-      drawHeatmap(ctx, { m, tokens, range: q.range, unit, geo, theme: pageTheme(), words });
+      drawHeatmap(ctx, { m, tokens, range: q.range, unit, geo, theme: pageTheme(), words, column });
       // The text, coloured by the chosen unit.
       const spans = colored.querySelectorAll('.hs-tok');
       spans.forEach((s, i) => {
@@ -219,6 +227,7 @@ const HIDDEN_STATES = {
         lo: lo.value.toFixed(2), loTok: tokenLabel(tokens[lo.at] ?? ''),
       }));
       canvas.dataset.unit = String(unit);
+      canvas.dataset.column = column === null ? '' : String(column);
       colored.dataset.unit = String(unit);
     };
 
@@ -238,6 +247,7 @@ const HIDDEN_STATES = {
       const m = matrix(l, q);
       const tokens = result.tokens;
       const geo = geometry(tokens.length, l.units, words, scroll.clientWidth || 300);
+      lastWidth = scroll.clientWidth;
       const fresh = !current || current.layer !== st.layer || current.q.id !== q.id || current.tokens !== tokens;
       current = { m, q, tokens, geo, range: q.range, layer: st.layer };
       if (fresh) unit = liveliestUnit(m);
@@ -319,6 +329,26 @@ const HIDDEN_STATES = {
       if (u >= 0 && u < (current.m[0]?.length ?? 0)) setUnit(u);
     };
     canvas.addEventListener('pointermove', pick);
+    // Hovering a token of the text outlines its column.
+    colored.addEventListener('pointerover', (e) => {
+      const i = e.target.closest?.('.hs-tok')?.dataset.i;
+      if (!current || i === undefined || Number(i) === column) return;
+      column = Number(i);
+      paint();
+    });
+    colored.addEventListener('pointerleave', () => { if (column !== null) { column = null; if (current) paint(); } });
+    // Columns fill the box: lay the heatmap out again when the box changes width.
+    let lastWidth = 0;
+    const ro = new ResizeObserver(() => {
+      const w = scroll.clientWidth;
+      if (!panel.isConnected) { ro.disconnect(); return; }
+      if (!current || Math.abs(w - lastWidth) < 8) return;
+      lastWidth = w;
+      const l = result.layers[st.layer];
+      current.geo = geometry(result.tokens.length, l.units, words, w);
+      paint();
+    });
+    ro.observe(scroll);
     canvas.addEventListener('pointerdown', pick);
 
     panel.append(el('p', 'hint', t('views.hs_hint')), f, info, head, scroll, desc, legend, textTitle, colored, satBox);

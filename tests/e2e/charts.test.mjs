@@ -69,6 +69,13 @@ test('an LSTM: gate saturation grows with training; the heatmap of h and the gat
   assert.ok(loss.size.height > lossCanvas.height + 30, `${loss.size.height} vs ${lossCanvas.height}`);
   assert.match(await page.$eval('#loss-wrap .png-export', (b) => b.getAttribute('aria-label')), /^Loss: save as PNG$/);
 
+  // The vanishing-gradients chart exports too.
+  await page.click('#tab-gradient-flow');
+  await page.waitForSelector('#gf-chart[data-ready="true"] canvas');
+  const gf = await downloadPng(page, '#gf-png');
+  assert.match(gf.name, /^lmplay-gradient-flow-lstm-2x16-\d{8}-\d{6}\.png$/);
+  assert.equal(gf.size.width, await page.$eval('#gf-chart canvas', (c) => c.width));
+
   // The heatmap: h of layer 1 on the validation text, a token under each column.
   await page.click('#tab-hidden-states');
   await page.waitForSelector('#hs-heatmap[data-ready="true"]');
@@ -173,6 +180,14 @@ test('the comparison chart: an n-gram level line and a neural curve, loss and pe
   const bars = await downloadPng(page, '#view-panel .png-export');
   assert.match(bars.name, /^lmplay-next-token-ngram-3-modified-kn-\d{8}-\d{6}\.png$/);
   assert.equal(bars.size.width, await page.$eval('#view-panel .bars', (el) => Math.ceil(Math.max(300, el.clientWidth) * devicePixelRatio)));
+  // And the n-gram views' charts: count of counts and Zipf, a button each.
+  await page.click('#tab-zipf');
+  await page.waitForFunction(() => document.querySelectorAll('#view-panel .chart canvas').length === 2);
+  assert.equal(await page.$$eval('#view-panel .png-export', (b) => b.length), 2);
+  const zipf = await downloadPng(page, '#view-panel .png-export >> nth=1');
+  assert.match(zipf.name, /^lmplay-zipf-ngram-3-modified-kn-\d{8}-\d{6}\.png$/);
+  assert.equal(zipf.size.width, await page.$$eval('#view-panel .chart canvas', (cs) => cs[1].width));
+  await page.click('#tab-next');
   await page.selectOption('#family', 'lstm');
   await setKnobs(page, { ...SMALL, layers: 1, steps: 60, eval_interval: 20 });
   await trainNow(page);

@@ -104,6 +104,10 @@ mod cli {
         /// RNN, LSTM, GRU: dropout between stacked layers, while training.
         #[arg(long)]
         dropout: Option<f64>,
+        /// RNN, LSTM, GRU: add a right-to-left direction (reads the future: not a language model,
+        /// cannot `sample`; its validation "perplexity" is flagged).
+        #[arg(long)]
+        bidirectional: bool,
         /// tanh, relu, sigmoid or gelu (the RNN: tanh or sigmoid).
         #[arg(long)]
         activation: Option<String>,
@@ -340,6 +344,7 @@ mod cli {
                     set(&mut r.hidden, self.hidden);
                     set(&mut r.bptt, self.bptt);
                     set(&mut r.dropout, self.dropout);
+                    r.bidirectional |= self.bidirectional;
                     if let Some(a) = &self.activation {
                         r.activation = parse_enum::<Activation>("activation", a)?;
                     }
@@ -556,7 +561,12 @@ mod cli {
                 println!("{}", serde_json::to_string_pretty(&s.view(&v.name, &args)?).expect("json"));
             }
             Cmd::Sample(args) => {
+                // A model that cannot generate (bidirectional) is refused before it trains.
+                if args.run.load.is_none() && args.run.load_arpa.is_none() {
+                    args.run.session()?.can_generate()?;
+                }
                 let s = args.run.trained()?;
+                s.can_generate()?;
                 let cfg = SampleConfig {
                     length: args.length,
                     temperature: args.temperature,

@@ -313,6 +313,14 @@ impl Session {
                 Ok(json!({ "top": top, "token": named }))
             }
             "surprisal" => self.surprisal(str_arg(args, "text")?),
+            // Accuracy against distance on a long-range task (any model: through its stream).
+            "long-range" => {
+                let task = crate::tasks::find(args.get("task").and_then(Value::as_str).unwrap_or("copy-memory"))?;
+                let n = args.get("examples").and_then(Value::as_u64).map_or(crate::tasks::accuracy::DEFAULT_EXAMPLES, |n| n as usize);
+                let seed = args.get("seed").and_then(Value::as_u64).unwrap_or(7);
+                let r = crate::tasks::accuracy::accuracy_by_distance(&*model, &self.data.config, task, n, seed)?;
+                Ok(serde_json::to_value(r).expect("json"))
+            }
             _ => self
                 .trainer
                 .view(name, args, &self.data)

@@ -41,10 +41,25 @@ mod cli {
         /// Train a model and generate text.
         Sample(SampleArgs),
         /// Train a model (or load an ARPA file) and print one of the page's views as JSON:
-        /// next, explain, sparseness, ppl-by-order, count-of-counts, interpolation, params.
+        /// next, explain, sparseness, ppl-by-order, count-of-counts, interpolation, params,
+        /// long-range (accuracy against distance on a task's corpus).
         View(ViewArgs),
         /// Run one benchmark case natively and print its JSON (used by `./build.sh bench`).
         Bench(BenchArgs),
+        /// Print a long-range task's corpus (copy-memory, temporal-order): the page's preset with the
+        /// defaults. Score a model on it with `lmplay view long-range --args '{"task": "copy-memory"}'`.
+        Task(TaskArgs),
+    }
+
+    #[derive(Args)]
+    struct TaskArgs {
+        /// copy-memory or temporal-order.
+        name: String,
+        #[arg(long, default_value_t = lmplay::tasks::PRESET_SEED)]
+        seed: u64,
+        /// Examples (lines).
+        #[arg(long, default_value_t = lmplay::tasks::PRESET_LINES)]
+        lines: usize,
     }
 
     #[derive(Args)]
@@ -554,6 +569,9 @@ mod cli {
                 }
                 let out = lmplay::bench::run(&b.name, &args)?;
                 println!("{}", serde_json::to_string(&out).expect("json"));
+            }
+            Cmd::Task(a) => {
+                print!("{}", lmplay::tasks::find(&a.name)?.corpus(a.seed, a.lines));
             }
             Cmd::View(v) => {
                 let s = v.run.trained()?;

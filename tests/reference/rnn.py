@@ -226,15 +226,19 @@ def self_test(cell, act, L, p, ids, tgt, state, logits, loss, final):
         assert err < 1e-5, (cell, act, L, err)
 
 
-def fixture(name, cell, act, L, seed):
-    g = torch.Generator().manual_seed(seed)
-    p = make_params(cell, L, g)
-    # Stream of B*2T+1 ordinary ids (3..10) with about one in eight replaced by </s>.
+def make_stream(g):
+    """A stream of B*2T+1 ordinary ids (3..10) with about one in eight replaced by </s>, and its B rows."""
     n = B * 2 * T + 1
     stream = torch.randint(3, V, (n,), generator=g)
     eos = torch.rand(n, generator=g) < 0.12
     stream = torch.where(eos, torch.full_like(stream, EOS), stream).tolist()
-    rows = [[stream[b * 2 * T + t] for t in range(2 * T + 1)] for b in range(B)]
+    return stream, [[stream[b * 2 * T + t] for t in range(2 * T + 1)] for b in range(B)]
+
+
+def fixture(name, cell, act, L, seed):
+    g = torch.Generator().manual_seed(seed)
+    p = make_params(cell, L, g)
+    stream, rows = make_stream(g)
     ins1 = torch.tensor([r[0:T] for r in rows])
     tg1 = torch.tensor([r[1:T + 1] for r in rows])
     ins2 = torch.tensor([r[T:2 * T] for r in rows])
@@ -299,11 +303,7 @@ def bi_fixture(name, cell, act, L, seed):
     """A bidirectional case through torch.nn's bidirectional modules (see the module docstring)."""
     g = torch.Generator().manual_seed(seed)
     p = make_bi_params(cell, L, g)
-    n = B * 2 * T + 1
-    stream = torch.randint(3, V, (n,), generator=g)
-    eos = torch.rand(n, generator=g) < 0.12
-    stream = torch.where(eos, torch.full_like(stream, EOS), stream).tolist()
-    rows = [[stream[b * 2 * T + t] for t in range(2 * T + 1)] for b in range(B)]
+    stream, rows = make_stream(g)
     windows = [(torch.tensor([r[0:T] for r in rows]), torch.tensor([r[1:T + 1] for r in rows])),
                (torch.tensor([r[T:2 * T] for r in rows]), torch.tensor([r[T + 1:2 * T + 1] for r in rows]))]
     cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]

@@ -33,6 +33,9 @@ const decades = (ax) => ({
   }),
 });
 
+/** The smallest value a log y axis draws. */
+export const LOG_FLOOR = 1e-15;
+
 function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 
 /**
@@ -65,15 +68,18 @@ export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, 
       }))],
     }, data, el);
   };
+  // uPlot's log ticks end at 10⁻¹⁶ (below it their search never ends, "Invalid array length"): a log
+  // axis draws only what it can; the views' tables keep the exact values.
+  const drawable = (data) => (logY ? [data[0], ...data.slice(1).map((ys) => ys.map((y) => (y === null || y >= LOG_FLOOR ? y : null)))] : data);
   make(series, [[], ...series.map(() => [])]);
   const ro = new ResizeObserver(() => plot && plot.setSize({ width: Math.max(200, el.clientWidth), height }));
   ro.observe(el);
   return {
     setData(data) {
       pending = data;
-      requestAnimationFrame(() => { if (pending && plot) plot.setData(pending); pending = null; });
+      requestAnimationFrame(() => { if (pending && plot) plot.setData(drawable(pending)); pending = null; });
     },
-    setSeries(ser, data) { make(ser, data); },
+    setSeries(ser, data) { make(ser, drawable(data)); },
     destroy() { ro.disconnect(); plot?.destroy(); plot = null; },
   };
 }

@@ -182,3 +182,23 @@ test('a bidirectional LSTM sees the future: its loss collapses, the page says wh
   assert.equal(await page.$eval('#bidi-callout', (el) => el.hidden), true);
   assert.deepEqual(page.errors, []);
 });
+
+test('the CLI writes the presets, scores a model by distance and refuses to sample a bidirectional one', async () => {
+  const { execFileSync, spawnSync } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { ROOT } = await import('../harness/browser.mjs');
+  const bin = path.join(ROOT, 'target/release/lmplay');
+  for (const id of ['copy-memory', 'temporal-order']) {
+    assert.equal(execFileSync(bin, ['task', id], { encoding: 'utf8', maxBuffer: 1 << 24 }), fs.readFileSync(path.join(ROOT, `www/corpora/${id}.txt`), 'utf8'), id);
+  }
+  const corpus = path.join(ROOT, 'www/corpora/copy-memory.txt');
+  const v = JSON.parse(execFileSync(bin, ['view', 'long-range', '--corpus', corpus, '--tokenizer', 'char', '--model', 'ngram', '--order', '3', '--smoothing', 'witten-bell', '--args', '{"task": "copy-memory", "examples": 50}', '--quiet'], { encoding: 'utf8' }));
+  assert.equal(v.chance, 0.125);
+  assert.deepEqual(v.distances.map((d) => d.distance), [2, 5, 10, 20, 30, 40, 50]);
+  assert.equal(v.distances[0].accuracy, 1, 'a trigram sees "s:" → s');
+  const r = spawnSync(bin, ['sample', '--corpus', corpus, '--tokenizer', 'char', '--model', 'lstm', '--bidirectional', '--steps', '1', '--prompt', 'a'], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '', 'nothing is generated, not even the prompt');
+  assert.match(r.stderr, /cannot generate text: it is bidirectional/);
+});

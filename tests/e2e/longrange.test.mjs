@@ -147,7 +147,7 @@ test('a bidirectional LSTM sees the future: its loss collapses, the page says wh
   assert.ok(bi < 0.5 * uni, `the bidirectional "perplexity" ${bi} collapses below the unidirectional ${uni}`);
   assert.match(await page.$eval('#r-model', (el) => el.textContent), /^bidirectional LSTM/);
   assert.equal(await page.$eval('#bidi-callout', (el) => el.hidden), false);
-  assert.match(await page.$eval('#bidi-callout', (el) => el.textContent), /Why is the loss almost 0\?.*cannot assign P\(x₁\.\.x_T\)/);
+  assert.match(await page.$eval('#bidi-callout', (el) => el.textContent), /Why is the loss so low\?.*cannot assign P\(x₁\.\.x_T\)/);
   assert.ok(await page.$('#notes li[data-code="not-generative"]'), 'the perplexity carries the warning');
   assert.equal(await page.$eval('#generate', (el) => el.disabled), true);
   assert.match(await page.$eval('#gen-why', (el) => el.textContent), /Generation is off/);
@@ -158,7 +158,7 @@ test('a bidirectional LSTM sees the future: its loss collapses, the page says wh
 
   // 中文.
   await page.click('#lang');
-  await page.waitForFunction(() => /为什么损失几乎为 0/.test(document.getElementById('bidi-callout').textContent));
+  await page.waitForFunction(() => /为什么损失这么低/.test(document.getElementById('bidi-callout').textContent));
   assert.match(await page.$eval('#gen-why', (el) => el.textContent), /不能生成/);
   assert.match(await page.$eval('#notes li[data-code="not-generative"]', (el) => el.textContent), /不是困惑度/);
   await page.click('#lang');

@@ -7,7 +7,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 use crate::lm::{LanguageModel, ModelInfo, TokenStream};
 use crate::session::{RunConfig, Session};
 use crate::tasks::accuracy::accuracy_by_distance;
-use crate::tasks::{find, Task};
+use crate::tasks::find;
 use crate::text::{DataConfig, TokenId, Tokenizer, TokenizerKind, Vocab, BOS};
 use serde_json::json;
 

@@ -165,6 +165,14 @@ fn a_bidirectional_model_sees_the_future_and_cannot_generate() {
     // The saved model says the same after loading.
     let loaded = Session::load(&bi.save().unwrap(), None).unwrap();
     assert!(!loaded.model().unwrap().info().generative);
+    // The recurrent views show its forward directions; its stream is a distribution.
+    let gf = bi.view("gradient-flow", &serde_json::json!({})).unwrap();
+    assert_eq!(gf["layers"].as_array().unwrap().len(), 1);
+    let hs = bi.view("hidden-states", &serde_json::json!({ "text": "the cat" })).unwrap();
+    assert!(hs["layers"][0]["h"].as_array().unwrap().iter().all(|row| row.as_array().unwrap().len() == 32));
+    let next = bi.view("next", &serde_json::json!({ "context": "the", "k": 64 })).unwrap();
+    let total: f64 = next["top"].as_array().unwrap().iter().map(|x| x["prob"].as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-4, "{total}");
 }
 
 /// A stream carries its hidden state token by token; its distributions are exactly those of a full

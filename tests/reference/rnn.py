@@ -235,6 +235,16 @@ def make_stream(g):
     return stream, [[stream[b * 2 * T + t] for t in range(2 * T + 1)] for b in range(B)]
 
 
+def record(out, w, p, logits, loss, final):
+    """Window w's logits, loss, gradients and carried state (h; the LSTM's c too) into the fixture."""
+    out[f"logits{w}"] = flat(logits)
+    out[f"loss{w}"] = loss.item()
+    out[f"grads{w}"] = {k: flat(v.grad) for k, v in p.items()}
+    out[f"h{w}"] = flat(final[0])
+    if len(final) > 1:
+        out[f"c{w}"] = flat(final[1])
+
+
 def fixture(name, cell, act, L, seed):
     g = torch.Generator().manual_seed(seed)
     p = make_params(cell, L, g)
@@ -262,12 +272,7 @@ def fixture(name, cell, act, L, seed):
             v.grad = None
         logits, loss, final = run_window(cell, act, L, p, ids, tgt, state)
         loss.backward()
-        out[f"logits{w}"] = flat(logits)
-        out[f"loss{w}"] = loss.item()
-        out[f"grads{w}"] = {k: flat(v.grad) for k, v in p.items()}
-        out[f"h{w}"] = flat(final[0])
-        if cell == "lstm":
-            out[f"c{w}"] = flat(final[1])
+        record(out, w, p, logits, loss, final)
         self_test(cell, act, L, p, ids, tgt, state, logits, loss, final)
         state = tuple(s.detach() for s in final)  # truncated BPTT: carry the values, not the graph
     return out
@@ -336,12 +341,7 @@ def bi_fixture(name, cell, act, L, seed):
         loss.backward()
         carried = [f.detach()[0::2] for f in fin]
         out[f"inputs{w}"], out[f"targets{w}"] = ids.tolist(), tgt.tolist()
-        out[f"logits{w}"] = flat(logits)
-        out[f"loss{w}"] = loss.item()
-        out[f"grads{w}"] = {k: flat(v.grad) for k, v in p.items()}
-        out[f"h{w}"] = flat(carried[0])
-        if cell == "lstm":
-            out[f"c{w}"] = flat(carried[1])
+        record(out, w, p, logits, loss, carried)
     return out
 
 

@@ -21,6 +21,7 @@ import { setupRuns, refreshRuns, showNewestRuns, forgetRuns } from './ui/runs.js
 import { setupFiles, openModelFile } from './ui/files.js';
 import { modelChartPng, besideHeading } from './ui/png.js';
 import { setupSaturation, resetSaturation, onSaturation, lastSaturation } from './ui/saturation.js';
+import { showGenerative } from './ui/bidirectional.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -30,6 +31,10 @@ export const MAX_CORPUS_CHARS = 32 * 1024 * 1024;
 const PRESET_LIST = {
   shakespeare: { url: 'www/corpora/shakespeare.txt', attribution: 'attr.shakespeare' },
   tang300: { url: 'www/corpora/tang300.txt', attribution: 'attr.tang300' },
+  // Long-range tasks (crate/src/tasks): files the core's generator wrote (`lmplay task ID`); the
+  // `long-range` view measures accuracy against distance on them (ui/views-longrange.js).
+  'copy-memory': { url: 'www/corpora/copy-memory.txt', attribution: 'attr.copy-memory', task: 'copy-memory' },
+  'temporal-order': { url: 'www/corpora/temporal-order.txt', attribution: 'attr.temporal-order', task: 'temporal-order' },
 };
 
 
@@ -70,6 +75,11 @@ const app = {
 
   view(name, args) { return app.worker.call('view', { name, args }); },
 
+  /** The long-range task the model was trained on (its corpus preset), or null. */
+  task() {
+    return app.state.task ?? null;
+  },
+
   refreshButtons() {
     const s = app.state;
     const busy = s.training || s.generating;
@@ -91,7 +101,8 @@ const app = {
     $('continue').disabled = !s.ready || busy;
     // A neural model exists from initialisation on, so it can generate while training is paused.
     const canUse = (s.trained || s.live) && (!s.training || s.paused) && !s.generating;
-    $('generate').disabled = !canUse;
+    // A bidirectional model cannot generate; the page says why (ui/bidirectional.js).
+    $('generate').disabled = !canUse || !showGenerative(s);
     $('gen-stop').disabled = !s.generating;
     $('score').disabled = !canUse;
     $('share').disabled = busy && !s.paused;
@@ -336,6 +347,7 @@ async function runTraining({ fresh }) {
   request[1].probes = { saturation: Boolean(family(settings.model.family).recurrent) };
   // A fresh neural model is usable (paused) once it is initialised; a continued one already is.
   Object.assign(app.state, { training: true, paused: false, pausable: !fresh, trained: false, live: !fresh, canContinue: false, modelSettings: settings.model, settings, stoppable: undefined });
+  if (fresh) app.state.task = preset($('preset').value)?.task ?? null;
   announce('announce.training');
   app.rate = { visible: { tokens: 0, ms: 0 }, hidden: { tokens: 0, ms: 0 }, last: null };
   if (fresh) {
@@ -578,7 +590,7 @@ app.openModel = async (bytes, name) => {
   app.curve = fromHistory(info.history);
   const lastStep = app.curve.length ? app.curve[app.curve.length - 1][0] : 0;
   const canContinue = Boolean(family(settings.model.family).neural && info.withCorpus && lastStep < (settings.model.train?.steps ?? 0));
-  Object.assign(app.state, { trained: true, modelSettings, settings, report: info.report, canContinue });
+  Object.assign(app.state, { trained: true, modelSettings, settings, report: info.report, canContinue, task: preset($('preset').value)?.task ?? null });
   clearReport();
   renderReport(info.report, settings);
   drawLoss();
@@ -608,7 +620,7 @@ app.openArpa = async (text, name) => {
   if ($('family').value !== 'ngram') buildForm('ngram');
   $('p-order').value = config.model.order;
   const modelSettings = { ...config.model, source: 'arpa' };
-  Object.assign(app.state, { trained: true, modelSettings, settings: { ...config, model: modelSettings }, report: info.report });
+  Object.assign(app.state, { trained: true, modelSettings, settings: { ...config, model: modelSettings }, report: info.report, task: preset($('preset').value)?.task ?? null });
   app.curve = [];
   clearReport();
   renderReport(info.report, config);

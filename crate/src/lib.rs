@@ -21,6 +21,7 @@ pub mod ngram;
 pub mod nn;
 pub mod rng;
 pub mod session;
+pub mod tasks;
 pub mod text;
 pub mod train;
 

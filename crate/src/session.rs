@@ -194,6 +194,25 @@ impl Session {
         self.trainer.model().ok_or_else(|| Error::new("not-trained", "Train a model first."))
     }
 
+    /// Ok if the model can generate text; the reason why not otherwise.
+    pub fn can_generate(&self) -> Result<()> {
+        self.generative_model().map(|_| ())
+    }
+
+    /// The model, if it can generate: one that reads ahead (bidirectional) cannot.
+    fn generative_model(&self) -> Result<Rc<dyn LanguageModel>> {
+        let model = self.model()?;
+        if !model.info().generative {
+            return Err(Error::new(
+                "not-generative",
+                "This model cannot generate text: it is bidirectional, so every prediction it was trained to make \
+                 read the token it predicts (its backward direction reads the text from the end). It never learned \
+                 P(next token | text so far), which generation needs. Train a unidirectional model to generate.",
+            ));
+        }
+        Ok(model)
+    }
+
     /// Validation perplexity and the numbers behind it.
     pub fn report(&self) -> Result<Report> {
         let model = self.model()?;
@@ -202,7 +221,7 @@ impl Session {
 
     /// Generates after a prompt, handing each token to `on_token` (return false to stop).
     pub fn generate(&self, prompt: &str, cfg: &SampleConfig, on_token: impl FnMut(Generated) -> bool) -> Result<()> {
-        let model = self.model()?;
+        let model = self.generative_model()?;
         let prompt = Dataset::encode_prompt(&self.data.config, &self.data.vocab, prompt);
         generate(&*model, &self.data.config.tokenizer, &prompt, cfg, on_token)
     }
@@ -252,7 +271,7 @@ impl Session {
 
     /// Starts a chunked generation (see [`Session::generate_chunk`]).
     pub fn start_generation(&mut self, prompt: &str, cfg: &SampleConfig) -> Result<()> {
-        let model = self.model()?;
+        let model = self.generative_model()?;
         let prompt = Dataset::encode_prompt(&self.data.config, &self.data.vocab, prompt);
         self.generator = Some(Generator::new(model, &prompt, cfg)?);
         Ok(())
@@ -294,6 +313,14 @@ impl Session {
                 Ok(json!({ "top": top, "token": named }))
             }
             "surprisal" => self.surprisal(str_arg(args, "text")?),
+            // Accuracy against distance on a long-range task (any model: through its stream).
+            "long-range" => {
+                let task = crate::tasks::find(args.get("task").and_then(Value::as_str).unwrap_or("copy-memory"))?;
+                let n = args.get("examples").and_then(Value::as_u64).map_or(crate::tasks::accuracy::DEFAULT_EXAMPLES, |n| n as usize);
+                let seed = args.get("seed").and_then(Value::as_u64).unwrap_or(7);
+                let r = crate::tasks::accuracy::accuracy_by_distance(&*model, &self.data.config, task, n, seed)?;
+                Ok(serde_json::to_value(r).expect("json"))
+            }
             _ => self
                 .trainer
                 .view(name, args, &self.data)

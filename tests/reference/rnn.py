@@ -4,7 +4,8 @@
 Regenerate the committed fixtures (CI never needs PyTorch):
 
     pip install torch            # the CPU build is enough
-    python3 tests/reference/rnn.py
+    python3 tests/reference/rnn.py            # every case
+    python3 tests/reference/rnn.py gru_bi     # only the named cases
 
 Model (float32, PyTorch's parameter layout and equations), V = 11 ids (0 [UNK], 1 <s>, 2 </s>),
 embedding E = 5, hidden H = 7, batch B = 3, window (bptt) T = 6:
@@ -35,6 +36,12 @@ Each tests/reference/fixtures/rnn_<case>.json holds (floats are flat row-major l
     grads1, grads2: name -> flat list, same names and shapes as weights,
     h1, h2: [L*B*H] in order (layer, b, j), the final hidden state of each window;
     c1, c2: the same for the LSTM's cell state (lstm only).
+
+Bidirectional cases (bidirectional: true) use torch.nn.RNN / LSTM / GRU with bidirectional=True: the
+reverse direction's parameters are rnn.*_l{k}_reverse, layer k > 0 reads [h_fwd; h_bwd] (in_k = 2H),
+output.weight is [V, 2H]. Window 2 starts the forward direction from window 1's final forward state
+and the reverse direction from zero (its state at a window's end would need the text after it);
+h1, h2, c1, c2 hold the forward directions' final states only (what is carried).
 """
 import json
 import math
@@ -56,6 +63,12 @@ CASES = [  # name, cell, activation, layers, seed
     ("lstm_2layer", "lstm", None, 2, 25),
     ("gru", "gru", None, 1, 26),
     ("gru_2layer", "gru", None, 2, 27),
+]
+BI_CASES = [  # bidirectional: name, cell, activation, layers, seed
+    ("rnn_tanh_bi_2layer", "rnn", "tanh", 2, 28),
+    ("lstm_bi", "lstm", None, 1, 29),
+    ("lstm_bi_2layer", "lstm", None, 2, 30),
+    ("gru_bi_2layer", "gru", None, 2, 31),
 ]
 
 
@@ -213,15 +226,29 @@ def self_test(cell, act, L, p, ids, tgt, state, logits, loss, final):
         assert err < 1e-5, (cell, act, L, err)
 
 
-def fixture(name, cell, act, L, seed):
-    g = torch.Generator().manual_seed(seed)
-    p = make_params(cell, L, g)
-    # Stream of B*2T+1 ordinary ids (3..10) with about one in eight replaced by </s>.
+def make_stream(g):
+    """A stream of B*2T+1 ordinary ids (3..10) with about one in eight replaced by </s>, and its B rows."""
     n = B * 2 * T + 1
     stream = torch.randint(3, V, (n,), generator=g)
     eos = torch.rand(n, generator=g) < 0.12
     stream = torch.where(eos, torch.full_like(stream, EOS), stream).tolist()
-    rows = [[stream[b * 2 * T + t] for t in range(2 * T + 1)] for b in range(B)]
+    return stream, [[stream[b * 2 * T + t] for t in range(2 * T + 1)] for b in range(B)]
+
+
+def record(out, w, p, logits, loss, final):
+    """Window w's logits, loss, gradients and carried state (h; the LSTM's c too) into the fixture."""
+    out[f"logits{w}"] = flat(logits)
+    out[f"loss{w}"] = loss.item()
+    out[f"grads{w}"] = {k: flat(v.grad) for k, v in p.items()}
+    out[f"h{w}"] = flat(final[0])
+    if len(final) > 1:
+        out[f"c{w}"] = flat(final[1])
+
+
+def fixture(name, cell, act, L, seed):
+    g = torch.Generator().manual_seed(seed)
+    p = make_params(cell, L, g)
+    stream, rows = make_stream(g)
     ins1 = torch.tensor([r[0:T] for r in rows])
     tg1 = torch.tensor([r[1:T + 1] for r in rows])
     ins2 = torch.tensor([r[T:2 * T] for r in rows])
@@ -245,12 +272,7 @@ def fixture(name, cell, act, L, seed):
             v.grad = None
         logits, loss, final = run_window(cell, act, L, p, ids, tgt, state)
         loss.backward()
-        out[f"logits{w}"] = flat(logits)
-        out[f"loss{w}"] = loss.item()
-        out[f"grads{w}"] = {k: flat(v.grad) for k, v in p.items()}
-        out[f"h{w}"] = flat(final[0])
-        if cell == "lstm":
-            out[f"c{w}"] = flat(final[1])
+        record(out, w, p, logits, loss, final)
         self_test(cell, act, L, p, ids, tgt, state, logits, loss, final)
         state = tuple(s.detach() for s in final)  # truncated BPTT: carry the values, not the graph
     return out
@@ -267,10 +289,70 @@ def check(fx):
             assert any(x != 0 for x in gr), (k, w)
 
 
+def make_bi_params(cell, L, g):
+    G = GATES[cell]
+    p = {"embedding.weight": torch.randn(V, E, generator=g)}
+    for k in range(L):
+        n_in = E if k == 0 else 2 * H
+        for sfx in ("", "_reverse"):
+            p[f"rnn.weight_ih_l{k}{sfx}"] = torch.randn(G * H, n_in, generator=g) * 0.3
+            p[f"rnn.weight_hh_l{k}{sfx}"] = torch.randn(G * H, H, generator=g) * 0.3
+            p[f"rnn.bias_ih_l{k}{sfx}"] = torch.randn(G * H, generator=g) * 0.3
+            p[f"rnn.bias_hh_l{k}{sfx}"] = torch.randn(G * H, generator=g) * 0.3
+    p["output.weight"] = torch.randn(V, 2 * H, generator=g) * 0.3
+    p["output.bias"] = torch.randn(V, generator=g) * 0.3
+    return {k: v.float().requires_grad_(True) for k, v in p.items()}
+
+
+def bi_fixture(name, cell, act, L, seed):
+    """A bidirectional case through torch.nn's bidirectional modules (see the module docstring)."""
+    g = torch.Generator().manual_seed(seed)
+    p = make_bi_params(cell, L, g)
+    stream, rows = make_stream(g)
+    windows = [(torch.tensor([r[0:T] for r in rows]), torch.tensor([r[1:T + 1] for r in rows])),
+               (torch.tensor([r[T:2 * T] for r in rows]), torch.tensor([r[T + 1:2 * T + 1] for r in rows]))]
+    cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    kw = {"nonlinearity": act} if cell == "rnn" else {}
+    m = cls(E, H, num_layers=L, batch_first=True, bidirectional=True, **kw)
+    mp = {name_: p["rnn." + name_] for name_, _ in m.named_parameters()}
+    assert set(mp) == {k[4:] for k in p if k.startswith("rnn.")}
+    out = {"cell": cell}
+    if cell == "rnn":
+        out["activation"] = act
+    out.update({
+        "layers": L, "bidirectional": True, "vocab_size": V, "embed": E, "hidden": H, "batch": B, "bptt": T,
+        "masked": [BOS], "seed": seed, "stream": stream,
+        "weights": {k: {"shape": list(v.shape), "data": flat(v)} for k, v in p.items()},
+    })
+    nstate = 2 if cell == "lstm" else 1
+    carried = [torch.zeros(L, B, H) for _ in range(nstate)]  # forward directions only
+    for w, (ids, tgt) in enumerate(windows, start=1):
+        for v in p.values():
+            v.grad = None
+        # torch's h0 is [L*2, B, H], direction-minor: the forward from the carried state, the reverse 0.
+        h0 = [torch.stack([x for k in range(L) for x in (c[k], torch.zeros(B, H))]) for c in carried]
+        x = p["embedding.weight"][ids]
+        top, fin = torch.func.functional_call(m, mp, (x, tuple(h0) if cell == "lstm" else h0[0]))
+        fin = fin if cell == "lstm" else (fin,)
+        logits = top @ p["output.weight"].T + p["output.bias"]
+        masked = logits.clone()
+        masked[..., BOS] = float("-inf")
+        loss = torch.nn.functional.cross_entropy(masked.reshape(-1, V), tgt.reshape(-1))
+        loss.backward()
+        carried = [f.detach()[0::2] for f in fin]
+        out[f"inputs{w}"], out[f"targets{w}"] = ids.tolist(), tgt.tolist()
+        record(out, w, p, logits, loss, carried)
+    return out
+
+
 if __name__ == "__main__":
+    import sys
     os.makedirs(OUT, exist_ok=True)
-    for name, cell, act, L, seed in CASES:
-        fx = fixture(name, cell, act, L, seed)
+    only = set(sys.argv[1:])
+    for name, cell, act, L, seed in CASES + BI_CASES:
+        if only and name not in only:
+            continue
+        fx = (bi_fixture if (name, cell, act, L, seed) in BI_CASES else fixture)(name, cell, act, L, seed)
         check(fx)
         path = os.path.join(OUT, f"rnn_{name.removeprefix('rnn_')}.json")
         with open(path, "w") as f:

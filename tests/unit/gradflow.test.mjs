@@ -11,6 +11,7 @@ test('models are keyed by their settings', () => {
   assert.equal(modelKey(rnn), modelKey({ ...rnn }));
   assert.notEqual(modelKey(rnn), modelKey({ ...rnn, activation: 'tanh' }));
   assert.notEqual(modelKey(rnn), modelKey(lstm));
+  assert.notEqual(modelKey(lstm), modelKey({ ...lstm, bidirectional: true }));
 });
 
 test('one series per model and layer, aligned on the distances', () => {

@@ -19,9 +19,9 @@ const RECURRENT_TRAIN = {
 };
 
 test('RNN, LSTM and GRU are neural families with the core\'s defaults', () => {
-  assert.deepEqual(defaultModel('rnn'), { family: 'rnn', layers: 1, embed: 64, hidden: 128, bptt: 64, dropout: 0, activation: 'tanh', train: RECURRENT_TRAIN });
+  assert.deepEqual(defaultModel('rnn'), { family: 'rnn', layers: 1, embed: 64, hidden: 128, bptt: 64, dropout: 0, bidirectional: false, activation: 'tanh', train: RECURRENT_TRAIN });
   for (const id of ['lstm', 'gru']) {
-    assert.deepEqual(defaultModel(id), { family: id, layers: 1, embed: 64, hidden: 128, bptt: 64, dropout: 0, train: RECURRENT_TRAIN });
+    assert.deepEqual(defaultModel(id), { family: id, layers: 1, embed: 64, hidden: 128, bptt: 64, dropout: 0, bidirectional: false, train: RECURRENT_TRAIN });
   }
   for (const id of ['fixed-window', 'rnn', 'lstm', 'gru']) assert.equal(family(id).neural, true, id);
   assert.ok(!family('ngram').neural);

@@ -34,6 +34,9 @@ const decades = (ax) => ({
   }),
 });
 
+/** The smallest value a log y axis draws. */
+export const LOG_FLOOR = 1e-15;
+
 function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 
 /**
@@ -66,10 +69,13 @@ export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, 
       }))],
     }, data, target);
   };
+  // uPlot's log ticks end at 10⁻¹⁶ (below it their search never ends, "Invalid array length"): a log
+  // axis draws only what it can; the views' tables keep the exact values.
+  const drawable = (data) => (logY ? [data[0], ...data.slice(1).map((ys) => ys.map((y) => (y === null || y >= LOG_FLOOR ? y : null)))] : data);
   const make = (ser, data) => {
     plot?.destroy();
     current = { series: ser, data };
-    plot = build(ser, data, el, Math.max(200, el.clientWidth || 300), { fg: cssVar('--muted') || '#666', grid: cssVar('--line') || '#ddd' });
+    plot = build(ser, drawable(data), el, Math.max(200, el.clientWidth || 300), { fg: cssVar('--muted') || '#666', grid: cssVar('--line') || '#ddd' });
   };
   make(series, current.data);
   const ro = new ResizeObserver(() => plot && plot.setSize({ width: Math.max(200, el.clientWidth), height }));
@@ -78,7 +84,7 @@ export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, 
     setData(data) {
       pending = data;
       current = { ...current, data };
-      requestAnimationFrame(() => { if (pending && plot) plot.setData(pending); pending = null; });
+      requestAnimationFrame(() => { if (pending && plot) plot.setData(drawable(pending)); pending = null; });
     },
     setSeries(ser, data) { make(ser, data); },
     legend() { return current.series.map((s, i) => ({ label: s.label, color: s.color || color(i), dash: s.dash })); },
@@ -87,7 +93,7 @@ export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, 
       stage.className = 'export-stage';
       document.body.append(stage);
       const width = Math.max(200, el.clientWidth || 300);
-      const u = build(current.series, current.data, stage, width, { fg: LIGHT.fg, grid: LIGHT.line });
+      const u = build(current.series, drawable(current.data), stage, width, { fg: LIGHT.fg, grid: LIGHT.line });
       await new Promise((r) => setTimeout(r, 0)); // uPlot draws in a microtask
       const canvas = document.createElement('canvas');
       canvas.width = u.ctx.canvas.width;

@@ -17,7 +17,8 @@ export function describeModel(m, fallback = '') {
     const layers = m.layers === 1 ? t('desc.layer_one') : t('desc.layers', { n: m.layers });
     const params = { layers, d: m.embed, h: m.hidden, t: m.bptt };
     if (m.family === 'rnn') params.f = t(`act.${m.activation}`);
-    return t(`desc.${m.family}`, params);
+    const d = t(`desc.${m.family}`, params);
+    return m.bidirectional ? t('desc.bidirectional', { model: d }) : d;
   }
   return fallback;
 }

@@ -5,7 +5,7 @@ import { describeModel } from './describe.js';
 
 /** The overlay's key for a model: its settings, independent of the page's language. */
 export function modelKey(m) {
-  return JSON.stringify([m.family, m.activation ?? null, m.layers, m.embed, m.hidden, m.bptt, m.dropout ?? null]);
+  return JSON.stringify([m.family, m.activation ?? null, m.layers, m.embed, m.hidden, m.bptt, m.dropout ?? null, Boolean(m.bidirectional)]);
 }
 
 /**

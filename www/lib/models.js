@@ -43,6 +43,8 @@ export const FORMULAS = {
     n_t &= \tanh(W_n x_t + b_n + r_t \odot (U_n h_{t-1} + b_{hn}))\\
     h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1},\quad \hat y_t = \mathrm{softmax}(U h_t + b_2)
   \end{aligned}`,
+  // A bidirectional recurrent model (added under the cell's equations): a second stack reads right to left.
+  bidirectional: String.raw`h^{\mathrm{bwd}}_t = \mathrm{cell}(x_t,\, h^{\mathrm{bwd}}_{t+1}),\quad \hat y_t = \mathrm{softmax}(U\,[h^{\mathrm{fwd}}_t; h^{\mathrm{bwd}}_t] + b_2)`,
   perplexity: String.raw`\mathrm{PPL} = 2^{l},\quad l = -\frac{1}{m}\sum_{i=1}^{m} \log_2 P(x_i \mid x_{<i})`,
 };
 
@@ -115,13 +117,14 @@ for (const id of ['rnn', 'lstm', 'gru']) {
     help: `help.${id}`,
     neural: true,
     recurrent: true,
-    formula: () => FORMULAS[id],
+    formula: (m) => (m.bidirectional ? String.raw`\begin{gathered}${FORMULAS[id]}\\ ${FORMULAS.bidirectional}\end{gathered}` : FORMULAS[id]),
     params: [
       { id: 'layers', type: 'int', label: 'p.layers', default: 1, min: 1, max: 8, help: 'help.layers' },
       { id: 'embed', type: 'int', label: 'p.embed', default: 64, min: 1, max: 4096 },
       { id: 'hidden', type: 'int', label: 'p.hidden', default: 128, min: 1, max: 4096 },
       { id: 'bptt', type: 'int', label: 'p.bptt', default: 64, min: 1, max: 1024, help: 'help.bptt' },
       { id: 'dropout', type: 'number', label: 'p.dropout', default: 0, min: 0, max: 0.9, step: 0.05, help: 'help.dropout' },
+      { id: 'bidirectional', type: 'checkbox', label: 'p.bidirectional', default: false, help: 'help.bidirectional' },
       ...(id === 'rnn' ? [{ id: 'activation', type: 'select', label: 'p.sigma', default: 'tanh', options: [
         { value: 'tanh', label: 'act.tanh' }, { value: 'sigmoid', label: 'act.sigmoid' }] }] : []),
       ...trainParams(RECURRENT_TRAIN, 'p.lanes'),

@@ -4,6 +4,7 @@ import { t } from '../lib/i18n.js';
 import { NGRAM_VIEWS } from './views-ngram.js';
 import { RECURRENT_VIEWS } from './views-recurrent.js';
 import { STATES_VIEWS } from './views-states.js';
+import { LONG_RANGE_VIEWS } from './views-longrange.js';
 import { barList, field, form } from './widgets.js';
 import { errorLine } from '../lib/errors.js';
 import { barsPng } from './png.js';
@@ -34,7 +35,7 @@ const NEXT = {
   },
 };
 
-export const VIEWS = [NEXT, ...NGRAM_VIEWS, ...RECURRENT_VIEWS, ...STATES_VIEWS];
+export const VIEWS = [NEXT, ...NGRAM_VIEWS, ...RECURRENT_VIEWS, ...STATES_VIEWS, ...LONG_RANGE_VIEWS];
 
 export function setupViews(app) {
   app.activeView = 'next';
@@ -71,7 +72,7 @@ export function renderViews(app) {
     panel.replaceChildren(p);
     return;
   }
-  const views = VIEWS.filter((v) => v.applies(model));
+  const views = VIEWS.filter((v) => v.applies(model, app));
   if (!views.some((v) => v.id === app.activeView)) app.activeView = views[0].id;
   tabs.replaceChildren(...views.map((v) => {
     const b = document.createElement('button');

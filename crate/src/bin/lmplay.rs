@@ -41,10 +41,25 @@ mod cli {
         /// Train a model and generate text.
         Sample(SampleArgs),
         /// Train a model (or load an ARPA file) and print one of the page's views as JSON:
-        /// next, explain, sparseness, ppl-by-order, count-of-counts, interpolation, params.
+        /// next, explain, sparseness, ppl-by-order, count-of-counts, interpolation, params,
+        /// long-range (accuracy against distance on a task's corpus).
         View(ViewArgs),
         /// Run one benchmark case natively and print its JSON (used by `./build.sh bench`).
         Bench(BenchArgs),
+        /// Print a long-range task's corpus (copy-memory, temporal-order): the page's preset with the
+        /// defaults. Score a model on it with `lmplay view long-range --args '{"task": "copy-memory"}'`.
+        Task(TaskArgs),
+    }
+
+    #[derive(Args)]
+    struct TaskArgs {
+        /// copy-memory or temporal-order.
+        name: String,
+        #[arg(long, default_value_t = lmplay::tasks::PRESET_SEED)]
+        seed: u64,
+        /// Examples (lines).
+        #[arg(long, default_value_t = lmplay::tasks::PRESET_LINES)]
+        lines: usize,
     }
 
     #[derive(Args)]
@@ -104,6 +119,10 @@ mod cli {
         /// RNN, LSTM, GRU: dropout between stacked layers, while training.
         #[arg(long)]
         dropout: Option<f64>,
+        /// RNN, LSTM, GRU: add a right-to-left direction (reads the future: not a language model,
+        /// cannot `sample`; its validation "perplexity" is flagged).
+        #[arg(long)]
+        bidirectional: bool,
         /// tanh, relu, sigmoid or gelu (the RNN: tanh or sigmoid).
         #[arg(long)]
         activation: Option<String>,
@@ -340,6 +359,7 @@ mod cli {
                     set(&mut r.hidden, self.hidden);
                     set(&mut r.bptt, self.bptt);
                     set(&mut r.dropout, self.dropout);
+                    r.bidirectional |= self.bidirectional;
                     if let Some(a) = &self.activation {
                         r.activation = parse_enum::<Activation>("activation", a)?;
                     }
@@ -550,13 +570,21 @@ mod cli {
                 let out = lmplay::bench::run(&b.name, &args)?;
                 println!("{}", serde_json::to_string(&out).expect("json"));
             }
+            Cmd::Task(a) => {
+                print!("{}", lmplay::tasks::find(&a.name)?.corpus(a.seed, a.lines));
+            }
             Cmd::View(v) => {
                 let s = v.run.trained()?;
                 let args: serde_json::Value = serde_json::from_str(&v.view_args)?;
                 println!("{}", serde_json::to_string_pretty(&s.view(&v.name, &args)?).expect("json"));
             }
             Cmd::Sample(args) => {
+                // A model that cannot generate (bidirectional) is refused before it trains.
+                if args.run.load.is_none() && args.run.load_arpa.is_none() {
+                    args.run.session()?.can_generate()?;
+                }
                 let s = args.run.trained()?;
+                s.can_generate()?;
                 let cfg = SampleConfig {
                     length: args.length,
                     temperature: args.temperature,

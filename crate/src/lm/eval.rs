@@ -29,7 +29,8 @@ pub struct Perplexity {
 
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct Note {
-    /// Stable id for translation: `zero-probability`, `unk-only`, `unnormalized`, `high-oov`, `no-tokens`.
+    /// Stable id for translation: `zero-probability`, `unk-only`, `unnormalized`, `high-oov`, `no-tokens`,
+    /// `not-generative`.
     pub code: &'static str,
     /// The explanation in English.
     pub message: String,
@@ -110,6 +111,17 @@ pub fn perplexity(model: &dyn LanguageModel, tokens: &[TokenId]) -> Perplexity {
             code: "unnormalized",
             message: "This model's scores do not sum to 1, so this \"perplexity\" is not a true perplexity and \
                       cannot be compared with other models."
+                .into(),
+        });
+    }
+    if !info.generative {
+        notes.push(Note {
+            params: json!({}),
+            code: "not-generative",
+            message: "This model read ahead: each prediction saw the token it predicts (a bidirectional \
+                      model's backward direction reads the text from the end of its window). Its scores are \
+                      not P(x_t | x_<t), so this \"perplexity\" measures copying, not prediction, and cannot be \
+                      compared with a language model's."
                 .into(),
         });
     }

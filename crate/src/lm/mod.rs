@@ -65,6 +65,10 @@ pub struct ModelInfo {
     pub parameters: u64,
     /// How many previous tokens the model can use (`None`: unbounded).
     pub context: Option<usize>,
+    /// Whether each prediction depends on the history only, so the model assigns P(x₁..x_T) and can
+    /// generate. False for a bidirectional RNN: it read the token it predicts, so it cannot generate
+    /// and its validation "perplexity" measures copying, not prediction.
+    pub generative: bool,
 }
 
 /// A stream that owns a share of its model, so it can be kept between calls — a chunked generation

@@ -321,7 +321,7 @@ mod tests {
             &self.vocab
         }
         fn info(&self) -> super::super::ModelInfo {
-            super::super::ModelInfo { family: "test".into(), description: String::new(), normalized: true, parameters: 0, context: Some(2) }
+            super::super::ModelInfo { family: "test".into(), description: String::new(), normalized: true, parameters: 0, context: Some(2), generative: true }
         }
         fn stream(&self) -> Box<dyn TokenStream + '_> {
             Box::new(CountingStream(self))

@@ -427,6 +427,7 @@ impl LanguageModel for ArpaModel {
             normalized: true,
             parameters: self.grams as u64,
             context: Some(self.order() - 1),
+            generative: true,
         }
     }
 

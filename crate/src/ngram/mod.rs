@@ -187,6 +187,7 @@ impl LanguageModel for NgramModel {
             normalized: self.estimator.normalized(),
             parameters: self.counts.num_entries() as u64,
             context: Some(self.config.order - 1),
+            generative: true,
         }
     }
 

@@ -34,6 +34,11 @@ pub trait NeuralModel: Sized + 'static {
     fn describe(config: &Self::Config) -> String;
     /// How many previous tokens the model can use (`None`: unbounded).
     fn context(config: &Self::Config) -> Option<usize>;
+    /// Whether the model is a language model: P(x_t | x_<t) only. False for one that reads ahead (a
+    /// bidirectional RNN): it cannot generate, and its "perplexity" is not one (`ModelInfo::generative`).
+    fn generative(_config: &Self::Config) -> bool {
+        true
+    }
     fn batching(config: &Self::Config) -> Batching;
     /// The named parameters for a vocabulary of `v` ids.
     fn layout(config: &Self::Config, v: usize) -> Layout;
@@ -110,6 +115,7 @@ impl<M: NeuralModel> LanguageModel for Network<M> {
             normalized: true,
             parameters: self.engine.borrow().layout.parameters(),
             context: M::context(c),
+            generative: M::generative(c),
         }
     }
 

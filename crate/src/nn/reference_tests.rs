@@ -195,13 +195,15 @@ mod recurrent {
     }
 
     fn parity<K: CellKind>(fx: &Value) {
-        let case = format!("{}{}", fx["cell"].as_str().unwrap(), fx["layers"]);
+        let bidirectional = fx["bidirectional"].as_bool().unwrap_or(false);
+        let case = format!("{}{}{}", fx["cell"].as_str().unwrap(), fx["layers"], if bidirectional { " bidirectional" } else { "" });
         let mut config = RecurrentConfig {
             layers: fx["layers"].as_u64().unwrap() as usize,
             embed: fx["embed"].as_u64().unwrap() as usize,
             hidden: fx["hidden"].as_u64().unwrap() as usize,
             bptt: fx["bptt"].as_u64().unwrap() as usize,
             activation: if fx["activation"] == "sigmoid" { Activation::Sigmoid } else { Activation::Tanh },
+            bidirectional,
             ..Default::default()
         };
         config.train.batch = fx["batch"].as_u64().unwrap() as usize;
@@ -251,6 +253,10 @@ mod recurrent {
             "lstm" => include_str!("../../../tests/reference/fixtures/rnn_lstm.json"),
             "lstm_2layer" => include_str!("../../../tests/reference/fixtures/rnn_lstm_2layer.json"),
             "gru" => include_str!("../../../tests/reference/fixtures/rnn_gru.json"),
+            "rnn_tanh_bi_2layer" => include_str!("../../../tests/reference/fixtures/rnn_tanh_bi_2layer.json"),
+            "lstm_bi" => include_str!("../../../tests/reference/fixtures/rnn_lstm_bi.json"),
+            "lstm_bi_2layer" => include_str!("../../../tests/reference/fixtures/rnn_lstm_bi_2layer.json"),
+            "gru_bi_2layer" => include_str!("../../../tests/reference/fixtures/rnn_gru_bi_2layer.json"),
             _ => include_str!("../../../tests/reference/fixtures/rnn_gru_2layer.json"),
         };
         serde_json::from_str(text).unwrap()
@@ -268,6 +274,17 @@ mod recurrent {
         for f in ["lstm", "lstm_2layer"] {
             parity::<LstmCell>(&fixture(f));
         }
+    }
+
+    /// Bidirectional (PyTorch's `bidirectional=True`): the `_reverse` parameters, [h_fwd; h_bwd] into
+    /// the layer above and the output, the reverse direction from zero at each window's end.
+    #[test]
+    fn bidirectional_cells_match_pytorch() {
+        parity::<RnnCell>(&fixture("rnn_tanh_bi_2layer"));
+        for f in ["lstm_bi", "lstm_bi_2layer"] {
+            parity::<LstmCell>(&fixture(f));
+        }
+        parity::<GruCell>(&fixture("gru_bi_2layer"));
     }
 
     #[test]

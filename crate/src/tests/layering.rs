@@ -9,7 +9,7 @@ fn layer(module: &str) -> Option<u8> {
     Some(match module {
         "text" | "rng" | "clock" | "error" => 1,
         "lm" => 2,
-        "train" | "modelfile" => 3,
+        "train" | "modelfile" | "tasks" => 3,
         "ngram" | "nn" => 4,
         "config" | "families" => 5,
         "session" => 6,

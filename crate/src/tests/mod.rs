@@ -12,5 +12,6 @@ mod layering;
 mod ngram_arpa;
 mod ngram_files;
 mod ngram_views;
+mod long_range;
 mod recurrent;
 mod sequence;

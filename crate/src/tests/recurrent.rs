@@ -113,6 +113,68 @@ fn gru_gradients_through_time_match_finite_differences() {
     gradients_through_time::<GruCell>(2, Activation::Tanh);
 }
 
+/// Bidirectional: both directions through time (the reverse one from zero at the window's end, the
+/// forward one from the carried state), [h_fwd; h_bwd] into the layer above, with and without dropout.
+#[test]
+fn bidirectional_gradients_through_time_match_finite_differences() {
+    let bi = |layers, act| RecurrentConfig { bidirectional: true, ..small(layers, act) };
+    gradients_with::<RnnCell>(bi(2, Activation::Tanh), &[0, 10, 20]);
+    gradients_with::<LstmCell>(bi(1, Activation::Tanh), &[0, 10, 20]);
+    gradients_with::<LstmCell>(RecurrentConfig { dropout: 0.4, ..bi(2, Activation::Tanh) }, &[0, 10, 20]);
+    gradients_with::<GruCell>(bi(2, Activation::Tanh), &[0, 10, 20]);
+    // Contiguous steps (the input side over all steps at once).
+    let c = RecurrentConfig { embed: 8, hidden: 8, train: crate::nn::train::TrainConfig { batch: 8, ..small(2, Activation::Tanh).train }, ..bi(2, Activation::Tanh) };
+    gradients_with::<GruCell>(c.clone(), &[0, 10, 20, 30, 40, 50, 60, 70]);
+    gradients_with::<LstmCell>(c, &[0, 10, 20, 30, 40, 50, 60, 70]);
+}
+
+/// The course's warning, as a test: trained as a next-token model, a bidirectional LSTM's loss
+/// collapses (it reads the token it predicts), far below a unidirectional one's on the same text; it
+/// says it is not a language model, refuses to generate, and its perplexity carries the warning.
+#[test]
+fn a_bidirectional_model_sees_the_future_and_cannot_generate() {
+    let corpus = "the quick brown fox jumps over the lazy dog while a cat sleeps on the warm mat\n".repeat(2)
+        + &(0..40).map(|i| format!("line {i}: {}\n", (0..12).map(|j| ((i * 7 + j * 13) % 26) as u8 as char).map(|c| (b'a' + c as u8) as char).collect::<String>())).collect::<String>();
+    let train = |bidirectional| {
+        let mut c = RecurrentConfig { bidirectional, hidden: 32, embed: 16, bptt: 16, ..Default::default() };
+        c.train.batch = 8;
+        c.train.steps = 300;
+        c.train.lr = 1e-2;
+        c.train.eval_interval = 100;
+        let mut s = Session::new(&corpus, run_config("lstm", c)).unwrap();
+        let p = s.train_to_end().unwrap();
+        let hist: Vec<LossPoint> = serde_json::from_value(s.view("history", &serde_json::json!({})).unwrap()["points"].clone()).unwrap();
+        let tail: f64 = hist[hist.len() - 10..].iter().map(|p| p.train_loss).sum::<f64>() / 10.0;
+        (s, tail, p)
+    };
+    let (uni, uni_loss, _) = train(false);
+    let (bi, bi_loss, _) = train(true);
+    eprintln!("training loss: bidirectional {bi_loss:.3}, unidirectional {uni_loss:.3}");
+    assert!(bi_loss < 0.3 * uni_loss && bi_loss < 0.5, "bidirectional {bi_loss} vs unidirectional {uni_loss}");
+    assert!(uni.model().unwrap().info().generative);
+    let info = bi.model().unwrap().info();
+    assert!(!info.generative && info.description.starts_with("bidirectional LSTM"), "{info:?}");
+    let r = bi.report().unwrap();
+    assert!(r.validation.notes.iter().any(|n| n.code == "not-generative"));
+    assert!(uni.report().unwrap().validation.notes.iter().all(|n| n.code != "not-generative"));
+    let sample = crate::lm::sample::SampleConfig { length: 10, ..Default::default() };
+    assert_eq!(bi.generate("the", &sample, |_| true).unwrap_err().code, "not-generative");
+    let mut bi = bi;
+    assert_eq!(bi.start_generation("the", &sample).unwrap_err().code, "not-generative");
+    assert_eq!(bi.can_generate().unwrap_err().code, "not-generative");
+    // The saved model says the same after loading.
+    let loaded = Session::load(&bi.save().unwrap(), None).unwrap();
+    assert!(!loaded.model().unwrap().info().generative);
+    // The recurrent views show its forward directions; its stream is a distribution.
+    let gf = bi.view("gradient-flow", &serde_json::json!({})).unwrap();
+    assert_eq!(gf["layers"].as_array().unwrap().len(), 1);
+    let hs = bi.view("hidden-states", &serde_json::json!({ "text": "the cat" })).unwrap();
+    assert!(hs["layers"][0]["h"].as_array().unwrap().iter().all(|row| row.as_array().unwrap().len() == 32));
+    let next = bi.view("next", &serde_json::json!({ "context": "the", "k": 64 })).unwrap();
+    let total: f64 = next["top"].as_array().unwrap().iter().map(|x| x["prob"].as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-4, "{total}");
+}
+
 /// A stream carries its hidden state token by token; its distributions are exactly those of a full
 /// re-run over the prefix (the batched scoring, which reads the whole stream in BPTT windows).
 fn stream_matches_a_full_rerun<K: CellKind>() {
@@ -200,8 +262,8 @@ fn every_cell_trains_resumes_and_generates() {
 
 #[test]
 fn the_estimate_is_what_gets_allocated() {
-    for (family, gates, dropout) in [("rnn", 1, 0.0), ("lstm", 4, 0.0), ("gru", 3, 0.0), ("lstm", 4, 0.25), ("gru", 3, 0.25)] {
-        let c = RecurrentConfig { dropout, ..small(2, Activation::Tanh) };
+    for (family, gates, dropout, bidirectional) in [("rnn", 1, 0.0, false), ("lstm", 4, 0.0, false), ("gru", 3, 0.0, false), ("lstm", 4, 0.25, false), ("gru", 3, 0.25, false), ("rnn", 1, 0.0, true), ("lstm", 4, 0.25, true), ("gru", 3, 0.0, true)] {
+        let c = RecurrentConfig { dropout, bidirectional, ..small(2, Activation::Tanh) };
         let v = vocab();
         let alloc = |be: Cpu| -> u64 {
             match gates {

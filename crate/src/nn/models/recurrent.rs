@@ -10,6 +10,9 @@
 //!   GRU:  r, z, n from W_ih in_t + b_ih and W_hh h_{t−1} + b_hh  (gates r, z, n)  W_ih: [3H × in]
 //!         h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
 //! ŷ_t = softmax(U h^{L−1}_t + b₂)                          U: [V × H]
+//! bidirectional: a second stack reads each window right to left (h_bwd_t from h_bwd_{t+1});
+//!   layer k > 0 and the output read [h_fwd_t; h_bwd_t] (2H). Not a language model: h_bwd_t has
+//!   read x_{t+1}, the token ŷ_t predicts.
 //! ```
 //! Parameter names and gate layouts are PyTorch's (`nn.Embedding`, `nn.LSTM` / `nn.GRU`,
 //! `nn.Linear`), so `tests/reference/rnn.py` checks them and exported weights load there.
@@ -72,17 +75,32 @@ pub static GRU: NeuralFamily<Recurrent<GruCell>> = NeuralFamily::new();
 pub const EMBEDDING: &str = "embedding.weight";
 pub const OUTPUT_W: &str = "output.weight";
 pub const OUTPUT_B: &str = "output.bias";
-fn w_ih(k: usize) -> String {
-    format!("rnn.weight_ih_l{k}")
+/// PyTorch's names: layer k's parameters, `_reverse` for the reverse direction of a bidirectional one.
+fn dir(reverse: bool) -> &'static str {
+    if reverse { "_reverse" } else { "" }
 }
-fn w_hh(k: usize) -> String {
-    format!("rnn.weight_hh_l{k}")
+fn w_ih(k: usize, r: bool) -> String {
+    format!("rnn.weight_ih_l{k}{}", dir(r))
 }
-fn b_ih(k: usize) -> String {
-    format!("rnn.bias_ih_l{k}")
+fn w_hh(k: usize, r: bool) -> String {
+    format!("rnn.weight_hh_l{k}{}", dir(r))
 }
-fn b_hh(k: usize) -> String {
-    format!("rnn.bias_hh_l{k}")
+fn b_ih(k: usize, r: bool) -> String {
+    format!("rnn.bias_ih_l{k}{}", dir(r))
+}
+fn b_hh(k: usize, r: bool) -> String {
+    format!("rnn.bias_hh_l{k}{}", dir(r))
+}
+
+/// The step before step s in a direction's reading order (`None`: the first step, which reads the
+/// initial state): s − 1 forward, s + 1 in reverse.
+fn prev(s: usize, t: usize, reverse: bool) -> Option<usize> {
+    if reverse { (s + 1 < t).then_some(s + 1) } else { s.checked_sub(1) }
+}
+
+/// The j-th step a direction reads.
+fn nth(j: usize, t: usize, reverse: bool) -> usize {
+    if reverse { t - 1 - j } else { j }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -101,6 +119,12 @@ pub struct RecurrentConfig {
     /// Dropout on the outputs of every layer but the last, while training (PyTorch's `dropout`
     /// argument of `nn.LSTM`). Default 0.
     pub dropout: f64,
+    /// A second stack read right to left (PyTorch's `bidirectional`): layer k > 0 reads
+    /// [h_fwd; h_bwd] of the layer below, the output layer [h_fwd; h_bwd] of the top (2H). Its reverse
+    /// direction starts from zero at each window's end: the state after the window is not known yet
+    /// (it would need the future text), so there is nothing to carry. h_bwd at t has read x_{t+1}, the
+    /// token it predicts, so the model is not a language model (`generative` is false). Default false.
+    pub bidirectional: bool,
     /// `batch` is the number of lanes (sequences) per step; clipping (1.0) is on by default, and the
     /// optimizer is Adam at 2e-3.
     pub train: TrainConfig,
@@ -111,7 +135,7 @@ impl Default for RecurrentConfig {
         let mut train = TrainConfig { batch: 32, lr: 2e-3, clip: 1.0, ..TrainConfig::default() };
         train.optim.optimizer = crate::nn::optim::OptimizerKind::Adam;
         train.optim.weight_decay = 0.0;
-        RecurrentConfig { layers: 1, embed: 64, hidden: 128, bptt: 64, activation: Activation::Tanh, dropout: 0.0, train }
+        RecurrentConfig { layers: 1, embed: 64, hidden: 128, bptt: 64, activation: Activation::Tanh, dropout: 0.0, bidirectional: false, train }
     }
 }
 
@@ -165,6 +189,9 @@ impl Seq {
 
 /// One layer's activations over the T steps, and the gradients of the backward pass.
 struct Layer {
+    /// k: the layer's place in the stack; `reverse`: the right-to-left direction of a bidirectional one.
+    depth: usize,
+    reverse: bool,
     pre: Seq,
     /// GRU: W_hh h_{t−1} + b_hh, kept apart from the input part.
     hh: Option<Seq>,
@@ -187,7 +214,7 @@ struct Layer {
     dh_sink: Tensor,
     dc_sink: Option<Tensor>,
     /// With dropout, above the first layer: the dropout mask of the input, the dropped input and
-    /// its gradient.
+    /// its gradient (on the forward direction; a reverse one reads the same dropped input).
     drop: Option<[Seq; 3]>,
 }
 
@@ -199,7 +226,10 @@ pub struct State {
 
 pub struct Recurrent<K: CellKind> {
     config: RecurrentConfig,
+    /// Layer k's directions at k·D .. k·D + D (D = 2 when bidirectional: forward, then reverse).
     layers: Vec<Layer>,
+    /// Bidirectional: per layer, its output [h_fwd; h_bwd] per step [B × 2H] and its gradient.
+    cat: Vec<(Seq, Seq)>,
     /// Layer-0 inputs (embeddings) and their gradients.
     x: Seq,
     dx: Seq,
@@ -207,7 +237,7 @@ pub struct Recurrent<K: CellKind> {
     inputs: Ids,
     id_stride: usize,
     targets: Ids,
-    /// The top layer's h concatenated batch-major: [B × T·H] = [B·T × H], and its gradient.
+    /// The top layer's output concatenated batch-major: [B × T·W] = [B·T × W] (W = D·H), and its gradient.
     hcat: Tensor,
     dhcat: Tensor,
     logits: Tensor,
@@ -219,7 +249,7 @@ pub struct Recurrent<K: CellKind> {
     /// 1 for rows that predict a token, 0 for rows whose target is `<s>` (never predicted) or padding.
     weights: Tensor,
     mask: Tensor,
-    /// The top layer's h slots, for concatenation: for B rows and for 1 row.
+    /// The top layer's output slots, for concatenation: for B rows and for 1 row.
     top_b: Vec<Tensor>,
     top_1: Vec<Tensor>,
     /// Host staging: row weights and the positions evaluation rows score.
@@ -228,16 +258,31 @@ pub struct Recurrent<K: CellKind> {
 }
 
 impl<K: CellKind> Recurrent<K> {
-    fn h(&self) -> usize {
-        self.config.hidden
+    /// Directions: 1, or 2 when bidirectional.
+    fn dirs(&self) -> usize {
+        if self.config.bidirectional { 2 } else { 1 }
     }
 
-    /// The input of layer k > 0 and its gradient: the layer below's h, or with dropout while
-    /// training, its dropped copy.
-    fn input_of(&self, k: usize, dropped: bool) -> (Seq, Seq) {
-        match (&self.layers[k].drop, dropped) {
+    /// W: the width of a layer's output, D·H.
+    fn out_width(&self) -> usize {
+        self.dirs() * self.config.hidden
+    }
+
+    /// Layer k's output per step and its gradient: h, or [h_fwd; h_bwd] when bidirectional.
+    fn output_of(&self, k: usize) -> (Seq, Seq) {
+        match self.cat.get(k) {
+            Some(&(cat, dcat)) => (cat, dcat),
+            None => (self.layers[k].h, self.layers[k].dh),
+        }
+    }
+
+    /// The input of layer entry i (depth k > 0) and its gradient: the output of the layer below, or
+    /// with dropout while training, its dropped copy.
+    fn input_of(&self, i: usize, dropped: bool) -> (Seq, Seq) {
+        let k = self.layers[i].depth;
+        match (&self.layers[k * self.dirs()].drop, dropped) {
             (Some([_, xd, dxd]), true) => (*xd, *dxd),
-            _ => (self.layers[k - 1].h, self.layers[k - 1].dh),
+            _ => self.output_of(k - 1),
         }
     }
 
@@ -249,14 +294,16 @@ impl<K: CellKind> Recurrent<K> {
         for s in 0..t {
             be.embedding(self.x.at(s, b), emb, self.id_slot(s, b));
         }
-        for (k, l) in self.layers.iter().enumerate() {
-            let (wi, wh, bi, bh) = (eng_param(&eng.layout, &eng.params, &w_ih(k)), eng_param(&eng.layout, &eng.params, &w_hh(k)), eng_param(&eng.layout, &eng.params, &b_ih(k)), eng_param(&eng.layout, &eng.params, &b_hh(k)));
+        for (i, l) in self.layers.iter().enumerate() {
+            let (k, rev) = (l.depth, l.reverse);
+            let (wi, wh, bi, bh) = (eng_param(&eng.layout, &eng.params, &w_ih(k, rev)), eng_param(&eng.layout, &eng.params, &w_hh(k, rev)), eng_param(&eng.layout, &eng.params, &b_ih(k, rev)), eng_param(&eng.layout, &eng.params, &b_hh(k, rev)));
             let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
-            let input_seq = if k == 0 { self.x } else { self.input_of(k, seed.is_some()).0 };
+            let input_seq = if k == 0 { self.x } else { self.input_of(i, seed.is_some()).0 };
             if let (Some([mask, xd, _]), Some(seed)) = (&l.drop, seed) {
                 be.dropout_mask(mask.bufs[0], self.config.dropout as f32, crate::nn::ops::dropout::hash32(seed ^ (k as u32).wrapping_mul(0x9e37_79b9)));
+                let below = self.output_of(k - 1).0;
                 for s in 0..t {
-                    be.binary(Binary::Mul, xd.at(s, b), self.layers[k - 1].h.at(s, b), mask.at(s, b));
+                    be.binary(Binary::Mul, xd.at(s, b), below.at(s, b), mask.at(s, b));
                 }
             }
             // The input side does not depend on the previous step: all steps at once when it can.
@@ -268,9 +315,10 @@ impl<K: CellKind> Recurrent<K> {
                 }
                 _ => false,
             };
-            for s in 0..t {
+            for j in 0..t {
+                let s = nth(j, t, rev);
                 let input = input_seq.at(s, b);
-                let h_prev = if s == 0 { h0 } else { l.h.at(s - 1, b) };
+                let h_prev = prev(s, t, rev).map_or(h0, |p| l.h.at(p, b));
                 let pre = l.pre.at(s, b);
                 if !batched {
                     be.matmul(pre, input, wi, false, true, false); // in·W_ihᵀ: [b × G·H]
@@ -290,11 +338,18 @@ impl<K: CellKind> Recurrent<K> {
                     (1, _) => be.activation(self.config.activation, l.h.at(s, b), pre),
                     (4, Some(g)) => {
                         let c = l.c.expect("lstm");
-                        let c_prev = if s == 0 { c0.expect("lstm") } else { c.at(s - 1, b) };
+                        let c_prev = prev(s, t, rev).map_or(c0.expect("lstm"), |p| c.at(p, b));
                         be.lstm_cell(g.at(s, b), c.at(s, b), l.h.at(s, b), pre, c_prev);
                     }
                     (_, Some(g)) => be.gru_cell(g.at(s, b), l.h.at(s, b), pre, l.hh.expect("gru").at(s, b), h_prev),
                     _ => unreachable!(),
+                }
+            }
+            // Both directions of layer k done: its output [h_fwd; h_bwd].
+            if let (true, Some(&(cat, _))) = (rev, self.cat.get(k)) {
+                let fwd = self.layers[i - 1].h;
+                for s in 0..t {
+                    be.concat(cat.at(s, b), &[fwd.at(s, b), l.h.at(s, b)]);
                 }
             }
         }
@@ -333,9 +388,10 @@ impl<K: CellKind> Recurrent<K> {
         let (u, b2) = (eng_param(&eng.layout, &eng.params, OUTPUT_W), eng_param(&eng.layout, &eng.params, OUTPUT_B));
         let be = eng.be.as_mut();
         let parts = if b == self.layers[0].h.rows { &self.top_b[..t] } else { &self.top_1[..t] };
-        let hcat = Tensor { shape: Shape::new(&[b, t * self.h()]), ..self.hcat };
+        let w = self.out_width();
+        let hcat = Tensor { shape: Shape::new(&[b, t * w]), ..self.hcat };
         be.concat(hcat, parts);
-        let hcat = hcat.reshape(&[rows, self.h()]);
+        let hcat = hcat.reshape(&[rows, w]);
         let r = |x: Tensor| x.first_rows(rows);
         be.matmul(r(self.logits), hcat, u, false, true, false); // [b·t × V]
         be.add_rows(r(self.logits), b2);
@@ -365,11 +421,11 @@ impl<K: CellKind> Recurrent<K> {
     /// lanes' carried state (`eval`: from the evaluation state).
     fn backward(&self, eng: &mut Engine, b: usize, t: usize, count: f32, eval: bool, dropped: bool) {
         let rows = b * t;
-        let h = self.h();
+        let (h, w, dirs) = (self.config.hidden, self.out_width(), self.dirs());
         let p = |name: &str| eng_param(&eng.layout, &eng.params, name);
         let g = |name: &str| eng_param(&eng.layout, &eng.grads, name);
         let (u, gu, gb2, gemb) = (p(OUTPUT_W), g(OUTPUT_W), g(OUTPUT_B), g(EMBEDDING));
-        let names: Vec<[Tensor; 8]> = (0..self.layers.len()).map(|k| [p(&w_ih(k)), p(&w_hh(k)), g(&w_ih(k)), g(&w_hh(k)), g(&b_ih(k)), g(&b_hh(k)), p(&b_ih(k)), p(&b_hh(k))]).collect();
+        let names: Vec<[Tensor; 6]> = self.layers.iter().map(|l| (l.depth, l.reverse)).map(|(k, r)| [p(&w_ih(k, r)), p(&w_hh(k, r)), g(&w_ih(k, r)), g(&w_hh(k, r)), g(&b_ih(k, r)), g(&b_hh(k, r))]).collect();
         let be = eng.be.as_mut();
         let r = |x: Tensor| x.first_rows(rows);
         for l in &self.layers {
@@ -384,39 +440,46 @@ impl<K: CellKind> Recurrent<K> {
                 dxd.zero(be);
             }
         }
+        for (_, dcat) in &self.cat {
+            dcat.zero(be);
+        }
         self.dx.zero(be);
         // The output layer: only rows that predict a token get a gradient.
         be.fill(r(self.dlogits_raw), 0.0);
         be.cross_entropy_backward(r(self.dlogits_raw), r(self.probs), self.targets.first(rows), 1.0 / count.max(1.0));
         be.binary(Binary::Mul, r(self.dlogits), r(self.dlogits_raw), r(self.weights));
-        let hcat = Tensor { shape: Shape::new(&[rows, h]), ..self.hcat };
+        let hcat = Tensor { shape: Shape::new(&[rows, w]), ..self.hcat };
         be.matmul(gu, r(self.dlogits), hcat, true, false, true); // dU += dlogitsᵀ·h
         be.sum_rows(gb2, r(self.dlogits), true);
-        let dhcat = Tensor { shape: Shape::new(&[rows, h]), ..self.dhcat };
+        let dhcat = Tensor { shape: Shape::new(&[rows, w]), ..self.dhcat };
         be.matmul(dhcat, r(self.dlogits), u, false, false, false); // dh = dlogits·U
-        let dhcat = dhcat.reshape(&[b, t * h]);
-        let top = self.layers.last().expect("a layer");
-        for s in 0..t {
-            be.slice(top.dh.at(s, b), dhcat, s * h);
+        let dhcat = dhcat.reshape(&[b, t * w]);
+        // Each direction of the top layer takes its H columns of [dh_fwd; dh_bwd].
+        for (d, top) in self.layers[self.layers.len() - dirs..].iter().enumerate() {
+            for s in 0..t {
+                be.slice(top.dh.at(s, b), dhcat, s * w + d * h);
+            }
         }
-        // Through time, layer by layer from the top.
-        for (k, l) in self.layers.iter().enumerate().rev() {
-            let [wi, wh, gwi, gwh, gbi, gbh, _, _] = names[k];
-            let (input_seq, dinput_seq) = if k == 0 { (self.x, self.dx) } else { self.input_of(k, dropped) };
+        // Through time, layer by layer from the top, each direction against its reading order.
+        for (i, l) in self.layers.iter().enumerate().rev() {
+            let (k, rev) = (l.depth, l.reverse);
+            let [wi, wh, gwi, gwh, gbi, gbh] = names[i];
+            let (input_seq, dinput_seq) = if k == 0 { (self.x, self.dx) } else { self.input_of(i, dropped) };
             let batched = [input_seq, dinput_seq, l.pre, l.dpre].iter().all(|q| q.span(0, t, b).is_some())
                 && l.dhh.is_none_or(|d| d.span(0, t, b).is_some());
-            for s in (0..t).rev() {
+            let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
+            for j in (0..t).rev() {
+                let s = nth(j, t, rev);
                 let (input, dinput) = (input_seq.at(s, b), dinput_seq.at(s, b));
-                let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
-                let h_prev = if s == 0 { h0.first_rows(b) } else { l.h.at(s - 1, b) };
-                let dh_prev = if s == 0 { l.dh_sink.first_rows(b) } else { l.dh.at(s - 1, b) };
+                let h_prev = prev(s, t, rev).map_or(h0.first_rows(b), |q| l.h.at(q, b));
+                let dh_prev = prev(s, t, rev).map_or(l.dh_sink.first_rows(b), |q| l.dh.at(q, b));
                 let (dpre, pre) = (l.dpre.at(s, b), l.pre.at(s, b));
                 match K::GATES {
                     1 => be.activation_backward(self.config.activation, dpre, pre, l.h.at(s, b), l.dh.at(s, b)),
                     4 => {
                         let (c, dc) = (l.c.expect("lstm"), l.dc.expect("lstm"));
-                        let c_prev = if s == 0 { c0.expect("lstm").first_rows(b) } else { c.at(s - 1, b) };
-                        let dc_prev = if s == 0 { l.dc_sink.expect("lstm").first_rows(b) } else { dc.at(s - 1, b) };
+                        let c_prev = prev(s, t, rev).map_or(c0.expect("lstm").first_rows(b), |q| c.at(q, b));
+                        let dc_prev = prev(s, t, rev).map_or(l.dc_sink.expect("lstm").first_rows(b), |q| dc.at(q, b));
                         be.lstm_cell_backward(dpre, dc_prev, l.gates.expect("lstm").at(s, b), c.at(s, b), c_prev, l.dh.at(s, b), dc.at(s, b));
                     }
                     _ => be.gru_cell_backward(dpre, l.dhh.expect("gru").at(s, b), dh_prev, l.gates.expect("gru").at(s, b), l.hh.expect("gru").at(s, b), h_prev, l.dh.at(s, b)),
@@ -440,21 +503,37 @@ impl<K: CellKind> Recurrent<K> {
                 be.sum_rows(gbi, dpre, true);
                 be.matmul(dinput, dpre, wi, false, false, true);
                 let dhh_seq = l.dhh.unwrap_or(l.dpre);
-                let (h0, _) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
-                be.matmul(gwh, dhh_seq.at(0, b), h0.first_rows(b), true, false, true);
-                if let (Some(d), Some(h)) = (dhh_seq.span(1, t, b), l.h.span(0, t - 1, b)) {
-                    be.matmul(gwh, d, h, true, false, true);
+                be.matmul(gwh, dhh_seq.at(nth(0, t, rev), b), h0.first_rows(b), true, false, true);
+                // The other steps read the state of the step before in their order: one matmul.
+                let (d, hs) = if rev { (dhh_seq.span(0, t - 1, b), l.h.span(1, t, b)) } else { (dhh_seq.span(1, t, b), l.h.span(0, t - 1, b)) };
+                if let (Some(d), Some(hs)) = (d, hs) {
+                    be.matmul(gwh, d, hs, true, false, true);
                 } else {
-                    for s in 1..t {
-                        be.matmul(gwh, dhh_seq.at(s, b), l.h.at(s - 1, b), true, false, true);
+                    for s in 0..t {
+                        if let Some(q) = prev(s, t, rev) {
+                            be.matmul(gwh, dhh_seq.at(s, b), l.h.at(q, b), true, false, true);
+                        }
                     }
                 }
                 be.sum_rows(gbh, dhh_seq.span(0, t, b).expect("span"), true);
             }
-            // Through the dropout: the layer below's dh is still zero here, so the product is its value.
-            if let (Some([mask, _, dxd]), true) = (&l.drop, dropped) {
-                for s in 0..t {
-                    be.binary(Binary::Mul, self.layers[k - 1].dh.at(s, b), dxd.at(s, b), mask.at(s, b));
+            // Layer k done (its forward direction comes last): its input's gradient to the layer below.
+            if k > 0 && !rev {
+                let dbelow = self.output_of(k - 1).1;
+                // Through the dropout: the layer below's output gradient is still zero here, so the
+                // product is its value.
+                if let (Some([mask, _, dxd]), true) = (&l.drop, dropped) {
+                    for s in 0..t {
+                        be.binary(Binary::Mul, dbelow.at(s, b), dxd.at(s, b), mask.at(s, b));
+                    }
+                }
+                // Bidirectional: [dh_fwd; dh_bwd] to each direction of the layer below.
+                if self.config.bidirectional {
+                    for d in 0..2 {
+                        for s in 0..t {
+                            be.slice(self.layers[(k - 1) * 2 + d].dh.at(s, b), dbelow.at(s, b), d * h);
+                        }
+                    }
                 }
             }
         }
@@ -463,10 +542,11 @@ impl<K: CellKind> Recurrent<K> {
         }
     }
 
-    /// Copies each layer's last state into its carried state (detached: no gradient flows back).
+    /// Copies each forward layer's last state into its carried state (detached: no gradient flows back).
     fn carry(&self, eng: &mut Engine, b: usize, t: usize, eval: bool) {
         let be = eng.be.as_mut();
-        for l in &self.layers {
+        // A reverse direction carries nothing: it starts from zero at the end of every window.
+        for l in self.layers.iter().filter(|l| !l.reverse) {
             let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
             be.slice(h0.first_rows(b), l.h.at(t - 1, b), 0);
             if let (Some(c0), Some(c)) = (c0, l.c) {
@@ -512,7 +592,13 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
     fn describe(c: &RecurrentConfig) -> String {
         let act = if K::GATES == 1 { format!(", σ = {}", c.activation.name()) } else { String::new() };
         let drop = if c.dropout > 0.0 && c.layers > 1 { format!(", dropout {}", c.dropout) } else { String::new() };
-        format!("{}: {} layer{}, E = {}, H = {}, BPTT {}{act}{drop}", K::NAME, c.layers, if c.layers == 1 { "" } else { "s" }, c.embed, c.hidden, c.bptt)
+        let bi = if c.bidirectional { "bidirectional " } else { "" };
+        format!("{bi}{}: {} layer{}, E = {}, H = {}, BPTT {}{act}{drop}", K::NAME, c.layers, if c.layers == 1 { "" } else { "s" }, c.embed, c.hidden, c.bptt)
+    }
+
+    /// A bidirectional model has read the token it predicts: it cannot assign P(x₁..x_T) or generate.
+    fn generative(c: &RecurrentConfig) -> bool {
+        !c.bidirectional
     }
 
     fn context(_: &RecurrentConfig) -> Option<usize> {
@@ -525,16 +611,19 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
 
     fn layout(c: &RecurrentConfig, v: usize) -> Layout {
         let gh = K::GATES * c.hidden;
+        let w = if c.bidirectional { 2 * c.hidden } else { c.hidden };
         let mut l = Layout::default();
         l.push(EMBEDDING, &[v, c.embed]);
         for k in 0..c.layers {
-            let input = if k == 0 { c.embed } else { c.hidden };
-            l.push(&w_ih(k), &[gh, input]);
-            l.push(&w_hh(k), &[gh, c.hidden]);
-            l.push(&b_ih(k), &[gh]);
-            l.push(&b_hh(k), &[gh]);
+            let input = if k == 0 { c.embed } else { w };
+            for r in [false, true].into_iter().take(if c.bidirectional { 2 } else { 1 }) {
+                l.push(&w_ih(k, r), &[gh, input]);
+                l.push(&w_hh(k, r), &[gh, c.hidden]);
+                l.push(&b_ih(k, r), &[gh]);
+                l.push(&b_hh(k, r), &[gh]);
+            }
         }
-        l.push(OUTPUT_W, &[v, c.hidden]);
+        l.push(OUTPUT_W, &[v, w]);
         l.push(OUTPUT_B, &[v]);
         l
     }
@@ -560,23 +649,29 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
             + 2 * seq(h) // h, dh
             + (2 * b * h + h) as u64 * if K::GATES == 4 { 2 } else { 1 }; // h0, sink, eh0 (and c)
         let rows = (b * t) as u64;
-        let shared = 2 * seq(e) + 2 * rows * h as u64 + 4 * rows * v as u64 + 3 * rows + v as u64;
+        let (d, w) = if c.bidirectional { (2, 2 * h) } else { (1, h) };
+        let shared = 2 * seq(e) + 2 * rows * w as u64 + 4 * rows * v as u64 + 3 * rows + v as u64;
         let ids = (t * aligned(b)) as u64 + rows;
-        let dropout = if c.dropout > 0.0 { (c.layers as u64 - 1) * 3 * seq(h) } else { 0 };
-        (c.layers as u64 * per_layer + dropout + shared + ids) * 4
+        let dropout = if c.dropout > 0.0 { (c.layers as u64 - 1) * 3 * seq(w) } else { 0 };
+        let cat = if c.bidirectional { c.layers as u64 * 2 * seq(w) } else { 0 };
+        ((d * c.layers) as u64 * per_layer + dropout + cat + shared + ids) * 4
     }
 
     fn new(config: RecurrentConfig, vocab: &Vocab, eng: &mut Engine) -> Result<Self> {
         let (b, t, h, e, v) = (config.train.batch, config.bptt, config.hidden, config.embed, vocab.len());
         let gh = K::GATES * h;
         let (lstm, gru) = (K::GATES == 4, K::GATES == 3);
-        let mut layers = Vec::with_capacity(config.layers);
-        for k in 0..config.layers {
+        let dirs = if config.bidirectional { 2 } else { 1 };
+        let w = dirs * h;
+        let mut layers = Vec::with_capacity(dirs * config.layers);
+        for (k, reverse) in (0..config.layers).flat_map(|k| [(k, false), (k, true)].into_iter().take(dirs)) {
             // Split (even/odd buffers) where a step reads the step before in the same tensor: the
             // LSTM's c and dc, the GRU's h and dh.
             let opt = |eng: &mut Engine, on: bool, w: usize, split: bool| -> Result<Option<Seq>> { if on { Seq::new(eng, t, b, w, split).map(Some) } else { Ok(None) } };
             let opt_t = |eng: &mut Engine, on: bool, dims: &[usize]| -> Result<Option<Tensor>> { if on { eng.alloc(dims).map(Some) } else { Ok(None) } };
             layers.push(Layer {
+                depth: k,
+                reverse,
                 pre: Seq::new(eng, t, b, gh, false)?,
                 hh: opt(eng, gru, gh, false)?,
                 gates: opt(eng, lstm || gru, gh, false)?,
@@ -592,8 +687,8 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
                 ec0: opt_t(eng, lstm, &[1, h])?,
                 dh_sink: eng.alloc(&[b, h])?,
                 dc_sink: opt_t(eng, lstm, &[b, h])?,
-                drop: if k > 0 && config.dropout > 0.0 {
-                    Some([Seq::new(eng, t, b, h, false)?, Seq::new(eng, t, b, h, false)?, Seq::new(eng, t, b, h, false)?])
+                drop: if k > 0 && !reverse && config.dropout > 0.0 {
+                    Some([Seq::new(eng, t, b, w, false)?, Seq::new(eng, t, b, w, false)?, Seq::new(eng, t, b, w, false)?])
                 } else {
                     None
                 },
@@ -601,7 +696,13 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         }
         let rows = b * t;
         let id_stride = aligned(b);
-        let top = layers.last().expect("a layer").h;
+        let mut cat = Vec::new();
+        if config.bidirectional {
+            for _ in 0..config.layers {
+                cat.push((Seq::new(eng, t, b, w, false)?, Seq::new(eng, t, b, w, false)?));
+            }
+        }
+        let top = cat.last().map_or(layers.last().expect("a layer").h, |c: &(Seq, Seq)| c.0);
         let mask = eng.unpredictable_mask(vocab)?;
         let model = Recurrent {
             x: Seq::new(eng, t, b, e, false)?,
@@ -609,8 +710,8 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
             inputs: eng.alloc_ids(t * id_stride),
             id_stride,
             targets: eng.alloc_ids(rows),
-            hcat: eng.alloc(&[rows * h])?,
-            dhcat: eng.alloc(&[rows * h])?,
+            hcat: eng.alloc(&[rows * w])?,
+            dhcat: eng.alloc(&[rows * w])?,
             logits: eng.alloc(&[rows, v])?,
             probs: eng.alloc(&[rows, v])?,
             dlogits_raw: eng.alloc(&[rows, v])?,
@@ -623,6 +724,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
             top_1: (0..t).map(|s| top.at(s, 1)).collect(),
             host: RefCell::new((Vec::with_capacity(rows), Vec::with_capacity(t))),
             layers,
+            cat,
             config,
             _cell: PhantomData,
         };
@@ -652,14 +754,15 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
     }
 
     /// The stream read as one lane from a zero state, T tokens a window, the state carried across:
-    /// exactly what a stream does. Position j is predicted after reading stream[..j]; a first token
+    /// exactly what a stream does (bidirectional: the reverse direction reads each window from its
+    /// end, so a position's loss has seen the rest of its window; a stream cannot, see `push`). Position j is predicted after reading stream[..j]; a first token
     /// that is not `<s>` is predicted from the empty history (the zero state).
     fn eval(&self, eng: &mut Engine, stream: &[TokenId], positions: &[u32], sink: &mut dyn FnMut(&mut Engine, Tensor, &[u32])) {
         let Some(&last) = positions.last() else { return };
         self.reset_state(eng, true);
         if positions[0] == 0 {
-            let top = self.layers.last().expect("a layer");
-            eng.be.fill(top.h.at(0, 1), 0.0);
+            let top = self.output_of(self.config.layers - 1).0;
+            eng.be.fill(top.at(0, 1), 0.0);
             self.upload_targets(eng, std::iter::once(stream[0]));
             let wl = self.output(eng, 1, 1);
             sink(eng, wl, &[0]);
@@ -699,9 +802,17 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         State { h: vec![vec![0.0; h]; self.layers.len()], c: if lstm { vec![vec![0.0; h]; self.layers.len()] } else { Vec::new() } }
     }
 
-    /// One step from the host state: O(1) per token.
+    /// One step from the host state: O(1) per token. A reverse direction has no future to read here:
+    /// it reads the one token from zero (its h is kept for `distribution` only).
     fn push(&self, eng: &mut Engine, st: &mut State, token: TokenId) {
         for (k, l) in self.layers.iter().enumerate() {
+            if l.reverse {
+                eng.be.fill(l.eh0, 0.0);
+                if let Some(c0) = l.ec0 {
+                    eng.be.fill(c0, 0.0);
+                }
+                continue;
+            }
             eng.be.write(l.eh0, &st.h[k]);
             if let Some(c0) = l.ec0 {
                 eng.be.write(c0, &st.c[k]);
@@ -718,12 +829,23 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
     }
 
     fn distribution(&self, eng: &mut Engine, st: &mut State, out: &mut [f64]) {
-        let top = self.layers.last().expect("a layer");
-        eng.be.write(top.eh0, st.h.last().expect("a layer"));
+        let top = match self.cat.last() {
+            Some(&(cat, _)) => {
+                let n = st.h.len();
+                let both: Vec<f32> = st.h[n - 2].iter().chain(&st.h[n - 1]).copied().collect();
+                eng.be.write(cat.at(0, 1), &both);
+                cat.at(0, 1)
+            }
+            None => {
+                let top = self.layers.last().expect("a layer").eh0;
+                eng.be.write(top, st.h.last().expect("a layer"));
+                top
+            }
+        };
         let (u, b2) = (eng_param(&eng.layout, &eng.params, OUTPUT_W), eng_param(&eng.layout, &eng.params, OUTPUT_B));
         let be = eng.be.as_mut();
         let (logits, probs) = (self.logits.first_rows(1), self.probs.first_rows(1));
-        be.matmul(logits, top.eh0, u, false, true, false);
+        be.matmul(logits, top, u, false, true, false);
         be.add_rows(logits, b2);
         be.mask_columns(logits, self.mask, f32::NEG_INFINITY);
         be.softmax(probs, logits);
@@ -758,10 +880,12 @@ impl<K: CellKind> Recurrent<K> {
         let wl = self.output(eng, 1, n);
         let loss = eng.be.read(wl)[pos] as f64;
         self.backward(eng, 1, n, 1.0, true, false);
+        // The forward directions: the chain back in time (a reverse one's runs forward).
         let layers: Vec<serde_json::Value> = self
             .layers
             .iter()
-            .enumerate()
+            .filter(|l| !l.reverse)
+            .map(|l| (l.depth, l))
             .map(|(k, l)| {
                 let norms: Vec<serde_json::Value> = (0..n)
                     .rev()
@@ -807,14 +931,16 @@ impl<K: CellKind> Recurrent<K> {
             _ => &[],
         };
         let (h, gh) = (self.config.hidden, K::GATES * self.config.hidden);
-        let mut hs: Vec<Vec<Vec<f32>>> = vec![Vec::new(); self.layers.len()];
-        let mut gs: Vec<Vec<Vec<f32>>> = vec![Vec::new(); self.layers.len()];
+        // The forward directions (a bidirectional model's reverse ones read each window from its end).
+        let mut hs: Vec<Vec<Vec<f32>>> = vec![Vec::new(); self.config.layers];
+        let mut gs: Vec<Vec<Vec<f32>>> = vec![Vec::new(); self.config.layers];
         let mut start = 0;
         while start < tokens.len() {
             let t = self.config.bptt.min(tokens.len() - start);
             self.upload_inputs(eng, t, |s, ids| ids.push(tokens[start + s]));
             self.forward(eng, 1, t, true, None);
-            for (k, l) in self.layers.iter().enumerate() {
+            for l in self.layers.iter().filter(|l| !l.reverse) {
+                let k = l.depth;
                 for s in 0..t {
                     if values {
                         hs[k].push(eng.be.read(l.h.at(s, 1)).into_iter().map(round).collect());
@@ -827,7 +953,7 @@ impl<K: CellKind> Recurrent<K> {
             self.carry(eng, 1, t, true);
             start += t;
         }
-        let layers: Vec<serde_json::Value> = (0..self.layers.len())
+        let layers: Vec<serde_json::Value> = (0..self.config.layers)
             .map(|k| {
                 let saturation: serde_json::Map<String, serde_json::Value> = sigmoid_gates
                     .iter()
@@ -850,19 +976,21 @@ impl<K: CellKind> Recurrent<K> {
         eng.be.read(self.logits.first_rows(rows))
     }
 
-    /// The carried state of the lanes after the last window: per layer [B × H] (parity tests).
+    /// The carried state of the lanes after the last window: per forward layer [B × H] (parity tests).
     pub fn carried(&self, eng: &mut Engine) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
-        let h = self.layers.iter().map(|l| eng.be.read(l.h0)).collect();
-        let c = self.layers.iter().filter_map(|l| l.c0).map(|c| eng.be.read(c)).collect();
+        let fwd = || self.layers.iter().filter(|l| !l.reverse);
+        let h = fwd().map(|l| eng.be.read(l.h0)).collect();
+        let c = fwd().filter_map(|l| l.c0).map(|c| eng.be.read(c)).collect();
         (h, c)
     }
 
     /// Sets the carried state (gradient checks probe one window from a fixed state).
     pub fn set_carried(&self, eng: &mut Engine, (h, c): &(Vec<Vec<f32>>, Vec<Vec<f32>>)) {
-        for (l, h) in self.layers.iter().zip(h) {
+        let fwd = || self.layers.iter().filter(|l| !l.reverse);
+        for (l, h) in fwd().zip(h) {
             eng.be.write(l.h0, h);
         }
-        for (l, c) in self.layers.iter().filter(|l| l.c0.is_some()).zip(c) {
+        for (l, c) in fwd().filter(|l| l.c0.is_some()).zip(c) {
             eng.be.write(l.c0.expect("lstm"), c);
         }
     }

@@ -7,6 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBrowser, openPage, screenshot, setKnobs, trainNow } from '../harness/browser.mjs';
+import fs from 'node:fs';
+import { pngSize } from '../../www/lib/export.js';
 
 let env;
 before(async () => { env = await startBrowser(); });
@@ -67,6 +69,11 @@ test('the copy-memory preset: an RNN and an LSTM, accuracy against distance with
   assert.match(await page.$eval('#lr-chart', (el) => el.getAttribute('aria-label')), /2 models and the chance level/);
   await page.$eval('#view-panel .lr-values', (d) => { d.open = true; });
   await screenshot(page, 'longrange-rnn-lstm', '#views-card');
+  // The chart exports as a PNG, like every chart.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#lr-png')]);
+  assert.match(download.suggestedFilename(), /^lmplay-accuracy-by-distance-.*\.png$/);
+  const png = pngSize(fs.readFileSync(await download.path()));
+  assert.ok(png && png.width > 200 && png.height > 200, JSON.stringify(png));
 
   // 中文.
   await page.click('#lang');

@@ -6,7 +6,9 @@ import { t } from '../lib/i18n.js';
 import { lineChart } from '../lib/charts.js';
 import { longRangeKey, longRangeSeries, pct } from '../lib/longrange.js';
 import { describeModel } from '../lib/describe.js';
-import { field, form, table } from './widgets.js';
+import { field, form } from './widgets.js';
+import { overlayParts, fillValues, onClearOthers } from './overlay.js';
+import { pngButton, chartParts } from './png.js';
 
 const el = (tag, cls, text) => {
   const e = document.createElement(tag);
@@ -25,18 +27,7 @@ const LONG_RANGE = {
     const model = app.state.modelSettings;
     const task = app.task();
     const examples = field('number', 'lr.examples', 100, { min: 1, max: 1000, step: 1, required: true });
-    const info = el('p', 'explain-head');
-    const box = el('div', 'chart');
-    box.id = 'lr-chart';
-    box.tabIndex = 0;
-    box.setAttribute('role', 'img');
-    const summary = el('p', 'sr-only');
-    summary.id = 'lr-chart-desc';
-    box.setAttribute('aria-describedby', summary.id);
-    const values = el('details', 'lr-values');
-    const clear = el('button', '', t('lr.clear'));
-    clear.type = 'button';
-    clear.id = 'lr-clear';
+    const { info, box, summary, values, clear } = overlayParts('lr', 'lr.clear');
     let plot = null;
 
     const draw = () => {
@@ -51,11 +42,7 @@ const LONG_RANGE = {
       box.dataset.ready = 'true';
       box.setAttribute('aria-label', t('lr.chart_label', { n: models }));
       summary.textContent = t('lr.chart_desc', { task: t(`preset.${task}`), models: series.filter((s) => !s.chance).map((s) => s.label).join('; ') });
-      const rows = data[0].map((x, i) => [String(x), ...data.slice(1).map((ys) => pct(ys[i]))]);
-      const tbl = table(['lr.col_distance', ...series.map(() => 'lr.col_accuracy')], rows);
-      // The column heads are the series' labels (model text: textContent).
-      tbl.querySelectorAll('th').forEach((th, i) => { if (i > 0) th.textContent = series[i - 1].label; });
-      values.replaceChildren(el('summary', '', t('lr.values')), tbl);
+      fillValues(values, { summaryKey: 'lr.values', xHead: 'lr.col_distance', yHead: 'lr.col_accuracy', series, data, fmt: pct });
       clear.disabled = models <= 1;
     };
 
@@ -72,16 +59,19 @@ const LONG_RANGE = {
       if (box.isConnected) draw();
     };
 
-    clear.addEventListener('click', () => {
-      const key = longRangeKey(model);
-      for (const k of [...app.longRange.keys()]) if (k !== key) app.longRange.delete(k);
-      draw();
-      clear.disabled = true;
-    });
+    onClearOthers(clear, app.longRange, longRangeKey(model), draw);
 
     const f = form([examples], 'views.show', run);
     f.noValidate = true;
-    panel.append(el('p', 'hint', t('lr.hint')), f, info, box, summary, values, clear);
+    const png = pngButton(() => ({
+      title: t('lr.label'),
+      subtitle: `${t(`preset.${task}`)} · ${info.textContent}`,
+      chart: 'accuracy-by-distance',
+      model,
+      ...chartParts(() => plot),
+    }), { onError: (e) => panel.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: e })) });
+    png.id = 'lr-png';
+    panel.append(el('p', 'hint', t('lr.hint')), f, info, png, box, summary, values, clear);
     if ([...app.longRange.values()].some((r) => r.task === task)) draw();
     return run;
   },

@@ -7,7 +7,8 @@ import { lineChart } from '../lib/charts.js';
 import { modelKey, gradflowSeries } from '../lib/gradflow.js';
 import { describeModel } from '../lib/describe.js';
 import { family } from '../lib/models.js';
-import { field, form, table } from './widgets.js';
+import { field, form } from './widgets.js';
+import { overlayParts, fillValues, onClearOthers } from './overlay.js';
 import { pngButton, chartParts } from './png.js';
 
 // Decided by the family's `recurrent` flag (lib/models.js), never by its id.
@@ -29,18 +30,7 @@ const GRADIENT_FLOW = {
     const model = app.state.modelSettings;
     const last = Math.max(1, (model.bptt || 2) - 1);
     const pos = field('number', 'views.gf_position', last, { min: 1, max: last, step: 1, required: true });
-    const info = el('p', 'explain-head');
-    const box = el('div', 'chart');
-    box.id = 'gf-chart';
-    box.tabIndex = 0;
-    box.setAttribute('role', 'img');
-    const summary = el('p', 'sr-only');
-    summary.id = 'gf-chart-desc';
-    box.setAttribute('aria-describedby', summary.id);
-    const values = el('details', 'gf-values');
-    const clear = el('button', '', t('views.gf_clear'));
-    clear.type = 'button';
-    clear.id = 'gf-clear';
+    const { info, box, summary, values, clear } = overlayParts('gf', 'views.gf_clear');
     let plot = null;
 
     const draw = () => {
@@ -55,11 +45,7 @@ const GRADIENT_FLOW = {
       box.dataset.ready = 'true';
       box.setAttribute('aria-label', t('views.gf_chart_label', { n: series.length }));
       summary.textContent = t('views.gf_chart_desc', { models: results.map((r) => describeModel(r.model)).join('; ') });
-      const rows = data[0].map((x, i) => [String(x), ...data.slice(1).map((ys) => fmt(ys[i]))]);
-      const tbl = table(['views.gf_col_distance', ...series.map(() => 'views.gf_col_norm')], rows);
-      // The column heads are the series' labels (model text: textContent).
-      tbl.querySelectorAll('th').forEach((th, i) => { if (i > 0) th.textContent = series[i - 1].label; });
-      values.replaceChildren(el('summary', '', t('views.gf_values')), tbl);
+      fillValues(values, { summaryKey: 'views.gf_values', xHead: 'views.gf_col_distance', yHead: 'views.gf_col_norm', series, data, fmt });
       clear.disabled = results.length <= 1;
     };
 
@@ -78,12 +64,7 @@ const GRADIENT_FLOW = {
       if (box.isConnected) draw();
     };
 
-    clear.addEventListener('click', () => {
-      const key = modelKey(model);
-      for (const k of [...app.gradflow.keys()]) if (k !== key) app.gradflow.delete(k);
-      draw();
-      clear.disabled = true;
-    });
+    onClearOthers(clear, app.gradflow, modelKey(model), draw);
 
     // The page checks the position itself, so an out-of-range one shows in the view's error line.
     const f = form([pos], 'views.show', run);

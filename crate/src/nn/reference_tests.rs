@@ -51,6 +51,19 @@ fn check(what: &str, got: &[f64], want: &[f64]) {
 
 type Model = Network<FixedWindow>;
 
+/// A fixture's `weights`: name → {shape, data}, as named host tensors.
+fn named_weights(fx: &Value) -> Vec<(String, HostTensor)> {
+    fx["weights"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(n, w)| {
+            let shape: Vec<usize> = w["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+            (n.clone(), HostTensor::new(&shape, floats(&w["data"]).iter().map(|&x| x as f32).collect()))
+        })
+        .collect()
+}
+
 fn batch(positions: &[u32]) -> Batch<'_> {
     Batch { starts: positions, len: 1, reset: false, index: 0 }
 }
@@ -187,7 +200,7 @@ fn ops_match_pytorch() {
 mod recurrent {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::{check, floats, Activation, Batch, Cpu, HostTensor, Network, TokenId, Value, Vocab};
+    use super::{check, floats, Activation, Batch, Cpu, Network, TokenId, Value, Vocab};
     use crate::nn::models::recurrent::{CellKind, GruCell, LstmCell, RecurrentConfig, Recurrent, RnnCell};
 
     fn ints(v: &Value) -> Vec<u32> {
@@ -208,15 +221,7 @@ mod recurrent {
         let v = fx["vocab_size"].as_u64().unwrap() as usize;
         let vocab = Vocab::from_tokens((3..v).map(|i| format!("t{i}")), true);
         let net = Network::<Recurrent<K>>::new(config, vocab, Box::new(Cpu::checked()), None).unwrap();
-        let mut weights: Vec<(String, HostTensor)> = fx["weights"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(n, w)| {
-                let shape: Vec<usize> = w["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
-                (n.clone(), HostTensor::new(&shape, floats(&w["data"]).iter().map(|&x| x as f32).collect()))
-            })
-            .collect();
+        let mut weights = super::named_weights(fx);
         net.engine.borrow_mut().set_params(&mut weights).unwrap();
         let stream = ints(&fx["stream"]);
         let (b, t) = (fx["batch"].as_u64().unwrap() as usize, fx["bptt"].as_u64().unwrap() as u32);
@@ -284,7 +289,7 @@ mod recurrent {
 mod transformer {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::{check, floats, Batch, Cpu, HostTensor, Network, TokenId, Value, Vocab};
+    use super::{check, floats, Batch, Cpu, Network, TokenId, Value, Vocab};
     use crate::nn::models::transformer::{Transformer, TransformerConfig};
 
     fn parity(case: &str, fx: &Value) {
@@ -297,15 +302,7 @@ mod transformer {
         let v = fx["vocab_size"].as_u64().unwrap() as usize;
         let vocab = Vocab::from_tokens((3..v).map(|i| format!("t{i}")), true);
         let net = Network::<Transformer>::new(config.clone(), vocab, Box::new(Cpu::checked()), None).unwrap();
-        let mut weights: Vec<(String, HostTensor)> = fx["weights"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(n, w)| {
-                let shape: Vec<usize> = w["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
-                (n.clone(), HostTensor::new(&shape, floats(&w["data"]).iter().map(|&x| x as f32).collect()))
-            })
-            .collect();
+        let mut weights = super::named_weights(fx);
         assert_eq!(weights.len(), net.engine.borrow().layout.entries.len(), "{case}: the same parameters");
         net.engine.borrow_mut().set_params(&mut weights).unwrap();
         let stream: Vec<TokenId> = fx["stream"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as TokenId).collect();

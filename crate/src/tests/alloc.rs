@@ -15,7 +15,15 @@ fn a_training_step_allocates_nothing() {
     let mut c = small(400);
     c.train.eval_interval = 10;
     let mut s = Session::new(CORPUS, run_config(c)).unwrap();
-    s.train_step(25).unwrap(); // warm-up: every buffer and scratch reaches its size
+    let (ten, forty) = chunks_of_10_and_40(&mut s);
+    assert_eq!(forty, ten, "40 steps (with 4 evaluations) allocate as much as 10 (with 1): per step, nothing");
+}
+
+/// After a warm-up (every buffer and scratch reaches its size), the allocations of recording and
+/// finishing a chunk of 10 steps and then one of 40; both evaluate (every 10 steps), so their
+/// readbacks are alike.
+fn chunks_of_10_and_40(s: &mut Session) -> (u64, u64) {
+    s.train_step(25).unwrap();
     let (data, trainer) = s.parts_for_tests();
     let mut chunk = |n: u64| {
         let mut rb = None;
@@ -24,10 +32,7 @@ fn a_training_step_allocates_nothing() {
         trainer.finish(data, values).unwrap();
         a
     };
-    // Both chunks evaluate (every 10 steps), so their readbacks are alike.
-    let ten = chunk(10);
-    let forty = chunk(40);
-    assert_eq!(forty, ten, "40 steps (with 4 evaluations) allocate as much as 10 (with 1): per step, nothing");
+    (chunk(10), chunk(40))
 }
 
 /// The same for a Transformer of every attention kind (and dropout, and RoPE): a step allocates nothing.
@@ -41,18 +46,7 @@ fn a_transformer_step_allocates_nothing() {
         c.train.eval_interval = 10;
         c.train.eval_tokens = 50;
         let rc = crate::session::RunConfig { model: crate::config::ModelConfig::new("transformer", &c), ..run_config(small(400)) };
-        let mut s = Session::new(CORPUS, rc).unwrap();
-        s.train_step(25).unwrap();
-        let (data, trainer) = s.parts_for_tests();
-        let mut chunk = |n: u64| {
-            let mut rb = None;
-            let a = allocations(|| rb = Some(trainer.run(data, n).unwrap()));
-            let values = crate::train::block_on(rb.unwrap().readback);
-            trainer.finish(data, values).unwrap();
-            a
-        };
-        let ten = chunk(10);
-        let forty = chunk(40);
+        let (ten, forty) = chunks_of_10_and_40(&mut Session::new(CORPUS, rc).unwrap());
         assert_eq!(forty, ten, "{attention:?}: 40 steps allocate as much as 10");
     }
 }

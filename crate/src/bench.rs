@@ -7,7 +7,7 @@ use crate::{Error, Result};
 use serde_json::{json, Value};
 
 /// The benchmark cases, by name.
-pub const CASES: &[&str] = &["ngram-train", "ngram-estimate", "sgemm", "fixed-window-train", "lstm-train"];
+pub const CASES: &[&str] = &["ngram-train", "ngram-estimate", "sgemm", "fixed-window-train", "lstm-train", "transformer-train", "attention"];
 
 /// Median of a sample (upper median for even sizes).
 pub fn median(xs: &mut [f64]) -> f64 {
@@ -124,6 +124,8 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
         "sgemm" => sgemm(args, repeats),
         "fixed-window-train" => neural_train(args, repeats, "fixed-window"),
         "lstm-train" => neural_train(args, repeats, "lstm"),
+        "transformer-train" => neural_train(args, repeats, "transformer"),
+        "attention" => attention(args, repeats),
         _ => Err(Error::config(format!("unknown benchmark '{name}'; cases: {}", CASES.join(", ")))),
     }
 }
@@ -145,7 +147,8 @@ fn neural_train(args: &Value, repeats: usize, family: &str) -> Result<Value> {
     let config = RunConfig { model: crate::config::ModelConfig::from_settings(family, settings.clone()), ..config };
     let mut s = Session::new(corpus, config)?;
     let mut last = None;
-    // Tokens a step trains on (the batch for the fixed-window model, batch × BPTT for recurrent ones).
+    // Tokens a step trains on (the batch for the fixed-window model, batch × BPTT for recurrent ones,
+    // batch × context for a Transformer).
     let mut tokens_per_step = 0.0;
     let ms = time_ms(repeats, || {
         let mut left = steps;
@@ -171,6 +174,50 @@ fn neural_train(args: &Value, repeats: usize, family: &str) -> Result<Value> {
         "final_loss": last,
         "repeats": repeats,
     }))
+}
+
+/// The cost lesson, measured: forward + backward time of one attention layer (H heads, width C, one
+/// sequence) against the sequence length T, for full, sparse (window 16, stride 16) and linear
+/// attention, and the floats each saves for its backward (B·H·T² probabilities, or H·T
+/// denominators). `t`: the lengths (default 64 … 2048), `heads` (4), `width` (128).
+fn attention(args: &Value, repeats: usize) -> Result<Value> {
+    use crate::nn::backend::{cpu::Cpu, Backend};
+    use crate::nn::ops::attention::{AttnSpec, Pattern};
+    use crate::nn::tensor::{Shape, Tensor};
+    let ts: Vec<usize> = args.get("t").and_then(Value::as_array).map_or_else(|| vec![64, 128, 256, 512, 1024, 2048], |a| a.iter().filter_map(Value::as_u64).map(|x| x as usize).collect());
+    let (h, c) = (arg_usize(args, "heads", 4), arg_usize(args, "width", 128));
+    let mut rng = crate::rng::Rng::new(3);
+    let mut rows = Vec::new();
+    for pattern in ["full", "sparse", "linear"] {
+        let mut points = Vec::new();
+        for &t in &ts {
+            let mut be = Cpu::new();
+            let mut new = |be: &mut Cpu, dims: &[usize]| {
+                let shape = Shape::new(dims);
+                let x = Tensor { buf: be.alloc(shape.numel()), offset: 0, shape };
+                be.write(x, &(0..shape.numel()).map(|_| rng.normal() as f32 * 0.5).collect::<Vec<_>>());
+                x
+            };
+            let (qkv, dqkv, out, dout) = (new(&mut be, &[1, t, 3 * c]), new(&mut be, &[1, t, 3 * c]), new(&mut be, &[1, t, c]), new(&mut be, &[1, t, c]));
+            let saved = if pattern == "linear" { h * t } else { h * t * t };
+            let probs = new(&mut be, &[saved]);
+            let scratch = new(&mut be, &[(c / h) * (c / h) + c / h]);
+            let spec = AttnSpec { heads: h, pattern: if pattern == "sparse" { Pattern::Sparse { window: 16, stride: 16 } } else { Pattern::Full }, alibi: false, rel: None };
+            let probs4 = Tensor { shape: Shape::new(&[1, h, t, t]), ..probs };
+            let ms = time_ms(repeats, || {
+                if pattern == "linear" {
+                    be.linear_attention(out, probs, scratch, qkv, h);
+                    be.linear_attention_backward(dqkv, scratch, dout, out, probs, qkv, h);
+                } else {
+                    be.attention(out, probs4, qkv, None, &spec);
+                    be.attention_backward(dqkv, None, dout, out, probs4, qkv, None, &spec);
+                }
+            });
+            points.push(json!({ "t": t, "ms": ms, "saved_floats": saved }));
+        }
+        rows.push(json!({ "pattern": pattern, "points": points }));
+    }
+    Ok(json!({ "heads": h, "width": c, "repeats": repeats, "patterns": rows }))
 }
 
 fn arg_usize(args: &Value, key: &str, default: usize) -> usize {

@@ -15,7 +15,15 @@ fn a_training_step_allocates_nothing() {
     let mut c = small(400);
     c.train.eval_interval = 10;
     let mut s = Session::new(CORPUS, run_config(c)).unwrap();
-    s.train_step(25).unwrap(); // warm-up: every buffer and scratch reaches its size
+    let (ten, forty) = chunks_of_10_and_40(&mut s);
+    assert_eq!(forty, ten, "40 steps (with 4 evaluations) allocate as much as 10 (with 1): per step, nothing");
+}
+
+/// After a warm-up (every buffer and scratch reaches its size), the allocations of recording and
+/// finishing a chunk of 10 steps and then one of 40; both evaluate (every 10 steps), so their
+/// readbacks are alike.
+fn chunks_of_10_and_40(s: &mut Session) -> (u64, u64) {
+    s.train_step(25).unwrap();
     let (data, trainer) = s.parts_for_tests();
     let mut chunk = |n: u64| {
         let mut rb = None;
@@ -24,10 +32,23 @@ fn a_training_step_allocates_nothing() {
         trainer.finish(data, values).unwrap();
         a
     };
-    // Both chunks evaluate (every 10 steps), so their readbacks are alike.
-    let ten = chunk(10);
-    let forty = chunk(40);
-    assert_eq!(forty, ten, "40 steps (with 4 evaluations) allocate as much as 10 (with 1): per step, nothing");
+    (chunk(10), chunk(40))
+}
+
+/// The same for a Transformer of every attention kind (and dropout, and RoPE): a step allocates nothing.
+#[test]
+fn a_transformer_step_allocates_nothing() {
+    use crate::nn::models::transformer::{AttentionKind, Positional, TransformerConfig};
+    for (attention, positional, dropout) in [(AttentionKind::Full, Positional::Rope, 0.1), (AttentionKind::Sparse, Positional::Relative, 0.0), (AttentionKind::Linear, Positional::Learned, 0.0)] {
+        let mut c = TransformerConfig { layers: 2, heads: 2, width: 8, context: 6, attention, positional, dropout, ..Default::default() };
+        c.train.batch = 3;
+        c.train.steps = 400;
+        c.train.eval_interval = 10;
+        c.train.eval_tokens = 50;
+        let rc = crate::session::RunConfig { model: crate::config::ModelConfig::new("transformer", &c), ..run_config(small(400)) };
+        let (ten, forty) = chunks_of_10_and_40(&mut Session::new(CORPUS, rc).unwrap());
+        assert_eq!(forty, ten, "{attention:?}: 40 steps allocate as much as 10");
+    }
 }
 
 /// A model trained one step on a vocabulary of 1000 words, so that no one tensor dominates its file.

@@ -15,3 +15,4 @@ mod ngram_views;
 mod long_range;
 mod recurrent;
 mod sequence;
+mod transformer;

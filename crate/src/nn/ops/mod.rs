@@ -8,15 +8,18 @@
 //! path in `kernels`; its generic version here is the reference.
 
 pub mod activation;
+pub mod attention;
 pub mod cross_entropy;
 pub mod dropout;
 pub mod elementwise;
 pub mod embedding;
 pub mod layernorm;
+pub mod linear_attention;
 pub mod mask;
 pub mod matmul;
 pub mod recurrent;
 pub mod reduce;
+pub mod rope;
 pub mod shape;
 pub mod softmax;
 #[cfg(test)]

@@ -1,5 +1,8 @@
 // English UI strings. Keys are shared with zh.js (a test checks both have the same keys).
+import transformer from './transformer.js';
+
 export default {
+  ...transformer.en,
   'title': 'LM Playground',
   'tagline': 'Paste a corpus, train a language model in your browser, read its perplexity, generate text.',
   'a11y.skip': 'Skip to the model',

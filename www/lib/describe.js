@@ -19,5 +19,10 @@ export function describeModel(m, fallback = '') {
     if (m.family === 'rnn') params.f = t(`act.${m.activation}`);
     return t(`desc.${m.family}`, params);
   }
+  if (m.family === 'transformer') {
+    const layers = m.layers === 1 ? t('desc.layer_one') : t('desc.layers', { n: m.layers });
+    const attn = m.attention === 'sparse' ? t('desc.tf_sparse', { w: m.window, s: m.stride }) : t(`attn.${m.attention ?? 'full'}`);
+    return t('desc.transformer', { layers, heads: m.heads, d: m.width, t: m.context, pos: t(`pos.${m.positional ?? 'learned'}`), attn, norm: t(`norm.${m.norm ?? 'pre'}`) });
+  }
   return fallback;
 }

@@ -15,7 +15,7 @@ import { FAMILIES, FORMULAS, family } from './lib/models.js';
 import { buildForm, switchFamily, updateVisibility, readModel } from './ui/modelform.js';
 import { describeModel } from './lib/describe.js';
 import { setupGenerate } from './ui/generate.js';
-import { setupViews, renderViews } from './ui/views.js';
+import { setupViews, renderViews, liveUpdate } from './ui/views.js';
 import { setupRuns, refreshRuns, showNewestRuns, forgetRuns } from './ui/runs.js';
 import { setupFiles, openModelFile } from './ui/files.js';
 
@@ -263,6 +263,7 @@ function onProgress(p) {
     app.lastEstimate = p.estimate;
     app.state.live = Boolean(family(app.state.modelSettings?.family).neural);
     if (typeof p.stoppable === 'boolean') app.state.stoppable = p.stoppable;
+    renderViews(app); // a model with live views (a Transformer's attention) shows them while it trains
   }
   if (p.phase !== 'prepared' && p.phase !== 'paused') trackRate(p);
   if (p.phase !== 'prepared' && p.total_steps) {
@@ -273,6 +274,7 @@ function onProgress(p) {
   if (p.points?.length) {
     app.curve = appendPoints(app.curve, p.points);
     drawLoss();
+    liveUpdate(app);
   }
   app.lastProgress = p;
   app.status = null;

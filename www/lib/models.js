@@ -140,6 +140,7 @@ FAMILIES.push({
   label: 'family.transformer',
   help: 'help.transformer',
   neural: true,
+  attention: true,
   formula: (m) => transformerTex(m),
   params: [
     { id: 'layers', type: 'int', label: 'p.tf_layers', default: 4, min: 1, max: 64 },

@@ -1,0 +1,52 @@
+// The Transformer views' data: colours, pixels, keyboard moves, head average, rollout, the cost
+// lesson's log-log slope, the positional maps.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { colorOf, pixels, moveCell, headAverage, rollout, logLogFit, lengths, strongest, positionalMaps, tokenLabel } from '../../www/lib/attention.js';
+
+test('colours run from white at 0 to blue at the top; negatives turn red; masked cells are grey', () => {
+  assert.deepEqual(colorOf(0, 0, 1), [255, 255, 255]);
+  assert.deepEqual(colorOf(1, 0, 1), [25, 60, 170]);
+  assert.deepEqual(colorOf(2, 0, 1), [25, 60, 170], 'clamped');
+  assert.deepEqual(colorOf(-1, -1, 1), [200, 60, 40]);
+  assert.deepEqual(colorOf(null, 0, 1), [235, 235, 235]);
+  assert.deepEqual(colorOf(-Infinity, 0, 1), [235, 235, 235]);
+  const px = pixels([[0, 1], [1, 0]], 0, 1);
+  assert.equal(px.length, 16);
+  assert.deepEqual([...px.slice(4, 8)], [25, 60, 170, 255]);
+});
+
+test('the heatmap cursor moves with the arrow keys, Home/End and PageUp/PageDown, inside the matrix', () => {
+  assert.deepEqual(moveCell('ArrowRight', 0, 0, 3, 3), [0, 1]);
+  assert.deepEqual(moveCell('ArrowLeft', 0, 0, 3, 3), [0, 0]);
+  assert.deepEqual(moveCell('ArrowDown', 2, 1, 3, 3), [2, 1]);
+  assert.deepEqual(moveCell('End', 1, 0, 3, 4), [1, 3]);
+  assert.deepEqual(moveCell('PageUp', 2, 2, 3, 3), [0, 2]);
+  assert.equal(moveCell('a', 0, 0, 3, 3), null);
+});
+
+test('the head average is the mean; the rollout of one layer is ½(A + I), of two the product', () => {
+  const a = [[1, 0], [0.5, 0.5]];
+  const b = [[1, 0], [0, 1]];
+  assert.deepEqual(headAverage([a, b]), [[1, 0], [0.25, 0.75]]);
+  assert.deepEqual(rollout([a]), [[1, 0], [0.25, 0.75]]);
+  const r = rollout([a, a]);
+  // [[1,0],[.25,.75]]² = [[1, 0], [.25 + .1875, .5625]]
+  assert.deepEqual(r, [[1, 0], [0.4375, 0.5625]]);
+  for (const row of r) assert.ok(Math.abs(row[0] + row[1] - 1) < 1e-12, 'rows still sum to 1');
+  assert.deepEqual(strongest(a), [{ query: 0, key: 0, weight: 1 }, { query: 1, key: 0, weight: 0.5 }]);
+});
+
+test('the log-log fit finds the exponent of a power law', () => {
+  const ts = lengths(64, 4096);
+  assert.deepEqual(ts, [64, 128, 256, 512, 1024, 2048, 4096]);
+  const fit = logLogFit(ts, ts.map((t) => 3e-6 * t * t));
+  assert.ok(Math.abs(fit.slope - 2) < 1e-9, fit.slope);
+  assert.ok(Math.abs(logLogFit(ts, ts.map((t) => 0.01 * t)).slope - 1) < 1e-9);
+  assert.equal(logLogFit([64], [1]).slope, null);
+  assert.equal(logLogFit([64, 128], [0, 0]).slope, null, 'zeros cannot be on a log scale');
+});
+
+test('tokens are labelled with visible whitespace', () => {
+  assert.deepEqual([' ', '\n', '<s>', 'a'].map(tokenLabel), ['␣', '↵', '▸', 'a']);
+});

@@ -235,7 +235,7 @@ const COST_POINT_MS = 2500;
 /**
  * The cost lesson: the core times the attention forward at each length for each pattern (one call
  * each, through the lock); a pattern stops growing T once a point took longer than COST_POINT_MS.
- * Streams { pattern, t, ms, bytes } per point.
+ * Streams { pattern, t, ms, bytes, scores } per point.
  */
 async function attentionCost({ id, lengths, width, window, stride }) {
   cost.stopped = false;
@@ -246,7 +246,7 @@ async function attentionCost({ id, lengths, width, window, stride }) {
       if (cost.stopped) return { stopped: true };
       if (slow.has(pattern)) continue;
       const r = await core(() => wasm.attentionCost(JSON.stringify({ pattern, t, width, window, stride })));
-      post({ id, type: 'progress', value: { pattern, t, ms: r.ms, bytes: r.bytes } });
+      post({ id, type: 'progress', value: { pattern, t, ms: r.ms, bytes: r.bytes, scores: r.scores } });
       if (r.ms * (r.repeats || 1) > COST_POINT_MS) slow.add(pattern);
       await tick();
     }

@@ -92,7 +92,7 @@ const COST = {
       const label = (p, key) => t('views.cost_series', { pattern: t(`attn.${p.pattern}`), slope: slopeText(p.points, key) });
       for (const [box, key, y] of [[timeBox, 'ms', 'views.cost_ms'], [memBox, 'bytes', 'views.cost_bytes']]) {
         const series = pats.map((p, i) => ({ label: label(p, key), color: color(i) }));
-        const c = lineChart(box, { series, xLabel: t('views.cost_t'), yLabel: t(y), logX: true, logY: true, points: true, height: 260 });
+        const c = lineChart(box, { series, xLabel: t('views.cost_t'), yLabel: t(y), logX: true, logY: true, decadesY: true, points: true, height: 260 });
         c.setData([ts, ...pats.map((p) => col(p, key))]);
         charts.push(c);
         app.viewCharts.push(c);
@@ -100,14 +100,15 @@ const COST = {
         box.dataset.points = String(pats.reduce((n, p) => n + p.points.length, 0));
       }
       slopes.replaceChildren(...pats.map((p) => {
-        const li = el('li', '', t('views.cost_slope_line', { pattern: t(`attn.${p.pattern}`), time: slopeText(p.points, 'ms'), memory: slopeText(p.points, 'bytes') }));
+        const li = el('li', '', t('views.cost_slope_line', { pattern: t(`attn.${p.pattern}`), time: slopeText(p.points, 'ms'), memory: slopeText(p.points, 'bytes'), scores: slopeText(p.points, 'scores') }));
         li.dataset.pattern = p.pattern;
         li.dataset.timeSlope = slopeText(p.points, 'ms');
         li.dataset.memorySlope = slopeText(p.points, 'bytes');
+        li.dataset.scoresSlope = slopeText(p.points, 'scores');
         return li;
       }));
-      const rows = pats.flatMap((p) => p.points.map((q) => [t(`attn.${p.pattern}`), String(q.t), q.ms.toPrecision(3), fmtBytes(q.bytes)]));
-      values.replaceChildren(el('summary', '', t('views.gf_values')), table(['views.cost_col_pattern', 'views.cost_t', 'views.cost_ms', 'views.cost_bytes'], rows));
+      const rows = pats.flatMap((p) => p.points.map((q) => [t(`attn.${p.pattern}`), String(q.t), q.ms.toPrecision(3), fmtBytes(q.bytes), q.scores.toLocaleString('en-US')]));
+      values.replaceChildren(el('summary', '', t('views.gf_values')), table(['views.cost_col_pattern', 'views.cost_t', 'views.cost_ms', 'views.cost_bytes', 'views.cost_col_scores'], rows));
       timeBox.dataset.ready = 'true';
     };
 
@@ -127,7 +128,7 @@ const COST = {
         await app.worker.call('attentionCost', args, (_type, p) => {
           let s = res.patterns.find((x) => x.pattern === p.pattern);
           if (!s) { s = { pattern: p.pattern, points: [] }; res.patterns.push(s); }
-          s.points.push({ t: p.t, ms: p.ms, bytes: p.bytes });
+          s.points.push({ t: p.t, ms: p.ms, bytes: p.bytes, scores: p.scores });
           status.textContent = t('views.cost_progress', { pattern: t(`attn.${p.pattern}`), t: p.t, ms: p.ms.toPrecision(3) });
           if (panel.isConnected) draw(res);
         });

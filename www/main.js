@@ -239,7 +239,7 @@ function renderEstimate(est, familyId) {
   const params = { total: fmtBytes(est.total_bytes), budget: fmtBytes(est.budget_bytes) };
   box.textContent = est.fits
     ? t('memory.estimate', { ...params, params: fmtBytes(est.parameter_bytes), n: fmtInt(est.parameters), grads: fmtBytes(est.gradient_bytes), optim: fmtBytes(est.optimizer_bytes), acts: fmtBytes(est.activation_bytes + est.scratch_bytes) })
-    : t(family(familyId).recurrent ? 'memory.over_recurrent' : 'memory.over', params);
+    : t(family(familyId).memoryOver ?? (family(familyId).recurrent ? 'memory.over_recurrent' : 'memory.over'), params);
   box.classList.toggle('warning', !est.fits);
 }
 

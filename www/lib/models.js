@@ -141,6 +141,7 @@ FAMILIES.push({
   help: 'help.transformer',
   neural: true,
   attention: true,
+  memoryOver: 'memory.over_transformer',
   formula: (m) => transformerTex(m),
   params: [
     { id: 'layers', type: 'int', label: 'p.tf_layers', default: 4, min: 1, max: 64 },

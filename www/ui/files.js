@@ -5,7 +5,8 @@ import { fmtBytes } from '../lib/format.js';
 
 const $ = (id) => document.getElementById(id);
 
-function download(bytes, name, type = 'application/octet-stream') {
+/** Hands bytes (or a Blob) to the browser's downloads as `name`. */
+export function download(bytes, name, type = 'application/octet-stream') {
   const url = URL.createObjectURL(new Blob([bytes], { type }));
   const a = document.createElement('a');
   a.href = url;

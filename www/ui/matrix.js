@@ -3,13 +3,9 @@
 // under it in a live region, and a PNG export that draws the labels into the picture.
 import { t } from '../lib/i18n.js';
 import { pixels, colorStops, css, colorOf, moveCell, tokenLabel } from '../lib/attention.js';
+import { el } from './widgets.js';
+import { download } from './files.js';
 
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 /** Draws matrix `m` at one pixel a cell into `canvas` (CSS scales it up, pixelated). */
 export function paint(canvas, m, lo, hi) {
@@ -167,15 +163,7 @@ export function pngButton(png, name, titleText) {
   b.addEventListener('click', async () => {
     b.disabled = true;
     try {
-      const blob = await png();
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = name;
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      download(await png(), name, 'image/png');
       b.dataset.exported = String(Number(b.dataset.exported || 0) + 1);
     } catch (e) {
       b.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: e }));

@@ -7,14 +7,8 @@ import { lineChart, color } from '../lib/charts.js';
 import { family } from '../lib/models.js';
 import { logLogFit, lengths } from '../lib/attention.js';
 import { fmtBytes } from '../lib/format.js';
-import { table } from './widgets.js';
+import { table, el, runForm } from './widgets.js';
 
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 function numberField(labelKey, value, attrs) {
   const wrap = el('div', 'field');
@@ -57,17 +51,8 @@ const COST = {
     const width = numberField('views.cost_width', 32, { name: 'width', min: 2, max: 512, step: 2 });
     const window = numberField('p.window', model.window ?? 8, { name: 'window', min: 1, max: 4096, step: 1 });
     const stride = numberField('p.stride', 0, { name: 'stride', min: 0, max: 4096, step: 1 });
-    const start = el('button', '', t('views.cost_run'));
-    start.type = 'submit';
-    start.id = 'cost-run';
-    const stop = el('button', '', t('views.cost_stop'));
-    stop.type = 'button';
-    stop.id = 'cost-stop';
+    const { form: f, start, stop, status } = runForm([maxWrap, width.wrap, window.wrap, stride.wrap], 'cost', 'views.cost_run', 'views.cost_stop', () => run());
     stop.disabled = true;
-    const f = el('form', 'view-form');
-    f.append(maxWrap, width.wrap, window.wrap, stride.wrap, start, stop);
-    const status = el('p', 'hint');
-    status.setAttribute('role', 'status');
     const timeBox = el('div', 'chart');
     timeBox.id = 'cost-time';
     const memBox = el('div', 'chart');
@@ -139,11 +124,6 @@ const COST = {
       }
     };
     stop.addEventListener('click', () => app.worker.send('stopCost'));
-    f.addEventListener('submit', (e) => {
-      e.preventDefault();
-      f.dispatchEvent(new CustomEvent('view-submit', { bubbles: true }));
-      run().catch((err) => f.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: err })));
-    });
     panel.append(el('p', 'hint', t('views.cost_hint')), f, status, el('h3', '', t('views.cost_time_title')), timeBox,
       el('h3', '', t('views.cost_memory_title')), memBox, slopes, values);
     if (app.cost.results?.patterns.length) draw(app.cost.results);

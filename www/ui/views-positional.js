@@ -7,14 +7,8 @@ import { lineChart, color } from '../lib/charts.js';
 import { family, POSITIONAL } from '../lib/models.js';
 import { positionalMaps } from '../lib/attention.js';
 import { heatmap, pngButton, pngName } from './matrix.js';
-import { table } from './widgets.js';
+import { table, el, runForm } from './widgets.js';
 
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 const applies = (m) => Boolean(family(m.family)?.attention) && m.source !== 'arpa';
 
 /** The encoding's own picture, for the trained model. */
@@ -66,16 +60,7 @@ const POSITIONAL_VIEW = {
     stepsLabel.htmlFor = steps.id;
     const field = el('div', 'field');
     field.append(stepsLabel, steps);
-    const run = el('button', '', t('views.cmp_run'));
-    run.type = 'submit';
-    run.id = 'cmp-run';
-    const stop = el('button', '', t('views.cmp_stop'));
-    stop.type = 'button';
-    stop.id = 'cmp-stop';
-    const f = el('form', 'view-form');
-    f.append(field, run, stop);
-    const status = el('p', 'hint');
-    status.setAttribute('role', 'status');
+    const { form: f, start: run, stop, status } = runForm([field], 'cmp', 'views.cmp_run', 'views.cmp_stop', () => compare());
     const chartBox = el('div', 'chart');
     chartBox.id = 'cmp-chart';
     chartBox.tabIndex = 0;
@@ -122,11 +107,6 @@ const POSITIONAL_VIEW = {
       }
     };
     stop.addEventListener('click', () => app.worker.send('stop'));
-    f.addEventListener('submit', (e) => {
-      e.preventDefault();
-      f.dispatchEvent(new CustomEvent('view-submit', { bubbles: true }));
-      compare().catch((err) => f.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: err })));
-    });
     panel.append(
       el('h3', '', t('views.pos_title', { pos: t(`pos.${model.positional}`) })), maps,
       el('h3', '', t('views.cmp_title')), el('p', 'hint', t('views.cmp_hint')), f, status, chartBox, tableBox,

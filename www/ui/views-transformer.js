@@ -6,17 +6,12 @@ import { t } from '../lib/i18n.js';
 import { family } from '../lib/models.js';
 import { headAverage, rollout, strongest, tokenLabel } from '../lib/attention.js';
 import { heatmap, paint, pngButton, pngName } from './matrix.js';
+import { el, onSubmitted } from './widgets.js';
 import { POSITIONAL_VIEWS } from './views-positional.js';
 import { COST_VIEWS } from './views-cost.js';
 
 // Decided by the family's `attention` flag (lib/models.js), never by its id.
 export const hasAttention = (m) => Boolean(family(m.family)?.attention) && m.source !== 'arpa';
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 /** The maps of a result: per layer its heads and their average, and the rollout. */
 function maps(r) {
@@ -127,11 +122,7 @@ const ATTENTION = {
       info.textContent = t('views.att_info', { n: r.tokens.length, layers: r.layers.length, heads: r.layers[0]?.heads.length ?? 0 });
       draw(r);
     };
-    f.addEventListener('submit', (e) => {
-      e.preventDefault();
-      f.dispatchEvent(new CustomEvent('view-submit', { bubbles: true }));
-      run().catch((err) => f.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: err })));
-    });
+    onSubmitted(f, () => run());
     // Texts to pick: the prompt, and a line of the corpus (the model's own kind of text).
     const corpusLine = (document.getElementById('corpus')?.value || '').split('\n').map((s) => s.trim()).find((s) => s.length >= 12) || '';
     for (const [key, value] of [['views.att_sample_valid', ''], ['views.att_sample_prompt', app.lastPrompt || ''], ['views.att_sample_corpus', corpusLine.slice(0, Math.min(model.context || 64, 64))]]) {

@@ -11,6 +11,7 @@ pub static FAMILIES: &[&dyn Family] = &[
     &crate::nn::models::recurrent::RNN,
     &crate::nn::models::recurrent::LSTM,
     &crate::nn::models::recurrent::GRU,
+    &crate::nn::models::transformer::FAMILY,
 ];
 
 /// The family with this id.

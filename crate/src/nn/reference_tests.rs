@@ -277,3 +277,70 @@ mod recurrent {
         }
     }
 }
+
+/// The Transformer family against `tests/reference/transformer.py`: a 2-layer model with each
+/// positional encoding, full and sparse attention, pre- and post-LN, tied and untied: logits, loss
+/// and every gradient of one batch of 3 windows (with `<s>` targets, which score nothing).
+mod transformer {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::{check, floats, Batch, Cpu, HostTensor, Network, TokenId, Value, Vocab};
+    use crate::nn::models::transformer::{Transformer, TransformerConfig};
+
+    fn parity(case: &str, fx: &Value) {
+        let mut settings = serde_json::Map::new();
+        for k in ["layers", "heads", "width", "ffn", "context", "positional", "attention", "window", "stride", "rel_clip", "norm", "activation", "tied"] {
+            settings.insert(k.into(), fx[k].clone());
+        }
+        let mut config: TransformerConfig = serde_json::from_value(Value::Object(settings)).unwrap();
+        config.train.batch = fx["batch"].as_u64().unwrap() as usize;
+        let v = fx["vocab_size"].as_u64().unwrap() as usize;
+        let vocab = Vocab::from_tokens((3..v).map(|i| format!("t{i}")), true);
+        let net = Network::<Transformer>::new(config.clone(), vocab, Box::new(Cpu::checked()), None).unwrap();
+        let mut weights: Vec<(String, HostTensor)> = fx["weights"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(n, w)| {
+                let shape: Vec<usize> = w["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+                (n.clone(), HostTensor::new(&shape, floats(&w["data"]).iter().map(|&x| x as f32).collect()))
+            })
+            .collect();
+        assert_eq!(weights.len(), net.engine.borrow().layout.entries.len(), "{case}: the same parameters");
+        net.engine.borrow_mut().set_params(&mut weights).unwrap();
+        let stream: Vec<TokenId> = fx["stream"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as TokenId).collect();
+        let starts: Vec<u32> = fx["starts"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
+        let batch = Batch { starts: &starts, len: config.context, reset: false, index: 0 };
+        let loss = net.loss_and_gradients(&stream, &batch);
+        check(&format!("transformer {case}: loss"), &[loss], &[fx["loss"].as_f64().unwrap()]);
+        let rows = starts.len() * config.context;
+        let logits = net.model.last_logits(&mut net.engine.borrow_mut(), rows);
+        let want = floats(&fx["logits"]);
+        let keep: Vec<usize> = (0..want.len()).filter(|&i| net.vocab.is_predictable((i % v) as TokenId)).collect();
+        check(&format!("transformer {case}: logits"), &keep.iter().map(|&i| logits[i] as f64).collect::<Vec<_>>(), &keep.iter().map(|&i| want[i]).collect::<Vec<_>>());
+        let grads = net.engine.borrow_mut().grads_named();
+        for (name, g) in grads {
+            check(&format!("transformer {case}: gradient of {name}"), &g.data.iter().map(|&x| x as f64).collect::<Vec<_>>(), &floats(&fx["grads"][&name]));
+        }
+    }
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            (($name), include_str!(concat!("../../../tests/reference/fixtures/transformer_", $name, ".json")))
+        };
+    }
+
+    #[test]
+    fn every_positional_encoding_matches_pytorch() {
+        for (case, text) in [fixture!("learned"), fixture!("sinusoidal"), fixture!("relative"), fixture!("alibi"), fixture!("rope"), fixture!("none")] {
+            parity(case, &serde_json::from_str(text).unwrap());
+        }
+    }
+
+    #[test]
+    fn sparse_attention_post_ln_and_untied_heads_match_pytorch() {
+        for (case, text) in [fixture!("sparse"), fixture!("sparse_rope"), fixture!("post_ln"), fixture!("post_ln_relative"), fixture!("untied_gelu")] {
+            parity(case, &serde_json::from_str(text).unwrap());
+        }
+    }
+}

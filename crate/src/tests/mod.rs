@@ -14,3 +14,4 @@ mod ngram_files;
 mod ngram_views;
 mod recurrent;
 mod sequence;
+mod transformer;

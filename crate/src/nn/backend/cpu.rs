@@ -7,7 +7,7 @@
 
 use super::{Backend, SgdStep};
 use crate::nn::kernels::{self, AdamStep, GemmScratch, Kernels, MatRef};
-use crate::nn::ops::{self, activation::Activation, elementwise::Binary};
+use crate::nn::ops::{self, activation::Activation, attention::AttnSpec, elementwise::Binary};
 use crate::nn::tensor::{BufferId, Ids, Tensor};
 use crate::text::TokenId;
 use std::cell::Cell;
@@ -78,6 +78,20 @@ fn check_rules(outs: &[Tensor], ins: &[Tensor]) {
     for o in outs {
         assert!(ins.iter().all(|x| x.buf != o.buf), "buffer rule: an op reads the buffer it writes ({:?})", o.buf);
     }
+}
+
+/// (B, Tq, C) of an attention call: out is [B × Tq × C] (rank 3), qkv [B × Tk × 3C].
+fn attn_dims(out: Tensor, qkv: Tensor) -> (usize, usize, usize) {
+    let d = out.shape.dims();
+    assert!(d.len() == 3 && qkv.shape.rank() == 3 && qkv.shape.last() == 3 * d[2] && qkv.shape.dims()[0] == d[0], "attention: out {:?}, qkv {:?}", out.shape, qkv.shape);
+    (d[0], d[1], d[2])
+}
+
+/// (T, C) of a [B × T × 3C] qkv tensor.
+fn seq_dims(x: Tensor) -> (usize, usize) {
+    let d = x.shape.dims();
+    assert!(d.len() == 3 && d[2] % 3 == 0, "rope: qkv is {:?}", x.shape);
+    (d[1], d[2] / 3)
 }
 
 /// The token ids of `ids`, borrowed in place.
@@ -304,6 +318,53 @@ impl Backend for Cpu {
         let hd = dh.shape.last();
         let ([di, dhh, dhp], [g, hh, hp, dh]) = io(&mut self.bufs, self.checked, [dih, dhh, dh_prev], [gates, hh, h_prev, dh]);
         ops::recurrent::gru_backward(di, dhh, dhp, g, hh, hp, dh, hd);
+    }
+
+    fn attention(&mut self, out: Tensor, probs: Tensor, qkv: Tensor, rel: Option<[Tensor; 2]>, spec: &AttnSpec) {
+        let (b, tq, c) = attn_dims(out, qkv);
+        let tk = qkv.shape.rows() / b;
+        assert_eq!(probs.len(), b * spec.heads * tq * tk, "attention: probs {:?}", probs.shape);
+        match rel {
+            None => {
+                let ([o, p], [x]) = io(&mut self.bufs, self.checked, [out, probs], [qkv]);
+                ops::attention::attention_forward(o, p, x, &[], &[], spec, b, tq, tk, c);
+            }
+            Some([wk, wv]) => {
+                let ([o, p], [x, wk, wv]) = io(&mut self.bufs, self.checked, [out, probs], [qkv, wk, wv]);
+                ops::attention::attention_forward(o, p, x, wk, wv, spec, b, tq, tk, c);
+            }
+        }
+    }
+    fn attention_backward(&mut self, dqkv: Tensor, drel: Option<[Tensor; 2]>, dout: Tensor, out: Tensor, probs: Tensor, qkv: Tensor, rel: Option<[Tensor; 2]>, spec: &AttnSpec) {
+        let (b, tq, c) = attn_dims(out, qkv);
+        let tk = qkv.shape.rows() / b;
+        match (drel, rel) {
+            (Some([dwk, dwv]), Some([wk, wv])) => {
+                let ([dx, dwk, dwv], [d, o, p, x, wk, wv]) = io(&mut self.bufs, self.checked, [dqkv, dwk, dwv], [dout, out, probs, qkv, wk, wv]);
+                ops::attention::attention_backward(dx, dwk, dwv, d, o, p, x, wk, wv, spec, b, tq, tk, c);
+            }
+            _ => {
+                let ([dx], [d, o, p, x]) = io(&mut self.bufs, self.checked, [dqkv], [dout, out, probs, qkv]);
+                ops::attention::attention_backward(dx, &mut [], &mut [], d, o, p, x, &[], &[], spec, b, tq, tk, c);
+            }
+        }
+    }
+    fn rope(&mut self, out: Tensor, x: Tensor, heads: usize, pos0: usize) {
+        let (t, c) = seq_dims(x);
+        let ([o], [x]) = io(&mut self.bufs, self.checked, [out], [x]);
+        ops::rope::rope_forward(o, x, c, heads, t, pos0);
+    }
+    fn rope_backward(&mut self, dx: Tensor, dout: Tensor, heads: usize, pos0: usize) {
+        let (t, c) = seq_dims(dout);
+        let ([dx], [d]) = io(&mut self.bufs, self.checked, [dx], [dout]);
+        ops::rope::rope_backward(dx, d, c, heads, t, pos0);
+    }
+    fn copy_rows(&mut self, dst: Tensor, dst_row: usize, src: Tensor, src_row: usize, rows: usize) {
+        let w = dst.shape.last();
+        assert_eq!(w, src.shape.last(), "copy_rows: widths differ");
+        assert!((dst_row + rows) * w <= dst.len() && (src_row + rows) * w <= src.len(), "copy_rows: rows out of range");
+        let ([d], [s]) = io(&mut self.bufs, self.checked, [dst], [src]);
+        d[dst_row * w..(dst_row + rows) * w].copy_from_slice(&s[src_row * w..(src_row + rows) * w]);
     }
 
     fn embedding(&mut self, out: Tensor, table: Tensor, ids: Ids) {

@@ -17,6 +17,7 @@ pub mod cpu;
 
 use super::kernels::AdamStep;
 use super::ops::activation::Activation;
+use super::ops::attention::AttnSpec;
 use super::ops::elementwise::Binary;
 use super::tensor::{BufferId, Ids, Tensor};
 use crate::text::TokenId;
@@ -122,6 +123,20 @@ pub trait Backend {
     fn gru_cell(&mut self, gates: Tensor, h: Tensor, ih: Tensor, hh: Tensor, h_prev: Tensor);
     #[allow(clippy::too_many_arguments)]
     fn gru_cell_backward(&mut self, dih: Tensor, dhh: Tensor, dh_prev: Tensor, gates: Tensor, hh: Tensor, h_prev: Tensor, dh: Tensor);
+
+    // ---- attention (nn::ops::attention, nn::ops::rope), one dispatch per call ----
+    /// Fused multi-head causal attention: out [B × Tq × C] and probs [B × H × Tq × Tk] from qkv
+    /// [B × Tk × 3C] (the last Tq rows are the queries); `rel`: Shaw's tables w^K, w^V [(k+1) × d_k].
+    fn attention(&mut self, out: Tensor, probs: Tensor, qkv: Tensor, rel: Option<[Tensor; 2]>, spec: &AttnSpec);
+    /// dqkv (and drel) += from dout, given the forward's out and probs.
+    #[allow(clippy::too_many_arguments)]
+    fn attention_backward(&mut self, dqkv: Tensor, drel: Option<[Tensor; 2]>, dout: Tensor, out: Tensor, probs: Tensor, qkv: Tensor, rel: Option<[Tensor; 2]>, spec: &AttnSpec);
+    /// out = RoPE(x) on a [B × T × 3C] qkv tensor, the first token of each row at position `pos0`.
+    fn rope(&mut self, out: Tensor, x: Tensor, heads: usize, pos0: usize);
+    fn rope_backward(&mut self, dx: Tensor, dout: Tensor, heads: usize, pos0: usize);
+    /// dst[dst_row ..][..rows] = src[src_row ..][..rows] (rows of the last dimension's width): a KV
+    /// cache's new row, or one row out of a batch.
+    fn copy_rows(&mut self, dst: Tensor, dst_row: usize, src: Tensor, src_row: usize, rows: usize);
 
     // ---- gather / layout ----
     /// out[i] = table[ids[i]]: table [V × d], out [len(ids) × d].

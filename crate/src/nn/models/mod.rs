@@ -4,3 +4,4 @@
 
 pub mod fixed_window;
 pub mod recurrent;
+pub mod transformer;

@@ -8,6 +8,7 @@
 //! path in `kernels`; its generic version here is the reference.
 
 pub mod activation;
+pub mod attention;
 pub mod cross_entropy;
 pub mod dropout;
 pub mod elementwise;
@@ -17,6 +18,7 @@ pub mod mask;
 pub mod matmul;
 pub mod recurrent;
 pub mod reduce;
+pub mod rope;
 pub mod shape;
 pub mod softmax;
 #[cfg(test)]

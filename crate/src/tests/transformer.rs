@@ -1,0 +1,240 @@
+//! The Transformer through the stack: every gradient against finite differences (each positional
+//! encoding, each attention pattern, pre- and post-LN, dropout), KV-cache streams against a full
+//! re-run, the memory estimate against what is allocated, training, model files, generation.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use crate::lm::LanguageModel;
+use crate::nn::backend::cpu::Cpu;
+use crate::nn::batches::Batch;
+use crate::nn::model::Network;
+use crate::nn::models::transformer::{AttentionKind, NormPlacement, Positional, Transformer, TransformerConfig};
+use crate::nn::ops::activation::Activation;
+use crate::nn::trainer::estimate;
+use crate::session::{ModelConfig, RunConfig, Session};
+use crate::text::{DataConfig, TokenId, Tokenizer, TokenizerKind, Vocab, BOS, EOS};
+use crate::train::LossPoint;
+
+pub const ALL_POSITIONAL: [Positional; 6] = [Positional::Learned, Positional::Sinusoidal, Positional::Relative, Positional::Alibi, Positional::Rope, Positional::None];
+
+fn small(pos: Positional) -> TransformerConfig {
+    let mut c = TransformerConfig { layers: 2, heads: 2, width: 8, ffn: 12, context: 6, positional: pos, rel_clip: 2, window: 2, stride: 3, ..Default::default() };
+    c.train.batch = 3;
+    c.train.steps = 40;
+    c.train.warmup = 0;
+    c.train.eval_interval = 10;
+    c.train.lr = 1e-2;
+    c.train.optim.weight_decay = 0.0;
+    c
+}
+
+fn vocab() -> Vocab {
+    Vocab::from_tokens((0..9).map(|i| format!("t{i}")), true)
+}
+
+/// A stream with sentence boundaries, so some targets are `<s>` (never predicted).
+fn stream(n: usize) -> Vec<TokenId> {
+    let mut rng = crate::rng::Rng::new(4);
+    let mut s = vec![BOS];
+    while s.len() < n {
+        s.push(3 + rng.below(9) as TokenId);
+        if rng.below(6) == 0 {
+            s.extend([EOS, BOS]);
+        }
+    }
+    s.truncate(n);
+    s
+}
+
+/// Parameters of a trained-looking size (N(0, 0.3²), LayerNorm weights near 1), so that every
+/// gradient is large enough for the finite differences to mean something.
+fn randomise(net: &Network<Transformer>, seed: u64) {
+    let mut rng = crate::rng::Rng::new(seed);
+    let mut p = net.engine.borrow_mut().params_named();
+    for (name, t) in p.iter_mut() {
+        let base = if name.contains("ln_") && name.ends_with("weight") { 1.0 } else { 0.0 };
+        t.data.iter_mut().for_each(|x| *x = (base + 0.3 * rng.normal()) as f32);
+    }
+    net.engine.borrow_mut().set_params(&mut p).unwrap();
+}
+
+/// ∂loss/∂θ from the backward pass against central differences of the loss, for a sample of
+/// entries of every parameter.
+fn gradients_match(c: TransformerConfig) {
+    // GELU: smooth, so the differences never straddle a kink (ReLU's backward is checked as an op,
+    // and once here with the learned encoding).
+    let c = if c.activation == Activation::Relu && c.positional != Positional::Learned { TransformerConfig { activation: Activation::Gelu, ..c } } else { c };
+    let what = format!("{:?} {:?} {:?} dropout {} tied {}", c.positional, c.attention, c.norm, c.dropout, c.tied);
+    let net = Network::<Transformer>::new(c, vocab(), Box::new(Cpu::checked()), Some(5)).unwrap();
+    randomise(&net, 6);
+    let s = stream(40);
+    let starts = [0u32, 11, 30];
+    let batch = Batch { starts: &starts, len: 6, reset: false, index: 2 };
+    net.loss_and_gradients(&s, &batch);
+    let grads = net.engine.borrow_mut().grads_named();
+    let params = net.engine.borrow_mut().params_named();
+    let mut rng = crate::rng::Rng::new(9);
+    let mut biggest = 0.0f64;
+    for ((name, g), (_, p)) in grads.iter().zip(&params) {
+        for _ in 0..4 {
+            let i = rng.below(p.data.len());
+            let probe = |delta: f32| {
+                let mut w = params.clone();
+                w.iter_mut().find(|(n, _)| n == name).unwrap().1.data[i] += delta;
+                net.engine.borrow_mut().set_params(&mut w).unwrap();
+                net.loss_and_gradients(&s, &batch)
+            };
+            let h = 1e-2;
+            let numeric = (probe(h) - probe(-h)) / (2.0 * h as f64);
+            let analytic = g.data[i] as f64;
+            biggest = biggest.max(numeric.abs());
+            assert!((analytic - numeric).abs() <= 2e-3 + 0.03 * numeric.abs(), "{what}: d/d{name}[{i}] analytic {analytic} vs numeric {numeric}");
+        }
+    }
+    assert!(biggest > 0.05, "{what}: the gradients are too small to check ({biggest})");
+}
+
+#[test]
+fn gradients_match_finite_differences_for_every_positional_encoding() {
+    for pos in ALL_POSITIONAL {
+        gradients_match(small(pos));
+    }
+}
+
+#[test]
+fn gradients_match_finite_differences_for_every_variant() {
+    let sparse = TransformerConfig { attention: AttentionKind::Sparse, ..small(Positional::Learned) };
+    gradients_match(sparse.clone());
+    gradients_match(TransformerConfig { positional: Positional::Rope, ..sparse });
+    gradients_match(TransformerConfig { norm: NormPlacement::Post, activation: Activation::Gelu, ..small(Positional::Learned) });
+    gradients_match(TransformerConfig { norm: NormPlacement::Post, positional: Positional::Relative, activation: Activation::Gelu, ..small(Positional::Learned) });
+    gradients_match(TransformerConfig { tied: false, ..small(Positional::Alibi) });
+    // Dropout: the same batch draws the same masks, so the loss is a function of the weights.
+    gradients_match(TransformerConfig { dropout: 0.3, activation: Activation::Gelu, ..small(Positional::Learned) });
+}
+
+/// KV-cache streams give exactly the next-token distributions of a full re-run (the batched
+/// scoring, which reads the stream in the same windows), across the slides of a full context.
+#[test]
+fn kv_cache_streams_equal_a_full_rerun() {
+    for pos in ALL_POSITIONAL {
+        for attention in [AttentionKind::Full, AttentionKind::Sparse] {
+            let c = TransformerConfig { attention, ..small(pos) };
+            let net = Network::<Transformer>::new(c, vocab(), Box::new(Cpu::checked()), Some(8)).unwrap();
+            randomise(&net, 3);
+            // With sentence boundaries, and without (the first token is predicted from `<s>`); 23
+            // tokens cross several slides of a 6-token context.
+            for s in [stream(23), stream(24)[1..].to_vec()] {
+                let batched = net.score(&s);
+                let mut st = net.stream();
+                let mut d = vec![0.0; net.vocab.len()];
+                let mut streamed = Vec::new();
+                for &t in &s {
+                    if t != BOS {
+                        st.distribution(&mut d);
+                        assert!((d.iter().sum::<f64>() - 1.0).abs() < 1e-5 && d[BOS as usize] == 0.0);
+                        streamed.push(d[t as usize].log2());
+                    }
+                    st.push(t);
+                }
+                assert_eq!(batched.len(), streamed.len());
+                for (k, (a, b)) in batched.iter().zip(&streamed).enumerate() {
+                    assert!((a - b).abs() < 1e-5, "{pos:?} {attention:?} token {k}: {a} vs {b}");
+                }
+            }
+        }
+    }
+}
+
+/// Two streams at once share the device's cache: each re-reads its window when it finds the other's.
+#[test]
+fn interleaved_streams_do_not_disturb_each_other() {
+    let net = Network::<Transformer>::new(small(Positional::Rope), vocab(), Box::new(Cpu::checked()), Some(8)).unwrap();
+    randomise(&net, 4);
+    let (a, b) = (stream(15), stream(16)[3..].to_vec());
+    let alone = |s: &[TokenId]| {
+        let mut st = net.stream();
+        let mut d = vec![0.0; net.vocab.len()];
+        s.iter().map(|&t| { st.push(t); st.distribution(&mut d); d.clone() }).collect::<Vec<_>>()
+    };
+    let (wa, wb) = (alone(&a), alone(&b));
+    let (mut sa, mut sb) = (net.stream(), net.stream());
+    let mut d = vec![0.0; net.vocab.len()];
+    for k in 0..a.len().min(b.len()) {
+        sa.push(a[k]);
+        sb.push(b[k]);
+        sa.distribution(&mut d);
+        assert!(d.iter().zip(&wa[k]).all(|(x, y)| (x - y).abs() < 1e-6), "stream a, token {k}");
+        sb.distribution(&mut d);
+        assert!(d.iter().zip(&wb[k]).all(|(x, y)| (x - y).abs() < 1e-6), "stream b, token {k}");
+    }
+}
+
+#[test]
+fn the_estimate_is_what_gets_allocated() {
+    let variants = [
+        small(Positional::Learned),
+        small(Positional::Sinusoidal),
+        small(Positional::Rope),
+        TransformerConfig { positional: Positional::Relative, dropout: 0.2, tied: false, ..small(Positional::Relative) },
+        TransformerConfig { norm: NormPlacement::Post, attention: AttentionKind::Sparse, ..small(Positional::None) },
+    ];
+    for c in variants {
+        let v = vocab();
+        let net = Network::<Transformer>::new(c.clone(), v.clone(), Box::new(Cpu::new()), Some(1)).unwrap();
+        let e = estimate::<Transformer>(&c, v.len());
+        let stats = (3 * crate::nn::trainer::CHUNK_STEPS * crate::nn::params::ALIGN + 1) as u64 * 4;
+        assert_eq!(e.total_bytes - stats, net.engine.borrow().be.allocated_bytes(), "{:?}", c.positional);
+    }
+}
+
+const CORPUS: &str = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\nthe mat and the log\n";
+
+fn run_config(c: &TransformerConfig) -> RunConfig {
+    RunConfig { seed: 5, data: DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Char, false), ..Default::default() }, model: ModelConfig::new("transformer", c) }
+}
+
+#[test]
+fn trains_resumes_and_generates_with_every_positional_encoding() {
+    let corpus = CORPUS.repeat(4);
+    for pos in ALL_POSITIONAL {
+        let mut c = small(pos);
+        c.width = 16;
+        c.context = 8;
+        c.train.batch = 4;
+        c.train.lr = 3e-2;
+        let mut s = Session::new(&corpus, run_config(&c)).unwrap();
+        let mut points = Vec::new();
+        loop {
+            let p = s.train_step(7).unwrap();
+            points.extend(p.points);
+            if p.done {
+                break;
+            }
+        }
+        let first: f64 = points[..5].iter().map(|p| p.train_loss).sum::<f64>() / 5.0;
+        let last: f64 = points[35..].iter().map(|p| p.train_loss).sum::<f64>() / 5.0;
+        // 40 steps of a tiny model: the sinusoids (amplitude 1) swamp the 0.02-scale embeddings at
+        // first, so that one learns the slowest (2.56 → 2.36 here).
+        assert!(last < first - 0.15, "{pos:?}: {first} → {last}");
+        assert!(s.report().unwrap().validation.perplexity.is_finite());
+        assert_eq!(s.model().unwrap().info().family, "transformer");
+        // Half-way to a file and back: the same curve.
+        let mut half = Session::new(&corpus, run_config(&c)).unwrap();
+        half.train_step(20).unwrap();
+        let mut resumed = Session::load(&half.save().unwrap(), Some(&corpus)).unwrap();
+        assert_eq!(resumed.train_to_end().unwrap().step, 40);
+        let hist: Vec<LossPoint> = serde_json::from_value(resumed.view("history", &serde_json::json!({})).unwrap()["points"].clone()).unwrap();
+        assert_eq!(hist, points, "{pos:?}");
+        let mut text = String::new();
+        s.start_generation("the", &crate::lm::sample::SampleConfig { length: 30, ..Default::default() }).unwrap();
+        while !s.generate_chunk(7, |g| {
+            text.push_str(&g.text);
+            true
+        })
+        .unwrap()
+        {}
+        assert!(!text.is_empty(), "{pos:?}");
+    }
+}

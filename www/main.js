@@ -8,6 +8,7 @@ import { encodeState, decodeHash, LINK_BUDGET, LinkError } from './lib/share.js'
 import * as store from './lib/store.js';
 import { lineChart } from './lib/charts.js';
 import { appendPoints, fromHistory } from './lib/curve.js';
+import { smooth } from './lib/compare.js';
 import { trainingRates } from './lib/progress.js';
 import { errorText } from './lib/errors.js';
 import { renderTex } from './lib/math.js';
@@ -18,6 +19,8 @@ import { setupGenerate } from './ui/generate.js';
 import { setupViews, renderViews, liveUpdate } from './ui/views.js';
 import { setupRuns, refreshRuns, showNewestRuns, forgetRuns } from './ui/runs.js';
 import { setupFiles, openModelFile } from './ui/files.js';
+import { modelChartPng, besideHeading } from './ui/png.js';
+import { setupSaturation, resetSaturation, onSaturation, lastSaturation } from './ui/saturation.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -193,6 +196,7 @@ function clearReport() {
   $('output').replaceChildren();
   $('score-out').replaceChildren();
   $('loss-wrap').hidden = true;
+  resetSaturation(app);
 }
 
 // ---------- training ----------
@@ -288,12 +292,6 @@ function onProgress(p) {
   }
 }
 
-/** Exponential moving average of a noisy per-step loss (bias-corrected, like TensorBoard's smoothing). */
-function smooth(ys, beta = 0.95) {
-  let m = 0;
-  return ys.map((y, i) => { m = beta * m + (1 - beta) * y; return m / (1 - beta ** (i + 1)); });
-}
-
 function drawLoss() {
   if (!app.curve.length) return;
   $('loss-wrap').hidden = false;
@@ -336,6 +334,8 @@ async function runTraining({ fresh }) {
     settings = app.state.settings;
     request = ['continueTraining', {}];
   }
+  // Recurrent models sample their gate saturation as they train (ui/saturation.js).
+  request[1].probes = { saturation: Boolean(family(settings.model.family).recurrent) };
   // A fresh neural model is usable (paused) once it is initialised; a continued one already is.
   Object.assign(app.state, { training: true, paused: false, pausable: !fresh, trained: false, live: !fresh, canContinue: false, modelSettings: settings.model, settings, stoppable: undefined });
   announce('announce.training');
@@ -353,7 +353,7 @@ async function runTraining({ fresh }) {
   }
   let res;
   try {
-    res = await app.worker.call(...request, (_type, p) => onProgress(p));
+    res = await app.worker.call(...request, (type, p) => (type === 'probe' ? onSaturation(app, p) : onProgress(p)));
     Object.assign(app.state, { trained: true, report: res.report });
     renderReport(res.report, settings);
     drawLoss();
@@ -390,6 +390,7 @@ async function recordRun(settings, res, corpus) {
     elapsedMs: res.elapsed_ms,
     stopped: res.stopped,
     backend: app.backend,
+    saturation: lastSaturation(app),
   };
   // Serialize the model only if it can be kept: a big model would be built and copied for nothing.
   let bytes = null;
@@ -432,6 +433,8 @@ function shareState(corpusOverride) {
     config: readSettings(),
     sample: { ...readSampling(), prompt: $('prompt').value },
     view: app.activeView,
+    // The active view's own settings (e.g. the hidden-state heatmap's text, layer and quantity).
+    ...(app.viewState?.[app.activeView] ? { view_state: app.viewState[app.activeView] } : {}),
   };
 }
 
@@ -515,6 +518,7 @@ async function applyDemo(state) {
   applySettings(state.config);
   applySampling(state.sample || {});
   if (state.view) app.activeView = state.view;
+  if (state.view && state.view_state) app.viewState = { [state.view]: state.view_state };
   renderFormulas();
 }
 
@@ -535,6 +539,7 @@ async function savePage() {
       settings: readSettings(),
       sample: { ...readSampling(), prompt: $('prompt').value },
       view: app.activeView,
+      views: app.viewState || {},
       scoreText: $('score-text').value,
     });
     // Lets tests (and curious users) see that the state is on disk.
@@ -559,6 +564,7 @@ async function restorePage() {
   applySettings(s.settings || {});
   applySampling(s.sample || {});
   if (s.view) app.activeView = s.view;
+  if (s.views && typeof s.views === 'object') app.viewState = s.views;
   if (s.scoreText) $('score-text').value = s.scoreText;
   return true;
 }
@@ -745,6 +751,8 @@ async function main() {
   setupViews(app);
   setupRuns(app);
   setupFiles(app);
+  setupSaturation(app);
+  besideHeading($('loss-wrap').querySelector('h3'), modelChartPng(app, { title: () => t('results.loss'), chart: 'loss', get: () => app.lossChart, onError: (e) => app.showError(e) }));
   app.refreshButtons();
   renderViews(app);
   setStatus('status.loading');

@@ -75,14 +75,46 @@ function startOf(p) {
 }
 
 /**
+ * Gate saturation over training (docs/ui.md, "Gate saturation"): after a chunk, the core's
+ * `hidden-states` view without its arrays (`values: false`) — one forward pass over the first 200
+ * tokens of the validation text, a fixed snippet — posted as `{ type: 'probe', value: { kind:
+ * 'saturation', step, layers } }`. Sampled so it costs at most ~5% of the training time: the next
+ * sample waits 19 times as long as the last one took (and at least SAT_GAP_MS); the last chunk is
+ * always sampled, so the chart ends at the trained model. A model without gates (an RNN) answers
+ * with no saturation once and is not asked again.
+ */
+const SAT_GAP_MS = 100;
+function saturationProbe(id, enabled) {
+  let off = !enabled;
+  let nextAt = 0;
+  return async (p, final) => {
+    if (off || (!final && performance.now() < nextAt)) return;
+    const t0 = performance.now();
+    let r;
+    try {
+      r = await core(() => pg.view('hidden-states', '{"values":false}'));
+    } catch {
+      off = true; // e.g. no validation text: nothing to sample, and training goes on
+      return;
+    }
+    const cost = performance.now() - t0;
+    nextAt = performance.now() + Math.max(SAT_GAP_MS, 19 * cost);
+    const layers = r.layers.map((l) => ({ layer: l.layer, saturation: l.saturation }));
+    if (layers.every((l) => !Object.keys(l.saturation || {}).length)) { off = true; return; }
+    post({ id, type: 'probe', value: { kind: 'saturation', step: p.step, layers, ms: cost } });
+  };
+}
+
+/**
  * Runs training chunks on the current model until done, stopped or an error. `fresh`: the model has
  * not trained yet (else it continues a model file). Each progress message carries the core's
  * cumulative `step`, `tokens` and `elapsed_ms` (the model's training time, kept across model files;
  * the wall time here where the core does not measure it) and `session`: the steps, tokens and
  * milliseconds (pauses excluded) of this training alone, which rates and the ETA are computed from.
  */
-async function trainLoop(id, { fresh }) {
+async function trainLoop(id, { fresh, probes = {} }) {
   Object.assign(training, { paused: false, stopped: false, resume: null });
+  const saturation = saturationProbe(id, Boolean(probes.saturation));
   let budget = 1;
   const t0 = performance.now();
   let paused = 0; // ms spent paused, not counted as training time
@@ -108,8 +140,10 @@ async function trainLoop(id, { fresh }) {
     last = { ...p, elapsed_ms: p.elapsed_ms || session.ms, session };
     post({ id, type: 'progress', value: last });
     if (p.done) break;
+    await saturation(p, false);
     await tick(); // let pause/stop messages in
   }
+  if (last) await saturation(last, true);
   const report = await core(() => pg.report());
   return {
     report,
@@ -138,7 +172,7 @@ async function stopTraining() {
   await training.done;
 }
 
-async function train({ id, corpus, config }) {
+async function train({ id, corpus, config, probes }) {
   return exclusiveTraining(async () => {
     await replaceModel(null);
     const fresh = await core(() => new wasm.Playground());
@@ -150,7 +184,7 @@ async function train({ id, corpus, config }) {
     const estimate = await core(() => pg.estimate());
     const stoppable = await core(() => pg.stoppable());
     post({ id, type: 'progress', value: { phase: 'prepared', stats, estimate, stoppable } });
-    return trainLoop(id, { fresh: true });
+    return trainLoop(id, { fresh: true, probes });
   });
 }
 
@@ -266,9 +300,9 @@ function hashText(s) {
 const handlers = {
   train,
   /** Trains the current model further (a model file loaded with its corpus, with steps left). */
-  continueTraining({ id }) {
+  continueTraining({ id, probes }) {
     requireModel();
-    return exclusiveTraining(() => trainLoop(id, { fresh: false }));
+    return exclusiveTraining(() => trainLoop(id, { fresh: false, probes }));
   },
   generate,
   comparePositional,

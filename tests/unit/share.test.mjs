@@ -85,3 +85,12 @@ test('a recurrent model\'s settings survive the round trip, nested training sett
   const rnn = { ...lstm, config: { ...lstm.config, model: { ...lstm.config.model, family: 'rnn', activation: 'sigmoid' } } };
   assert.deepEqual((await decodeHash(`#${await encodeState(rnn)}`)).state, rnn);
 });
+
+test('a view\'s own choices (the heatmap\'s text, layer, quantity) survive the round trip; bad ones are refused', async () => {
+  const state = { ...STATE, view: 'hidden-states', view_state: { source: 'custom', text: 'to be <b>or</b> not', layer: 1, show: 'f' } };
+  assert.deepEqual((await decodeHash(`#${await encodeState(state)}`)).state, state);
+  assert.equal(await code(`#${await encodeState({ ...STATE })}`), 'ok');
+  for (const bad of ['f', ['f'], { show: { deep: 1 } }, { __proto__x: 1, 'a-b': 2 }]) {
+    assert.throws(() => validateState({ ...STATE, view_state: bad }), (e) => e.code === 'invalid', JSON.stringify(bad));
+  }
+});

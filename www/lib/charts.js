@@ -1,5 +1,6 @@
 // Line charts (uPlot), themed from the page's CSS variables, resized with their container.
 import uPlot from '../vendor/uplot/uPlot.esm.js';
+import { LIGHT } from './export.js';
 
 const PALETTE = ['#2f5bd3', '#d3542f', '#2a9d5c', '#9b4dca', '#c79100', '#0f8b8d', '#b5179e', '#6c757d'];
 
@@ -37,21 +38,21 @@ function cssVar(name) { return getComputedStyle(document.documentElement).getPro
 
 /**
  * A line chart in `el`. `series`: [{ label, color?, dash? }]; data: [xs, ys1, ys2, ...] (null = gap).
- * `decadesY` (with `logY`): y ticks only at powers of ten, labelled 10ᵏ.
- * Returns { setData(data), setSeries(series, data), destroy() }. Updates are batched per animation frame.
+ * `decadesY` (with `logY`): y ticks only at powers of ten, labelled 10ᵏ. `yRange`: [min, max] fixed.
+ * Returns { setData(data), setSeries(series, data), legend(), snapshot(), destroy() }. Updates are
+ * batched per animation frame. `snapshot()` draws the chart again, at its size, in the light theme
+ * (for PNG export: lib/export.js) and resolves to { canvas, scale }.
  */
-export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, logY = false, height = 240, points = false, integerX = false, decadesY = false }) {
+export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, logY = false, height = 240, points = false, integerX = false, decadesY = false, yRange = null }) {
   let plot = null;
   let pending = null;
-  const make = (ser, data) => {
-    plot?.destroy();
-    const fg = cssVar('--muted') || '#666';
-    const grid = cssVar('--line') || '#ddd';
-    const axis = (label) => ({ label, stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } });
-    plot = new uPlot({
-      width: Math.max(200, el.clientWidth || 300),
+  let current = { series, data: [[], ...series.map(() => [])] };
+  const build = (ser, data, target, width, theme) => {
+    const axis = (label) => ({ label, stroke: theme.fg, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid } });
+    return new uPlot({
+      width,
       height,
-      scales: { x: { time: false, distr: logX ? 3 : 1 }, y: { distr: logY ? 3 : 1 } },
+      scales: { x: { time: false, distr: logX ? 3 : 1 }, y: { distr: logY ? 3 : 1, ...(yRange ? { range: yRange } : {}) } },
       axes: [{ ...axis(xLabel), ...(integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100] } : {}) }, decadesY ? decades(axis(yLabel)) : { ...axis(yLabel), size: 64 }],
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
@@ -60,20 +61,42 @@ export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, 
         stroke: s.color || color(i),
         width: 2,
         dash: s.dash,
-        points: { show: points },
+        points: { show: s.points ?? points },
         spanGaps: true,
       }))],
-    }, data, el);
+    }, data, target);
   };
-  make(series, [[], ...series.map(() => [])]);
+  const make = (ser, data) => {
+    plot?.destroy();
+    current = { series: ser, data };
+    plot = build(ser, data, el, Math.max(200, el.clientWidth || 300), { fg: cssVar('--muted') || '#666', grid: cssVar('--line') || '#ddd' });
+  };
+  make(series, current.data);
   const ro = new ResizeObserver(() => plot && plot.setSize({ width: Math.max(200, el.clientWidth), height }));
   ro.observe(el);
   return {
     setData(data) {
       pending = data;
+      current = { ...current, data };
       requestAnimationFrame(() => { if (pending && plot) plot.setData(pending); pending = null; });
     },
     setSeries(ser, data) { make(ser, data); },
+    legend() { return current.series.map((s, i) => ({ label: s.label, color: s.color || color(i), dash: s.dash })); },
+    async snapshot() {
+      const stage = document.createElement('div');
+      stage.className = 'export-stage';
+      document.body.append(stage);
+      const width = Math.max(200, el.clientWidth || 300);
+      const u = build(current.series, current.data, stage, width, { fg: LIGHT.fg, grid: LIGHT.line });
+      await new Promise((r) => setTimeout(r, 0)); // uPlot draws in a microtask
+      const canvas = document.createElement('canvas');
+      canvas.width = u.ctx.canvas.width;
+      canvas.height = u.ctx.canvas.height;
+      canvas.getContext('2d').drawImage(u.ctx.canvas, 0, 0);
+      u.destroy();
+      stage.remove();
+      return { canvas, scale: canvas.width / width };
+    },
     destroy() { ro.disconnect(); plot?.destroy(); plot = null; },
   };
 }

@@ -27,7 +27,7 @@ export class WorkerClient {
     if (msg.type === 'crashed') { this.crashed(msg.error); return; }
     const p = this.pending.get(msg.id);
     if (!p) return;
-    if (msg.type === 'progress' || msg.type === 'token') { p.onEvent?.(msg.type, msg.value); return; }
+    if (msg.type === 'progress' || msg.type === 'token' || msg.type === 'probe') { p.onEvent?.(msg.type, msg.value); return; }
     this.pending.delete(msg.id);
     if (msg.type === 'result') p.resolve(msg.value);
     else p.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }));

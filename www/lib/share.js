@@ -106,6 +106,7 @@ export function validateState(s) {
     if (typeof s.view !== 'string' || !/^[a-z0-9-]{1,40}$/.test(s.view)) bad('view');
     out.view = s.view;
   }
+  if (s.view_state !== undefined) out.view_state = isObj(s.view_state) ? plain(s.view_state, 0) ?? bad('view') : bad('view');
   return out;
 }
 

@@ -2,19 +2,12 @@
 // anywhere on the page. An opened model generates, scores and shows its views without retraining.
 import { t } from '../lib/i18n.js';
 import { fmtBytes } from '../lib/format.js';
+import { download as downloadBlob } from '../lib/export.js';
 
 const $ = (id) => document.getElementById(id);
 
-/** Hands bytes (or a Blob) to the browser's downloads as `name`. */
-export function download(bytes, name, type = 'application/octet-stream') {
-  const url = URL.createObjectURL(new Blob([bytes], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
+function download(bytes, name, type = 'application/octet-stream') {
+  downloadBlob(new Blob([bytes], { type }), name);
 }
 
 export function modelFileName(settings, ext = 'safetensors') {

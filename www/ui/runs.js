@@ -3,14 +3,18 @@
 // flagged: their perplexities are not comparable. The table reads only the runs' summaries; a run's
 // curve is read when it is ticked. Past MAX_RUNS the oldest unpinned runs are dropped (lib/store.js).
 import { runsPage, getRun, getCurve, deleteRun, setPinned, MAX_RUNS, MAX_PINNED } from '../lib/store.js';
-import { lineChart, align } from '../lib/charts.js';
+import { lineChart } from '../lib/charts.js';
 import { t } from '../lib/i18n.js';
-import { fmtInt, fmtPpl } from '../lib/format.js';
+import { fmtInt, fmtPpl, fmtPct } from '../lib/format.js';
 import { describeModel } from '../lib/describe.js';
 import { errorText, showErrorIn } from '../lib/errors.js';
+import { comparisonSeries, levelOf, vocabGroups } from '../lib/compare.js';
+import { pngButton, chartParts, besideHeading } from './png.js';
 
 const $ = (id) => document.getElementById(id);
 let chart = null;
+/** The comparison chart's y axis (loss or perplexity, `chart` is made for it) and curves shown. */
+const cmp = { y: 'loss', chartY: null, train: true, valid: true };
 /** Ids of the ticked runs (on any page). */
 const selected = new Set();
 /** The page of the table shown (0: the newest runs). */
@@ -43,6 +47,16 @@ export function setupRuns(app) {
   });
   $('runs-newer').addEventListener('click', () => turn(-1, 'runs-older'));
   $('runs-older').addEventListener('click', () => turn(1, 'runs-newer'));
+  const redraw = () => act('runs.refresh_failed', null, () => refreshRuns(app));
+  for (const id of ['runs-y-loss', 'runs-y-ppl']) $(id).addEventListener('change', (e) => { cmp.y = e.target.value; redraw(); });
+  $('runs-show-train').addEventListener('change', (e) => { cmp.train = e.target.checked; redraw(); });
+  $('runs-show-valid').addEventListener('change', (e) => { cmp.valid = e.target.checked; redraw(); });
+  besideHeading($('runs-cmp-h'), pngButton(() => ({
+    title: t('runs.cmp_title'),
+    subtitle: $('runs-cmp-warning').hidden ? '' : $('runs-cmp-warning').textContent,
+    chart: cmp.y === 'ppl' ? 'runs-perplexity' : 'runs-loss',
+    ...chartParts(() => chart),
+  }), { onError: (e) => showErrorIn($('runs-error'), e) }));
   $('runs').addEventListener('change', (e) => {
     if (!e.target.matches('input[type=checkbox]')) return;
     const id = Number(e.target.dataset.run);
@@ -81,6 +95,7 @@ function renderComparison(chosen) {
     [t('results.ppl_excl'), ...chosen.map((r) => fmtPpl(r.report.validation.perplexity_excluding_oov))],
     [t('runs.m'), ...chosen.map((r) => fmtInt(r.report.validation.m))],
     [t('results.vocab'), ...chosen.map((r) => fmtInt(r.report.data.vocab_size))],
+    ...(chosen.some((r) => r.saturation) ? [[t('runs.saturation'), ...chosen.map(saturationText)]] : []),
     ...differing.map((k) => [k, ...flat.map((f) => f[k] ?? '—')]),
   ];
   const tbl = document.createElement('table');
@@ -104,6 +119,19 @@ function renderComparison(chosen) {
   const title = document.createElement('h3');
   title.textContent = t('runs.side_by_side');
   box.replaceChildren(title, tbl);
+}
+
+/** A run's last gate-saturation sample, in short: `L1 f 12%, i 30%, o 8%`. */
+function saturationText(r) {
+  const s = r.saturation;
+  if (!s?.layers?.length) return '—';
+  return s.layers.map((l) => `L${l.layer + 1} ${Object.keys(l.saturation).sort().map((g) => `${g} ${fmtPct(l.saturation[g])}`).join(', ')}`).join('; ');
+}
+
+/** The data a run was trained and validated on: runs compare only on the same split. */
+function splitKey(r) {
+  const d = r.settings?.data || {};
+  return JSON.stringify([r.corpus?.preset ?? r.corpus?.name ?? '', r.corpus?.chars ?? 0, d.valid_fraction, d.split, d.split === 'tail' ? null : r.settings?.seed]);
 }
 
 function corpusLabel(r) {
@@ -241,18 +269,53 @@ export async function refreshRuns(app) {
   const vocabs = new Set(chosen.map((r) => r.vocab));
   $('runs-warning').hidden = vocabs.size <= 1;
   $('runs-warning').textContent = vocabs.size > 1 ? t('runs.not_comparable') : '';
-  const withCurves = [];
-  for (const r of chosen) {
-    const valid = (await curveOf(r)).filter((p) => p[2] !== null);
-    if (valid.length) withCurves.push({ r, valid });
-  }
+  const runsData = [];
+  for (const r of [...chosen].reverse()) runsData.push({ r, curve: await curveOf(r) }); // oldest first: stable colours
   if (stale()) return;
-  $('runs-chart').hidden = withCurves.length === 0;
-  if (withCurves.length) {
-    // Validation loss only: it is measured on the same fixed tokens at every point, so runs compare.
-    const series = withCurves.map(({ r }) => ({ label: `#${r.id} ${describeModel(r.settings?.model, r.report.model.description)}` }));
-    const data = align(withCurves.map(({ valid }) => valid.map((p) => [p[0], p[2]])));
-    chart ??= lineChart($('runs-chart'), { series, xLabel: t('chart.step'), yLabel: t('chart.valid_loss'), points: true });
-    chart.setSeries(series, data);
+  drawComparison(runsData);
+}
+
+/**
+ * The comparison chart (docs/ui.md, "Runs"): the ticked runs of every family on one chart — training
+ * (smoothed, dashed) and validation loss by step, or perplexity on a log axis; a run without a curve
+ * (an n-gram model) as a dotted level line at its validation loss — with the warnings that make the
+ * numbers incomparable: different vocabularies, different data splits.
+ */
+function drawComparison(runsData) {
+  const runs = runsData.map(({ r, curve }) => ({
+    label: `#${r.id} ${describeModel(r.settings?.model, r.report.model.description)}`,
+    curve,
+    level: curve.length ? null : levelOf(r.report),
+  }));
+  const names = { train: t('runs.cmp_train_series'), valid: t('runs.cmp_valid_series'), level: t('runs.cmp_level_series') };
+  const { series, data } = comparisonSeries(runs, { y: cmp.y, train: cmp.train, valid: cmp.valid, names });
+  const show = runsData.length > 0;
+  $('runs-cmp').hidden = !show;
+  $('runs-chart').hidden = !show || series.length === 0;
+  const groups = vocabGroups(runsData.map(({ r }) => r));
+  const splits = new Set(runsData.map(({ r }) => splitKey(r)));
+  const warnings = [];
+  if (groups.length > 1) warnings.push(t('runs.cmp_vocab', { groups: groups.map((g) => g.ids.map((id) => `#${id}`).join(', ')).join(' | ') }));
+  if (splits.size > 1) warnings.push(t('runs.cmp_split'));
+  $('runs-cmp-warning').hidden = warnings.length === 0;
+  $('runs-cmp-warning').textContent = warnings.join(' ');
+  const levels = runsData.filter(({ curve }) => !curve.length);
+  const note = $('runs-cmp-note');
+  note.hidden = !show;
+  note.textContent = [
+    t(cmp.y === 'ppl' ? 'runs.cmp_note_ppl' : 'runs.cmp_note_loss'),
+    levels.length ? t('runs.cmp_note_level', { runs: levels.map(({ r }) => `#${r.id}`).join(', ') }) : '',
+    series.length ? '' : t('runs.cmp_nothing'),
+  ].filter(Boolean).join(' ');
+  const box = $('runs-chart');
+  box.dataset.series = String(series.length);
+  box.dataset.kinds = [...new Set(series.map((s) => s.kind))].sort().join(' ');
+  if (!series.length) return;
+  if (!chart || cmp.chartY !== cmp.y) {
+    chart?.destroy();
+    chart = lineChart(box, { series, xLabel: t('chart.step'), yLabel: t(cmp.y === 'ppl' ? 'runs.cmp_y_ppl' : 'chart.loss'), logY: cmp.y === 'ppl', points: true });
+    cmp.chartY = cmp.y;
+    box.dataset.y = cmp.y;
   }
+  chart.setSeries(series, data);
 }

@@ -8,6 +8,7 @@ import { family } from '../lib/models.js';
 import { logLogFit, lengths } from '../lib/attention.js';
 import { fmtBytes } from '../lib/format.js';
 import { table, el, runForm } from './widgets.js';
+import { modelChartPng } from './png.js';
 
 
 function numberField(labelKey, value, attrs) {
@@ -124,8 +125,14 @@ const COST = {
       }
     };
     stop.addEventListener('click', () => app.worker.send('stopCost'));
-    panel.append(el('p', 'hint', t('views.cost_hint')), f, status, el('h3', '', t('views.cost_time_title')), timeBox,
-      el('h3', '', t('views.cost_memory_title')), memBox, slopes, values);
+    const onError = (e) => panel.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: e }));
+    const pngs = ['views.cost_time_title', 'views.cost_memory_title'].map((key, i) => {
+      const b = modelChartPng(app, { title: () => t(key), chart: i ? 'attention-memory' : 'attention-time', get: () => charts[i], onError });
+      b.id = i ? 'cost-memory-png' : 'cost-time-png';
+      return b;
+    });
+    panel.append(el('p', 'hint', t('views.cost_hint')), f, status, el('h3', '', t('views.cost_time_title')), timeBox, pngs[0],
+      el('h3', '', t('views.cost_memory_title')), memBox, pngs[1], slopes, values);
     if (app.cost.results?.patterns.length) draw(app.cost.results);
     return null; // measured on request only: a run takes seconds
   },

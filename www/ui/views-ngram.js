@@ -5,6 +5,7 @@ import { t, getLang } from '../lib/i18n.js';
 import { lineChart, align } from '../lib/charts.js';
 import { fmtInt, fmtPpl, fmtPct } from '../lib/format.js';
 import { barList, field, form, table } from './widgets.js';
+import { modelChartPng, barsPng } from './png.js';
 
 const isNgram = (m) => m.family === 'ngram';
 // A model read from an ARPA file has probabilities but no counts; one opened from a model file
@@ -19,10 +20,14 @@ const el = (tag, cls, text) => {
   return e;
 };
 const chartBox = () => el('div', 'chart');
-/** A chart owned by the current render (destroyed when the view is redrawn). */
-const chart = (app, box, opts) => {
+/**
+ * A chart owned by the current render (destroyed when the view is redrawn), with its PNG button
+ * (`name`: the file-name piece; `title`: the figure's title) above it.
+ */
+const chart = (app, box, { name, title, ...opts }) => {
   const c = lineChart(box, opts);
   app.viewCharts.push(c);
+  box.before(modelChartPng(app, { title: () => title, chart: name, get: () => c, onError: (e) => box.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: e })) }));
   return c;
 };
 const methodLabel = (m) => (m.method === 'addk' ? (m.k === 1 ? t('desc.laplace') : t('desc.addk', { k: m.k })) : t(`method.${m.method}`));
@@ -97,9 +102,12 @@ const SPARSENESS = {
   render(panel, app) {
     const run = async () => {
       const r = await app.view('sparseness', {});
+      const rows = r.orders.map((o) => ({ label: t('views.order_n', { n: o.order }), value: o.share_unseen, note: `${fmtPct(o.share_unseen)} (${fmtInt(o.unseen)} / ${fmtInt(o.ngrams)})` }));
+      const bars = barList(rows, { max: 1 });
       panel.append(
         el('p', 'hint', t('views.sparseness_hint')),
-        barList(r.orders.map((o) => ({ label: t('views.order_n', { n: o.order }), value: o.share_unseen, note: `${fmtPct(o.share_unseen)} (${fmtInt(o.unseen)} / ${fmtInt(o.ngrams)})` })), { max: 1 }),
+        barsPng(app, bars, rows, { title: t('views.sparseness'), chart: 'sparseness', max: 1 }),
+        bars,
         table(['views.col_order', 'views.col_unseen_examples'], r.orders.map((o) => [String(o.order), o.examples.map((e) => e.join(' ')).join(' · ') || '—'])),
       );
     };
@@ -121,7 +129,7 @@ const PPL_BY_ORDER = {
       hint.textContent = t('views.ppl_order_hint');
       const series = r.methods.map((m) => ({ label: methodLabel(m) }));
       const data = align(r.methods.map((m) => m.points.map((p) => [p.order, Number.isFinite(p.perplexity) ? p.perplexity : null])));
-      chart(app, box, { series, xLabel: t('views.order'), yLabel: t('views.perplexity_log'), logY: true, points: true, integerX: true }).setData(data);
+      chart(app, box, { name: 'perplexity-by-order', title: t('views.ppl_order'), series, xLabel: t('views.order'), yLabel: t('views.perplexity_log'), logY: true, points: true, integerX: true }).setData(data);
       tbl.replaceChildren(table(
         ['views.col_method', ...r.orders.map((o) => `n = ${o}`)],
         r.methods.map((m) => [methodLabel(m), ...r.orders.map((o) => {
@@ -153,9 +161,9 @@ const ZIPF = {
       el('h3', '', t('views.zipf_title')), el('p', 'hint', t('views.zipf_hint')), zipf, params);
     const run = async () => {
       const r = await app.view('count-of-counts', {});
-      chart(app, coc, { series: r.orders.map((o) => ({ label: t('views.order_n', { n: o.order }) })), xLabel: t('views.count_r'), yLabel: t('views.n_r'), logX: true, logY: true, points: true })
+      chart(app, coc, { name: 'count-of-counts', title: t('views.coc_title'), series: r.orders.map((o) => ({ label: t('views.order_n', { n: o.order }) })), xLabel: t('views.count_r'), yLabel: t('views.n_r'), logX: true, logY: true, points: true })
         .setData(align(r.orders.map((o) => o.count_of_counts)));
-      chart(app, zipf, { series: [{ label: t('views.frequency') }], xLabel: t('views.rank'), yLabel: t('views.frequency'), logX: true, logY: true })
+      chart(app, zipf, { name: 'zipf', title: t('views.zipf_title'), series: [{ label: t('views.frequency') }], xLabel: t('views.rank'), yLabel: t('views.frequency'), logX: true, logY: true })
         .setData([r.zipf.points.map((p) => p.rank), r.zipf.points.map((p) => p.count)]);
       const ps = Array.isArray(r.params) ? r.params : [];
       params.replaceChildren();

@@ -6,21 +6,25 @@ import { t } from '../lib/i18n.js';
 import { lineChart, color } from '../lib/charts.js';
 import { family, POSITIONAL } from '../lib/models.js';
 import { positionalMaps } from '../lib/attention.js';
-import { heatmap, pngButton, pngName } from './matrix.js';
+import { heatmap } from './matrix.js';
+import { pngButton, modelChartPng } from './png.js';
+import { describeModel } from '../lib/describe.js';
 import { table, el, runForm } from './widgets.js';
 
 const applies = (m) => Boolean(family(m.family)?.attention) && m.source !== 'arpa';
 
 /** The encoding's own picture, for the trained model. */
-function renderMaps(box, r) {
+function renderMaps(box, r, model) {
   const maps = positionalMaps(r);
   if (!maps.length) { box.replaceChildren(el('p', 'hint', t('views.pos_nothing'))); return; }
   box.replaceChildren(...maps.map((m, k) => {
     const title = t(`views.pos_map_${m.kind}`, m.params || {});
     const section = el('section', 'pos-map');
     const describe = (i, j, v) => t(`views.pos_cell_${m.kind}`, { i: m.rows[i], j: m.cols[j], v: v.toFixed(3) });
-    const hm = heatmap(m.values, { rows: m.rows, cols: m.cols, range: m.range, describe, label: t('views.pos_map_label', { title, rows: m.rows.length, cols: m.cols.length }), title, id: `pos-map-${k}`, fmt: (v) => v.toFixed(2) });
-    section.append(el('h3', '', title), el('p', 'hint', t(`views.pos_about_${m.kind}`)), hm.el, pngButton(hm.png, pngName(`positional-${m.kind}-${k}`), title));
+    const hm = heatmap(m.values, { rows: m.rows, cols: m.cols, range: m.range, describe, label: t('views.pos_map_label', { title, rows: m.rows.length, cols: m.cols.length }), id: `pos-map-${k}`, fmt: (v) => v.toFixed(2) });
+    const png = pngButton(() => ({ title, subtitle: describeModel(model), chart: `positional-${m.kind}`, model, extra: m.params?.head ? `h${m.params.head}` : '', plot: hm.plot, colorbar: hm.colorbar }),
+      { onError: (e) => box.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: e })) });
+    section.append(el('h3', '', title), el('p', 'hint', t(`views.pos_about_${m.kind}`)), hm.el, png);
     return section;
   }));
 }
@@ -107,12 +111,15 @@ const POSITIONAL_VIEW = {
       }
     };
     stop.addEventListener('click', () => app.worker.send('stop'));
+    const png = modelChartPng(app, { title: () => t('views.cmp_title'), chart: 'positional-comparison', get: () => app.compareCharts?.[0],
+      onError: (e) => panel.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: e })) });
+    png.id = 'cmp-png';
     panel.append(
       el('h3', '', t('views.pos_title', { pos: t(`pos.${model.positional}`) })), maps,
-      el('h3', '', t('views.cmp_title')), el('p', 'hint', t('views.cmp_hint')), f, status, chartBox, tableBox,
+      el('h3', '', t('views.cmp_title')), el('p', 'hint', t('views.cmp_hint')), f, status, chartBox, png, tableBox,
     );
     if (app.compare) { app.compare.redraw = redraw; if (app.compare.runs.length) redraw(); }
-    return async () => renderMaps(maps, await app.view('positional', {}));
+    return async () => renderMaps(maps, await app.view('positional', {}), model);
   },
 };
 

@@ -8,6 +8,7 @@ import { modelKey, gradflowSeries } from '../lib/gradflow.js';
 import { describeModel } from '../lib/describe.js';
 import { family } from '../lib/models.js';
 import { field, form, table } from './widgets.js';
+import { pngButton, chartParts } from './png.js';
 
 // Decided by the family's `recurrent` flag (lib/models.js), never by its id.
 const isRecurrent = (m) => Boolean(family(m.family)?.recurrent);
@@ -87,10 +88,18 @@ const GRADIENT_FLOW = {
     // The page checks the position itself, so an out-of-range one shows in the view's error line.
     const f = form([pos], 'views.show', run);
     f.noValidate = true;
+    const png = pngButton(() => ({
+      title: t('views.gradient_flow'),
+      subtitle: `${info.textContent} · ${t('views.gf_norm')}`,
+      chart: 'gradient-flow',
+      model,
+      ...chartParts(() => plot),
+    }), { onError: (e) => panel.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: e })) });
+    png.id = 'gf-png';
     panel.append(
       el('p', 'hint', t('views.gf_hint')),
       f,
-      info, box, summary, values, clear,
+      info, png, box, summary, values, clear,
     );
     // Earlier results show at once, before this model's is computed.
     if (app.gradflow.size) draw();

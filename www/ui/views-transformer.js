@@ -5,7 +5,9 @@
 import { t } from '../lib/i18n.js';
 import { family } from '../lib/models.js';
 import { headAverage, rollout, strongest, tokenLabel } from '../lib/attention.js';
-import { heatmap, paint, pngButton, pngName } from './matrix.js';
+import { heatmap, paint } from './matrix.js';
+import { pngButton } from './png.js';
+import { describeModel } from '../lib/describe.js';
 import { el, onSubmitted } from './widgets.js';
 import { POSITIONAL_VIEWS } from './views-positional.js';
 import { COST_VIEWS } from './views-cost.js';
@@ -104,8 +106,17 @@ const ATTENTION = {
       const name = selName(st.sel);
       head.textContent = name;
       const describe = (i, j, v) => t('views.att_cell', { q: tokenLabel(toks[i]), i: i + 1, k: tokenLabel(toks[j]), j: j + 1, v: v.toFixed(3) });
-      const hm = heatmap(m, { rows: toks, cols: toks, range: [0, 1], describe, label: t('views.att_map_label', { name, n: toks.length }), title: `${name} — ${t('views.att_png_sub')}`, id: 'att-map' });
-      const png = pngButton(hm.png, pngName(`attention-${st.sel.kind}-${st.sel.layer ?? ''}-${st.sel.head ?? ''}`), name);
+      const hm = heatmap(m, { rows: toks, cols: toks, range: [0, 1], describe, label: t('views.att_map_label', { name, n: toks.length }), id: 'att-map' });
+      const sel = { ...st.sel };
+      const png = pngButton(() => ({
+        title: name,
+        subtitle: `${describeModel(model)} · ${t('views.att_png_sub')}`,
+        chart: 'attention',
+        model,
+        extra: [sel.kind, sel.layer === undefined ? '' : `l${sel.layer + 1}`, sel.head === undefined ? '' : `h${sel.head + 1}`].filter(Boolean).join('-'),
+        plot: hm.plot,
+        colorbar: hm.colorbar,
+      }), { onError: (e) => panel.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: e })) });
       png.id = 'att-png';
       big.replaceChildren(hm.el, png);
       // In words, for screen readers and for reading: which earlier token each token attends to most.

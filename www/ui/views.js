@@ -3,9 +3,11 @@
 import { t } from '../lib/i18n.js';
 import { NGRAM_VIEWS } from './views-ngram.js';
 import { RECURRENT_VIEWS } from './views-recurrent.js';
+import { STATES_VIEWS } from './views-states.js';
 import { TRANSFORMER_VIEWS } from './views-transformer.js';
 import { barList, field, form } from './widgets.js';
 import { errorLine } from '../lib/errors.js';
+import { barsPng } from './png.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,14 +26,16 @@ const NEXT = {
       const rows = r.top.map((x) => ({ label: x.token, value: x.prob }));
       const named = document.createElement('p');
       if (r.token) named.textContent = t('views.named_prob', { token: r.token.token, prob: r.token.prob.toPrecision(4) });
-      out.replaceChildren(barList(rows), named);
+      const bars = barList(rows);
+      const png = barsPng(app, bars, rows, { title: t('views.next_png', { context: ctx.input.value || '∅' }), chart: 'next-token' });
+      out.replaceChildren(png, bars, named);
     };
     panel.append(form([ctx, k, tok], 'views.show', run), out);
     return run;
   },
 };
 
-export const VIEWS = [NEXT, ...NGRAM_VIEWS, ...RECURRENT_VIEWS, ...TRANSFORMER_VIEWS];
+export const VIEWS = [NEXT, ...NGRAM_VIEWS, ...RECURRENT_VIEWS, ...STATES_VIEWS, ...TRANSFORMER_VIEWS];
 
 export function setupViews(app) {
   app.activeView = 'next';

@@ -4,6 +4,14 @@ import { t } from '../lib/i18n.js';
 
 let uid = 0;
 
+/** An element with a class and text (as text). */
+export function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
 /** A labelled input: { wrap, input }. */
 export function field(type, labelKey, value, attrs = {}) {
   const id = `f${++uid}`;
@@ -99,14 +107,6 @@ export function table(headKeys, rows) {
   wrap.className = 'table-wrap';
   wrap.append(tbl);
   return wrap;
-}
-
-/** An element with a class and text (textContent). */
-export function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }
 
 /**

@@ -287,6 +287,13 @@ fn the_hidden_state_view_reads_the_model_token_by_token() {
                 _ => assert_eq!(gates[0].as_array().unwrap().len(), 24),
             }
         }
+        // Without the values: the same saturation, no arrays (what the worker samples during training).
+        let lean = s.view("hidden-states", &serde_json::json!({ "text": "the cat sat", "values": false })).unwrap();
+        for (l, full) in lean["layers"].as_array().unwrap().iter().zip(v["layers"].as_array().unwrap()) {
+            assert_eq!(l["saturation"], full["saturation"], "{family}");
+            assert!(l["h"].as_array().unwrap().is_empty() && l["gates"]["values"].as_array().unwrap().is_empty());
+            assert_eq!(l["gates"]["names"], full["gates"]["names"]);
+        }
         // The state after a token depends on the tokens before it only: a prefix gives the same rows.
         let prefix = s.view("hidden-states", &serde_json::json!({ "text": "the c" })).unwrap();
         let n = prefix["tokens"].as_array().unwrap().len() - 1; // the prefix's own </s> differs

@@ -781,8 +781,11 @@ impl<K: CellKind> Recurrent<K> {
     /// validation text, or of the validation text): per layer, every unit's h after each token and,
     /// for the LSTM and the GRU, every gate's activation; and the share of saturated gate values
     /// (below 0.1 or above 0.9) per sigmoid gate. The page draws units × time heatmaps from it.
+    /// `values: false` leaves out `h` and the gate values: the worker samples the saturation of the
+    /// validation snippet after training chunks, and the arrays would cost more than the forward pass.
     fn hidden_states(&self, eng: &mut Engine, args: &serde_json::Value, data: &crate::text::Dataset) -> Result<serde_json::Value> {
         const MAX_STATE_TOKENS: usize = 200;
+        let values = args.get("values").and_then(serde_json::Value::as_bool).unwrap_or(true);
         let mut tokens = match args.get("text").and_then(serde_json::Value::as_str) {
             Some(text) => crate::text::Dataset::encode_text(&data.config, &data.vocab, text),
             None => data.valid.clone(),
@@ -813,7 +816,9 @@ impl<K: CellKind> Recurrent<K> {
             self.forward(eng, 1, t, true, None);
             for (k, l) in self.layers.iter().enumerate() {
                 for s in 0..t {
-                    hs[k].push(eng.be.read(l.h.at(s, 1)).into_iter().map(round).collect());
+                    if values {
+                        hs[k].push(eng.be.read(l.h.at(s, 1)).into_iter().map(round).collect());
+                    }
                     if let Some(g) = l.gates {
                         gs[k].push(eng.be.read(g.at(s, 1)).into_iter().map(round).collect());
                     }
@@ -832,7 +837,8 @@ impl<K: CellKind> Recurrent<K> {
                         (names[gi].to_string(), serde_json::json!(sat as f64 / n.max(1) as f64))
                     })
                     .collect();
-                serde_json::json!({ "layer": k, "units": h, "h": hs[k], "gates": { "names": names, "width": gh, "values": gs[k] }, "saturation": saturation })
+                let gate_values = if values { std::mem::take(&mut gs[k]) } else { Vec::new() };
+                serde_json::json!({ "layer": k, "units": h, "h": hs[k], "gates": { "names": names, "width": gh, "values": gate_values }, "saturation": saturation })
             })
             .collect();
         let shown: Vec<&str> = tokens.iter().map(|&id| data.vocab.token(id)).collect();

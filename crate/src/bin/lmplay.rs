@@ -17,6 +17,7 @@ mod cli {
     use lmplay::ngram::NgramConfig;
     use lmplay::nn::models::fixed_window::FixedWindowConfig;
     use lmplay::nn::models::recurrent::RecurrentConfig;
+    use lmplay::nn::models::transformer::{AttentionKind, NormPlacement, Positional, TransformerConfig};
     use lmplay::nn::train::TrainConfig;
     use lmplay::nn::ops::activation::Activation;
     use lmplay::nn::optim::{schedule::Decay, OptimizerKind};
@@ -77,7 +78,7 @@ mod cli {
         #[arg(long)]
         config: Option<String>,
         /// Model family.
-        #[arg(long, value_parser = ["ngram", "fixed-window", "rnn", "lstm", "gru"])]
+        #[arg(long, value_parser = ["ngram", "fixed-window", "rnn", "lstm", "gru", "transformer"])]
         model: Option<String>,
         /// A saved model (safetensors) to evaluate or sample from instead of training one; with
         /// --corpus, its validation split is rebuilt from the saved settings.
@@ -86,22 +87,53 @@ mod cli {
         /// Save the trained model (safetensors) to this file.
         #[arg(long)]
         save: Option<String>,
-        /// Fixed-window: context n (previous tokens seen).
+        /// Fixed-window: context n (previous tokens seen); Transformer: context length T.
         #[arg(long)]
         context: Option<usize>,
+        /// Transformer: attention heads.
+        #[arg(long)]
+        heads: Option<usize>,
+        /// Transformer: width C (d_model).
+        #[arg(long)]
+        width: Option<usize>,
+        /// Transformer: FFN hidden width (0 = 4·width).
+        #[arg(long)]
+        ffn: Option<usize>,
+        /// Transformer: positional encoding — learned, sinusoidal, relative, alibi, rope or none.
+        #[arg(long)]
+        pos: Option<String>,
+        /// Transformer: attention pattern — full or sparse.
+        #[arg(long)]
+        attention: Option<String>,
+        /// Transformer, sparse attention: the local window.
+        #[arg(long)]
+        window: Option<usize>,
+        /// Transformer, sparse attention: the stride (0 = none).
+        #[arg(long)]
+        stride: Option<usize>,
+        /// Transformer, relative positions: the clip distance k.
+        #[arg(long)]
+        rel_clip: Option<usize>,
+        /// Transformer: LayerNorm placement — pre or post.
+        #[arg(long)]
+        norm: Option<String>,
+        /// Transformer: an output layer of its own instead of the tied token embedding.
+        #[arg(long)]
+        untied: bool,
         /// Neural models: embedding size (d, E).
         #[arg(long)]
         embed: Option<usize>,
         /// Neural models: hidden units H (per layer).
         #[arg(long)]
         hidden: Option<usize>,
-        /// RNN, LSTM, GRU: stacked layers.
+        /// RNN, LSTM, GRU, Transformer: stacked layers.
         #[arg(long)]
         layers: Option<usize>,
         /// RNN, LSTM, GRU: truncated-BPTT length T (tokens per window).
         #[arg(long)]
         bptt: Option<usize>,
-        /// RNN, LSTM, GRU: dropout between stacked layers, while training.
+        /// RNN, LSTM, GRU: dropout between stacked layers; Transformer: on the embeddings and the
+        /// residual branches. While training only.
         #[arg(long)]
         dropout: Option<f64>,
         /// tanh, relu, sigmoid or gelu (the RNN: tanh or sigmoid).
@@ -130,6 +162,18 @@ mod cli {
         decay: Option<String>,
         #[arg(long)]
         weight_decay: Option<f64>,
+        /// Weight decay on matrices and embeddings only, not on biases and LayerNorms (true or false).
+        #[arg(long)]
+        decay_matrices_only: Option<bool>,
+        /// Adam(W) β₁.
+        #[arg(long)]
+        beta1: Option<f64>,
+        /// Adam(W) β₂.
+        #[arg(long)]
+        beta2: Option<f64>,
+        /// The cosine decay's floor as a learning rate (sets min_lr_ratio = min_lr / lr).
+        #[arg(long)]
+        min_lr: Option<f64>,
         /// Clip gradients to this global norm (0 = off).
         #[arg(long)]
         clip: Option<f64>,
@@ -193,7 +237,7 @@ mod cli {
         /// Share of --corpus held out for validation.
         #[arg(long)]
         valid_fraction: Option<f64>,
-        /// random or tail.
+        /// random, or tail (also: contiguous).
         #[arg(long)]
         split: Option<String>,
         #[arg(long)]
@@ -346,6 +390,35 @@ mod cli {
                     self.train_flags(&mut r.train)?;
                     c.model = ModelConfig::new(family, &r);
                 }
+                "transformer" => {
+                    let mut t: TransformerConfig = c.model.parse()?;
+                    set(&mut t.layers, self.layers);
+                    set(&mut t.heads, self.heads);
+                    set(&mut t.width, self.width);
+                    set(&mut t.ffn, self.ffn);
+                    set(&mut t.context, self.context);
+                    set(&mut t.dropout, self.dropout);
+                    set(&mut t.window, self.window);
+                    set(&mut t.stride, self.stride);
+                    set(&mut t.rel_clip, self.rel_clip);
+                    if self.untied {
+                        t.tied = false;
+                    }
+                    if let Some(a) = &self.activation {
+                        t.activation = parse_enum::<Activation>("activation", a)?;
+                    }
+                    if let Some(p) = &self.pos {
+                        t.positional = parse_enum::<Positional>("pos", p)?;
+                    }
+                    if let Some(a) = &self.attention {
+                        t.attention = parse_enum::<AttentionKind>("attention", a)?;
+                    }
+                    if let Some(n) = &self.norm {
+                        t.norm = parse_enum::<NormPlacement>("norm", n)?;
+                    }
+                    self.train_flags(&mut t.train)?;
+                    c.model = ModelConfig::new("transformer", &t);
+                }
                 _ => {}
             }
             Ok(c)
@@ -359,6 +432,12 @@ mod cli {
             set(&mut t.optim.momentum, self.momentum);
             set(&mut t.warmup, self.warmup);
             set(&mut t.optim.weight_decay, self.weight_decay);
+            set(&mut t.optim.decay_matrices_only, self.decay_matrices_only);
+            set(&mut t.optim.beta1, self.beta1);
+            set(&mut t.optim.beta2, self.beta2);
+            if let Some(m) = self.min_lr {
+                t.min_lr_ratio = m / t.lr;
+            }
             set(&mut t.clip, self.clip);
             set(&mut t.eval_interval, self.eval_interval);
             set(&mut t.eval_tokens, self.eval_tokens);

@@ -32,7 +32,7 @@ impl Engine {
         let part = |be: &mut Box<dyn Backend>| layout.parts.iter().map(|&n| Tensor { buf: be.alloc(n), offset: 0, shape: Shape::new(&[n]) }).collect::<Vec<_>>();
         let params = part(&mut be);
         let grads = part(&mut be);
-        let opt = Optimizer::new(be.as_mut(), optim, &layout.parts);
+        let opt = Optimizer::for_layout(be.as_mut(), optim, &layout);
         Ok(Engine { be, layout, params, grads, opt, ids: Vec::new() })
     }
 

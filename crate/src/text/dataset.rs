@@ -34,7 +34,9 @@ pub enum SplitKind {
     /// A seeded random choice of units goes to validation.
     #[default]
     Random,
-    /// The last units go to validation (like nanoGPT), independent of the seed.
+    /// The last units go to validation (like nanoGPT), independent of the seed; also spelled
+    /// `contiguous`.
+    #[serde(alias = "contiguous")]
     Tail,
 }
 

@@ -31,11 +31,14 @@ pub struct OptimConfig {
     pub beta2: f64,
     pub eps: f64,
     pub weight_decay: f64,
+    /// Weight decay only on parameters of two or more dimensions (matrices, embeddings), never on
+    /// biases and LayerNorm parameters: nanoGPT's parameter groups. Default false (all parameters).
+    pub decay_matrices_only: bool,
 }
 
 impl Default for OptimConfig {
     fn default() -> Self {
-        OptimConfig { optimizer: OptimizerKind::Adamw, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 }
+        OptimConfig { optimizer: OptimizerKind::Adamw, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, decay_matrices_only: false }
     }
 }
 
@@ -48,6 +51,9 @@ pub struct Optimizer {
     pub m: Vec<Tensor>,
     /// Adam(W): the second moments v (empty for SGD).
     pub v: Vec<Tensor>,
+    /// With `decay_matrices_only`: runs (part, start, end, decayed) of the parts, each updated with
+    /// or without weight decay; empty: every part whole, decayed.
+    segments: Vec<(usize, usize, usize, bool)>,
 }
 
 impl Optimizer {
@@ -56,7 +62,23 @@ impl Optimizer {
         let alloc = |be: &mut dyn Backend| parts.iter().map(|&n| Tensor { buf: be.alloc(n), offset: 0, shape: Shape::new(&[n]) }).collect::<Vec<_>>();
         let m = alloc(be);
         let v = if config.optimizer == OptimizerKind::Sgd { Vec::new() } else { alloc(be) };
-        Optimizer { config, t: 0, m, v }
+        Optimizer { config, t: 0, m, v, segments: Vec::new() }
+    }
+
+    /// State for a model's layout: with `decay_matrices_only`, the parameters split into runs of
+    /// decayed (2+ dimensions) and undecayed entries, merged where they are contiguous.
+    pub fn for_layout(be: &mut dyn Backend, config: OptimConfig, layout: &crate::nn::params::Layout) -> Self {
+        let mut opt = Self::new(be, config, &layout.parts);
+        if config.decay_matrices_only {
+            for e in &layout.entries {
+                let (start, end, decay) = (e.offset, e.offset + crate::nn::params::aligned(e.shape.numel()), e.shape.rank() >= 2);
+                match opt.segments.last_mut() {
+                    Some(last) if last.0 == e.part && last.2 == start && last.3 == decay => last.2 = end,
+                    _ => opt.segments.push((e.part, start, end, decay)),
+                }
+            }
+        }
+        opt
     }
 
     /// Floats of state per parameter.
@@ -69,22 +91,36 @@ impl Optimizer {
     /// (g += wd·p), as PyTorch does internally.
     pub fn step(&mut self, be: &mut dyn Backend, params: &[Tensor], grads: &[Tensor], lr: f64, skip: Tensor) {
         self.t += 1;
+        let wd = self.config.weight_decay;
+        if self.segments.is_empty() {
+            for i in 0..params.len() {
+                self.update(be, params[i], grads[i], self.m[i], self.v.get(i).copied(), lr, wd, skip);
+            }
+            return;
+        }
+        for &(part, start, end, decay) in &self.segments {
+            let view = |t: Tensor| Tensor { buf: t.buf, offset: t.offset + start, shape: Shape::new(&[end - start]) };
+            let v = self.v.get(part).map(|&v| view(v));
+            self.update(be, view(params[part]), view(grads[part]), view(self.m[part]), v, lr, if decay { wd } else { 0.0 }, skip);
+        }
+    }
+
+    /// One update of one run of parameters with weight decay `wd`.
+    #[allow(clippy::too_many_arguments)]
+    fn update(&self, be: &mut dyn Backend, p: Tensor, g: Tensor, m: Tensor, v: Option<Tensor>, lr: f64, wd: f64, skip: Tensor) {
         let c = self.config;
-        for (i, (&p, &g)) in params.iter().zip(grads).enumerate() {
-            match c.optimizer {
-                OptimizerKind::Sgd => {
-                    let s = SgdStep { lr: lr as f32, momentum: c.momentum as f32, weight_decay: c.weight_decay as f32, first: self.t == 1 };
-                    be.sgd(p, g, self.m[i], &s, skip);
+        match (c.optimizer, v) {
+            (OptimizerKind::Sgd, _) | (_, None) => {
+                let s = SgdStep { lr: lr as f32, momentum: c.momentum as f32, weight_decay: wd as f32, first: self.t == 1 };
+                be.sgd(p, g, m, &s, skip);
+            }
+            (kind, Some(v)) => {
+                let decoupled = kind == OptimizerKind::Adamw;
+                if !decoupled && wd != 0.0 {
+                    be.axpy(g, wd as f32, p);
                 }
-                OptimizerKind::Adam | OptimizerKind::Adamw => {
-                    let decoupled = c.optimizer == OptimizerKind::Adamw;
-                    if !decoupled && c.weight_decay != 0.0 {
-                        be.axpy(g, c.weight_decay as f32, p);
-                    }
-                    let wd = if decoupled { c.weight_decay } else { 0.0 };
-                    let s = AdamStep::new(lr, c.beta1, c.beta2, c.eps, wd, self.t);
-                    be.adam(p, g, self.m[i], self.v[i], &s, skip);
-                }
+                let s = AdamStep::new(lr, c.beta1, c.beta2, c.eps, if decoupled { wd } else { 0.0 }, self.t);
+                be.adam(p, g, m, v, &s, skip);
             }
         }
     }
@@ -150,5 +186,26 @@ mod tests {
                 assert!((got - pw).abs() < 1e-6, "{kind:?} step {t}: {got} vs {pw}");
             }
         }
+    }
+
+    /// nanoGPT's groups: a matrix is decayed, a bias beside it in the same part is not.
+    #[test]
+    fn decay_can_spare_biases_and_norms() {
+        let mut layout = crate::nn::params::Layout::default();
+        layout.push("w", &[2, 2]);
+        layout.push("b", &[2]);
+        let config = OptimConfig { optimizer: OptimizerKind::Adamw, weight_decay: 0.5, decay_matrices_only: true, ..Default::default() };
+        let mut be = Cpu::new();
+        let mut opt = Optimizer::for_layout(&mut be, config, &layout);
+        let n = layout.parts[0];
+        let p = Tensor { buf: be.alloc(n), offset: 0, shape: Shape::new(&[n]) };
+        let g = Tensor { buf: be.alloc(n), offset: 0, shape: Shape::new(&[n]) };
+        let skip = Tensor { buf: be.alloc(1), offset: 0, shape: Shape::new(&[1]) };
+        be.fill(p, 1.0);
+        opt.step(&mut be, &[p], &[g], 0.1, skip); // zero gradient: only the decay moves p
+        let after = be.read(p);
+        let b = layout.get("b").unwrap().offset;
+        assert!((after[0] - 0.95).abs() < 1e-6 && (after[3] - 0.95).abs() < 1e-6, "{after:?}");
+        assert_eq!(after[b..b + 2], [1.0, 1.0]);
     }
 }

@@ -93,7 +93,7 @@ pub struct TransformerConfig {
     /// Sparse attention: the stride of the strided pattern (0 = none). Default 8.
     pub stride: usize,
     /// `batch` is windows of `context` tokens per step. Default: nanoGPT's recipe — AdamW at 1e-3,
-    /// β = (0.9, 0.99), weight decay 0.1, clip 1.0, 100 warm-up steps, cosine to 1e-4, batch 12.
+    /// β = (0.9, 0.99), weight decay 0.1 on matrices only, clip 1.0, 100 warm-up steps, cosine to 1e-4, batch 12.
     pub train: TrainConfig,
 }
 
@@ -102,6 +102,7 @@ impl Default for TransformerConfig {
         let mut train = TrainConfig { batch: 12, lr: 1e-3, clip: 1.0, warmup: 100, min_lr_ratio: 0.1, ..TrainConfig::default() };
         train.optim.beta2 = 0.99;
         train.optim.weight_decay = 0.1;
+        train.optim.decay_matrices_only = true;
         TransformerConfig {
             layers: 4,
             heads: 4,

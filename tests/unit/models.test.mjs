@@ -61,7 +61,7 @@ test('the Transformer has every knob of TransformerConfig, with the core\'s defa
   assert.deepEqual(defaultModel('transformer'), {
     family: 'transformer', layers: 4, heads: 4, width: 128, ffn: 0, context: 64, dropout: 0, tied: true,
     norm: 'pre', activation: 'relu', positional: 'learned', attention: 'full',
-    train: { steps: 2000, batch: 12, optimizer: 'adamw', lr: 0.001, beta2: 0.99, weight_decay: 0.1, warmup: 100, decay: 'cosine', min_lr_ratio: 0.1, clip: 1, eval_interval: 100 },
+    train: { steps: 2000, batch: 12, optimizer: 'adamw', lr: 0.001, beta2: 0.99, weight_decay: 0.1, decay_matrices_only: true, warmup: 100, decay: 'cosine', min_lr_ratio: 0.1, clip: 1, eval_interval: 100 },
   });
   const p = Object.fromEntries(family('transformer').params.map((x) => [x.id, x]));
   assert.deepEqual(p.positional.options.map((o) => o.value), ['learned', 'sinusoidal', 'relative', 'alibi', 'rope', 'none']);

@@ -165,11 +165,15 @@ FAMILIES.push({
     ...trainParams(TRANSFORMER_TRAIN),
   ],
 });
-// nanoGPT's β₂ = 0.99 (the core's default for a Transformer; the other families keep Adam's 0.999).
+// nanoGPT's β₂ = 0.99 and decay groups (the core's defaults for a Transformer; the other families keep
+// Adam's 0.999 and decay every parameter).
 {
   const ps = FAMILIES[FAMILIES.length - 1].params;
   ps.splice(ps.findIndex((p) => p.id === 'momentum'), 0,
     { id: 'beta2', path: 'train.beta2', type: 'number', label: 'p.beta2', default: 0.99, min: 0, max: 0.9999, step: 'any', when: { optimizer: ['adamw', 'adam'] } });
+  // nanoGPT's parameter groups: weight decay on matrices and embeddings, not on biases and LayerNorms.
+  ps.splice(ps.findIndex((p) => p.id === 'weight_decay') + 1, 0,
+    { id: 'decay_matrices_only', path: 'train.decay_matrices_only', type: 'checkbox', label: 'p.decay_matrices_only', default: true, help: 'help.decay_matrices_only', when: { optimizer: ['adamw', 'adam', 'sgd'] } });
 }
 
 /** The positional encoding's formula (the course's notation). */

@@ -7,7 +7,7 @@ use crate::{Error, Result};
 use serde_json::{json, Value};
 
 /// The benchmark cases, by name.
-pub const CASES: &[&str] = &["ngram-train", "ngram-estimate", "sgemm", "fixed-window-train", "lstm-train"];
+pub const CASES: &[&str] = &["ngram-train", "ngram-estimate", "sgemm", "fixed-window-train", "lstm-train", "transformer-train"];
 
 /// Median of a sample (upper median for even sizes).
 pub fn median(xs: &mut [f64]) -> f64 {
@@ -124,6 +124,7 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
         "sgemm" => sgemm(args, repeats),
         "fixed-window-train" => neural_train(args, repeats, "fixed-window"),
         "lstm-train" => neural_train(args, repeats, "lstm"),
+        "transformer-train" => neural_train(args, repeats, "transformer"),
         _ => Err(Error::config(format!("unknown benchmark '{name}'; cases: {}", CASES.join(", ")))),
     }
 }
@@ -145,7 +146,8 @@ fn neural_train(args: &Value, repeats: usize, family: &str) -> Result<Value> {
     let config = RunConfig { model: crate::config::ModelConfig::from_settings(family, settings.clone()), ..config };
     let mut s = Session::new(corpus, config)?;
     let mut last = None;
-    // Tokens a step trains on (the batch for the fixed-window model, batch × BPTT for recurrent ones).
+    // Tokens a step trains on (the batch for the fixed-window model, batch × BPTT for recurrent ones,
+    // batch × context for a Transformer).
     let mut tokens_per_step = 0.0;
     let ms = time_ms(repeats, || {
         let mut left = steps;

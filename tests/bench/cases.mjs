@@ -93,4 +93,16 @@ export const CASES = [
     targets: ['native', 'node', 'chromium', 'chromium-relaxed'],
     figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, V: r.vocab_size }),
   },
+  // The Transformer family (issue "The Transformer family"): nanoGPT's CPU configuration on tiny
+  // Shakespeare characters — 4 layers, 4 heads, width 128, context 64, batch 12, learned positions,
+  // AdamW (0.9, 0.99), weight decay 0.1 on matrices, clip 1.0; tokens/s counts batch × context
+  // tokens per step. (The 2000-step quality run is the CLI's `lmplay train --model transformer …`.)
+  {
+    id: 'transformer-train-char',
+    title: 'Transformer training, char level, tiny Shakespeare (4 layers, 4 heads, width 128, context 64, batch 12, AdamW)',
+    name: 'transformer-train',
+    args: { corpus_file: 'tests/data/tinyshakespeare.txt', steps: 10, repeats: 3, config: { data: { tokenizer: { kind: 'char' }, boundary: 'none', split: 'tail' }, model: { family: 'transformer' } } },
+    targets: ['native', 'node', 'chromium', 'chromium-relaxed'],
+    figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, V: r.vocab_size }),
+  },
 ];

@@ -238,3 +238,42 @@ fn trains_resumes_and_generates_with_every_positional_encoding() {
         assert!(!text.is_empty(), "{pos:?}");
     }
 }
+
+/// The page's views: every block's and head's attention (rows are distributions over earlier
+/// tokens), the head average and the rollout; the positional encoding of each kind.
+#[test]
+fn the_attention_and_positional_views() {
+    let corpus = CORPUS.repeat(4);
+    for pos in ALL_POSITIONAL {
+        let mut c = small(pos);
+        c.context = 8;
+        let s = Session::new(&corpus, run_config(&c)).unwrap();
+        let v = s.view("attention", &serde_json::json!({ "text": "the cat sat" })).unwrap();
+        let n = v["tokens"].as_array().unwrap().len();
+        assert_eq!(n, 8, "the first T tokens");
+        let layers = v["layers"].as_array().unwrap();
+        assert_eq!(layers.len(), 2);
+        let rows = |m: &serde_json::Value| -> Vec<Vec<f64>> { m.as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()).collect() };
+        for l in layers {
+            assert_eq!(l["heads"].as_array().unwrap().len(), 2);
+            for m in l["heads"].as_array().unwrap().iter().chain([&l["average"]]) {
+                for (i, r) in rows(m).iter().enumerate() {
+                    assert!((r.iter().sum::<f64>() - 1.0).abs() < 1e-3 && r[i + 1..].iter().all(|&x| x == 0.0), "{pos:?}");
+                }
+            }
+        }
+        for (i, r) in rows(&v["rollout"]).iter().enumerate() {
+            assert!((r.iter().sum::<f64>() - 1.0).abs() < 1e-3 && r[i + 1..].iter().all(|&x| x == 0.0));
+        }
+        let p = s.view("positional", &serde_json::json!({})).unwrap();
+        assert_eq!(p["kind"], pos.name());
+        match pos {
+            Positional::Sinusoidal => assert_eq!(p["matrix"].as_array().unwrap().len(), 8),
+            Positional::Learned => assert_eq!(rows(&p["similarity"])[3][3], 1.0),
+            Positional::Rope => assert_eq!(p["angles"].as_array().unwrap()[2].as_array().unwrap()[0], 2.0),
+            Positional::Alibi => assert_eq!(p["bias"][0][3][1], -0.125, "−m_0·(3 − 1), m_0 = 2^(−8/2)"),
+            Positional::Relative => assert_eq!(p["layers"][1]["w_k"].as_array().unwrap().len(), 3),
+            Positional::None => assert!(p["formula"].is_string()),
+        }
+    }
+}

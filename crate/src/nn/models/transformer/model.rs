@@ -550,6 +550,23 @@ impl Transformer {
         }
     }
 
+    /// Every block's attention probabilities over `tokens` (at most T) read as one window from
+    /// position 0: per block, [H × n × n] row-major (row i: query i over keys 0…n−1).
+    pub(super) fn attention_maps(&self, eng: &mut Engine, tokens: &[TokenId]) -> Vec<Vec<f32>> {
+        let n = tokens.len().min(self.config.context);
+        self.owner.set(0);
+        eng.be.write_ids(self.inputs.first(n), &tokens[..n]);
+        self.forward(eng, Pass { b: 1, t: n, pos0: 0 }, None);
+        let h = self.config.heads;
+        self.acts.iter().map(|a| eng.be.read(Tensor { shape: crate::nn::tensor::Shape::new(&[h * n * n]), ..a.probs })).collect()
+    }
+
+    /// A parameter by name, read from the device (views).
+    pub(super) fn read_param(&self, eng: &mut Engine, name: &str) -> Vec<f32> {
+        let t = eng.param(name);
+        eng.be.read(t)
+    }
+
     /// The logits of the last training pass, [rows × V] (parity tests).
     pub fn last_logits(&self, eng: &mut Engine, rows: usize) -> Vec<f32> {
         eng.be.read(self.top.logits.first_rows(rows))

@@ -50,3 +50,17 @@ test('the log-log fit finds the exponent of a power law', () => {
 test('tokens are labelled with visible whitespace', () => {
   assert.deepEqual([' ', '\n', '<s>', 'a'].map(tokenLabel), ['␣', '↵', '▸', 'a']);
 });
+
+test('the positional maps of each encoding, from the core\'s view', () => {
+  assert.deepEqual(positionalMaps({ kind: 'none' }), []);
+  const sin = positionalMaps({ kind: 'sinusoidal', matrix: [[0, 1], [0.84, 0.54]] });
+  assert.deepEqual(sin.map((m) => [m.kind, m.rows.length, m.cols.length, m.range]), [['sinusoidal', 2, 2, [-1, 1]]]);
+  const rope = positionalMaps({ kind: 'rope', angles: [[0, 0], [1, 0.01], [7, 0.02]] })[0];
+  assert.ok(Math.abs(rope.values[2][0] - (7 - 2 * Math.PI)) < 1e-12, 'folded into [0, 2π)');
+  const alibi = positionalMaps({ kind: 'alibi', slopes: [0.25, 0.0625], bias: [[[0, null], [-0.25, 0]], [[0, null], [-0.0625, 0]]] });
+  assert.deepEqual(alibi.map((m) => [m.kind, m.params.head, m.range[1]]), [['alibi', 1, 0], ['alibi', 2, 0]]);
+  assert.equal(alibi[0].range[0], -0.25);
+  const rel = positionalMaps({ kind: 'relative', layers: [{ layer: 0, w_k: [[0.5, -1]], w_v: [[0.1, 0.2]] }] });
+  assert.deepEqual(rel.map((m) => [m.kind, m.params.layer, m.range]), [['relative_k', 1, [-1, 1]], ['relative_v', 1, [-0.2, 0.2]]]);
+  assert.deepEqual(positionalMaps({ kind: 'learned', similarity: [[1, 0.2], [0.2, 1]] })[0].kind, 'similarity');
+});

@@ -133,33 +133,33 @@ export function rollout(averages) {
 
 /** Positions 0 … n − 1 as labels. */
 const positions = (n) => Array.from({ length: n }, (_, i) => i);
+const symmetric = (m) => { const [lo, hi] = rangeOf(m); const a = Math.max(Math.abs(lo), Math.abs(hi)) || 1; return [-a, a]; };
 
 /**
- * The heatmaps of the core's `positional` view, by encoding: [{ kind, rows, cols, values, range,
+ * The heatmaps of the core's `positional` view, by its `kind`: [{ kind, rows, cols, values, range,
  * params }] — `kind` names the strings (views.pos_map_<kind>, views.pos_about_<kind>,
- * views.pos_cell_<kind>). Encodings without a table (none) give [].
+ * views.pos_cell_<kind>). Sinusoidal: the matrix p(pos, i); learned: the cosine similarity of the
+ * position embeddings; RoPE: the angles m·θ_i folded into [0, 2π) (what the rotation sees); ALiBi:
+ * each head's bias (null above the diagonal: masked); relative: each layer's w^K and w^V tables.
+ * NoPE gives [].
  */
 export function positionalMaps(r) {
   const out = [];
-  if (r.sinusoidal) {
-    const v = r.sinusoidal;
-    out.push({ kind: 'sinusoidal', rows: positions(v.length), cols: positions(v[0]?.length ?? 0), values: v, range: [-1, 1] });
+  if (r.matrix) out.push({ kind: 'sinusoidal', rows: positions(r.matrix.length), cols: positions(r.matrix[0]?.length ?? 0), values: r.matrix, range: [-1, 1] });
+  if (r.similarity) out.push({ kind: 'similarity', rows: positions(r.similarity.length), cols: positions(r.similarity.length), values: r.similarity, range: [-1, 1] });
+  if (r.angles) {
+    const tau = 2 * Math.PI;
+    const folded = r.angles.map((row) => row.map((a) => ((a % tau) + tau) % tau));
+    out.push({ kind: 'rope', rows: positions(folded.length), cols: positions(folded[0]?.length ?? 0), values: folded, range: [0, tau] });
   }
-  if (r.similarity) {
-    const v = r.similarity;
-    out.push({ kind: 'similarity', rows: positions(v.length), cols: positions(v.length), values: v, range: [-1, 1] });
-  }
-  if (r.relative) {
-    const v = r.relative;
-    out.push({ kind: 'relative', rows: positions(v.length), cols: positions(v.length), values: v, range: [-1, 1] });
-  }
-  if (r.rope) {
-    const v = r.rope;
-    out.push({ kind: 'rope', rows: positions(v.length), cols: positions(v[0]?.length ?? 0), values: v, range: rangeOf(v) });
-  }
-  for (const [h, bias] of (r.alibi || []).entries()) {
+  for (const [h, bias] of (r.bias || []).entries()) {
     const [lo] = rangeOf(bias);
-    out.push({ kind: 'alibi', rows: positions(bias.length), cols: positions(bias.length), values: bias, range: [Math.min(lo, -1e-9), 0], params: { head: h + 1 } });
+    out.push({ kind: 'alibi', rows: positions(bias.length), cols: positions(bias.length), values: bias, range: [Math.min(lo, -1e-9), 0], params: { head: h + 1, slope: Number(r.slopes?.[h] ?? 0).toPrecision(3) } });
+  }
+  for (const l of r.kind === 'relative' ? r.layers || [] : []) {
+    for (const [kind, m] of [['relative_k', l.w_k], ['relative_v', l.w_v]]) {
+      out.push({ kind, rows: positions(m.length), cols: positions(m[0]?.length ?? 0), values: m, range: symmetric(m), params: { layer: l.layer + 1 } });
+    }
   }
   return out;
 }

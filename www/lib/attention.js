@@ -1,6 +1,6 @@
 // The Transformer views' data (ui/views-transformer.js): attention matrices as pixels, their colour
-// scale, a cell's meaning in words, keyboard moves on a heatmap, and the least-squares slope of the
-// cost lesson's log-log lines. No DOM here (unit-tested).
+// scale, keyboard moves on a heatmap, the positional maps, and the least-squares slope of the cost
+// lesson's log-log lines. No DOM here (unit-tested).
 
 /** The colour scale's ends: white (0) to a deep blue (the largest value shown). */
 const LO = [255, 255, 255];
@@ -106,29 +106,6 @@ export function lengths(from = 64, to = 4096) {
   const out = [];
   for (let t = from; t <= to; t *= 2) out.push(t);
   return out;
-}
-
-/** The mean of a layer's heads' matrices (each [T][T]). */
-export function headAverage(heads) {
-  const n = heads.length;
-  return heads[0].map((row, i) => row.map((_, j) => heads.reduce((s, h) => s + h[i][j], 0) / n));
-}
-
-/**
- * Attention rollout (Abnar & Zuidema 2020) across layers: each layer's head average with the residual
- * connection as an identity, Â = ½(A + I) (rows still sum to 1), multiplied from the first layer up:
- * R = Â_L ⋯ Â_1; row i says how much of token i's top state flows from each input token.
- */
-export function rollout(averages) {
-  let r = null;
-  for (const a of averages) {
-    const T = a.length;
-    const hat = a.map((row, i) => row.map((v, j) => 0.5 * v + (i === j ? 0.5 : 0)));
-    if (!r) { r = hat; continue; }
-    const prev = r;
-    r = hat.map((row) => Array.from({ length: T }, (_, j) => row.reduce((s, v, k) => s + v * prev[k][j], 0)));
-  }
-  return r;
 }
 
 /** Positions 0 … n − 1 as labels. */

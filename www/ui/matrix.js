@@ -72,6 +72,7 @@ export function heatmap(m, { rows, cols, range, describe, label, fmt = (v) => v.
     cursor.style.left = `${j * cell}px`;
     cursor.style.top = `${i * cell}px`;
     said.textContent = describe(i, j, m[i][j]);
+    said.dataset.cell = `${i},${j}`;
   };
   canvas.addEventListener('keydown', (e) => {
     const next = moveCell(e.key, at?.[0] ?? 0, at?.[1] ?? 0, R, C);

@@ -4,7 +4,7 @@
 // (views-positional.js); the cost of attention against the sequence length (views-cost.js).
 import { t } from '../lib/i18n.js';
 import { family } from '../lib/models.js';
-import { headAverage, rollout, strongest, tokenLabel } from '../lib/attention.js';
+import { strongest, tokenLabel } from '../lib/attention.js';
 import { heatmap, paint } from './matrix.js';
 import { pngButton } from './png.js';
 import { describeModel } from '../lib/describe.js';
@@ -15,11 +15,8 @@ import { COST_VIEWS } from './views-cost.js';
 // Decided by the family's `attention` flag (lib/models.js), never by its id.
 export const hasAttention = (m) => Boolean(family(m.family)?.attention) && m.source !== 'arpa';
 
-/** The maps of a result: per layer its heads and their average, and the rollout. */
-function maps(r) {
-  const layers = r.layers.map((l) => ({ heads: l.heads, average: l.average ?? headAverage(l.heads) }));
-  return { layers, rollout: r.rollout ?? rollout(layers.map((l) => l.average)) };
-}
+/** A map with the future (j > i, masked by causality) as null, drawn grey. */
+const causal = (m) => m.map((row, i) => row.map((v, j) => (j > i ? null : v)));
 
 /** The map a selection ({ kind: 'head' | 'average' | 'rollout', layer, head }) names. */
 function pick(ms, sel) {
@@ -70,7 +67,7 @@ const ATTENTION = {
     let last = null;
 
     const draw = (r) => {
-      const ms = maps(r);
+      const ms = r; // the core's: layers [{ heads, average }], rollout
       const toks = r.tokens;
       // Thumbnails: one row per layer, its heads and their average; then the rollout. Each is a button.
       const thumbs = [];
@@ -78,7 +75,7 @@ const ATTENTION = {
         const b = el('button', 'att-thumb');
         b.type = 'button';
         const c = el('canvas');
-        paint(c, m, 0, 1);
+        paint(c, causal(m), 0, 1);
         b.append(c, el('span', 'att-thumb-label', sel.kind === 'head' ? String(sel.head + 1) : sel.kind === 'average' ? t('views.att_avg') : t('views.att_roll')));
         b.setAttribute('aria-label', selName(sel));
         const on = sel.kind === st.sel.kind && (sel.kind === 'rollout' || (sel.layer === st.sel.layer && (sel.kind === 'average' || sel.head === st.sel.head)));
@@ -102,10 +99,10 @@ const ATTENTION = {
       grid.dataset.heads = String(ms.layers.reduce((n, l) => n + l.heads.length, 0));
       // Redrawn after training chunks: tests and curious users can count the draws.
       grid.dataset.draws = String(Number(grid.dataset.draws || 0) + 1);
-      const m = pick(ms, st.sel);
+      const m = causal(pick(ms, st.sel));
       const name = selName(st.sel);
       head.textContent = name;
-      const describe = (i, j, v) => t('views.att_cell', { q: tokenLabel(toks[i]), i: i + 1, k: tokenLabel(toks[j]), j: j + 1, v: v.toFixed(3) });
+      const describe = (i, j, v) => (v === null ? t('views.att_cell_future', { q: tokenLabel(toks[i]), i: i + 1, k: tokenLabel(toks[j]), j: j + 1 }) : t('views.att_cell', { q: tokenLabel(toks[i]), i: i + 1, k: tokenLabel(toks[j]), j: j + 1, v: v.toFixed(3) }));
       const hm = heatmap(m, { rows: toks, cols: toks, range: [0, 1], describe, label: t('views.att_map_label', { name, n: toks.length }), id: 'att-map' });
       const sel = { ...st.sel };
       const png = pngButton(() => ({

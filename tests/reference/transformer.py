@@ -17,6 +17,7 @@ Model (float32 weights; the fixtures are computed in float64), V ids (0 [UNK], 1
     block (post-LN): s1 = x + Attn(x); m = ln_1(s1);  y = ln_2(m + FFN(m))
     Attn(u): [q|k|v] = c_attn(u); per head softmax(q k^T/sqrt(d_k) + bias + mask) v; c_proj(concat)
         mask: -inf where j > i (and, sparse, unless i-j < window or (i-j) % stride == 0)
+        linear: a_ij = phi(q_i).phi(k_j) / sum_{j<=i} (same), phi(x) = elu(x) + 1, no scale
         relative (Shaw): scores += q . rel_k[min(i-j, k)] / sqrt(d_k); out += sum_j a_ij rel_v[min(i-j, k)]
         alibi: scores -= m_h (i - j), m_h = 2^(-8(h+1)/H)
         rope: q, k rotated in pairs (2i, 2i+1) by pos * 10000^(-2i/d_k)
@@ -99,6 +100,15 @@ class Attention(nn.Module):
         dk = c // h
         q, k, v = self.c_attn(u).split(c, dim=2)
         q, k, v = (z.view(b, t, h, dk).transpose(1, 2) for z in (q, k, v))  # [B,H,T,dk]
+        if cfg["attention"] == "linear":
+            # The quadratic form of causal linear attention (the engine uses prefix sums):
+            # a_ij = phi(q_i).phi(k_j) / sum_{j'<=i} phi(q_i).phi(k_j'), phi = elu + 1.
+            phi = lambda x: F.elu(x) + 1
+            a = (phi(q) @ phi(k).transpose(-2, -1)).masked_fill(~allowed(cfg, t)[None, None], 0.0)
+            a = a / a.sum(-1, keepdim=True)
+            if keep_probs is not None:
+                keep_probs.append(a.detach())
+            return self.c_proj((a @ v).transpose(1, 2).reshape(b, t, c))
         if cfg["positional"] == "rope":
             q, k = rope(q), rope(k)
         scores = q @ k.transpose(-2, -1)
@@ -208,6 +218,8 @@ CASES = [  # name, overrides, seed
     ("post_ln", {"norm": "post", "activation": "gelu"}, 59),
     ("post_ln_relative", {"norm": "post", "positional": "relative"}, 60),
     ("untied_gelu", {"tied": False, "activation": "gelu", "positional": "alibi"}, 61),
+    ("linear", {"attention": "linear"}, 62),
+    ("linear_post_ln_sinusoidal", {"attention": "linear", "norm": "post", "positional": "sinusoidal"}, 63),
 ]
 B = 3
 STARTS = [0, 11, 20]

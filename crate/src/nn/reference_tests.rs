@@ -338,8 +338,8 @@ mod transformer {
     }
 
     #[test]
-    fn sparse_attention_post_ln_and_untied_heads_match_pytorch() {
-        for (case, text) in [fixture!("sparse"), fixture!("sparse_rope"), fixture!("post_ln"), fixture!("post_ln_relative"), fixture!("untied_gelu")] {
+    fn sparse_and_linear_attention_post_ln_and_untied_heads_match_pytorch() {
+        for (case, text) in [fixture!("sparse"), fixture!("sparse_rope"), fixture!("post_ln"), fixture!("post_ln_relative"), fixture!("untied_gelu"), fixture!("linear"), fixture!("linear_post_ln_sinusoidal")] {
             parity(case, &serde_json::from_str(text).unwrap());
         }
     }

@@ -110,6 +110,8 @@ fn gradients_match_finite_differences_for_every_variant() {
     gradients_match(TransformerConfig { norm: NormPlacement::Post, activation: Activation::Gelu, ..small(Positional::Learned) });
     gradients_match(TransformerConfig { norm: NormPlacement::Post, positional: Positional::Relative, activation: Activation::Gelu, ..small(Positional::Learned) });
     gradients_match(TransformerConfig { tied: false, ..small(Positional::Alibi) });
+    gradients_match(TransformerConfig { attention: AttentionKind::Linear, ..small(Positional::Sinusoidal) });
+    gradients_match(TransformerConfig { attention: AttentionKind::Linear, norm: NormPlacement::Post, ..small(Positional::None) });
     // Dropout: the same batch draws the same masks, so the loss is a function of the weights.
     gradients_match(TransformerConfig { dropout: 0.3, activation: Activation::Gelu, ..small(Positional::Learned) });
 }
@@ -119,8 +121,11 @@ fn gradients_match_finite_differences_for_every_variant() {
 #[test]
 fn kv_cache_streams_equal_a_full_rerun() {
     for pos in ALL_POSITIONAL {
-        for attention in [AttentionKind::Full, AttentionKind::Sparse] {
+        for attention in [AttentionKind::Full, AttentionKind::Sparse, AttentionKind::Linear] {
             let c = TransformerConfig { attention, ..small(pos) };
+            if c.validate().is_err() {
+                continue; // linear attention takes no score bias
+            }
             let net = Network::<Transformer>::new(c, vocab(), Box::new(Cpu::checked()), Some(8)).unwrap();
             randomise(&net, 3);
             // With sentence boundaries, and without (the first token is predicted from `<s>`); 23
@@ -179,6 +184,7 @@ fn the_estimate_is_what_gets_allocated() {
         small(Positional::Rope),
         TransformerConfig { positional: Positional::Relative, dropout: 0.2, tied: false, ..small(Positional::Relative) },
         TransformerConfig { norm: NormPlacement::Post, attention: AttentionKind::Sparse, ..small(Positional::None) },
+        TransformerConfig { attention: AttentionKind::Linear, dropout: 0.1, ..small(Positional::Learned) },
     ];
     for c in variants {
         let v = vocab();
@@ -276,4 +282,24 @@ fn the_attention_and_positional_views() {
             Positional::None => assert!(p["formula"].is_string()),
         }
     }
+}
+
+/// Linear attention trains, and its attention view shows the implied matrix φ(q_i)·φ(k_j)/Σ.
+#[test]
+fn linear_attention_trains_and_has_an_attention_view() {
+    let corpus = CORPUS.repeat(4);
+    let mut c = TransformerConfig { attention: AttentionKind::Linear, ..small(Positional::Learned) };
+    c.width = 16;
+    c.context = 8;
+    c.train.batch = 4;
+    c.train.lr = 3e-2;
+    let mut s = Session::new(&corpus, run_config(&c)).unwrap();
+    let p = s.train_to_end().unwrap();
+    let pts: Vec<LossPoint> = serde_json::from_value(s.view("history", &serde_json::json!({})).unwrap()["points"].clone()).unwrap();
+    assert!(pts[35..].iter().map(|p| p.train_loss).sum::<f64>() / 5.0 < pts[..5].iter().map(|p| p.train_loss).sum::<f64>() / 5.0 - 0.3, "{p:?}");
+    let v = s.view("attention", &serde_json::json!({ "text": "the cat" })).unwrap();
+    for row in v["layers"][1]["heads"][0].as_array().unwrap() {
+        assert!((row.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).sum::<f64>() - 1.0).abs() < 1e-3);
+    }
+    assert!(Session::new(&corpus, run_config(&TransformerConfig { attention: AttentionKind::Linear, ..small(Positional::Rope) })).is_err());
 }

@@ -349,6 +349,19 @@ impl Backend for Cpu {
             }
         }
     }
+    fn linear_attention(&mut self, out: Tensor, den: Tensor, scratch: Tensor, qkv: Tensor, heads: usize) {
+        let (b, tq, c) = attn_dims(out, qkv);
+        let tk = qkv.shape.rows() / b;
+        assert!(den.len() >= b * heads * tq && scratch.len() >= (c / heads).pow(2) + c / heads, "linear attention: den or scratch too small");
+        let ([o, d, s], [x]) = io(&mut self.bufs, self.checked, [out, den, scratch], [qkv]);
+        ops::linear_attention::linear_attention_forward(o, d, s, x, heads, b, tq, tk, c);
+    }
+    fn linear_attention_backward(&mut self, dqkv: Tensor, scratch: Tensor, dout: Tensor, out: Tensor, den: Tensor, qkv: Tensor, heads: usize) {
+        let (b, t, c) = attn_dims(out, qkv);
+        assert_eq!(qkv.shape.rows(), b * t, "linear attention backward: a whole window");
+        let ([dx, s], [d, o, dn, x]) = io(&mut self.bufs, self.checked, [dqkv, scratch], [dout, out, den, qkv]);
+        ops::linear_attention::linear_attention_backward(dx, s, d, o, dn, x, heads, b, t, c);
+    }
     fn rope(&mut self, out: Tensor, x: Tensor, heads: usize, pos0: usize) {
         let (t, c) = seq_dims(x);
         let ([o], [x]) = io(&mut self.bufs, self.checked, [out], [x]);

@@ -131,6 +131,12 @@ pub trait Backend {
     /// dqkv (and drel) += from dout, given the forward's out and probs.
     #[allow(clippy::too_many_arguments)]
     fn attention_backward(&mut self, dqkv: Tensor, drel: Option<[Tensor; 2]>, dout: Tensor, out: Tensor, probs: Tensor, qkv: Tensor, rel: Option<[Tensor; 2]>, spec: &AttnSpec);
+    /// Causal linear attention (nn::ops::linear_attention): out [B × Tq × C] and the denominators
+    /// den [B × H × Tq] from qkv [B × Tk × 3C]; `scratch` holds d_k² + d_k floats.
+    fn linear_attention(&mut self, out: Tensor, den: Tensor, scratch: Tensor, qkv: Tensor, heads: usize);
+    /// dqkv += from dout over a whole window (Tq = Tk).
+    #[allow(clippy::too_many_arguments)]
+    fn linear_attention_backward(&mut self, dqkv: Tensor, scratch: Tensor, dout: Tensor, out: Tensor, den: Tensor, qkv: Tensor, heads: usize);
     /// out = RoPE(x) on a [B × T × 3C] qkv tensor, the first token of each row at position `pos0`.
     fn rope(&mut self, out: Tensor, x: Tensor, heads: usize, pos0: usize);
     fn rope_backward(&mut self, dx: Tensor, dout: Tensor, heads: usize, pos0: usize);

@@ -14,6 +14,7 @@ pub mod dropout;
 pub mod elementwise;
 pub mod embedding;
 pub mod layernorm;
+pub mod linear_attention;
 pub mod mask;
 pub mod matmul;
 pub mod recurrent;

@@ -13,7 +13,7 @@
 //! `attn.rel_v`. Every tensor lives in a buffer of its own (GPU buffer rules); the gradients of the
 //! block's activations are shared by all blocks (the backward runs one block at a time).
 
-use super::config::{NormPlacement, Positional, TransformerConfig};
+use super::config::{AttentionKind, NormPlacement, Positional, TransformerConfig};
 use crate::nn::backend::Backend;
 use crate::nn::engine::Engine;
 use crate::nn::ops::attention::AttnSpec;
@@ -125,6 +125,9 @@ pub struct BlockActs {
     pub s2: Tensor,
     /// Dropout: the masks and dropped copies of the attention and FFN branches.
     pub drop: Option<[Tensor; 4]>,
+    /// Linear attention: the running state (d_k² + d_k floats); `probs` then holds the
+    /// denominators [B × H × Tq].
+    pub scratch: Option<Tensor>,
 }
 
 impl BlockActs {
@@ -144,13 +147,16 @@ impl BlockActs {
             mlp: eng.alloc(&[rows, w])?,
             s2: eng.alloc(&[rows, w])?,
             drop: if dropout { Some([eng.alloc(&[rows, w])?, eng.alloc(&[rows, w])?, eng.alloc(&[rows, w])?, eng.alloc(&[rows, w])?]) } else { None },
+            scratch: if c.attention == AttentionKind::Linear { Some(eng.alloc(&[c.head_dim() * c.head_dim() + c.head_dim()])?) } else { None },
         })
     }
     pub fn floats(c: &TransformerConfig, rows: u64, probs: u64, dropout: bool) -> u64 {
         let (w, f) = (c.width as u64, c.ffn_width() as u64);
         let rope = if c.positional == Positional::Rope { 3 * w } else { 0 };
         let drop = if dropout { 4 * w } else { 0 };
-        2 * Norm::floats(rows, w) + rows * (3 * w + rope + 5 * w + 2 * f + drop) + probs
+        let dk = c.head_dim() as u64;
+        let scratch = if c.attention == AttentionKind::Linear { dk * dk + dk } else { 0 };
+        2 * Norm::floats(rows, w) + rows * (3 * w + rope + 5 * w + 2 * f + drop) + probs + scratch
     }
     /// The block's output for `rows` rows.
     pub fn output(&self, norm: NormPlacement, rows: usize) -> Tensor {
@@ -239,8 +245,16 @@ pub fn forward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p: 
         }
         None => (seq(a.attn_input(), pass.b, pass.t, 3 * w), pass.t),
     };
-    let probs = Tensor { shape: Shape::new(&[pass.b, spec.heads, pass.t, tk]), ..a.probs };
-    be.attention(seq(a.att, pass.b, pass.t, w), probs, keys, p.rel, spec);
+    match a.scratch {
+        Some(scratch) => {
+            let den = Tensor { shape: Shape::new(&[pass.b * spec.heads * pass.t]), ..a.probs };
+            be.linear_attention(seq(a.att, pass.b, pass.t, w), den, scratch, keys, spec.heads);
+        }
+        None => {
+            let probs = Tensor { shape: Shape::new(&[pass.b, spec.heads, pass.t, tk]), ..a.probs };
+            be.attention(seq(a.att, pass.b, pass.t, w), probs, keys, p.rel, spec);
+        }
+    }
     be.matmul(r(a.proj), r(a.att), p.proj[0], false, true, false); // concat(heads)·W_Oᵀ
     be.add_rows(r(a.proj), p.proj[1]);
     let proj = match (&a.drop, seed) {
@@ -340,7 +354,13 @@ pub fn backward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p:
     let s3 = |t: Tensor| seq(t, pass.b, pass.t, 3 * w);
     let dqkv_attn = if a.qkvr.is_some() { d.dqkvr } else { d.dqkv };
     zero(be, dqkv_attn);
-    be.attention_backward(s3(dqkv_attn), g.rel, seq(d.datt, pass.b, pass.t, w), seq(a.att, pass.b, pass.t, w), probs, s3(a.attn_input()), p.rel, spec);
+    match a.scratch {
+        Some(scratch) => {
+            let den = Tensor { shape: Shape::new(&[pass.b * spec.heads * pass.t]), ..a.probs };
+            be.linear_attention_backward(s3(dqkv_attn), scratch, seq(d.datt, pass.b, pass.t, w), seq(a.att, pass.b, pass.t, w), den, s3(a.attn_input()), spec.heads);
+        }
+        None => be.attention_backward(s3(dqkv_attn), g.rel, seq(d.datt, pass.b, pass.t, w), seq(a.att, pass.b, pass.t, w), probs, s3(a.attn_input()), p.rel, spec),
+    }
     if a.qkvr.is_some() {
         zero(be, d.dqkv);
         be.rope_backward(s3(d.dqkv), s3(d.dqkvr), spec.heads, pass.pos0);

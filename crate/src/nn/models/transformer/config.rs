@@ -48,6 +48,8 @@ pub enum AttentionKind {
     Full,
     /// A local window of `window` positions plus every `stride`-th one before it.
     Sparse,
+    /// Causal linear attention, φ(x) = elu(x) + 1, in prefix-sum form: O(T·d_k²) instead of O(T²·d_k).
+    Linear,
 }
 
 /// Where the LayerNorms sit.
@@ -86,7 +88,7 @@ pub struct TransformerConfig {
     pub positional: Positional,
     /// Relative positions: the clip distance k of r_ij = clip(i − j, −k, k). Default 16.
     pub rel_clip: usize,
-    /// `full` (default) or `sparse`.
+    /// `full` (default), `sparse` or `linear`.
     pub attention: AttentionKind,
     /// Sparse attention: the local window (positions, itself included). Default 8.
     pub window: usize,
@@ -133,7 +135,7 @@ impl TransformerConfig {
     }
     pub fn pattern(&self) -> Pattern {
         match self.attention {
-            AttentionKind::Full => Pattern::Full,
+            AttentionKind::Full | AttentionKind::Linear => Pattern::Full,
             AttentionKind::Sparse => Pattern::Sparse { window: self.window, stride: self.stride },
         }
     }
@@ -156,6 +158,9 @@ impl TransformerConfig {
         }
         if !(1..=4096).contains(&self.rel_clip) {
             return Err(Error::config("the relative clip distance k must be 1–4096"));
+        }
+        if self.attention == AttentionKind::Linear && !matches!(self.positional, Positional::Learned | Positional::Sinusoidal | Positional::None) {
+            return Err(Error::config("linear attention never forms the scores, so it takes no score bias: use learned, sinusoidal or no positions with it"));
         }
         if self.attention == AttentionKind::Sparse && self.window == 0 {
             return Err(Error::config("sparse attention needs a local window of at least 1 position"));

@@ -22,7 +22,7 @@
 //! its window first.
 
 use super::block::{self, BlockActs, BlockGrads, BlockParams, Norm, Pass};
-use super::config::{NormPlacement, Positional, TransformerConfig};
+use super::config::{AttentionKind, NormPlacement, Positional, TransformerConfig};
 use super::positional::{is_additive, sinusoidal_table};
 use crate::nn::backend::Backend;
 use crate::nn::batches::{Batch, Batching};
@@ -143,6 +143,13 @@ pub struct Transformer {
     host: RefCell<(Vec<f32>, Vec<u32>)>,
 }
 
+/// Floats of a block's attention probabilities, for a training pass and a stream's step: B·H·T²
+/// and H·T, or for linear attention (which never forms them) its denominators, B·H·T and H.
+fn probs_floats(c: &TransformerConfig) -> (u64, u64) {
+    let (b, t, h) = (c.train.batch as u64, c.context as u64, c.heads as u64);
+    if c.attention == AttentionKind::Linear { (b * h * t, h) } else { (b * h * t * t, h * t) }
+}
+
 fn head_name(c: &TransformerConfig) -> &'static str {
     if c.tied { WTE } else { LM_HEAD }
 }
@@ -164,6 +171,7 @@ impl NeuralModel for Transformer {
         let pattern = match c.attention {
             super::config::AttentionKind::Full => "full".to_string(),
             super::config::AttentionKind::Sparse => format!("sparse (window {}, stride {})", c.window, c.stride),
+            super::config::AttentionKind::Linear => "linear".to_string(),
         };
         format!(
             "Transformer: {} layers, {} heads, width {}, FFN {} ({}), context {}, {} positions, {} attention, {}-LN{}",
@@ -222,10 +230,11 @@ impl NeuralModel for Transformer {
     }
 
     fn activation_bytes(c: &TransformerConfig, v: usize) -> u64 {
-        let (b, t, h, w, v64) = (c.train.batch as u64, c.context as u64, c.heads as u64, c.width as u64, v as u64);
+        let (b, t, w, v64) = (c.train.batch as u64, c.context as u64, c.width as u64, v as u64);
         let rows = b * t;
         let drop = c.dropout > 0.0;
-        let blocks = c.layers as u64 * (BlockActs::floats(c, rows, b * h * t * t, drop) + BlockActs::floats(c, 1, h * t, false));
+        let (scores, scores1) = probs_floats(c);
+        let blocks = c.layers as u64 * (BlockActs::floats(c, rows, scores, drop) + BlockActs::floats(c, 1, scores1, false));
         let grads = BlockGrads::floats(c, rows) + 3 * rows + 2 * rows * v64 + 3 * rows * w;
         let sin = if c.positional == Positional::Sinusoidal { t * w } else { 0 };
         let ids = 3 * rows + 2;
@@ -248,9 +257,10 @@ impl NeuralModel for Transformer {
         let g = (0..config.layers).map(|l| BlockParams::new(l, rel, |n| eng.grad(n))).collect();
         let mut acts = Vec::with_capacity(config.layers);
         let mut step = Vec::with_capacity(config.layers);
+        let (scores, scores1) = probs_floats(&config);
         for _ in 0..config.layers {
-            acts.push(BlockActs::new(eng, &config, rows, b * config.heads * t * t, drop)?);
-            step.push(BlockActs::new(eng, &config, 1, config.heads * t, false)?);
+            acts.push(BlockActs::new(eng, &config, rows, scores as usize, drop)?);
+            step.push(BlockActs::new(eng, &config, 1, scores1 as usize, false)?);
         }
         let grads = BlockGrads::new(eng, &config, rows)?;
         let top = Top::new(eng, &config, rows, v, drop)?;
@@ -557,8 +567,30 @@ impl Transformer {
         self.owner.set(0);
         eng.be.write_ids(self.inputs.first(n), &tokens[..n]);
         self.forward(eng, Pass { b: 1, t: n, pos0: 0 }, None);
-        let h = self.config.heads;
-        self.acts.iter().map(|a| eng.be.read(Tensor { shape: crate::nn::tensor::Shape::new(&[h * n * n]), ..a.probs })).collect()
+        let (h, w) = (self.config.heads, self.config.width);
+        let dk = w / h;
+        let shape = crate::nn::tensor::Shape::new;
+        self.acts
+            .iter()
+            .map(|a| match a.scratch {
+                None => eng.be.read(Tensor { shape: shape(&[h * n * n]), ..a.probs }),
+                // Linear attention forms no matrix; its implied one is a_ij = φ(q_i)·φ(k_j) / den_i.
+                Some(_) => {
+                    let (qkv, den) = (eng.be.read(Tensor { shape: shape(&[n * 3 * w]), ..a.qkv }), eng.be.read(Tensor { shape: shape(&[h * n]), ..a.probs }));
+                    let phi = |x: f32| if x > 0.0 { x + 1.0 } else { x.exp() };
+                    let mut m = vec![0.0f32; h * n * n];
+                    for hh in 0..h {
+                        for i in 0..n {
+                            for j in 0..=i {
+                                let dot: f32 = (0..dk).map(|e| phi(qkv[i * 3 * w + hh * dk + e]) * phi(qkv[j * 3 * w + w + hh * dk + e])).sum();
+                                m[(hh * n + i) * n + j] = dot / den[hh * n + i];
+                            }
+                        }
+                    }
+                    m
+                }
+            })
+            .collect()
     }
 
     /// A parameter by name, read from the device (views).

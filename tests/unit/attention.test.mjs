@@ -2,7 +2,7 @@
 // lesson's log-log slope, the positional maps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { colorOf, pixels, moveCell, headAverage, rollout, logLogFit, lengths, strongest, positionalMaps, tokenLabel } from '../../www/lib/attention.js';
+import { colorOf, pixels, moveCell, logLogFit, lengths, strongest, positionalMaps, tokenLabel } from '../../www/lib/attention.js';
 
 test('colours run from white at 0 to blue at the top; negatives turn red; masked cells are grey', () => {
   assert.deepEqual(colorOf(0, 0, 1), [255, 255, 255]);
@@ -25,16 +25,8 @@ test('the heatmap cursor moves with the arrow keys, Home/End and PageUp/PageDown
   assert.equal(moveCell('a', 0, 0, 3, 3), null);
 });
 
-test('the head average is the mean; the rollout of one layer is ½(A + I), of two the product', () => {
-  const a = [[1, 0], [0.5, 0.5]];
-  const b = [[1, 0], [0, 1]];
-  assert.deepEqual(headAverage([a, b]), [[1, 0], [0.25, 0.75]]);
-  assert.deepEqual(rollout([a]), [[1, 0], [0.25, 0.75]]);
-  const r = rollout([a, a]);
-  // [[1,0],[.25,.75]]² = [[1, 0], [.25 + .1875, .5625]]
-  assert.deepEqual(r, [[1, 0], [0.4375, 0.5625]]);
-  for (const row of r) assert.ok(Math.abs(row[0] + row[1] - 1) < 1e-12, 'rows still sum to 1');
-  assert.deepEqual(strongest(a), [{ query: 0, key: 0, weight: 1 }, { query: 1, key: 0, weight: 0.5 }]);
+test('the strongest key of each query row', () => {
+  assert.deepEqual(strongest([[1, 0], [0.5, 0.5]]), [{ query: 0, key: 0, weight: 1 }, { query: 1, key: 0, weight: 0.5 }]);
 });
 
 test('the log-log fit finds the exponent of a power law', () => {

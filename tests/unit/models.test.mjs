@@ -79,6 +79,9 @@ test('the Transformer\'s formula follows its settings: the mask, the block, each
   assert.match(transformerTex({ norm: 'post' }), /\\mathrm\{LN\}\\big\(x \+ \\mathrm\{MultiHead\}\(x\)\\big\)/);
   assert.match(transformerTex({ attention: 'sparse' }), /\\bmod s = 0/);
   assert.match(transformerTex({ activation: 'gelu' }), /\\mathrm\{GELU\}/);
+  const linear = transformerTex({ attention: 'linear' });
+  assert.match(linear, /\\phi\(x\) = \\mathrm\{elu\}\(x\) \+ 1/);
+  assert.doesNotMatch(linear, /softmax\\!/, 'no softmax over scores');
   for (const [pos, tex] of Object.entries(POSITIONAL_TEX)) assert.ok(transformerTex({ positional: pos }).includes(tex), pos);
   assert.match(POSITIONAL_TEX.sinusoidal, /\\sin\\!\\big\(t \/ 10000\^\{2j\/d\}\\big\)/);
   assert.match(POSITIONAL_TEX.relative, /\\mathrm\{clip\}\(i - j, -k, k\)/);

@@ -133,7 +133,7 @@ for (const id of ['rnn', 'lstm', 'gru']) {
 // stack of L blocks, multi-head causal self-attention and an FFN, with a choice of six positional
 // encodings and of the attention pattern. Its formula is built from the choices (`transformerTex`).
 export const POSITIONAL = ['learned', 'sinusoidal', 'relative', 'alibi', 'rope', 'none'];
-export const ATTENTION = ['full', 'sparse'];
+export const ATTENTION = ['full', 'sparse', 'linear'];
 const TRANSFORMER_TRAIN = { steps: 2000, batch: 12, batchHelp: 'help.tf_batch', optimizer: 'adamw', lr: 0.001, weight_decay: 0.1, clip: 1 };
 FAMILIES.push({
   id: 'transformer',
@@ -192,6 +192,10 @@ export function transformerTex(m = {}) {
     ? String.raw`M_{ij} = 0 \text{ if } j \le i \text{ and } \big(i - j < w \text{ or } (i - j) \bmod s = 0\big),\ \text{else } -\infty`
     : String.raw`M_{ij} = 0 \text{ if } j \le i,\ \text{else } -\infty`;
   const f = m.activation === 'gelu' ? String.raw`\mathrm{GELU}` : String.raw`\mathrm{ReLU}`;
+  // Linear attention (Katharopoulos et al.): no T × T scores, a running d_k × d_k state per head.
+  const head = m.attention === 'linear'
+    ? String.raw`\mathrm{head}_i &= \Big[\frac{\phi(q_t)^\top S_t}{\phi(q_t)^\top z_t}\Big]_t,\quad S_t = \sum_{j \le t} \phi(k_j)\,v_j^\top,\ z_t = \sum_{j \le t} \phi(k_j),\ \phi(x) = \mathrm{elu}(x) + 1`
+    : String.raw`\mathrm{head}_i &= \mathrm{softmax}\!\Big(\frac{Q_i K_i^\top}{\sqrt{d_k}} + M\Big)\,V_i,\quad ${mask}`;
   const block = m.norm === 'post'
     ? String.raw`x \leftarrow \mathrm{LN}\big(x + \mathrm{MultiHead}(x)\big),\quad x \leftarrow \mathrm{LN}\big(x + \mathrm{FFN}(x)\big)`
     : String.raw`x \leftarrow x + \mathrm{MultiHead}\big(\mathrm{LN}(x)\big),\quad x \leftarrow x + \mathrm{FFN}\big(\mathrm{LN}(x)\big)`;
@@ -199,7 +203,7 @@ export function transformerTex(m = {}) {
   const out = String.raw`\hat y_t = \mathrm{softmax}\big(${m.tied === false ? 'U' : 'E'}\,\mathrm{LN}_f(x^{(L)}_t)\big)`;
   return String.raw`\begin{aligned}
     Q_i &= W_i^{Q\top} Q,\quad K_i = W_i^{K\top} K,\quad V_i = W_i^{V\top} V\\
-    \mathrm{head}_i &= \mathrm{softmax}\!\Big(\frac{Q_i K_i^\top}{\sqrt{d_k}} + M\Big)\,V_i,\quad ${mask}\\
+    ${head}\\
     \mathrm{MultiHead} &= W^\top[\mathrm{head}_1; \dots; \mathrm{head}_m]\\
     &${block}\\
     \mathrm{FFN}(x) &= W_2\,${f}(W_1 x + b_1) + b_2,\quad ${out}\\

@@ -195,13 +195,36 @@ class GPT(nn.Module):
         return logits, F.cross_entropy(masked[keep], targets[keep])
 
     @staticmethod
-    def from_safetensors(path, cfg):
-        """A model file written by the playground (`lmplay train --save`, the page's Save)."""
-        from safetensors.torch import load_file
+    def from_safetensors(path, cfg=None):
+        """A model file written by the playground (`lmplay train --save`, the page's Save). Without
+        `cfg`, the model settings come from the file's metadata."""
+        tensors, meta = read_safetensors(path)
+        if cfg is None:
+            run = json.loads(meta["config"])
+            model = run["model"]
+            cfg = {k: model[k] for k in BASE if k in model}
+            cfg["vocab_size"] = tensors["transformer.wte.weight"].shape[0]
+            if cfg.get("ffn", 0) == 0:
+                cfg["ffn"] = 4 * cfg["width"]
         m = GPT(cfg)
-        tensors = {k: v for k, v in load_file(path).items() if not k.startswith("optim.")}
-        m.load_state_dict(tensors, strict=True)
+        m.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("optim.")}, strict=True)
         return m
+
+
+def read_safetensors(path):
+    """(name -> float32 tensor, metadata) of a safetensors file, without the safetensors package."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+        data = f.read()
+    meta = header.pop("__metadata__", {})
+    out = {}
+    for name, info in header.items():
+        if info["dtype"] != "F32":
+            continue
+        a, b = info["data_offsets"]
+        out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(info["shape"]).clone()
+    return out, meta
 
 
 BASE = dict(layers=2, heads=2, width=8, ffn=12, context=6, positional="learned", attention="full",

@@ -102,7 +102,7 @@ mod cli {
         /// Transformer: positional encoding — learned, sinusoidal, relative, alibi, rope or none.
         #[arg(long)]
         pos: Option<String>,
-        /// Transformer: attention pattern — full or sparse.
+        /// Transformer: attention pattern — full, sparse or linear.
         #[arg(long)]
         attention: Option<String>,
         /// Transformer, sparse attention: the local window.

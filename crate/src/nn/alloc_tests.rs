@@ -7,7 +7,7 @@
 
 use crate::nn::backend::{cpu::Cpu, Backend, SgdStep};
 use crate::nn::kernels::{self, gemm::NC, AdamStep};
-use crate::nn::ops::{activation::Activation, elementwise::Binary};
+use crate::nn::ops::{activation::Activation, attention::{AttnSpec, Pattern}, elementwise::Binary};
 use crate::nn::tensor::{Ids, Shape, Tensor};
 use crate::rng::Rng;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -141,6 +141,12 @@ fn a_training_step_allocates_nothing() {
         let (cat, part2, sl, tr) = (tensor(&mut be, rng, &[rows, 2 * h]), tensor(&mut be, rng, &[rows, h]), tensor(&mut be, rng, &[rows, 2]), tensor(&mut be, rng, &[h, rows]));
         let (bb, dbb, bo) = (tensor(&mut be, rng, &[1, h]), tensor(&mut be, rng, &[1, h]), tensor(&mut be, rng, &[rows, h]));
         let (lsm, mom1) = (tensor(&mut be, rng, &[2, 3, 3]), tensor(&mut be, rng, &[ctx * d, h]));
+        // Attention: B = 2 windows of T = 3 tokens, C = 4, 2 heads (d_k = 2), relative tables k = 1.
+        let (qkv, dqkv, qkvr) = (tensor(&mut be, rng, &[2, 3, 12]), tensor(&mut be, rng, &[2, 3, 12]), tensor(&mut be, rng, &[2, 3, 12]));
+        let (att, datt, aprobs) = (tensor(&mut be, rng, &[2, 3, 4]), tensor(&mut be, rng, &[2, 3, 4]), tensor(&mut be, rng, &[2, 2, 3, 3]));
+        let (rk, rv, drk, drv) = (tensor(&mut be, rng, &[2, 2]), tensor(&mut be, rng, &[2, 2]), tensor(&mut be, rng, &[2, 2]), tensor(&mut be, rng, &[2, 2]));
+        let (den, lscratch, cache) = (tensor(&mut be, rng, &[12]), tensor(&mut be, rng, &[6]), tensor(&mut be, rng, &[4, 12]));
+        let spec = AttnSpec { heads: 2, pattern: Pattern::Sparse { window: 2, stride: 2 }, alibi: true, rel: Some(1) };
         let adam = AdamStep::new(1e-3, 0.9, 0.999, 1e-8, 0.01, 3);
         let sgd = SgdStep { lr: 0.1, momentum: 0.9, weight_decay: 1e-4, first: false };
 
@@ -184,6 +190,13 @@ fn a_training_step_allocates_nothing() {
             ("concat", Box::new(move |be| be.concat(cat, &[act, part2]))),
             ("slice", Box::new(move |be| be.slice(sl, cat, 3))),
             ("transpose", Box::new(move |be| be.transpose(tr, act))),
+            ("rope", Box::new(move |be| be.rope(qkvr, qkv, 2, 1))),
+            ("rope_backward", Box::new(move |be| be.rope_backward(dqkv, qkvr, 2, 1))),
+            ("attention", Box::new(move |be| be.attention(att, aprobs, qkv, Some([rk, rv]), &spec))),
+            ("attention_backward", Box::new(move |be| be.attention_backward(dqkv, Some([drk, drv]), datt, att, aprobs, qkv, Some([rk, rv]), &spec))),
+            ("linear_attention", Box::new(move |be| be.linear_attention(att, den, lscratch, qkv, 2))),
+            ("linear_attention_backward", Box::new(move |be| be.linear_attention_backward(dqkv, lscratch, datt, att, den, qkv, 2))),
+            ("copy_rows", Box::new(move |be| be.copy_rows(cache, 2, qkvr.reshape(&[6, 12]), 1, 2))),
         ];
         // Warm-up: anything allocated lazily on first use is allowed once.
         ops.iter().for_each(|(_, op)| op(&mut be));

@@ -30,6 +30,33 @@ fn a_training_step_allocates_nothing() {
     assert_eq!(forty, ten, "40 steps (with 4 evaluations) allocate as much as 10 (with 1): per step, nothing");
 }
 
+/// The same for a Transformer of every attention kind (and dropout, and RoPE): a step allocates nothing.
+#[test]
+fn a_transformer_step_allocates_nothing() {
+    use crate::nn::models::transformer::{AttentionKind, Positional, TransformerConfig};
+    for (attention, positional, dropout) in [(AttentionKind::Full, Positional::Rope, 0.1), (AttentionKind::Sparse, Positional::Relative, 0.0), (AttentionKind::Linear, Positional::Learned, 0.0)] {
+        let mut c = TransformerConfig { layers: 2, heads: 2, width: 8, context: 6, attention, positional, dropout, ..Default::default() };
+        c.train.batch = 3;
+        c.train.steps = 400;
+        c.train.eval_interval = 10;
+        c.train.eval_tokens = 50;
+        let rc = crate::session::RunConfig { model: crate::config::ModelConfig::new("transformer", &c), ..run_config(small(400)) };
+        let mut s = Session::new(CORPUS, rc).unwrap();
+        s.train_step(25).unwrap();
+        let (data, trainer) = s.parts_for_tests();
+        let mut chunk = |n: u64| {
+            let mut rb = None;
+            let a = allocations(|| rb = Some(trainer.run(data, n).unwrap()));
+            let values = crate::train::block_on(rb.unwrap().readback);
+            trainer.finish(data, values).unwrap();
+            a
+        };
+        let ten = chunk(10);
+        let forty = chunk(40);
+        assert_eq!(forty, ten, "{attention:?}: 40 steps allocate as much as 10");
+    }
+}
+
 /// A model trained one step on a vocabulary of 1000 words, so that no one tensor dominates its file.
 fn thousand_words() -> (String, Session) {
     let corpus: String = (0..4000).map(|i| format!("w{}{}", i % 1000, if i % 10 == 9 { "\n" } else { " " })).collect();

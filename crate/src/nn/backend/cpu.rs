@@ -90,7 +90,7 @@ fn attn_dims(out: Tensor, qkv: Tensor) -> (usize, usize, usize) {
 /// (T, C) of a [B × T × 3C] qkv tensor.
 fn seq_dims(x: Tensor) -> (usize, usize) {
     let d = x.shape.dims();
-    assert!(d.len() == 3 && d[2] % 3 == 0, "rope: qkv is {:?}", x.shape);
+    assert!(d.len() == 3 && d[2].is_multiple_of(3), "rope: qkv is {:?}", x.shape);
     (d[1], d[2] / 3)
 }
 

@@ -145,8 +145,7 @@ pub fn attention_backward<F: Float>(
                 let d_i = dot(go, o);
                 let q_at = i * row + h * dk;
                 let (mut far_a, mut far_ds) = (F::zero(), F::zero());
-                for j in 0..=i {
-                    let a = p[j];
+                for (j, &a) in p.iter().enumerate().take(i + 1) {
                     if a == F::zero() {
                         continue;
                     }

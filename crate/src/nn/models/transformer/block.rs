@@ -102,6 +102,7 @@ impl Norm {
         be.layernorm(n.out, n.mean, n.rstd, x, p[0], p[1]);
     }
     /// dx += ∂/∂x, dweight, dbias += theirs, from dout.
+    #[allow(clippy::too_many_arguments)]
     fn backward(&self, be: &mut dyn Backend, rows: usize, dx: Tensor, g: [Tensor; 2], dout: Tensor, x: Tensor, p: [Tensor; 2]) {
         let n = self.rows(rows);
         be.layernorm_backward(dx, g[0], g[1], dout, x, p[0], n.mean, n.rstd);

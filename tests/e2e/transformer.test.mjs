@@ -30,13 +30,10 @@ async function setData(page, seed = '9') {
 test('the Transformer\'s knobs follow its choices and its formula follows the positional encoding', async () => {
   const page = await openPage(env);
   await page.selectOption('#family', 'transformer');
-  assert.equal(await value(page, 'p-layers'), '4');
-  assert.equal(await value(page, 'p-heads'), '4');
-  assert.equal(await value(page, 'p-width'), '128');
-  assert.equal(await value(page, 'p-context'), '64');
-  assert.equal(await value(page, 'p-batch'), '12');
-  assert.equal(await value(page, 'p-beta2'), '0.99');
-  assert.equal(await value(page, 'p-tied'), true);
+  // The core's defaults: nanoGPT's CPU configuration and recipe.
+  const defaults = { layers: '4', heads: '4', width: '128', context: '64', batch: '12', lr: '0.001', beta2: '0.99', weight_decay: '0.1', tied: true, decay_matrices_only: true };
+  for (const [id, v] of Object.entries(defaults)) assert.equal(await value(page, `p-${id}`), v, id);
+  assert.deepEqual(await page.$$eval('#p-attention option', (os) => os.map((o) => o.value)), ['full', 'sparse', 'linear']);
   assert.deepEqual(await page.$$eval('#p-positional option', (os) => os.map((o) => o.value)), ENCODINGS);
   assert.equal(await shown(page, 'p-rel_clip'), false);
   assert.equal(await shown(page, 'p-window'), false);
@@ -219,10 +216,18 @@ test('the attention maps: every layer and head, head averages, rollout, live whi
   assert.deepEqual(page.errors, []);
 });
 
-test('a share link keeps the Transformer; its description is translated', async () => {
+test('linear attention trains and shows its implied maps; a share link keeps the Transformer; its description is translated', async () => {
   const page = await openPage(env);
   await setData(page, '6');
   await page.selectOption('#family', 'transformer');
+  await page.waitForFunction(() => /ReLU/.test(document.getElementById('formula').textContent));
+  await setKnobs(page, { ...SMALL, steps: 5, positional: 'sinusoidal', attention: 'linear' });
+  await page.waitForFunction(() => /elu/.test(document.getElementById('formula').textContent));
+  assert.equal(await shown(page, 'p-window'), false);
+  await trainNow(page);
+  assert.match(await page.$eval('#r-model', (el) => el.textContent), /sinusoidal, linear \(elu \+ 1\), pre-LN/);
+  assert.ok(await openView(page, 'attention', '#att-grid .att-thumb'));
+  assert.equal(await page.$eval('#att-grid', (el) => el.dataset.heads), '4');
   await setKnobs(page, { ...SMALL, steps: 5, positional: 'alibi', attention: 'sparse', window: 4, stride: 4, norm: 'post' });
   await trainNow(page);
   assert.match(await page.$eval('#r-model', (el) => el.textContent), /^Transformer: 2 layers × 2 heads, d = 32, T = 32, ALiBi, sparse attention \(w = 4, s = 4\), post-LN/);

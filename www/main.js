@@ -16,7 +16,7 @@ import { FAMILIES, FORMULAS, family } from './lib/models.js';
 import { buildForm, switchFamily, updateVisibility, readModel } from './ui/modelform.js';
 import { describeModel } from './lib/describe.js';
 import { setupGenerate } from './ui/generate.js';
-import { setupViews, renderViews } from './ui/views.js';
+import { setupViews, renderViews, liveUpdate } from './ui/views.js';
 import { setupRuns, refreshRuns, showNewestRuns, forgetRuns } from './ui/runs.js';
 import { setupFiles, openModelFile } from './ui/files.js';
 import { modelChartPng, besideHeading } from './ui/png.js';
@@ -254,7 +254,7 @@ function renderEstimate(est, familyId) {
   const params = { total: fmtBytes(est.total_bytes), budget: fmtBytes(est.budget_bytes) };
   box.textContent = est.fits
     ? t('memory.estimate', { ...params, params: fmtBytes(est.parameter_bytes), n: fmtInt(est.parameters), grads: fmtBytes(est.gradient_bytes), optim: fmtBytes(est.optimizer_bytes), acts: fmtBytes(est.activation_bytes + est.scratch_bytes) })
-    : t(family(familyId).recurrent ? 'memory.over_recurrent' : 'memory.over', params);
+    : t(family(familyId).memoryOver ?? (family(familyId).recurrent ? 'memory.over_recurrent' : 'memory.over'), params);
   box.classList.toggle('warning', !est.fits);
 }
 
@@ -278,6 +278,7 @@ function onProgress(p) {
     app.lastEstimate = p.estimate;
     app.state.live = Boolean(family(app.state.modelSettings?.family).neural);
     if (typeof p.stoppable === 'boolean') app.state.stoppable = p.stoppable;
+    renderViews(app); // a model with live views (a Transformer's attention) shows them while it trains
   }
   if (p.phase !== 'prepared' && p.phase !== 'paused') trackRate(p);
   if (p.phase !== 'prepared' && p.total_steps) {
@@ -288,6 +289,7 @@ function onProgress(p) {
   if (p.points?.length) {
     app.curve = appendPoints(app.curve, p.points);
     drawLoss();
+    liveUpdate(app);
   }
   app.lastProgress = p;
   app.status = null;

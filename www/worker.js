@@ -223,6 +223,71 @@ async function replaceModel(next) {
   if (old) await core(() => old.free()).catch(() => { /* already consumed: nothing to free */ });
 }
 
+/**
+ * The positional-encoding comparison: the same settings, text and seed with each encoding in turn,
+ * each a model of its own (the page's model is untouched), trained in chunks through the lock like
+ * any training and freed when done. A new training or `stop` ends it. Streams per chunk
+ * { positional, step, points: [[step, valid_loss]…], done, error? }.
+ */
+async function comparePositional({ id, corpus, config, encodings, steps }) {
+  return exclusiveTraining(async () => {
+    Object.assign(training, { paused: false, stopped: false, resume: null });
+    const base = JSON.parse(config);
+    const interval = Math.max(1, Math.round(steps / 10));
+    for (const positional of encodings) {
+      if (training.stopped) break;
+      const c = { ...base, model: { ...base.model, positional, train: { ...base.model.train, steps, eval_interval: interval } } };
+      const run = await core(() => new wasm.Playground());
+      try {
+        await core(async () => run.prepare(corpus, JSON.stringify(c), await createDevice()));
+        let budget = 1;
+        for (;;) {
+          if (training.stopped) break;
+          const start = performance.now();
+          const p = await core(() => run.train(budget));
+          budget = Math.max(1, Math.round(budget * Math.min(4, CHUNK_MS / Math.max(performance.now() - start, 1))));
+          const points = (p.points || []).filter((q) => q.valid_loss != null).map((q) => [q.step, q.valid_loss]);
+          post({ id, type: 'progress', value: { positional, step: p.step, points, done: p.done } });
+          if (p.done) break;
+          await tick();
+        }
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) throw e;
+        post({ id, type: 'progress', value: { positional, step: 0, points: [], done: true, error: errorOf(e) } });
+      } finally {
+        await core(() => run.free()).catch(() => {});
+      }
+    }
+    return { stopped: training.stopped };
+  });
+}
+
+const cost = { stopped: false };
+/** Longest a pattern's point may take before its longer lengths are skipped (ms). */
+const COST_POINT_MS = 2500;
+
+/**
+ * The cost lesson: the core times the attention forward at each length for each pattern (one call
+ * each, through the lock); a pattern stops growing T once a point took longer than COST_POINT_MS.
+ * Streams { pattern, t, ms, bytes, scores } per point.
+ */
+async function attentionCost({ id, lengths, width, window, stride }) {
+  cost.stopped = false;
+  const patterns = await core(() => wasm.attentionPatterns());
+  const slow = new Set();
+  for (const t of lengths) {
+    for (const pattern of patterns) {
+      if (cost.stopped) return { stopped: true };
+      if (slow.has(pattern)) continue;
+      const r = await core(() => wasm.attentionCost(JSON.stringify({ pattern, t, width, window, stride })));
+      post({ id, type: 'progress', value: { pattern, t, ms: r.ms, bytes: r.bytes, scores: r.scores } });
+      if (r.ms * (r.repeats || 1) > COST_POINT_MS) slow.add(pattern);
+      await tick();
+    }
+  }
+  return { stopped: false };
+}
+
 const estimateCache = { key: null, vocab: 0 };
 
 /** FNV-1a over the UTF-16 code units: a cheap key for "the same corpus". */
@@ -240,6 +305,9 @@ const handlers = {
     return exclusiveTraining(() => trainLoop(id, { fresh: false, probes }));
   },
   generate,
+  comparePositional,
+  attentionCost,
+  stopCost() { cost.stopped = true; },
   pause() { training.paused = true; },
   resume() {
     training.paused = false;

@@ -260,6 +260,20 @@ pub fn bench(name: &str, args_json: &str) -> Result<JsValue, JsValue> {
     to_js(&crate::bench::run(name, &args).map_err(to_js_error)?)
 }
 
+/// The attention patterns whose cost `attentionCost` measures.
+#[wasm_bindgen(js_name = attentionPatterns)]
+pub fn attention_patterns() -> Vec<String> {
+    crate::nn::attention_cost::PATTERNS.iter().map(|s| s.to_string()).collect()
+}
+
+/// The cost lesson: one attention forward timed at a length (`nn::attention_cost`; JSON arguments
+/// `pattern`, `t`, `width`, `heads`, `window`, `stride`) → `{ pattern, t, ms, repeats, bytes, scores }`.
+#[wasm_bindgen(js_name = attentionCost)]
+pub fn attention_cost(args_json: &str) -> Result<JsValue, JsValue> {
+    let args: crate::nn::attention_cost::CostArgs = parse(args_json)?;
+    to_js(&crate::nn::attention_cost::measure(&args).map_err(to_js_error)?)
+}
+
 /// Memory a model configuration (settings JSON) needs for a vocabulary of `vocab_size` ids, before
 /// anything is prepared; `null` for count models.
 /// Tokenizes and splits a corpus under the settings and returns its statistics, without building a

@@ -91,3 +91,14 @@ export async function setKnobs(page, knobs) {
     await page.$eval(sel, (el) => el.dispatchEvent(new Event('change', { bubbles: true })));
   }
 }
+
+/**
+ * axe-core's serious and critical violations (WCAG 2 A/AA and best practices) inside `selector`, as
+ * lines. The page must have been opened with `contextOptions: { bypassCSP: true }`: axe is injected as a
+ * script, which the page's CSP (rightly) forbids.
+ */
+export async function axeViolations(page, selector) {
+  await page.addScriptTag({ content: fs.readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8') });
+  const res = await page.evaluate((sel) => window.axe.run(sel, { runOnly: ['wcag2a', 'wcag2aa', 'best-practice'] }), selector);
+  return res.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+}

@@ -56,3 +56,33 @@ test('every family has a formula, none with \\begin{cases} (the CSP forbids its 
   assert.match(FORMULAS.lstm, /c_t &= f_t \\odot c_\{t-1\} \+ i_t \\odot g_t/);
   assert.match(FORMULAS.gru, /\(1 - z_t\) \\odot n_t \+ z_t \\odot h_\{t-1\}/);
 });
+
+test('the Transformer has every knob of TransformerConfig, with the core\'s defaults (nanoGPT\'s recipe)', () => {
+  assert.deepEqual(defaultModel('transformer'), {
+    family: 'transformer', layers: 4, heads: 4, width: 128, ffn: 0, context: 64, dropout: 0, tied: true,
+    norm: 'pre', activation: 'relu', positional: 'learned', attention: 'full',
+    train: { steps: 2000, batch: 12, optimizer: 'adamw', lr: 0.001, beta2: 0.99, weight_decay: 0.1, decay_matrices_only: true, warmup: 100, decay: 'cosine', min_lr_ratio: 0.1, clip: 1, eval_interval: 100 },
+  });
+  const p = Object.fromEntries(family('transformer').params.map((x) => [x.id, x]));
+  assert.deepEqual(p.positional.options.map((o) => o.value), ['learned', 'sinusoidal', 'relative', 'alibi', 'rope', 'none']);
+  assert.deepEqual(p.rel_clip.when, { positional: ['relative'] });
+  assert.deepEqual([p.window.when, p.stride.when], [{ attention: ['sparse'] }, { attention: ['sparse'] }]);
+  assert.ok(p.dropout.min === 0 && p.dropout.max < 1, 'the core takes dropout in [0, 1)');
+});
+
+test('the Transformer\'s formula follows its settings: the mask, the block, each positional encoding', async () => {
+  const { transformerTex, POSITIONAL_TEX } = await import('../../www/lib/models.js');
+  const base = transformerTex({});
+  assert.match(base, /\\frac\{Q_i K_i\^\\top\}\{\\sqrt\{d_k\}\} \+ M/);
+  assert.match(base, /M_\{ij\} = 0 \\text\{ if \} j \\le i,\\ \\text\{else \} -\\infty/);
+  assert.match(base, /x \+ \\mathrm\{MultiHead\}\\big\(\\mathrm\{LN\}\(x\)\\big\)/);
+  assert.match(transformerTex({ norm: 'post' }), /\\mathrm\{LN\}\\big\(x \+ \\mathrm\{MultiHead\}\(x\)\\big\)/);
+  assert.match(transformerTex({ attention: 'sparse' }), /\\bmod s = 0/);
+  assert.match(transformerTex({ activation: 'gelu' }), /\\mathrm\{GELU\}/);
+  const linear = transformerTex({ attention: 'linear' });
+  assert.match(linear, /\\phi\(x\) = \\mathrm\{elu\}\(x\) \+ 1/);
+  assert.doesNotMatch(linear, /softmax\\!/, 'no softmax over scores');
+  for (const [pos, tex] of Object.entries(POSITIONAL_TEX)) assert.ok(transformerTex({ positional: pos }).includes(tex), pos);
+  assert.match(POSITIONAL_TEX.sinusoidal, /\\sin\\!\\big\(t \/ 10000\^\{2j\/d\}\\big\)/);
+  assert.match(POSITIONAL_TEX.relative, /\\mathrm\{clip\}\(i - j, -k, k\)/);
+});

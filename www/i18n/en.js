@@ -1,8 +1,10 @@
 // English UI strings. Keys are shared with zh.js (a test checks both have the same keys).
 import charts from './charts.js';
+import transformer from './transformer.js';
 
 export default {
   ...charts.en,
+  ...transformer.en,
   'title': 'LM Playground',
   'tagline': 'Paste a corpus, train a language model in your browser, read its perplexity, generate text.',
   'a11y.skip': 'Skip to the model',

@@ -1,8 +1,10 @@
 // 中文界面文字。键与 en.js 相同（有测试检查两者的键一致）。
 import charts from './charts.js';
+import transformer from './transformer.js';
 
 export default {
   ...charts.zh,
+  ...transformer.zh,
   'title': '语言模型游乐场',
   'tagline': '粘贴语料，在浏览器里训练语言模型，查看困惑度，生成文本。',
   'a11y.skip': '跳到模型设置',

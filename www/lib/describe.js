@@ -20,5 +20,10 @@ export function describeModel(m, fallback = '') {
     const d = t(`desc.${m.family}`, params);
     return m.bidirectional ? t('desc.bidirectional', { model: d }) : d;
   }
+  if (m.family === 'transformer') {
+    const layers = m.layers === 1 ? t('desc.layer_one') : t('desc.layers', { n: m.layers });
+    const attn = m.attention === 'sparse' ? t('desc.tf_sparse', { w: m.window, s: m.stride }) : t(`attn.${m.attention ?? 'full'}`);
+    return t('desc.transformer', { layers, heads: m.heads, d: m.width, t: m.context, pos: t(`pos.${m.positional ?? 'learned'}`), attn, norm: t(`norm.${m.norm ?? 'pre'}`) });
+  }
   return fallback;
 }

@@ -27,7 +27,7 @@ export function slug(s, max = 48) {
 export function modelSlug(m) {
   if (!m) return '';
   const parts = [m.family];
-  if (m.layers) parts.push(`${m.layers}x${m.hidden}`);
+  if (m.layers) parts.push(`${m.layers}x${m.hidden ?? m.width}`);
   else if (m.context) parts.push(m.context);
   if (m.order) parts.push(m.order);
   if (m.method) parts.push(m.method);

@@ -132,6 +132,88 @@ for (const id of ['rnn', 'lstm', 'gru']) {
   });
 }
 
+// The Transformer (crate/src/nn/models/transformer/config.rs, `TransformerConfig`): a decoder-only
+// stack of L blocks, multi-head causal self-attention and an FFN, with a choice of six positional
+// encodings and of the attention pattern. Its formula is built from the choices (`transformerTex`).
+export const POSITIONAL = ['learned', 'sinusoidal', 'relative', 'alibi', 'rope', 'none'];
+export const ATTENTION = ['full', 'sparse', 'linear'];
+const TRANSFORMER_TRAIN = { steps: 2000, batch: 12, batchHelp: 'help.tf_batch', optimizer: 'adamw', lr: 0.001, weight_decay: 0.1, clip: 1 };
+FAMILIES.push({
+  id: 'transformer',
+  label: 'family.transformer',
+  help: 'help.transformer',
+  neural: true,
+  attention: true,
+  memoryOver: 'memory.over_transformer',
+  formula: (m) => transformerTex(m),
+  params: [
+    { id: 'layers', type: 'int', label: 'p.tf_layers', default: 4, min: 1, max: 64 },
+    { id: 'heads', type: 'int', label: 'p.heads', default: 4, min: 1, max: 64, help: 'help.heads' },
+    { id: 'width', type: 'int', label: 'p.width', default: 128, min: 1, max: 4096 },
+    { id: 'ffn', type: 'int', label: 'p.ffn', default: 0, min: 0, max: 16384, help: 'help.ffn' },
+    { id: 'context', type: 'int', label: 'p.tf_context', default: 64, min: 1, max: 4096 },
+    { id: 'dropout', type: 'number', label: 'p.tf_dropout', default: 0, min: 0, max: 0.9, step: 0.05, help: 'help.tf_dropout' },
+    { id: 'tied', type: 'checkbox', label: 'p.tied', default: true, help: 'help.tied' },
+    { id: 'norm', type: 'select', label: 'p.norm', default: 'pre', options: [
+      { value: 'pre', label: 'norm.pre' }, { value: 'post', label: 'norm.post' }] },
+    { id: 'activation', type: 'select', label: 'p.ffn_activation', default: 'relu', options: [
+      { value: 'relu', label: 'act.relu' }, { value: 'gelu', label: 'act.gelu' }] },
+    { id: 'positional', type: 'select', label: 'p.positional', default: 'learned', help: 'help.positional',
+      options: POSITIONAL.map((value) => ({ value, label: `pos.${value}` })) },
+    { id: 'rel_clip', type: 'int', label: 'p.rel_clip', default: 16, min: 1, max: 4096, when: { positional: ['relative'] } },
+    { id: 'attention', type: 'select', label: 'p.attention', default: 'full', help: 'help.attention',
+      options: ATTENTION.map((value) => ({ value, label: `attn.${value}` })) },
+    { id: 'window', type: 'int', label: 'p.window', default: 8, min: 1, max: 4096, when: { attention: ['sparse'] } },
+    { id: 'stride', type: 'int', label: 'p.stride', default: 8, min: 0, max: 4096, when: { attention: ['sparse'] } },
+    ...trainParams(TRANSFORMER_TRAIN),
+  ],
+});
+// nanoGPT's β₂ = 0.99 and decay groups (the core's defaults for a Transformer; the other families keep
+// Adam's 0.999 and decay every parameter).
+{
+  const ps = FAMILIES[FAMILIES.length - 1].params;
+  ps.splice(ps.findIndex((p) => p.id === 'momentum'), 0,
+    { id: 'beta2', path: 'train.beta2', type: 'number', label: 'p.beta2', default: 0.99, min: 0, max: 0.9999, step: 'any', when: { optimizer: ['adamw', 'adam'] } });
+  // nanoGPT's parameter groups: weight decay on matrices and embeddings, not on biases and LayerNorms.
+  ps.splice(ps.findIndex((p) => p.id === 'weight_decay') + 1, 0,
+    { id: 'decay_matrices_only', path: 'train.decay_matrices_only', type: 'checkbox', label: 'p.decay_matrices_only', default: true, help: 'help.decay_matrices_only', when: { optimizer: ['adamw', 'adam', 'sgd'] } });
+}
+
+/** The positional encoding's formula (the course's notation). */
+export const POSITIONAL_TEX = {
+  learned: String.raw`x^{(0)}_t = E\,w_t + P_t,\quad P \in \mathbb{R}^{T \times d}\ \text{learned}`,
+  sinusoidal: String.raw`x^{(0)}_t = E\,w_t + p_t,\quad p(t, 2j) = \sin\!\big(t / 10000^{2j/d}\big),\ p(t, 2j{+}1) = \cos\!\big(t / 10000^{2j/d}\big)`,
+  relative: String.raw`r_{ij} = \mathrm{clip}(i - j, -k, k),\quad s_{ij} = \frac{q_i^\top (k_j + w^K_{r_{ij}})}{\sqrt{d_k}},\quad o_i = \sum_j a_{ij}\,(v_j + w^V_{r_{ij}})`,
+  alibi: String.raw`s_{ij} = \frac{q_i^\top k_j}{\sqrt{d_k}} - m_h\,(i - j),\quad m_h = 2^{-8h/m}\ \ (h = 1 \dots m)`,
+  rope: String.raw`q_i \leftarrow R_{i}\,q_i,\ k_j \leftarrow R_{j}\,k_j,\ R_t = \mathrm{rot}(t\,\theta_l)\ \text{on pairs } (2l, 2l{+}1),\ \theta_l = 10000^{-2l/d_k}\ \Rightarrow\ q_i^\top k_j \text{ depends on } i - j`,
+  none: String.raw`x^{(0)}_t = E\,w_t\quad \text{(no positions: only the causal mask tells them apart)}`,
+};
+
+/** The Transformer's formula for its settings: attention, the mask, the block, the positions. */
+export function transformerTex(m = {}) {
+  const mask = m.attention === 'sparse'
+    ? String.raw`M_{ij} = 0 \text{ if } j \le i \text{ and } \big(i - j < w \text{ or } (i - j) \bmod s = 0\big),\ \text{else } -\infty`
+    : String.raw`M_{ij} = 0 \text{ if } j \le i,\ \text{else } -\infty`;
+  const f = m.activation === 'gelu' ? String.raw`\mathrm{GELU}` : String.raw`\mathrm{ReLU}`;
+  // Linear attention (Katharopoulos et al.): no T × T scores, a running d_k × d_k state per head.
+  const head = m.attention === 'linear'
+    ? String.raw`\mathrm{head}_i &= \Big[\frac{\phi(q_t)^\top S_t}{\phi(q_t)^\top z_t}\Big]_t,\quad S_t = \sum_{j \le t} \phi(k_j)\,v_j^\top,\ z_t = \sum_{j \le t} \phi(k_j),\ \phi(x) = \mathrm{elu}(x) + 1`
+    : String.raw`\mathrm{head}_i &= \mathrm{softmax}\!\Big(\frac{Q_i K_i^\top}{\sqrt{d_k}} + M\Big)\,V_i,\quad ${mask}`;
+  const block = m.norm === 'post'
+    ? String.raw`x \leftarrow \mathrm{LN}\big(x + \mathrm{MultiHead}(x)\big),\quad x \leftarrow \mathrm{LN}\big(x + \mathrm{FFN}(x)\big)`
+    : String.raw`x \leftarrow x + \mathrm{MultiHead}\big(\mathrm{LN}(x)\big),\quad x \leftarrow x + \mathrm{FFN}\big(\mathrm{LN}(x)\big)`;
+  // A final LayerNorm before the LM head (nanoGPT's ln_f); tied: the head is the token embedding E.
+  const out = String.raw`\hat y_t = \mathrm{softmax}\big(${m.tied === false ? 'U' : 'E'}\,\mathrm{LN}_f(x^{(L)}_t)\big)`;
+  return String.raw`\begin{aligned}
+    Q_i &= W_i^{Q\top} Q,\quad K_i = W_i^{K\top} K,\quad V_i = W_i^{V\top} V\\
+    ${head}\\
+    \mathrm{MultiHead} &= W^\top[\mathrm{head}_1; \dots; \mathrm{head}_m]\\
+    &${block}\\
+    \mathrm{FFN}(x) &= W_2\,${f}(W_1 x + b_1) + b_2,\quad ${out}\\
+    &${POSITIONAL_TEX[m.positional] ?? POSITIONAL_TEX.learned}
+  \end{aligned}`;
+}
+
 /** A param's value in a model settings object (following its path). */
 export function getParam(model, p) {
   return (p.path || p.id).split('.').reduce((o, k) => (o == null ? undefined : o[k]), model);

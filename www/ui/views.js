@@ -5,6 +5,7 @@ import { NGRAM_VIEWS } from './views-ngram.js';
 import { RECURRENT_VIEWS } from './views-recurrent.js';
 import { STATES_VIEWS } from './views-states.js';
 import { LONG_RANGE_VIEWS } from './views-longrange.js';
+import { TRANSFORMER_VIEWS } from './views-transformer.js';
 import { barList, field, form } from './widgets.js';
 import { errorLine } from '../lib/errors.js';
 import { barsPng } from './png.js';
@@ -35,7 +36,7 @@ const NEXT = {
   },
 };
 
-export const VIEWS = [NEXT, ...NGRAM_VIEWS, ...RECURRENT_VIEWS, ...STATES_VIEWS, ...LONG_RANGE_VIEWS];
+export const VIEWS = [NEXT, ...NGRAM_VIEWS, ...RECURRENT_VIEWS, ...STATES_VIEWS, ...LONG_RANGE_VIEWS, ...TRANSFORMER_VIEWS];
 
 export function setupViews(app) {
   app.activeView = 'next';
@@ -61,7 +62,10 @@ export function renderViews(app) {
   const tabs = $('view-tabs');
   const panel = $('view-panel');
   const model = app.state.modelSettings;
-  const usable = app.state.trained || (app.state.live && app.state.paused);
+  // While a model trains, only the views that declare `live` (cheap, redrawn after each chunk) show.
+  const running = app.state.live && !app.state.paused && !app.state.trained;
+  const usable = app.state.trained || (app.state.live && (app.state.paused || VIEWS.some((v) => v.live && v.applies(model, app))));
+  app.liveView = null;
   if (!usable || !model) {
     for (const c of app.viewCharts || []) c.destroy();
     app.viewCharts = [];
@@ -72,7 +76,7 @@ export function renderViews(app) {
     panel.replaceChildren(p);
     return;
   }
-  const views = VIEWS.filter((v) => v.applies(model, app));
+  const views = VIEWS.filter((v) => v.applies(model, app) && (!running || v.live));
   if (!views.some((v) => v.id === app.activeView)) app.activeView = views[0].id;
   tabs.replaceChildren(...views.map((v) => {
     const b = document.createElement('button');
@@ -100,4 +104,18 @@ export function renderViews(app) {
   panel.replaceChildren(box);
   const run = view.render(box, app);
   if (run) run().catch((e) => { if (box.isConnected) error.show(e); });
+  if (view.live && run) app.liveView = { box, run, busy: false, last: 0 };
+}
+
+/**
+ * After a training chunk: redraws the active view if it is a live one, at most every `LIVE_MS` and
+ * never two at once (each is one call into the worker between chunks).
+ */
+const LIVE_MS = 400;
+export function liveUpdate(app) {
+  const v = app.liveView;
+  if (!v || v.busy || !v.box.isConnected || performance.now() - v.last < LIVE_MS) return;
+  v.busy = true;
+  v.last = performance.now();
+  v.run({ live: true }).catch(() => { /* the next chunk tries again; a finished training re-renders */ }).finally(() => { v.busy = false; });
 }

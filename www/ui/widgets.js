@@ -42,6 +42,12 @@ export function form(fields, buttonKey, onSubmit) {
   b.type = 'submit';
   b.textContent = t(buttonKey);
   f.append(b);
+  onSubmitted(f, onSubmit);
+  return f;
+}
+
+/** Runs `onSubmit` on every submission of form `f`, dispatching `view-submit` and `view-error`. */
+export function onSubmitted(f, onSubmit) {
   f.addEventListener('submit', (e) => {
     e.preventDefault();
     f.dispatchEvent(new CustomEvent('view-submit', { bubbles: true }));
@@ -49,7 +55,6 @@ export function form(fields, buttonKey, onSubmit) {
       .then(onSubmit)
       .catch((err) => f.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: err })));
   });
-  return f;
 }
 
 /** Horizontal bars: rows [{ label, value (0..1), note? }]. */
@@ -102,4 +107,25 @@ export function table(headKeys, rows) {
   wrap.className = 'table-wrap';
   wrap.append(tbl);
   return wrap;
+}
+
+/**
+ * A form for a long job the view runs on request: its fields, a submit button and a Stop button (ids
+ * `<id>-run`, `<id>-stop`), and a status line. Submissions dispatch `view-submit` / `view-error` like
+ * `form`. Returns { form, start, stop, status }.
+ */
+export function runForm(fields, id, runKey, stopKey, onSubmit) {
+  const f = document.createElement('form');
+  f.className = 'view-form';
+  const start = el('button', '', t(runKey));
+  start.type = 'submit';
+  start.id = `${id}-run`;
+  const stop = el('button', '', t(stopKey));
+  stop.type = 'button';
+  stop.id = `${id}-stop`;
+  f.append(...fields, start, stop);
+  const status = el('p', 'hint');
+  status.setAttribute('role', 'status');
+  onSubmitted(f, onSubmit);
+  return { form: f, start, stop, status };
 }

@@ -4,6 +4,7 @@
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) mod alloc_tests;
+pub mod attention_cost;
 pub mod backend;
 pub mod batches;
 pub mod engine;

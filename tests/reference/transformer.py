@@ -60,8 +60,8 @@ def sinusoids(t, c):
 def rope(x, pos0=0):
     """x [B, H, T, d_k]: rotate pairs (2i, 2i+1) by (pos0 + t) * 10000^(-2i/d_k)."""
     b, h, t, d = x.shape
-    theta = torch.tensor([10000 ** (-2 * i / d) for i in range(d // 2)], dtype=torch.float64)
-    ang = (torch.arange(pos0, pos0 + t, dtype=torch.float64)[:, None] * theta[None, :])
+    theta = torch.tensor([10000 ** (-2 * i / d) for i in range(d // 2)], dtype=torch.float64, device=x.device)
+    ang = (torch.arange(pos0, pos0 + t, dtype=torch.float64, device=x.device)[:, None] * theta[None, :])
     cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)
     x0, x1 = x[..., 0::2], x[..., 1::2]
     out = torch.empty_like(x)
@@ -70,9 +70,9 @@ def rope(x, pos0=0):
     return out
 
 
-def allowed(cfg, t):
-    i = torch.arange(t)[:, None]
-    j = torch.arange(t)[None, :]
+def allowed(cfg, t, device=None):
+    i = torch.arange(t, device=device)[:, None]
+    j = torch.arange(t, device=device)[None, :]
     ok = j <= i
     if cfg["attention"] == "sparse":
         d = i - j
@@ -102,16 +102,16 @@ class Attention(nn.Module):
         if cfg["positional"] == "rope":
             q, k = rope(q), rope(k)
         scores = q @ k.transpose(-2, -1)
-        dist = (torch.arange(t)[:, None] - torch.arange(t)[None, :])
+        dist = (torch.arange(t, device=u.device)[:, None] - torch.arange(t, device=u.device)[None, :])
         if cfg["positional"] == "relative":
             r = dist.clamp(0, cfg["rel_clip"])  # causal: i - j >= 0 where it counts
             wk = self.rel_k[r]  # [T, T, dk]
             scores = scores + torch.einsum("bhid,ijd->bhij", q, wk)
         scores = scores / math.sqrt(dk)
         if cfg["positional"] == "alibi":
-            slopes = torch.tensor([2 ** (-8 * (hh + 1) / h) for hh in range(h)], dtype=q.dtype)
+            slopes = torch.tensor([2 ** (-8 * (hh + 1) / h) for hh in range(h)], dtype=q.dtype, device=q.device)
             scores = scores - slopes[None, :, None, None] * dist.clamp(min=0).to(q.dtype)[None, None]
-        scores = scores.masked_fill(~allowed(cfg, t)[None, None], float("-inf"))
+        scores = scores.masked_fill(~allowed(cfg, t, u.device)[None, None], float("-inf"))
         a = F.softmax(scores, dim=-1)
         if keep_probs is not None:
             keep_probs.append(a.detach())
@@ -168,7 +168,7 @@ class GPT(nn.Module):
         t = idx.shape[1]
         x = self.transformer.wte(idx)
         if self.cfg["positional"] == "learned":
-            x = x + self.transformer.wpe(torch.arange(t))
+            x = x + self.transformer.wpe(torch.arange(t, device=idx.device))
         elif self.cfg["positional"] == "sinusoidal":
             x = x + self.sin[:t]
         for blk in self.transformer.h:

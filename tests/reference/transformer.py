@@ -8,8 +8,8 @@ Regenerate the committed fixtures (CI never needs PyTorch):
     pip install torch            # the CPU build is enough
     python3 tests/reference/transformer.py
 
-The module `GPT` also loads a model file the playground exports (safetensors, F32 tensors named as
-below; the optimizer moments `optim.*` are ignored): `GPT.from_safetensors(path, config)`.
+The module `GPT` also runs a model file the playground exports (tensors named as below): see
+`lmplay_torch.py`, which reads the file and builds `GPT` from its settings.
 
 Model (float32 weights; the fixtures are computed in float64), V ids (0 [UNK], 1 <s>, 2 </s>), width C, H heads (d_k = C/H), FFN width F, T context:
     x0 = wte[idx] + P[pos]             P = transformer.wpe.weight (learned) | sinusoids | 0
@@ -61,8 +61,8 @@ def sinusoids(t, c):
 def rope(x, pos0=0):
     """x [B, H, T, d_k]: rotate pairs (2i, 2i+1) by (pos0 + t) * 10000^(-2i/d_k)."""
     b, h, t, d = x.shape
-    theta = torch.tensor([10000 ** (-2 * i / d) for i in range(d // 2)], dtype=torch.float64)
-    ang = (torch.arange(pos0, pos0 + t, dtype=torch.float64)[:, None] * theta[None, :])
+    theta = torch.tensor([10000 ** (-2 * i / d) for i in range(d // 2)], dtype=torch.float64, device=x.device)
+    ang = (torch.arange(pos0, pos0 + t, dtype=torch.float64, device=x.device)[:, None] * theta[None, :])
     cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)
     x0, x1 = x[..., 0::2], x[..., 1::2]
     out = torch.empty_like(x)
@@ -71,9 +71,9 @@ def rope(x, pos0=0):
     return out
 
 
-def allowed(cfg, t):
-    i = torch.arange(t)[:, None]
-    j = torch.arange(t)[None, :]
+def allowed(cfg, t, device=None):
+    i = torch.arange(t, device=device)[:, None]
+    j = torch.arange(t, device=device)[None, :]
     ok = j <= i
     if cfg["attention"] == "sparse":
         d = i - j
@@ -112,16 +112,16 @@ class Attention(nn.Module):
         if cfg["positional"] == "rope":
             q, k = rope(q), rope(k)
         scores = q @ k.transpose(-2, -1)
-        dist = (torch.arange(t)[:, None] - torch.arange(t)[None, :])
+        dist = (torch.arange(t, device=u.device)[:, None] - torch.arange(t, device=u.device)[None, :])
         if cfg["positional"] == "relative":
             r = dist.clamp(0, cfg["rel_clip"])  # causal: i - j >= 0 where it counts
             wk = self.rel_k[r]  # [T, T, dk]
             scores = scores + torch.einsum("bhid,ijd->bhij", q, wk)
         scores = scores / math.sqrt(dk)
         if cfg["positional"] == "alibi":
-            slopes = torch.tensor([2 ** (-8 * (hh + 1) / h) for hh in range(h)], dtype=q.dtype)
+            slopes = torch.tensor([2 ** (-8 * (hh + 1) / h) for hh in range(h)], dtype=q.dtype, device=q.device)
             scores = scores - slopes[None, :, None, None] * dist.clamp(min=0).to(q.dtype)[None, None]
-        scores = scores.masked_fill(~allowed(cfg, t)[None, None], float("-inf"))
+        scores = scores.masked_fill(~allowed(cfg, t, u.device)[None, None], float("-inf"))
         a = F.softmax(scores, dim=-1)
         if keep_probs is not None:
             keep_probs.append(a.detach())
@@ -178,7 +178,7 @@ class GPT(nn.Module):
         t = idx.shape[1]
         x = self.transformer.wte(idx)
         if self.cfg["positional"] == "learned":
-            x = x + self.transformer.wpe(torch.arange(t))
+            x = x + self.transformer.wpe(torch.arange(t, device=idx.device))
         elif self.cfg["positional"] == "sinusoidal":
             x = x + self.sin[:t]
         for blk in self.transformer.h:
@@ -193,38 +193,6 @@ class GPT(nn.Module):
         masked[..., BOS] = float("-inf")
         keep = targets != BOS
         return logits, F.cross_entropy(masked[keep], targets[keep])
-
-    @staticmethod
-    def from_safetensors(path, cfg=None):
-        """A model file written by the playground (`lmplay train --save`, the page's Save). Without
-        `cfg`, the model settings come from the file's metadata."""
-        tensors, meta = read_safetensors(path)
-        if cfg is None:
-            run = json.loads(meta["config"])
-            model = run["model"]
-            cfg = {k: model[k] for k in BASE if k in model}
-            cfg["vocab_size"] = tensors["transformer.wte.weight"].shape[0]
-            if cfg.get("ffn", 0) == 0:
-                cfg["ffn"] = 4 * cfg["width"]
-        m = GPT(cfg)
-        m.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("optim.")}, strict=True)
-        return m
-
-
-def read_safetensors(path):
-    """(name -> float32 tensor, metadata) of a safetensors file, without the safetensors package."""
-    with open(path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(n))
-        data = f.read()
-    meta = header.pop("__metadata__", {})
-    out = {}
-    for name, info in header.items():
-        if info["dtype"] != "F32":
-            continue
-        a, b = info["data_offsets"]
-        out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(info["shape"]).clone()
-    return out, meta
 
 
 BASE = dict(layers=2, heads=2, width=8, ffn=12, context=6, positional="learned", attention="full",

@@ -358,3 +358,89 @@ mod transformer {
         }
     }
 }
+
+/// Model files the playground exported, against `tests/reference/lmplay_torch.py` (the PyTorch
+/// loader, which builds transformer.py's GPT from the file): `tests/reference/transformer_export.py`
+/// trained each file with the CLI (`lmplay train … --save`) and wrote the loader's logits for a
+/// window of tokens. The core reads the same file through its model-file path and must agree: the
+/// logits and the loss of that window, and, loaded as the page and `--load` load it (the family's
+/// `load`), the next-token distribution of its stream after every prefix.
+mod exported {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::{check, floats, Batch, Cpu, HostTensor, Network, TokenId, Value};
+    use crate::modelfile::{self, TensorData};
+    use crate::nn::backend::Backend;
+    use crate::nn::models::transformer::{Transformer, TransformerConfig, FAMILY};
+    use crate::text::{DataConfig, Dataset};
+    use crate::train::family::file_settings;
+    use crate::train::{Device, Family};
+
+    fn parity(case: &str, bytes: &[u8], fx: &Value) {
+        let file = modelfile::read(bytes).unwrap();
+        assert_eq!(file.family, "transformer");
+        let config: TransformerConfig = serde_json::from_value(file_settings(&file)).unwrap();
+        let (t, v) = (config.context, file.vocab.len());
+        assert_eq!((t as u64, v as u64), (fx["context"].as_u64().unwrap(), fx["vocab_size"].as_u64().unwrap()), "{case}: the fixture's model");
+        let tokens: Vec<TokenId> = fx["tokens"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as TokenId).collect();
+        let want = floats(&fx["logits"]);
+
+        // The logits and the loss of one window, from the file's parameters.
+        let net = Network::<Transformer>::new(config, file.vocab.clone(), Box::new(Cpu::checked()), None).unwrap();
+        let mut tensors: Vec<(String, HostTensor)> = file
+            .tensors
+            .iter()
+            .filter(|n| !n.name.starts_with("optim."))
+            .map(|n| match &n.data {
+                TensorData::F32(d) => (n.name.clone(), HostTensor::new(&n.shape, d.clone())),
+                TensorData::U32(_) => panic!("{case}: {} is not F32", n.name),
+            })
+            .collect();
+        assert_eq!(tensors.len(), net.engine.borrow().layout.entries.len(), "{case}: the file holds exactly the parameters");
+        net.engine.borrow_mut().set_params(&mut tensors).unwrap();
+        let loss = net.loss_and_gradients(&tokens, &Batch { starts: &[0], len: t, reset: false, index: 0 });
+        check(&format!("exported {case}: loss"), &[loss], &[fx["loss"].as_f64().unwrap()]);
+        let logits: Vec<f64> = net.model.last_logits(&mut net.engine.borrow_mut(), t).iter().map(|&x| x as f64).collect();
+        let keep: Vec<usize> = (0..want.len()).filter(|&i| net.vocab.is_predictable((i % v) as TokenId)).collect();
+        let (got, want_kept): (Vec<f64>, Vec<f64>) = keep.iter().map(|&i| (logits[i], want[i])).unzip();
+        check(&format!("exported {case}: logits"), &got, &want_kept);
+
+        // The same file loaded by the family, as `Session::load` does: its stream after each prefix.
+        let mut file = modelfile::read(bytes).unwrap();
+        let data_config: DataConfig = serde_json::from_value(file.config["data"].clone()).unwrap();
+        let data = Dataset::empty(&data_config, file.vocab.clone());
+        let device = Device::new("cpu", Box::new(Cpu::checked()) as Box<dyn Backend>);
+        let trainer = FAMILY.load(&mut file, &data, device).unwrap();
+        let model = trainer.model().unwrap();
+        let mut stream = model.stream();
+        let mut dist = vec![0.0; v];
+        for (row, &token) in tokens[..t].iter().enumerate() {
+            stream.push(token);
+            stream.distribution(&mut dist);
+            // softmax over the predictable columns of the reference's row.
+            let row_logits: Vec<f64> = (0..v).map(|j| if model.vocab().is_predictable(j as TokenId) { want[row * v + j] } else { f64::NEG_INFINITY }).collect();
+            let top = row_logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let z: f64 = row_logits.iter().map(|x| (x - top).exp()).sum();
+            let probs: Vec<f64> = row_logits.iter().map(|x| (x - top).exp() / z).collect();
+            check(&format!("exported {case}: next-token distribution after {} tokens", row + 1), &dist, &probs);
+        }
+    }
+
+    #[test]
+    fn exported_model_files_give_the_pytorch_loaders_logits() {
+        for (case, bytes, fx) in [
+            (
+                "learned",
+                &include_bytes!("../../../tests/reference/fixtures/transformer_export_learned.safetensors")[..],
+                include_str!("../../../tests/reference/fixtures/transformer_export_learned.json"),
+            ),
+            (
+                "rope_sparse_post",
+                &include_bytes!("../../../tests/reference/fixtures/transformer_export_rope_sparse_post.safetensors")[..],
+                include_str!("../../../tests/reference/fixtures/transformer_export_rope_sparse_post.json"),
+            ),
+        ] {
+            parity(case, bytes, &serde_json::from_str(fx).unwrap());
+        }
+    }
+}

@@ -13,6 +13,7 @@ The module `GPT` also runs a model file the playground exports (tensors named as
 
 Model (float32 weights; the fixtures are computed in float64), V ids (0 [UNK], 1 <s>, 2 </s>), width C, H heads (d_k = C/H), FFN width F, T context:
     x0 = wte[idx] + P[pos]             P = transformer.wpe.weight (learned) | sinusoids | 0
+                                       (sinusoidal: sqrt(C)*wte[idx] + P[pos], Vaswani et al.)
     block (pre-LN):  s1 = x + Attn(ln_1(x));   y = s1 + FFN(ln_2(s1))
     block (post-LN): s1 = x + Attn(x); m = ln_1(s1);  y = ln_2(m + FFN(m))
     Attn(u): [q|k|v] = c_attn(u); per head softmax(q k^T/sqrt(d_k) + bias + mask) v; c_proj(concat)
@@ -177,6 +178,8 @@ class GPT(nn.Module):
         """idx [B, T] -> logits [B, T, V] (before the <s> mask)."""
         t = idx.shape[1]
         x = self.transformer.wte(idx)
+        if self.cfg["positional"] == "sinusoidal":
+            x = x * math.sqrt(self.cfg["width"])  # Vaswani et al.: √C·E[w] + p(pos)
         if self.cfg["positional"] == "learned":
             x = x + self.transformer.wpe(torch.arange(t, device=idx.device))
         elif self.cfg["positional"] == "sinusoidal":

@@ -182,7 +182,7 @@ FAMILIES.push({
 /** The positional encoding's formula (the course's notation). */
 export const POSITIONAL_TEX = {
   learned: String.raw`x^{(0)}_t = E\,w_t + P_t,\quad P \in \mathbb{R}^{T \times d}\ \text{learned}`,
-  sinusoidal: String.raw`x^{(0)}_t = E\,w_t + p_t,\quad p(t, 2j) = \sin\!\big(t / 10000^{2j/d}\big),\ p(t, 2j{+}1) = \cos\!\big(t / 10000^{2j/d}\big)`,
+  sinusoidal: String.raw`x^{(0)}_t = \sqrt{d}\,E\,w_t + p_t,\quad p(t, 2j) = \sin\!\big(t / 10000^{2j/d}\big),\ p(t, 2j{+}1) = \cos\!\big(t / 10000^{2j/d}\big)`,
   relative: String.raw`r_{ij} = \mathrm{clip}(i - j, -k, k),\quad s_{ij} = \frac{q_i^\top (k_j + w^K_{r_{ij}})}{\sqrt{d_k}},\quad o_i = \sum_j a_{ij}\,(v_j + w^V_{r_{ij}})`,
   alibi: String.raw`s_{ij} = \frac{q_i^\top k_j}{\sqrt{d_k}} - m_h\,(i - j),\quad m_h = 2^{-8h/m}\ \ (h = 1 \dots m)`,
   rope: String.raw`q_i \leftarrow R_{i}\,q_i,\ k_j \leftarrow R_{j}\,k_j,\ R_t = \mathrm{rot}(t\,\theta_l)\ \text{on pairs } (2l, 2l{+}1),\ \theta_l = 10000^{-2l/d_k}\ \Rightarrow\ q_i^\top k_j \text{ depends on } i - j`,

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! x_0 = drop(E[w] + P[pos])                     E: [V × C]; P: learned [T × C], sinusoidal, or none
+//!                                                (sinusoidal: √C·E[w] + p(pos), as Vaswani et al.)
 //! x_l = Block_l(x_{l−1})                         l = 1 … L
 //! ŷ   = softmax(LN_f(x_L)·Uᵀ)                    U = E when tied (no bias, as nanoGPT)
 //! ```
@@ -216,7 +217,9 @@ impl NeuralModel for Transformer {
     }
 
     /// nanoGPT's: weights and embeddings N(0, 0.02²), the residual projections (`c_proj`)
-    /// N(0, (0.02/√(2L))²), biases 0, LayerNorms weight 1 bias 0.
+    /// N(0, (0.02/√(2L))²), biases 0, LayerNorms weight 1 bias 0. With sinusoidal positions the token
+    /// embedding is N(0, 1/C), read as √C·E[w] (Vaswani et al., fairseq): the token then weighs as
+    /// much as the amplitude-1 sinusoids, where N(0, 0.02²) would drown it in position.
     fn init(c: &TransformerConfig, e: &Entry, rng: &mut Rng) -> Vec<f32> {
         let n = e.shape.numel();
         if e.name.contains("ln_") {
@@ -225,7 +228,13 @@ impl NeuralModel for Transformer {
         if e.name.ends_with("bias") {
             return vec![0.0; n];
         }
-        let std = if e.name.ends_with("c_proj.weight") { 0.02 / ((2 * c.layers) as f64).sqrt() } else { 0.02 };
+        let std = if e.name.ends_with("c_proj.weight") {
+            0.02 / ((2 * c.layers) as f64).sqrt()
+        } else if e.name == WTE && c.positional == Positional::Sinusoidal {
+            1.0 / (c.width as f64).sqrt()
+        } else {
+            0.02
+        };
         (0..n).map(|_| (rng.normal() * std) as f32).collect()
     }
 
@@ -434,10 +443,18 @@ impl Transformer {
         host.0.iter().sum()
     }
 
+    /// The token embedding's factor: √C with sinusoidal positions, else none.
+    fn token_scale(&self) -> Option<f32> {
+        (self.config.positional == Positional::Sinusoidal).then(|| (self.config.width as f32).sqrt())
+    }
+
     /// x_0 for `rows` rows whose ids (and positions) are uploaded: into `top`'s buffers.
     fn embed(&self, be: &mut dyn Backend, top: &Top, rows: usize, ids: Ids, pos: Ids, seed: Option<u32>) -> Tensor {
         let r = |t: Tensor| t.first_rows(rows);
         be.embedding(r(top.tok), self.tp.wte, ids.first(rows));
+        if let Some(s) = self.token_scale() {
+            be.scale(r(top.tok), s);
+        }
         let x = match (top.pos, self.tp.wpe.or(self.sin)) {
             (Some([p, x0]), Some(table)) => {
                 be.embedding(r(p), table, pos.first(rows));
@@ -511,6 +528,10 @@ impl Transformer {
             }
             _ => dy,
         };
+        // √C·E[w]: its gradient is √C·dx_0 (dx_0 is not read again: no position table to train).
+        if let Some(s) = self.token_scale() {
+            be.scale(dx0, s);
+        }
         be.embedding_backward(tg.wte, dx0, self.inputs.first(rows));
         if let Some(gwpe) = tg.wpe {
             be.embedding_backward(gwpe, dx0, self.pos_ids.first(rows));

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! learned:     x_0(pos) = E[w_pos] + P[pos]                          P: [T × C], trained
-//! sinusoidal:  x_0(pos) = E[w_pos] + p(pos)   p(pos, 2j) = sin(pos / 10000^{2j/C}),
+//! sinusoidal:  x_0(pos) = √C·E[w_pos] + p(pos)  p(pos, 2j) = sin(pos / 10000^{2j/C}),
 //!                                             p(pos, 2j+1) = cos(pos / 10000^{2j/C})
 //! relative:    score_ij = q_iᵀ(k_j + w^K_{r_ij})/√d_k,  out_i = Σ_j a_ij (v_j + w^V_{r_ij}),
 //!              r_ij = clip(i − j, −k, k)                             w^K, w^V: [(k+1) × d_k] per layer

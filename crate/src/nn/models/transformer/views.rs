@@ -96,7 +96,7 @@ fn positional(m: &Transformer, eng: &mut Engine) -> Value {
         Positional::Sinusoidal => {
             let p = sinusoidal_table(t, w);
             let rows: Vec<Vec<f64>> = p.chunks(w).map(|r| r.iter().map(|&x| x as f64).collect()).collect();
-            let mut v = base("p(pos, 2j) = sin(pos / 10000^(2j/d)), p(pos, 2j+1) = cos(pos / 10000^(2j/d))");
+            let mut v = base("x_0(pos) = √d·E[w] + p(pos); p(pos, 2j) = sin(pos / 10000^(2j/d)), p(pos, 2j+1) = cos(pos / 10000^(2j/d))");
             v["matrix"] = matrix(&rows);
             v
         }

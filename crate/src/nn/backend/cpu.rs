@@ -286,14 +286,14 @@ impl Backend for Cpu {
         ops::dropout::dropout_mask(m, p, seed);
     }
     fn lstm_cell(&mut self, gates: Tensor, c: Tensor, h: Tensor, pre: Tensor, c_prev: Tensor) {
-        let hd = c.shape.last();
+        let (hd, kern) = (c.shape.last(), self.kern);
         let ([g, c, h], [p, cp]) = io(&mut self.bufs, self.checked, [gates, c, h], [pre, c_prev]);
-        ops::recurrent::lstm_forward(g, c, h, p, cp, hd);
+        (kern.lstm_forward)(g, c, h, p, cp, hd);
     }
     fn lstm_cell_backward(&mut self, dpre: Tensor, dc_prev: Tensor, gates: Tensor, c: Tensor, c_prev: Tensor, dh: Tensor, dc: Tensor) {
-        let hd = c.shape.last();
+        let (hd, kern) = (c.shape.last(), self.kern);
         let ([dp, dcp], [g, c, cp, dh, dc]) = io(&mut self.bufs, self.checked, [dpre, dc_prev], [gates, c, c_prev, dh, dc]);
-        ops::recurrent::lstm_backward(dp, dcp, g, c, cp, dh, dc, hd);
+        (kern.lstm_backward)(dp, dcp, g, c, cp, dh, dc, hd);
     }
     fn gru_cell(&mut self, gates: Tensor, h: Tensor, ih: Tensor, hh: Tensor, h_prev: Tensor) {
         let hd = h.shape.last();

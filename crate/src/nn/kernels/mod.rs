@@ -22,6 +22,7 @@ pub mod portable;
 pub mod scalar;
 #[cfg(target_arch = "wasm32")]
 pub mod simd128;
+pub mod vmath;
 
 /// A read-only matrix view with arbitrary strides: element (i, j) is `data[i * rs + j * cs]`.
 /// A transposed operand is the same data with the strides swapped, so every matmul form
@@ -131,7 +132,16 @@ pub struct Kernels {
     pub scale: fn(alpha: f32, x: &mut [f32]),
     /// One Adam(W) update of parameters `p` from gradients `g`, moments `m` and `v` (PyTorch's formula).
     pub adam: fn(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: &AdamStep),
+    /// The fused LSTM cell over [B × 4H] pre-activations (`ops::recurrent::lstm_forward`'s contract).
+    pub lstm_forward: LstmForwardFn,
+    /// Its backward, accumulating (`ops::recurrent::lstm_backward`'s contract).
+    pub lstm_backward: LstmBackwardFn,
 }
+
+/// (gates, c, h, pre, c_prev, H): gates, c and h from pre and c_prev.
+pub type LstmForwardFn = fn(gates: &mut [f32], c: &mut [f32], h: &mut [f32], pre: &[f32], c_prev: &[f32], hd: usize);
+/// (dpre, dc_prev, gates, c, c_prev, dh, dc, H): accumulates into dpre and dc_prev.
+pub type LstmBackwardFn = fn(dpre: &mut [f32], dc_prev: &mut [f32], gates: &[f32], c: &[f32], c_prev: &[f32], dh: &[f32], dc: &[f32], hd: usize);
 
 /// Every flavour that runs on this target, the oracle first.
 pub fn flavours() -> Vec<&'static Kernels> {
@@ -289,6 +299,37 @@ mod tests {
                 let mut sc = x.clone();
                 (kern.scale)(-1.5, &mut sc);
                 assert_eq!(sc, want_scale, "{} scale", kern.name);
+            }
+        }
+    }
+
+    /// The LSTM cell of every flavour against the op (libm exp and tanh), forward and accumulating
+    /// backward, on pre-activations wide enough to saturate the gates (N(0, 3²), and ±40). Each
+    /// activation is within a few ulp (vmath's tests), so every output is within 32ε·(1 + |oracle|).
+    #[test]
+    fn lstm_cell_flavours_match_the_oracle() {
+        let mut rng = Rng::new(17);
+        for (rows, hd) in [(1, 1), (3, 5), (32, 128), (2, 67)] {
+            let mut pre: Vec<f32> = (0..rows * 4 * hd).map(|_| 3.0 * rng.normal() as f32).collect();
+            pre[0] = 40.0;
+            *pre.last_mut().unwrap() = -40.0;
+            let cp = rand_vec(&mut rng, rows * hd);
+            let (dh, dc) = (rand_vec(&mut rng, rows * hd), rand_vec(&mut rng, rows * hd));
+            let (dpre0, dcp0) = (rand_vec(&mut rng, rows * 4 * hd), rand_vec(&mut rng, rows * hd));
+            let run = |k: &Kernels| {
+                let (mut g, mut c, mut h) = (vec![0.0; rows * 4 * hd], vec![0.0; rows * hd], vec![0.0; rows * hd]);
+                (k.lstm_forward)(&mut g, &mut c, &mut h, &pre, &cp, hd);
+                let (mut dpre, mut dcp) = (dpre0.clone(), dcp0.clone());
+                (k.lstm_backward)(&mut dpre, &mut dcp, &g, &c, &cp, &dh, &dc, hd);
+                [g, c, h, dpre, dcp]
+            };
+            let want = run(&scalar::KERNELS);
+            for kern in flavours() {
+                for (name, (got, want)) in ["gates", "c", "h", "dpre", "dc_prev"].iter().zip(run(kern).iter().zip(&want)) {
+                    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                        assert!((g - w).abs() <= 32.0 * f32::EPSILON * (1.0 + w.abs()), "{} lstm {rows}x{hd} {name}[{i}]: {g} vs {w}", kern.name);
+                    }
+                }
             }
         }
     }

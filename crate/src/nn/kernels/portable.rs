@@ -5,9 +5,10 @@
 //! lets LLVM vectorize them (so their rounding differs from the scalar oracle's, within tolerance).
 
 use super::gemm::{self, MicroKernel};
+use super::vmath::{sigmoid, tanh};
 use super::{AdamStep, GemmScratch, Kernels, MatRef};
 
-pub static KERNELS: Kernels = Kernels { name: "portable", sgemm, axpy, dot, scale, adam };
+pub static KERNELS: Kernels = Kernels { name: "portable", sgemm, axpy, dot, scale, adam, lstm_forward, lstm_backward };
 
 /// Register tile: MR rows × 8 columns of C held in locals.
 pub struct Tile<const MR: usize>;
@@ -73,4 +74,62 @@ pub fn scale(alpha: f32, x: &mut [f32]) {
 pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: &AdamStep) {
     // The scalar loop has no cross-element dependency, so LLVM vectorizes it as is.
     super::scalar::adam(p, g, m, v, s)
+}
+
+/// The LSTM cell forward, `ops::recurrent::lstm_forward` with the vectorizable [`super::vmath`]
+/// functions: each row's H units are one loop over exact-length slices, which LLVM vectorizes.
+pub fn lstm_forward(gates: &mut [f32], c: &mut [f32], h: &mut [f32], pre: &[f32], c_prev: &[f32], hd: usize) {
+    if hd == 0 {
+        return;
+    }
+    let rows = c.len() / hd;
+    for b in 0..rows {
+        let p = &pre[b * 4 * hd..(b + 1) * 4 * hd];
+        let (pi, rest) = p.split_at(hd);
+        let (pf, rest) = rest.split_at(hd);
+        let (pg, po) = rest.split_at(hd);
+        let gt = &mut gates[b * 4 * hd..(b + 1) * 4 * hd];
+        let (gi, rest) = gt.split_at_mut(hd);
+        let (gf, rest) = rest.split_at_mut(hd);
+        let (gg, go) = rest.split_at_mut(hd);
+        let (cb, hb, cp) = (&mut c[b * hd..(b + 1) * hd], &mut h[b * hd..(b + 1) * hd], &c_prev[b * hd..(b + 1) * hd]);
+        for j in 0..hd {
+            let (i, f, g, o) = (sigmoid(pi[j]), sigmoid(pf[j]), tanh(pg[j]), sigmoid(po[j]));
+            let cj = f * cp[j] + i * g;
+            (gi[j], gf[j], gg[j], go[j]) = (i, f, g, o);
+            cb[j] = cj;
+            hb[j] = o * tanh(cj);
+        }
+    }
+}
+
+/// The LSTM cell backward, `ops::recurrent::lstm_backward` with the vectorizable tanh.
+#[allow(clippy::too_many_arguments)]
+pub fn lstm_backward(dpre: &mut [f32], dc_prev: &mut [f32], gates: &[f32], c: &[f32], c_prev: &[f32], dh: &[f32], dc: &[f32], hd: usize) {
+    if hd == 0 {
+        return;
+    }
+    let rows = c.len() / hd;
+    for b in 0..rows {
+        let gt = &gates[b * 4 * hd..(b + 1) * 4 * hd];
+        let (gi, rest) = gt.split_at(hd);
+        let (gf, rest) = rest.split_at(hd);
+        let (gg, go) = rest.split_at(hd);
+        let dp = &mut dpre[b * 4 * hd..(b + 1) * 4 * hd];
+        let (di, rest) = dp.split_at_mut(hd);
+        let (df, rest) = rest.split_at_mut(hd);
+        let (dg, d_o) = rest.split_at_mut(hd);
+        let r = b * hd..(b + 1) * hd;
+        let (cb, cp, dhb, dcb, dcp) = (&c[r.clone()], &c_prev[r.clone()], &dh[r.clone()], &dc[r.clone()], &mut dc_prev[r]);
+        for j in 0..hd {
+            let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
+            let tc = tanh(cb[j]);
+            let dct = dcb[j] + dhb[j] * o * (1.0 - tc * tc);
+            di[j] += dct * g * i * (1.0 - i);
+            df[j] += dct * cp[j] * f * (1.0 - f);
+            dg[j] += dct * i * (1.0 - g * g);
+            d_o[j] += dhb[j] * tc * o * (1.0 - o);
+            dcp[j] += dct * f;
+        }
+    }
 }

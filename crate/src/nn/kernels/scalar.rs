@@ -2,7 +2,10 @@
 
 use super::{AdamStep, GemmScratch, Kernels, MatRef};
 
-pub static KERNELS: Kernels = Kernels { name: "scalar", sgemm, axpy, dot, scale, adam };
+pub static KERNELS: Kernels = Kernels { name: "scalar", sgemm, axpy, dot, scale, adam, lstm_forward, lstm_backward };
+
+/// The LSTM cell's oracle is the op itself (libm `exp` and `tanh`).
+use crate::nn::ops::recurrent::{lstm_backward, lstm_forward};
 
 /// C = A·B (or C += A·B): the textbook triple loop, one f32 accumulator per element, k in order.
 /// It packs nothing, so it ignores the scratch (taken for the common signature).

@@ -15,11 +15,13 @@
 use super::gemm::{self, MicroKernel};
 use super::{AdamStep, GemmScratch, Kernels, MatRef};
 use core::arch::wasm32::*;
+/// The LSTM cell: the portable loops, which LLVM vectorizes to simd128 as they are.
+use super::portable::{lstm_backward, lstm_forward};
 
 #[cfg(not(target_feature = "relaxed-simd"))]
-pub static KERNELS: Kernels = Kernels { name: "simd128", sgemm, axpy, dot, scale, adam };
+pub static KERNELS: Kernels = Kernels { name: "simd128", sgemm, axpy, dot, scale, adam, lstm_forward, lstm_backward };
 #[cfg(target_feature = "relaxed-simd")]
-pub static KERNELS: Kernels = Kernels { name: "simd128+relaxed", sgemm, axpy, dot, scale, adam };
+pub static KERNELS: Kernels = Kernels { name: "simd128+relaxed", sgemm, axpy, dot, scale, adam, lstm_forward, lstm_backward };
 
 /// a·b + c: fused (`relaxed_madd`) in the relaxed build, `mul` then `add` otherwise.
 #[inline(always)]

@@ -79,9 +79,59 @@ fn pack_b(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols:
     }
 }
 
+/// Floats of a k × n matrix packed whole ([`pack_b_whole`]) for NR-wide panels.
+pub fn packed_b_floats(k: usize, n: usize, nr: usize) -> usize {
+    n.div_ceil(nr) * nr * k
+}
+
+/// Where block (jc, pc) of a B packed whole starts: the jc blocks before it are full (NC columns, a
+/// multiple of NR, times k), and within its jc block each KC-deep block is nc rounded up to NR wide.
+fn block_offset(k: usize, jc: usize, nc: usize, pc: usize, nr: usize) -> usize {
+    jc * k + nc.div_ceil(nr) * nr * pc
+}
+
+/// Packs all of B (k × n) at once, block by block in the order the loop nest reads them, so a B used
+/// by many products (a recurrent weight, once per time step) is packed once: [`sgemm_packed`].
+pub fn pack_b_whole(k: usize, n: usize, b: MatRef, dst: &mut [f32], nr: usize) {
+    assert!(dst.len() >= packed_b_floats(k, n, nr), "packed B buffer is too small");
+    if k == 0 || n == 0 {
+        return;
+    }
+    assert!(b.data.len() > (k - 1) * b.rs + (n - 1) * b.cs, "B is too small");
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        for pc in (0..k).step_by(KC) {
+            pack_b(&mut dst[block_offset(k, jc, nc, pc, nr)..], b, pc, KC.min(k - pc), jc, nc, nr);
+        }
+    }
+}
+
+/// B as the driver gets it: a matrix it packs block by block into the scratch, or packed whole.
+#[derive(Clone, Copy)]
+enum BSource<'a> {
+    Matrix(MatRef<'a>),
+    Packed(&'a [f32]),
+}
+
 /// C[m×n] (+)= A[m×k]·B[k×n] with micro-kernel `K`, packing into `scratch`.
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
+    if m > 0 && n > 0 && k > 0 {
+        assert!(b.data.len() > (k - 1) * b.rs + (n - 1) * b.cs, "B is too small");
+    }
+    drive::<K>(m, n, k, a, BSource::Matrix(b), c, ldc, accumulate, scratch)
+}
+
+/// The same product with B packed beforehand by [`pack_b_whole`] (same NR): bit-identical to
+/// [`sgemm`], without packing B.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_packed<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
+    assert!(bp.len() >= packed_b_floats(k, n, K::NR), "packed B is too small");
+    drive::<K>(m, n, k, a, BSource::Packed(bp), c, ldc, accumulate, scratch)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: BSource, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
     if m == 0 || n == 0 {
         return;
     }
@@ -92,9 +142,8 @@ pub fn sgemm<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: MatRef,
         }
         return;
     }
-    // The largest element each operand reads, checked once so the packing loops can index freely.
+    // The largest element A reads, checked once so the packing loops can index freely (B: by the caller).
     assert!(a.data.len() > (m - 1) * a.rs + (k - 1) * a.cs, "A is too small");
-    assert!(b.data.len() > (k - 1) * b.rs + (n - 1) * b.cs, "B is too small");
     let (mr, nr) = (K::MR, K::NR);
     assert!(mr * nr <= MAX_TILE && NC.is_multiple_of(nr) && MC.is_multiple_of(mr), "micro-kernel tile {mr}×{nr} does not fit the blocking");
     let (bpack, apack) = scratch.buf.split_at_mut(KC * NC);
@@ -105,13 +154,19 @@ pub fn sgemm<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: MatRef,
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
             let acc = accumulate || pc > 0;
-            pack_b(bpack, b, pc, kc, jc, nc, nr);
+            let bblock: &[f32] = match b {
+                BSource::Matrix(bm) => {
+                    pack_b(bpack, bm, pc, kc, jc, nc, nr);
+                    bpack
+                }
+                BSource::Packed(p) => &p[block_offset(k, jc, nc, pc, nr)..],
+            };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
                 pack_a(apack, a, ic, mc, pc, kc, mr);
                 for jr in (0..nc).step_by(nr) {
                     let w = nr.min(nc - jr);
-                    let bp = bpack[jr * kc..].as_ptr();
+                    let bp = bblock[jr * kc..(jr + nr) * kc].as_ptr();
                     for ir in (0..mc).step_by(mr) {
                         let h = mr.min(mc - ir);
                         let ap = apack[ir * kc..].as_ptr();

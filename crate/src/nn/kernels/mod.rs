@@ -117,6 +117,10 @@ impl Default for GemmScratch {
 pub type SgemmFn =
     fn(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch);
 
+/// C[m×n] (+)= A[m×k]·B[k×n] with B packed by the same flavour's `pack_b`.
+pub type SgemmPackedFn =
+    fn(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch);
+
 /// One flavour of every kernel. All flavours take the same arguments and agree within the
 /// tolerances stated in the tests below.
 pub struct Kernels {
@@ -124,6 +128,13 @@ pub struct Kernels {
     /// C[m×n] = A[m×k]·B[k×n] (`accumulate`: C += A·B). C is row-major with row stride `ldc`; the
     /// packed blocks go into `scratch` (nothing is allocated).
     pub sgemm: SgemmFn,
+    /// Floats that [`Kernels::pack_b`] writes for a k × n B.
+    pub packed_b_floats: fn(k: usize, n: usize) -> usize,
+    /// Packs all of B (k × n) for [`Kernels::sgemm_packed_b`]; the layout is the flavour's own.
+    pub pack_b: fn(k: usize, n: usize, b: MatRef, dst: &mut [f32]),
+    /// [`Kernels::sgemm`] with B packed beforehand by `pack_b`: the same result bit for bit, without
+    /// packing B (a weight used by many products is packed once).
+    pub sgemm_packed_b: SgemmPackedFn,
     /// y += α·x
     pub axpy: fn(alpha: f32, x: &[f32], y: &mut [f32]),
     /// Σ xᵢ·yᵢ
@@ -245,6 +256,37 @@ mod tests {
                                 assert!((g - w).abs() <= tol, "{} {m}x{n}x{k} ta={ta} tb={tb} acc={accumulate} C[{i}][{j}]: {g} vs {w}", kern.name);
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// B packed whole once (`pack_b`) gives, in every flavour, exactly that flavour's `sgemm` (the same
+    /// blocks in the same order), on shapes past KC and NC, every transpose of A and B and accumulation;
+    /// packed-buffer floats beyond `packed_b_floats` are never read (NaN there).
+    #[test]
+    fn sgemm_with_b_packed_once_is_bit_identical() {
+        use gemm::{KC, NC};
+        let mut rng = Rng::new(12);
+        let mut scratch = GemmScratch::new();
+        for (m, n, k) in [(1, 1, 1), (4, 8, 16), (32, 512, 128), (32, 128, 512), (7, 13, 300), (3, NC + 9, KC + 3), (5, 2 * NC + 1, 2 * KC + 1)] {
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                let a = rand_vec(&mut rng, m * k);
+                let b = rand_vec(&mut rng, k * n);
+                let am = if ta { MatRef::t(&a, m) } else { MatRef::rows(&a, k) };
+                let bm = if tb { MatRef::t(&b, k) } else { MatRef::rows(&b, n) };
+                let c0 = rand_vec(&mut rng, m * n);
+                for kern in flavours() {
+                    let mut bp = vec![f32::NAN; (kern.packed_b_floats)(k, n) + 5];
+                    (kern.pack_b)(k, n, bm, &mut bp);
+                    for accumulate in [false, true] {
+                        let (mut want, mut got) = (c0.clone(), c0.clone());
+                        scratch.poison();
+                        (kern.sgemm)(m, n, k, am, bm, &mut want, n, accumulate, &mut scratch);
+                        scratch.poison();
+                        (kern.sgemm_packed_b)(m, n, k, am, &bp, &mut got, n, accumulate, &mut scratch);
+                        assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "{} {m}x{n}x{k} ta={ta} tb={tb} acc={accumulate}", kern.name);
                     }
                 }
             }

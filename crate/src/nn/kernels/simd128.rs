@@ -19,9 +19,9 @@ use core::arch::wasm32::*;
 use super::portable::{lstm_backward, lstm_forward};
 
 #[cfg(not(target_feature = "relaxed-simd"))]
-pub static KERNELS: Kernels = Kernels { name: "simd128", sgemm, axpy, dot, scale, adam, lstm_forward, lstm_backward };
+pub static KERNELS: Kernels = Kernels { name: "simd128", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward };
 #[cfg(target_feature = "relaxed-simd")]
-pub static KERNELS: Kernels = Kernels { name: "simd128+relaxed", sgemm, axpy, dot, scale, adam, lstm_forward, lstm_backward };
+pub static KERNELS: Kernels = Kernels { name: "simd128+relaxed", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward };
 
 /// a·b + c: fused (`relaxed_madd`) in the relaxed build, `mul` then `add` otherwise.
 #[inline(always)]
@@ -73,6 +73,19 @@ impl<const R: usize> MicroKernel for Tile<R> {
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
     gemm::sgemm::<Tile<4>>(m, n, k, a, b, c, ldc, accumulate, scratch)
+}
+
+pub fn packed_b_floats(k: usize, n: usize) -> usize {
+    gemm::packed_b_floats(k, n, 8)
+}
+
+pub fn pack_b(k: usize, n: usize, b: MatRef, dst: &mut [f32]) {
+    gemm::pack_b_whole(k, n, b, dst, 8)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_packed_b(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
+    gemm::sgemm_packed::<Tile<4>>(m, n, k, a, bp, c, ldc, accumulate, scratch)
 }
 
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {

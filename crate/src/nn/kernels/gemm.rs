@@ -32,14 +32,17 @@ pub const SCRATCH_FLOATS: usize = KC * (MC + NC);
 /// The largest MR × NR tile a micro-kernel may use (the edge buffer is this size, on the stack).
 const MAX_TILE: usize = 64;
 
-/// Computes an MR × NR tile: `c[i*ldc + j] (+)= Σ_p a[p*MR + i] · b[p*NR + j]` for p < kc.
-/// `a` is an A panel (kc columns of MR values), `b` a B panel (kc rows of NR values).
+/// Computes an MR × NR tile: `c[i*ldc + j] (+)= Σ_p a[i*ars + p*acs] · b[p*NR + j]` for p < kc.
+/// `b` is a B panel (kc rows of NR values); `a` is an A panel (kc columns of MR values: ars = 1,
+/// acs = MR) or, for a row-major A read in place, MR rows of A (ars = the row stride, acs = 1).
 pub trait MicroKernel {
     const MR: usize;
     const NR: usize;
     /// # Safety
-    /// `a` holds kc·MR floats, `b` kc·NR floats, and `c` an MR × NR tile with row stride `ldc`.
-    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool);
+    /// `a` holds the MR × kc values at the strides, `b` kc·NR floats, and `c` an MR × NR tile with
+    /// row stride `ldc`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(kc: usize, a: *const f32, ars: usize, acs: usize, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool);
 }
 
 /// Packs `rows × cols` of `src` starting at (r0, c0) into MR-row panels: panel q holds rows
@@ -163,26 +166,37 @@ fn drive<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: BSource, c:
             };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                pack_a(apack, a, ic, mc, pc, kc, mr);
+                // A row-major A is read in place (the micro-kernel broadcasts single values either way);
+                // only a ragged last row panel is packed (zero-padded). Other strides are packed.
+                let direct = a.cs == 1;
+                let full = if direct { mc / mr * mr } else { 0 };
+                if full < mc {
+                    pack_a(apack, a, ic + full, mc - full, pc, kc, mr);
+                }
                 for jr in (0..nc).step_by(nr) {
                     let w = nr.min(nc - jr);
                     let bp = bblock[jr * kc..(jr + nr) * kc].as_ptr();
                     for ir in (0..mc).step_by(mr) {
                         let h = mr.min(mc - ir);
-                        let ap = apack[ir * kc..].as_ptr();
+                        let (ap, ars, acs) = if ir < full {
+                            (a.data[(ic + ir) * a.rs + pc..].as_ptr(), a.rs, 1)
+                        } else {
+                            (apack[(ir - full) * kc..].as_ptr(), 1, mr)
+                        };
                         let c0 = (ic + ir) * ldc + jc + jr;
-                        // SAFETY: the panels hold kc·MR and kc·NR floats (packed above); a full tile
-                        // lies inside C by the size check; an edge tile goes through `edge` (MR × NR).
+                        // SAFETY: the panels hold kc·MR and kc·NR floats (packed above), or the MR rows
+                        // of A in place lie inside it (size check); a full tile lies inside C by the
+                        // size check; an edge tile goes through `edge` (MR × NR).
                         unsafe {
                             if h == mr && w == nr {
-                                K::tile(kc, ap, bp, c.as_mut_ptr().add(c0), ldc, acc);
+                                K::tile(kc, ap, ars, acs, bp, c.as_mut_ptr().add(c0), ldc, acc);
                             } else {
                                 if acc {
                                     for i in 0..h {
                                         edge[i * nr..i * nr + w].copy_from_slice(&c[c0 + i * ldc..c0 + i * ldc + w]);
                                     }
                                 }
-                                K::tile(kc, ap, bp, edge.as_mut_ptr(), nr, acc);
+                                K::tile(kc, ap, ars, acs, bp, edge.as_mut_ptr(), nr, acc);
                                 for i in 0..h {
                                     c[c0 + i * ldc..c0 + i * ldc + w].copy_from_slice(&edge[i * nr..i * nr + w]);
                                 }

@@ -18,12 +18,12 @@ impl<const R: usize> MicroKernel for Tile<R> {
     const NR: usize = 8;
 
     #[inline(always)]
-    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
+    unsafe fn tile(kc: usize, a: *const f32, ars: usize, acs: usize, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
         let mut acc = [[0.0f32; 8]; R];
         for p in 0..kc {
-            // SAFETY (caller): the panels hold kc·R and kc·8 floats.
+            // SAFETY (caller): the B panel holds kc·8 floats; A holds R × kc values at the strides.
             let bv: [f32; 8] = unsafe { b.add(p * 8).cast::<[f32; 8]>().read_unaligned() };
-            let av: [f32; R] = unsafe { a.add(p * R).cast::<[f32; R]>().read_unaligned() };
+            let av: [f32; R] = std::array::from_fn(|i| unsafe { *a.add(i * ars + p * acs) });
             for i in 0..R {
                 for j in 0..8 {
                     acc[i][j] += av[i] * bv[j];
@@ -60,10 +60,9 @@ pub fn sgemm_packed_b(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &m
 
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), y.len());
-    for (y, x) in y.chunks_mut(8).zip(x.chunks(8)) {
-        for (y, x) in y.iter_mut().zip(x) {
-            *y += alpha * x;
-        }
+    // One plain loop: LLVM vectorizes it whole (the chunked form it left mostly scalar).
+    for (y, x) in y.iter_mut().zip(x) {
+        *y += alpha * x;
     }
 }
 

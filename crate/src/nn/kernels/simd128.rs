@@ -39,9 +39,9 @@ impl<const R: usize> MicroKernel for Tile<R> {
     const NR: usize = 8;
 
     #[inline(always)]
-    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
-        // SAFETY (caller): the panels hold kc·R and kc·8 floats; C is an R × 8 tile with stride ldc.
-        // wasm loads and stores need no alignment.
+    unsafe fn tile(kc: usize, a: *const f32, ars: usize, acs: usize, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
+        // SAFETY (caller): the B panel holds kc·8 floats, A R × kc values at the strides; C is an
+        // R × 8 tile with stride ldc. wasm loads and stores need no alignment.
         unsafe {
             let mut acc = [[f32x4_splat(0.0); 2]; R];
             let (mut a, mut b) = (a, b);
@@ -49,11 +49,11 @@ impl<const R: usize> MicroKernel for Tile<R> {
                 let b0 = v128_load(b.cast());
                 let b1 = v128_load(b.add(4).cast());
                 for (i, row) in acc.iter_mut().enumerate() {
-                    let ai = v128_load32_splat(a.add(i).cast());
+                    let ai = v128_load32_splat(a.add(i * ars).cast());
                     row[0] = madd(ai, b0, row[0]);
                     row[1] = madd(ai, b1, row[1]);
                 }
-                a = a.add(R);
+                a = a.add(acs);
                 b = b.add(8);
             }
             for (i, row) in acc.iter().enumerate() {

@@ -17,6 +17,8 @@ use super::{AdamStep, GemmScratch, Kernels, MatRef};
 use core::arch::wasm32::*;
 /// The LSTM cell: the portable loops, which LLVM vectorizes to simd128 as they are.
 use super::portable::{lstm_backward, lstm_forward};
+/// Packing B whole: the portable flavour's (the same NR = 8 panels).
+use super::portable::{pack_b, packed_b_floats};
 
 #[cfg(not(target_feature = "relaxed-simd"))]
 pub static KERNELS: Kernels = Kernels { name: "simd128", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward };
@@ -73,14 +75,6 @@ impl<const R: usize> MicroKernel for Tile<R> {
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
     gemm::sgemm::<Tile<4>>(m, n, k, a, b, c, ldc, accumulate, scratch)
-}
-
-pub fn packed_b_floats(k: usize, n: usize) -> usize {
-    gemm::packed_b_floats(k, n, 8)
-}
-
-pub fn pack_b(k: usize, n: usize, b: MatRef, dst: &mut [f32]) {
-    gemm::pack_b_whole(k, n, b, dst, 8)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -33,7 +33,7 @@ pub fn exp(x: f32) -> f32 {
     p = p * r + 8.333_452e-3;
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    p = p * r + 5e-1; // Cephes: 5.0000001201e-1, the same f32
     let p = p * (r * r) + r + 1.0;
     // The integer n sits in v's low mantissa bits: 2ⁿ has exponent field n + 127.
     let k = (v.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);
@@ -53,10 +53,10 @@ pub fn tanh(x: f32) -> f32 {
     let z = f32::from_bits(x.to_bits() & 0x7fff_ffff);
     let s = x * x;
     let mut p = -5.704_988_7e-3;
-    p = p * s + 2.063_908_9e-2;
+    p = p * s + 2.063_909e-2;
     p = p * s - 5.373_971_6e-2;
     p = p * s + 1.333_144_2e-1;
-    p = p * s - 3.333_328_2e-1;
+    p = p * s - 3.333_328e-1;
     let small = p * s * x + x;
     let big = 1.0 - 2.0 / (exp(z + z) + 1.0);
     let big = f32::from_bits(big.to_bits() | (x.to_bits() & 0x8000_0000));

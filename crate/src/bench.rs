@@ -7,7 +7,7 @@ use crate::{Error, Result};
 use serde_json::{json, Value};
 
 /// The benchmark cases, by name.
-pub const CASES: &[&str] = &["ngram-train", "ngram-estimate", "sgemm", "fixed-window-train", "lstm-train", "transformer-train", "attention"];
+pub const CASES: &[&str] = &["ngram-train", "ngram-estimate", "sgemm", "fixed-window-train", "lstm-train", "transformer-train", "attention", "simd-peak"];
 
 /// Median of a sample (upper median for even sizes).
 pub fn median(xs: &mut [f64]) -> f64 {
@@ -126,6 +126,7 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
         "lstm-train" => neural_train(args, repeats, "lstm"),
         "transformer-train" => neural_train(args, repeats, "transformer"),
         "attention" => attention(args, repeats),
+        "simd-peak" => simd_peak(args, repeats),
         _ => Err(Error::config(format!("unknown benchmark '{name}'; cases: {}", CASES.join(", ")))),
     }
 }
@@ -163,8 +164,27 @@ fn neural_train(args: &Value, repeats: usize, family: &str) -> Result<Value> {
             }
         }
     });
+    // Sampling after the timed steps, as the page generates (one token at a time, the state carried,
+    // the top alternatives reported): `sample_tokens` tokens per timed run.
+    let sample_tokens = arg_usize(args, "sample_tokens", 0);
+    let sample_ms = if sample_tokens > 0 {
+        let cfg = crate::lm::sample::SampleConfig { length: sample_tokens, seed: 1, ..Default::default() };
+        let mut n = 0usize;
+        let ms = time_ms(repeats, || {
+            n = 0;
+            s.generate("", &cfg, |_| {
+                n += 1;
+                true
+            })
+            .expect("generate");
+        });
+        Some(ms * sample_tokens as f64 / n.max(1) as f64)
+    } else {
+        None
+    };
     let model = s.model()?;
     Ok(json!({
+        "sample_tokens_per_s": sample_ms.map(|ms| sample_tokens as f64 / ms * 1000.0),
         "median_ms": ms,
         "steps": steps,
         "steps_per_s": steps as f64 / ms * 1000.0,
@@ -250,4 +270,82 @@ fn sgemm(args: &Value, repeats: usize) -> Result<Value> {
         }
     }) / calls as f64;
     Ok(json!({ "gflops": flops / ms / 1e6, "median_ms": ms, "m": m, "n": n, "k": k, "flavour": kern.name, "repeats": repeats }))
+}
+
+/// The machine's peak f32 throughput at 128-bit width on one thread: 12 independent 4-lane chains of
+/// `acc = acc·m + c`, as a multiply then an add (`mul_add`) and, where the target has it, fused
+/// (`fma`: wasm's `f32x4.relaxed_madd` in the relaxed-SIMD build). GFLOP/s counts 2 per lane per
+/// update. 12 chains cover the latency of either form on current x86 cores (and fit V8's 15
+/// allocatable vector registers), so this is the rate an sgemm micro-kernel could at best reach.
+fn simd_peak(args: &Value, repeats: usize) -> Result<Value> {
+    let iters = arg_usize(args, "iters", 20_000_000);
+    let flops = (iters * 12 * 4 * 2) as f64;
+    let mut sink = 0.0f32;
+    let mul_add = time_ms(repeats, || sink += peak::mul_add(iters));
+    let fma = peak::fma(1).map(|_| time_ms(repeats, || sink += peak::fma(iters).unwrap_or(0.0)));
+    Ok(json!({
+        "mul_add_gflops": flops / mul_add / 1e6,
+        "fma_gflops": fma.map(|ms| flops / ms / 1e6),
+        "iters": iters,
+        "checksum": sink,
+        "repeats": repeats,
+    }))
+}
+
+mod peak {
+    #[cfg(target_arch = "wasm32")]
+    use core::arch::wasm32::*;
+
+    /// Runs the chains `iters` times with `step` on 12 accumulators; returns a checksum.
+    #[cfg(target_arch = "wasm32")]
+    #[inline(always)]
+    fn chains(iters: usize, step: impl Fn(v128, v128, v128) -> v128) -> f32 {
+        let (m, c) = (f32x4_splat(0.999_999), f32x4_splat(1e-7));
+        let mut acc: [v128; 12] = core::array::from_fn(|i| f32x4_splat(i as f32));
+        for _ in 0..iters {
+            for a in acc.iter_mut() {
+                *a = step(*a, m, c);
+            }
+        }
+        acc.iter().map(|&a| f32x4_extract_lane::<0>(a)).sum()
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    pub fn mul_add(iters: usize) -> f32 {
+        chains(iters, |a, m, c| f32x4_add(f32x4_mul(a, m), c))
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    pub fn fma(iters: usize) -> Option<f32> {
+        Some(chains(iters, |a, m, c| f32x4_relaxed_madd(a, m, c)))
+    }
+
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "relaxed-simd")))]
+    pub fn fma(_: usize) -> Option<f32> {
+        None
+    }
+
+    /// Natively: plain arrays, which LLVM turns into the build target's 4-lane multiplies and adds
+    /// (SSE2 on baseline x86-64, which has no FMA).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn mul_add(iters: usize) -> f32 {
+        let mut acc = [[0.0f32; 4]; 12];
+        for (i, a) in acc.iter_mut().enumerate() {
+            *a = [i as f32; 4];
+        }
+        let (m, c) = (std::hint::black_box(0.999_999f32), std::hint::black_box(1e-7f32));
+        for _ in 0..iters {
+            for a in acc.iter_mut() {
+                for x in a.iter_mut() {
+                    *x = *x * m + c;
+                }
+            }
+        }
+        acc.iter().map(|a| a[0]).sum()
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn fma(_: usize) -> Option<f32> {
+        None
+    }
 }

@@ -89,9 +89,19 @@ export const CASES = [
     id: 'lstm-train-char',
     title: 'LSTM training, char level, tiny Shakespeare (1 layer, H = 128, E = 64, BPTT 64, batch 32, Adam)',
     name: 'lstm-train',
-    args: { corpus_file: 'tests/data/tinyshakespeare.txt', steps: 10, repeats: 3, config: { data: { tokenizer: { kind: 'char' }, split: 'tail' }, model: { family: 'lstm' } } },
+    args: { corpus_file: 'tests/data/tinyshakespeare.txt', steps: 10, repeats: 3, sample_tokens: 2000, config: { data: { tokenizer: { kind: 'char' }, split: 'tail' }, model: { family: 'lstm' } } },
     targets: ['native', 'node', 'chromium', 'chromium-relaxed'],
-    figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, V: r.vocab_size }),
+    figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, 'sample tok/s': r.sample_tokens_per_s, V: r.vocab_size }),
+  },
+  // The machine's peak 128-bit f32 rate on one thread (12 independent chains of acc·m + c): what an
+  // sgemm micro-kernel could at best reach; `fma` only where the target has a fused multiply-add.
+  {
+    id: 'simd-peak',
+    title: 'peak f32x4 throughput, one thread (multiply + add; fused where available)',
+    name: 'simd-peak',
+    args: { repeats: 5 },
+    targets: ['native', 'chromium', 'chromium-relaxed'],
+    figures: (r) => ({ 'mul+add GFLOP/s': r.mul_add_gflops, 'fma GFLOP/s': r.fma_gflops ?? 'n/a' }),
   },
   // The Transformer family (issue "The Transformer family"): nanoGPT's CPU configuration on tiny
   // Shakespeare characters — 4 layers, 4 heads, width 128, context 64, batch 12, learned positions,

@@ -83,7 +83,7 @@ pub fn estimate<M: NeuralModel>(config: &M::Config, v: usize) -> MemoryEstimate 
     let layout = M::layout(config, v);
     let tc = M::train_config(config);
     let acts = M::activation_bytes(config, v) + Stats::floats() * 4;
-    let scratch = crate::nn::kernels::gemm::SCRATCH_FLOATS as u64 * 4;
+    let scratch = (crate::nn::kernels::gemm::SCRATCH_FLOATS + crate::nn::backend::pack_cache::FLOATS) as u64 * 4;
     MemoryEstimate::new(layout.parameters(), layout.floats(), Optimizer::state_per_param(tc.optim.optimizer) as u64, acts, scratch)
 }
 

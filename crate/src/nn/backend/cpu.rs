@@ -5,6 +5,7 @@
 //! one [`GemmScratch`] allocated with the backend, ops borrow token ids in place, and concatenation
 //! copies part by part (`nn::alloc_tests` checks a whole step's ops with a counting allocator).
 
+use super::pack_cache::{self, PackCache};
 use super::{Backend, SgdStep};
 use crate::nn::kernels::{self, AdamStep, GemmScratch, Kernels, MatRef};
 use crate::nn::ops::{self, activation::Activation, attention::AttnSpec, elementwise::Binary};
@@ -13,12 +14,42 @@ use crate::text::TokenId;
 use std::cell::Cell;
 use std::rc::Rc;
 
+/// The float buffers and a version per buffer, bumped by every write (so a packed copy of a weight
+/// knows it is stale). Read through `Deref`; written only by `io`, `write_at`, `fill_at` and `push`.
+#[derive(Default)]
+struct Bufs {
+    data: Vec<Vec<f32>>,
+    versions: Vec<u64>,
+}
+
+impl std::ops::Deref for Bufs {
+    type Target = [Vec<f32>];
+    fn deref(&self) -> &[Vec<f32>] {
+        &self.data
+    }
+}
+
+impl Bufs {
+    fn push(&mut self, len: usize) -> BufferId {
+        self.data.push(vec![0.0; len]);
+        self.versions.push(0);
+        BufferId(self.data.len() as u32 - 1)
+    }
+    /// The buffer of `t`, mutably, its version bumped.
+    fn written(&mut self, t: &Tensor) -> &mut [f32] {
+        self.versions[t.buf.0 as usize] += 1;
+        &mut self.data[t.buf.0 as usize][t.range()]
+    }
+}
+
 pub struct Cpu {
-    bufs: Vec<Vec<f32>>,
+    bufs: Bufs,
     ids: Vec<Vec<TokenId>>,
     kern: &'static Kernels,
     /// The sgemm's packing blocks, allocated once here and reused by every matmul.
     scratch: GemmScratch,
+    /// Weights packed once for the small-m products that reuse them (`pack_cache`).
+    packed: PackCache,
     /// Enforce the buffer rules a GPU needs (see `checked`).
     checked: bool,
     /// (synchronous reads, batched readbacks) so far, shared with whoever asked (`read_counts`).
@@ -30,6 +61,10 @@ impl Default for Cpu {
         Self::new()
     }
 }
+
+/// Products with at most this many rows use the packed-weight cache: packing B costs about 1/m of
+/// the product, so reuse matters for small m (a recurrent step's batch, generation's single row).
+const PACKED_MAX_M: usize = 64;
 
 fn overlaps(a: &Tensor, b: &Tensor) -> bool {
     // Only called on tensors already checked to lie in their buffers, so the ends cannot overflow.
@@ -44,7 +79,11 @@ fn inside(t: &Tensor, len: usize) -> bool {
 /// Borrows output tensors mutably and input tensors immutably at once. Outputs may not overlap each
 /// other or any input (checked), which is what makes handing out the slices sound. A free function of
 /// the buffers alone, so a caller can borrow the backend's ids and scratch alongside.
-fn io<const O: usize, const I: usize>(bufs: &mut [Vec<f32>], checked: bool, outs: [Tensor; O], ins: [Tensor; I]) -> ([&mut [f32]; O], [&[f32]; I]) {
+fn io<const O: usize, const I: usize>(bufs: &mut Bufs, checked: bool, outs: [Tensor; O], ins: [Tensor; I]) -> ([&mut [f32]; O], [&[f32]; I]) {
+    for o in &outs {
+        bufs.versions[o.buf.0 as usize] += 1;
+    }
+    let bufs = &mut bufs.data;
     if checked {
         check_rules(&outs, &ins);
     }
@@ -105,7 +144,7 @@ impl Cpu {
     }
     /// A backend running the kernel flavour `kern`. Allocates its sgemm scratch now, once.
     pub fn with_kernels(kern: &'static Kernels) -> Cpu {
-        Cpu { bufs: Vec::new(), ids: Vec::new(), kern, scratch: GemmScratch::new(), checked: false, reads: Rc::default() }
+        Cpu { bufs: Bufs::default(), ids: Vec::new(), kern, scratch: GemmScratch::new(), packed: PackCache::new(), checked: false, reads: Rc::default() }
     }
     /// A CPU backend that panics on any call a WebGPU backend could not make (backend/mod.rs, "Buffer
     /// rules"): an offset not a multiple of 256 bytes, a buffer over 128 MiB, an op reading a buffer
@@ -132,8 +171,7 @@ impl Backend for Cpu {
 
     fn alloc(&mut self, len: usize) -> BufferId {
         assert!(!self.checked || len <= crate::nn::params::MAX_PART_FLOATS, "buffer rule: a buffer of {len} floats is over 128 MiB");
-        self.bufs.push(vec![0.0; len]);
-        BufferId(self.bufs.len() as u32 - 1)
+        self.bufs.push(len)
     }
     fn alloc_ids(&mut self, len: usize) -> BufferId {
         self.ids.push(vec![0; len]);
@@ -143,7 +181,7 @@ impl Backend for Cpu {
         if self.checked {
             check_rules(&[dst], &[]);
         }
-        self.bufs[dst.buf.0 as usize][dst.range()].copy_from_slice(src);
+        self.bufs.written(&dst).copy_from_slice(src);
     }
     fn write_ids(&mut self, dst: Ids, src: &[TokenId]) {
         self.check_ids(dst);
@@ -166,13 +204,14 @@ impl Backend for Cpu {
         if self.checked {
             check_rules(&[x], &[]);
         }
-        self.bufs[x.buf.0 as usize][x.range()].fill(value);
+        self.bufs.written(&x).fill(value);
     }
-    /// Floats, ids and the sgemm scratch.
+    /// Floats, ids, the sgemm scratch and the packed-weight cache.
     fn allocated_bytes(&self) -> u64 {
         self.bufs.iter().map(|b| b.len() as u64 * 4).sum::<u64>()
             + self.ids.iter().map(|b| b.len() as u64 * 4).sum::<u64>()
             + self.scratch.bytes()
+            + self.packed.bytes()
     }
 
     fn matmul(&mut self, out: Tensor, a: Tensor, b: Tensor, ta: bool, tb: bool, accumulate: bool) {
@@ -185,7 +224,16 @@ impl Backend for Cpu {
         assert_eq!(if ta { ac } else { ar }, m, "matmul: A is {:?}, out {:?}", a.shape, out.shape);
         let (br, bc) = (b.shape.rows() / batch, b.shape.last());
         assert_eq!((if tb { bc } else { br }, if tb { br } else { bc }), (k, n), "matmul: B is {:?}, A {:?}", b.shape, a.shape);
+        let key = pack_cache::Key { buf: b.buf.0, offset: b.offset, k, n, tb, version: self.bufs.versions[b.buf.0 as usize] };
         let ([o], [a, b]) = io(&mut self.bufs, self.checked, [out], [a, b]);
+        if batch == 1 && m <= PACKED_MAX_M {
+            let bm = if tb { MatRef::t(b, k) } else { MatRef::rows(b, n) };
+            if let Some(bp) = self.packed.get(key, (kern.packed_b_floats)(k, n), |dst| (kern.pack_b)(k, n, bm, dst)) {
+                let am = if ta { MatRef::t(a, m) } else { MatRef::rows(a, k) };
+                (kern.sgemm_packed_b)(m, n, k, am, bp, o, n, accumulate, &mut self.scratch);
+                return;
+            }
+        }
         for i in 0..batch {
             let (av, bv) = (&a[i * m * k..(i + 1) * m * k], &b[i * k * n..(i + 1) * k * n]);
             let am = if ta { MatRef::t(av, m) } else { MatRef::rows(av, k) };
@@ -300,14 +348,14 @@ impl Backend for Cpu {
         ops::dropout::dropout_mask(m, p, seed);
     }
     fn lstm_cell(&mut self, gates: Tensor, c: Tensor, h: Tensor, pre: Tensor, c_prev: Tensor) {
-        let hd = c.shape.last();
+        let (hd, kern) = (c.shape.last(), self.kern);
         let ([g, c, h], [p, cp]) = io(&mut self.bufs, self.checked, [gates, c, h], [pre, c_prev]);
-        ops::recurrent::lstm_forward(g, c, h, p, cp, hd);
+        (kern.lstm_forward)(g, c, h, p, cp, hd);
     }
     fn lstm_cell_backward(&mut self, dpre: Tensor, dc_prev: Tensor, gates: Tensor, c: Tensor, c_prev: Tensor, dh: Tensor, dc: Tensor) {
-        let hd = c.shape.last();
+        let (hd, kern) = (c.shape.last(), self.kern);
         let ([dp, dcp], [g, c, cp, dh, dc]) = io(&mut self.bufs, self.checked, [dpre, dc_prev], [gates, c, c_prev, dh, dc]);
-        ops::recurrent::lstm_backward(dp, dcp, g, c, cp, dh, dc, hd);
+        (kern.lstm_backward)(dp, dcp, g, c, cp, dh, dc, hd);
     }
     fn gru_cell(&mut self, gates: Tensor, h: Tensor, ih: Tensor, hh: Tensor, h_prev: Tensor) {
         let hd = h.shape.last();
@@ -516,6 +564,46 @@ mod tests {
                 let tol = 1e-5 * (b.abs() + f.abs()).max(1.0);
                 assert!((a - b - f).abs() <= tol, "{} {what}: gradient {gi}[{i}] is {a}, from {b} + {f}", be.kern.name);
             }
+        }
+    }
+
+    /// The packed-weight cache serves a product only while B's buffer is unchanged: after `write`,
+    /// `fill` or an op writing the buffer (axpy, scale, adam), every product sees the new values, bit
+    /// for bit what the uncached sgemm gives; and the cache is used (hits), in both orientations.
+    #[test]
+    fn packed_weights_are_never_stale() {
+        let mut rng = Rng::new(31);
+        for kern in kernels::flavours() {
+            let mut be = Cpu::with_kernels(kern);
+            let (m, k, n) = (3, 40, 24);
+            let (x, w) = (random(&mut be, &[m, k], &mut rng), random(&mut be, &[n, k], &mut rng));
+            let (g, other) = (random(&mut be, &[n, k], &mut rng), random(&mut be, &[n, k], &mut rng));
+            let (mo, vo, skip) = (random(&mut be, &[n, k], &mut rng), random(&mut be, &[n, k], &mut rng), random(&mut be, &[1], &mut rng));
+            be.fill(vo, 1.0);
+            be.fill(skip, 0.0);
+            let (out, out2) = (random(&mut be, &[m, n], &mut rng), random(&mut be, &[m, k], &mut rng));
+            let y = random(&mut be, &[m, n], &mut rng);
+            for round in 0..6 {
+                for _ in 0..3 {
+                    be.matmul(out, x, w, false, true, false); // x·wᵀ
+                    be.matmul(out2, y, w, false, false, false); // y·w
+                    let (xv, wv, yv) = (be.read(x), be.read(w), be.read(y));
+                    let mut scratch = GemmScratch::new();
+                    let (mut want, mut want2) = (vec![0.0; m * n], vec![0.0; m * k]);
+                    (kern.sgemm)(m, n, k, MatRef::rows(&xv, k), MatRef::t(&wv, k), &mut want, n, false, &mut scratch);
+                    (kern.sgemm)(m, k, n, MatRef::rows(&yv, n), MatRef::rows(&wv, k), &mut want2, k, false, &mut scratch);
+                    assert!(be.read(out).iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{} round {round}", kern.name);
+                    assert!(be.read(out2).iter().zip(&want2).all(|(a, b)| a.to_bits() == b.to_bits()), "{} round {round} (NN)", kern.name);
+                }
+                match round {
+                    0 => be.write(w, &(0..n * k).map(|i| i as f32 * 0.01).collect::<Vec<_>>()),
+                    1 => be.fill(w, 0.5),
+                    2 => be.axpy(w, 0.1, other),
+                    3 => be.scale(w, 2.0),
+                    _ => be.adam(w, g, mo, vo, &AdamStep::new(1e-2, 0.9, 0.999, 1e-8, 0.0, 1), skip),
+                }
+            }
+            assert!(be.packed.hits() >= 12, "{}: {} hits", kern.name, be.packed.hits());
         }
     }
 

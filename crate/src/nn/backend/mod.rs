@@ -14,6 +14,7 @@
 //! (an in-place operand is one read-write binding); masks are device tensors, made once.
 
 pub mod cpu;
+pub mod pack_cache;
 
 use super::kernels::AdamStep;
 use super::ops::activation::Activation;

@@ -32,14 +32,17 @@ pub const SCRATCH_FLOATS: usize = KC * (MC + NC);
 /// The largest MR × NR tile a micro-kernel may use (the edge buffer is this size, on the stack).
 const MAX_TILE: usize = 64;
 
-/// Computes an MR × NR tile: `c[i*ldc + j] (+)= Σ_p a[p*MR + i] · b[p*NR + j]` for p < kc.
-/// `a` is an A panel (kc columns of MR values), `b` a B panel (kc rows of NR values).
+/// Computes an MR × NR tile: `c[i*ldc + j] (+)= Σ_p a[i*ars + p*acs] · b[p*NR + j]` for p < kc.
+/// `b` is a B panel (kc rows of NR values); `a` is an A panel (kc columns of MR values: ars = 1,
+/// acs = MR) or, for a row-major A read in place, MR rows of A (ars = the row stride, acs = 1).
 pub trait MicroKernel {
     const MR: usize;
     const NR: usize;
     /// # Safety
-    /// `a` holds kc·MR floats, `b` kc·NR floats, and `c` an MR × NR tile with row stride `ldc`.
-    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool);
+    /// `a` holds the MR × kc values at the strides, `b` kc·NR floats, and `c` an MR × NR tile with
+    /// row stride `ldc`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(kc: usize, a: *const f32, ars: usize, acs: usize, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool);
 }
 
 /// Packs `rows × cols` of `src` starting at (r0, c0) into MR-row panels: panel q holds rows
@@ -79,9 +82,59 @@ fn pack_b(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols:
     }
 }
 
+/// Floats of a k × n matrix packed whole ([`pack_b_whole`]) for NR-wide panels.
+pub fn packed_b_floats(k: usize, n: usize, nr: usize) -> usize {
+    n.div_ceil(nr) * nr * k
+}
+
+/// Where block (jc, pc) of a B packed whole starts: the jc blocks before it are full (NC columns, a
+/// multiple of NR, times k), and within its jc block each KC-deep block is nc rounded up to NR wide.
+fn block_offset(k: usize, jc: usize, nc: usize, pc: usize, nr: usize) -> usize {
+    jc * k + nc.div_ceil(nr) * nr * pc
+}
+
+/// Packs all of B (k × n) at once, block by block in the order the loop nest reads them, so a B used
+/// by many products (a recurrent weight, once per time step) is packed once: [`sgemm_packed`].
+pub fn pack_b_whole(k: usize, n: usize, b: MatRef, dst: &mut [f32], nr: usize) {
+    assert!(dst.len() >= packed_b_floats(k, n, nr), "packed B buffer is too small");
+    if k == 0 || n == 0 {
+        return;
+    }
+    assert!(b.data.len() > (k - 1) * b.rs + (n - 1) * b.cs, "B is too small");
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        for pc in (0..k).step_by(KC) {
+            pack_b(&mut dst[block_offset(k, jc, nc, pc, nr)..], b, pc, KC.min(k - pc), jc, nc, nr);
+        }
+    }
+}
+
+/// B as the driver gets it: a matrix it packs block by block into the scratch, or packed whole.
+#[derive(Clone, Copy)]
+enum BSource<'a> {
+    Matrix(MatRef<'a>),
+    Packed(&'a [f32]),
+}
+
 /// C[m×n] (+)= A[m×k]·B[k×n] with micro-kernel `K`, packing into `scratch`.
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
+    if m > 0 && n > 0 && k > 0 {
+        assert!(b.data.len() > (k - 1) * b.rs + (n - 1) * b.cs, "B is too small");
+    }
+    drive::<K>(m, n, k, a, BSource::Matrix(b), c, ldc, accumulate, scratch)
+}
+
+/// The same product with B packed beforehand by [`pack_b_whole`] (same NR): bit-identical to
+/// [`sgemm`], without packing B.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_packed<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
+    assert!(bp.len() >= packed_b_floats(k, n, K::NR), "packed B is too small");
+    drive::<K>(m, n, k, a, BSource::Packed(bp), c, ldc, accumulate, scratch)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: BSource, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
     if m == 0 || n == 0 {
         return;
     }
@@ -92,9 +145,8 @@ pub fn sgemm<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: MatRef,
         }
         return;
     }
-    // The largest element each operand reads, checked once so the packing loops can index freely.
+    // The largest element A reads, checked once so the packing loops can index freely (B: by the caller).
     assert!(a.data.len() > (m - 1) * a.rs + (k - 1) * a.cs, "A is too small");
-    assert!(b.data.len() > (k - 1) * b.rs + (n - 1) * b.cs, "B is too small");
     let (mr, nr) = (K::MR, K::NR);
     assert!(mr * nr <= MAX_TILE && NC.is_multiple_of(nr) && MC.is_multiple_of(mr), "micro-kernel tile {mr}×{nr} does not fit the blocking");
     let (bpack, apack) = scratch.buf.split_at_mut(KC * NC);
@@ -105,29 +157,46 @@ pub fn sgemm<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: MatRef,
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
             let acc = accumulate || pc > 0;
-            pack_b(bpack, b, pc, kc, jc, nc, nr);
+            let bblock: &[f32] = match b {
+                BSource::Matrix(bm) => {
+                    pack_b(bpack, bm, pc, kc, jc, nc, nr);
+                    bpack
+                }
+                BSource::Packed(p) => &p[block_offset(k, jc, nc, pc, nr)..],
+            };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                pack_a(apack, a, ic, mc, pc, kc, mr);
+                // A row-major A is read in place (the micro-kernel broadcasts single values either way);
+                // only a ragged last row panel is packed (zero-padded). Other strides are packed.
+                let direct = a.cs == 1;
+                let full = if direct { mc / mr * mr } else { 0 };
+                if full < mc {
+                    pack_a(apack, a, ic + full, mc - full, pc, kc, mr);
+                }
                 for jr in (0..nc).step_by(nr) {
                     let w = nr.min(nc - jr);
-                    let bp = bpack[jr * kc..].as_ptr();
+                    let bp = bblock[jr * kc..(jr + nr) * kc].as_ptr();
                     for ir in (0..mc).step_by(mr) {
                         let h = mr.min(mc - ir);
-                        let ap = apack[ir * kc..].as_ptr();
+                        let (ap, ars, acs) = if ir < full {
+                            (a.data[(ic + ir) * a.rs + pc..].as_ptr(), a.rs, 1)
+                        } else {
+                            (apack[(ir - full) * kc..].as_ptr(), 1, mr)
+                        };
                         let c0 = (ic + ir) * ldc + jc + jr;
-                        // SAFETY: the panels hold kc·MR and kc·NR floats (packed above); a full tile
-                        // lies inside C by the size check; an edge tile goes through `edge` (MR × NR).
+                        // SAFETY: the panels hold kc·MR and kc·NR floats (packed above), or the MR rows
+                        // of A in place lie inside it (size check); a full tile lies inside C by the
+                        // size check; an edge tile goes through `edge` (MR × NR).
                         unsafe {
                             if h == mr && w == nr {
-                                K::tile(kc, ap, bp, c.as_mut_ptr().add(c0), ldc, acc);
+                                K::tile(kc, ap, ars, acs, bp, c.as_mut_ptr().add(c0), ldc, acc);
                             } else {
                                 if acc {
                                     for i in 0..h {
                                         edge[i * nr..i * nr + w].copy_from_slice(&c[c0 + i * ldc..c0 + i * ldc + w]);
                                     }
                                 }
-                                K::tile(kc, ap, bp, edge.as_mut_ptr(), nr, acc);
+                                K::tile(kc, ap, ars, acs, bp, edge.as_mut_ptr(), nr, acc);
                                 for i in 0..h {
                                     c[c0 + i * ldc..c0 + i * ldc + w].copy_from_slice(&edge[i * nr..i * nr + w]);
                                 }

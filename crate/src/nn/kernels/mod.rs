@@ -22,6 +22,7 @@ pub mod portable;
 pub mod scalar;
 #[cfg(target_arch = "wasm32")]
 pub mod simd128;
+pub mod vmath;
 
 /// A read-only matrix view with arbitrary strides: element (i, j) is `data[i * rs + j * cs]`.
 /// A transposed operand is the same data with the strides swapped, so every matmul form
@@ -116,6 +117,10 @@ impl Default for GemmScratch {
 pub type SgemmFn =
     fn(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch);
 
+/// C[m×n] (+)= A[m×k]·B[k×n] with B packed by the same flavour's `pack_b`.
+pub type SgemmPackedFn =
+    fn(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch);
+
 /// One flavour of every kernel. All flavours take the same arguments and agree within the
 /// tolerances stated in the tests below.
 pub struct Kernels {
@@ -123,6 +128,13 @@ pub struct Kernels {
     /// C[m×n] = A[m×k]·B[k×n] (`accumulate`: C += A·B). C is row-major with row stride `ldc`; the
     /// packed blocks go into `scratch` (nothing is allocated).
     pub sgemm: SgemmFn,
+    /// Floats that [`Kernels::pack_b`] writes for a k × n B.
+    pub packed_b_floats: fn(k: usize, n: usize) -> usize,
+    /// Packs all of B (k × n) for [`Kernels::sgemm_packed_b`]; the layout is the flavour's own.
+    pub pack_b: fn(k: usize, n: usize, b: MatRef, dst: &mut [f32]),
+    /// [`Kernels::sgemm`] with B packed beforehand by `pack_b`: the same result bit for bit, without
+    /// packing B (a weight used by many products is packed once).
+    pub sgemm_packed_b: SgemmPackedFn,
     /// y += α·x
     pub axpy: fn(alpha: f32, x: &[f32], y: &mut [f32]),
     /// Σ xᵢ·yᵢ
@@ -131,7 +143,16 @@ pub struct Kernels {
     pub scale: fn(alpha: f32, x: &mut [f32]),
     /// One Adam(W) update of parameters `p` from gradients `g`, moments `m` and `v` (PyTorch's formula).
     pub adam: fn(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: &AdamStep),
+    /// The fused LSTM cell over [B × 4H] pre-activations (`ops::recurrent::lstm_forward`'s contract).
+    pub lstm_forward: LstmForwardFn,
+    /// Its backward, accumulating (`ops::recurrent::lstm_backward`'s contract).
+    pub lstm_backward: LstmBackwardFn,
 }
+
+/// (gates, c, h, pre, c_prev, H): gates, c and h from pre and c_prev.
+pub type LstmForwardFn = fn(gates: &mut [f32], c: &mut [f32], h: &mut [f32], pre: &[f32], c_prev: &[f32], hd: usize);
+/// (dpre, dc_prev, gates, c, c_prev, dh, dc, H): accumulates into dpre and dc_prev.
+pub type LstmBackwardFn = fn(dpre: &mut [f32], dc_prev: &mut [f32], gates: &[f32], c: &[f32], c_prev: &[f32], dh: &[f32], dc: &[f32], hd: usize);
 
 /// Every flavour that runs on this target, the oracle first.
 pub fn flavours() -> Vec<&'static Kernels> {
@@ -241,6 +262,37 @@ mod tests {
         }
     }
 
+    /// B packed whole once (`pack_b`) gives, in every flavour, exactly that flavour's `sgemm` (the same
+    /// blocks in the same order), on shapes past KC and NC, every transpose of A and B and accumulation;
+    /// packed-buffer floats beyond `packed_b_floats` are never read (NaN there).
+    #[test]
+    fn sgemm_with_b_packed_once_is_bit_identical() {
+        use gemm::{KC, NC};
+        let mut rng = Rng::new(12);
+        let mut scratch = GemmScratch::new();
+        for (m, n, k) in [(1, 1, 1), (4, 8, 16), (32, 512, 128), (32, 128, 512), (7, 13, 300), (3, NC + 9, KC + 3), (5, 2 * NC + 1, 2 * KC + 1)] {
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                let a = rand_vec(&mut rng, m * k);
+                let b = rand_vec(&mut rng, k * n);
+                let am = if ta { MatRef::t(&a, m) } else { MatRef::rows(&a, k) };
+                let bm = if tb { MatRef::t(&b, k) } else { MatRef::rows(&b, n) };
+                let c0 = rand_vec(&mut rng, m * n);
+                for kern in flavours() {
+                    let mut bp = vec![f32::NAN; (kern.packed_b_floats)(k, n) + 5];
+                    (kern.pack_b)(k, n, bm, &mut bp);
+                    for accumulate in [false, true] {
+                        let (mut want, mut got) = (c0.clone(), c0.clone());
+                        scratch.poison();
+                        (kern.sgemm)(m, n, k, am, bm, &mut want, n, accumulate, &mut scratch);
+                        scratch.poison();
+                        (kern.sgemm_packed_b)(m, n, k, am, &bp, &mut got, n, accumulate, &mut scratch);
+                        assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "{} {m}x{n}x{k} ta={ta} tb={tb} acc={accumulate}", kern.name);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn sgemm_rows_touches_only_its_rows_and_blocks_compose() {
         let mut rng = Rng::new(5);
@@ -289,6 +341,37 @@ mod tests {
                 let mut sc = x.clone();
                 (kern.scale)(-1.5, &mut sc);
                 assert_eq!(sc, want_scale, "{} scale", kern.name);
+            }
+        }
+    }
+
+    /// The LSTM cell of every flavour against the op (libm exp and tanh), forward and accumulating
+    /// backward, on pre-activations wide enough to saturate the gates (N(0, 3²), and ±40). Each
+    /// activation is within a few ulp (vmath's tests), so every output is within 32ε·(1 + |oracle|).
+    #[test]
+    fn lstm_cell_flavours_match_the_oracle() {
+        let mut rng = Rng::new(17);
+        for (rows, hd) in [(1, 1), (3, 5), (32, 128), (2, 67)] {
+            let mut pre: Vec<f32> = (0..rows * 4 * hd).map(|_| 3.0 * rng.normal() as f32).collect();
+            pre[0] = 40.0;
+            *pre.last_mut().unwrap() = -40.0;
+            let cp = rand_vec(&mut rng, rows * hd);
+            let (dh, dc) = (rand_vec(&mut rng, rows * hd), rand_vec(&mut rng, rows * hd));
+            let (dpre0, dcp0) = (rand_vec(&mut rng, rows * 4 * hd), rand_vec(&mut rng, rows * hd));
+            let run = |k: &Kernels| {
+                let (mut g, mut c, mut h) = (vec![0.0; rows * 4 * hd], vec![0.0; rows * hd], vec![0.0; rows * hd]);
+                (k.lstm_forward)(&mut g, &mut c, &mut h, &pre, &cp, hd);
+                let (mut dpre, mut dcp) = (dpre0.clone(), dcp0.clone());
+                (k.lstm_backward)(&mut dpre, &mut dcp, &g, &c, &cp, &dh, &dc, hd);
+                [g, c, h, dpre, dcp]
+            };
+            let want = run(&scalar::KERNELS);
+            for kern in flavours() {
+                for (name, (got, want)) in ["gates", "c", "h", "dpre", "dc_prev"].iter().zip(run(kern).iter().zip(&want)) {
+                    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                        assert!((g - w).abs() <= 32.0 * f32::EPSILON * (1.0 + w.abs()), "{} lstm {rows}x{hd} {name}[{i}]: {g} vs {w}", kern.name);
+                    }
+                }
             }
         }
     }

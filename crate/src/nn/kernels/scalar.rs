@@ -2,7 +2,10 @@
 
 use super::{AdamStep, GemmScratch, Kernels, MatRef};
 
-pub static KERNELS: Kernels = Kernels { name: "scalar", sgemm, axpy, dot, scale, adam };
+pub static KERNELS: Kernels = Kernels { name: "scalar", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward };
+
+/// The LSTM cell's oracle is the op itself (libm `exp` and `tanh`).
+use crate::nn::ops::recurrent::{lstm_backward, lstm_forward};
 
 /// C = A·B (or C += A·B): the textbook triple loop, one f32 accumulator per element, k in order.
 /// It packs nothing, so it ignores the scratch (taken for the common signature).
@@ -18,6 +21,24 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], 
             *cij = if accumulate { *cij + s } else { s };
         }
     }
+}
+
+/// The scalar "packing" is a row-major copy of B.
+pub fn packed_b_floats(k: usize, n: usize) -> usize {
+    k * n
+}
+
+pub fn pack_b(k: usize, n: usize, b: MatRef, dst: &mut [f32]) {
+    for p in 0..k {
+        for j in 0..n {
+            dst[p * n + j] = b.at(p, j);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_packed_b(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
+    sgemm(m, n, k, a, MatRef::rows(bp, n), c, ldc, accumulate, scratch)
 }
 
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {

@@ -15,11 +15,15 @@
 use super::gemm::{self, MicroKernel};
 use super::{AdamStep, GemmScratch, Kernels, MatRef};
 use core::arch::wasm32::*;
+/// The LSTM cell: the portable loops, which LLVM vectorizes to simd128 as they are.
+use super::portable::{lstm_backward, lstm_forward};
+/// Packing B whole: the portable flavour's (the same NR = 8 panels).
+use super::portable::{pack_b, packed_b_floats};
 
 #[cfg(not(target_feature = "relaxed-simd"))]
-pub static KERNELS: Kernels = Kernels { name: "simd128", sgemm, axpy, dot, scale, adam };
+pub static KERNELS: Kernels = Kernels { name: "simd128", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward };
 #[cfg(target_feature = "relaxed-simd")]
-pub static KERNELS: Kernels = Kernels { name: "simd128+relaxed", sgemm, axpy, dot, scale, adam };
+pub static KERNELS: Kernels = Kernels { name: "simd128+relaxed", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward };
 
 /// a·b + c: fused (`relaxed_madd`) in the relaxed build, `mul` then `add` otherwise.
 #[inline(always)]
@@ -37,9 +41,9 @@ impl<const R: usize> MicroKernel for Tile<R> {
     const NR: usize = 8;
 
     #[inline(always)]
-    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
-        // SAFETY (caller): the panels hold kc·R and kc·8 floats; C is an R × 8 tile with stride ldc.
-        // wasm loads and stores need no alignment.
+    unsafe fn tile(kc: usize, a: *const f32, ars: usize, acs: usize, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
+        // SAFETY (caller): the B panel holds kc·8 floats, A R × kc values at the strides; C is an
+        // R × 8 tile with stride ldc. wasm loads and stores need no alignment.
         unsafe {
             let mut acc = [[f32x4_splat(0.0); 2]; R];
             let (mut a, mut b) = (a, b);
@@ -47,11 +51,11 @@ impl<const R: usize> MicroKernel for Tile<R> {
                 let b0 = v128_load(b.cast());
                 let b1 = v128_load(b.add(4).cast());
                 for (i, row) in acc.iter_mut().enumerate() {
-                    let ai = v128_load32_splat(a.add(i).cast());
+                    let ai = v128_load32_splat(a.add(i * ars).cast());
                     row[0] = madd(ai, b0, row[0]);
                     row[1] = madd(ai, b1, row[1]);
                 }
-                a = a.add(R);
+                a = a.add(acs);
                 b = b.add(8);
             }
             for (i, row) in acc.iter().enumerate() {
@@ -71,6 +75,11 @@ impl<const R: usize> MicroKernel for Tile<R> {
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
     gemm::sgemm::<Tile<4>>(m, n, k, a, b, c, ldc, accumulate, scratch)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_packed_b(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
+    gemm::sgemm_packed::<Tile<4>>(m, n, k, a, bp, c, ldc, accumulate, scratch)
 }
 
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {

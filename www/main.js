@@ -12,7 +12,8 @@ import { smooth } from './lib/compare.js';
 import { trainingRates } from './lib/progress.js';
 import { errorText } from './lib/errors.js';
 import { renderTex } from './lib/math.js';
-import { FAMILIES, FORMULAS, family } from './lib/models.js';
+import { FAMILIES, FORMULAS, POSITIONAL, family } from './lib/models.js';
+import { cleanViewStates, cleanCost, cleanComparison } from './lib/viewstate.js';
 import { buildForm, switchFamily, updateVisibility, readModel } from './ui/modelform.js';
 import { describeModel } from './lib/describe.js';
 import { setupGenerate } from './ui/generate.js';
@@ -552,6 +553,11 @@ async function savePage() {
       sample: { ...readSampling(), prompt: $('prompt').value },
       view: app.activeView,
       views: app.viewState || {},
+      // Measurements that took a while: the cost lesson's and the encodings comparison's (not the model).
+      results: {
+        cost: app.cost?.results ?? null,
+        compare: app.compare ? { steps: app.compare.steps, runs: app.compare.runs } : null,
+      },
       scoreText: $('score-text').value,
     });
     // Lets tests (and curious users) see that the state is on disk.
@@ -576,7 +582,11 @@ async function restorePage() {
   applySettings(s.settings || {});
   applySampling(s.sample || {});
   if (s.view) app.activeView = s.view;
-  if (s.views && typeof s.views === 'object') app.viewState = s.views;
+  app.viewState = cleanViewStates(s.views);
+  const cost = cleanCost(s.results?.cost);
+  if (cost) app.cost = { results: cost };
+  const compare = cleanComparison(s.results?.compare, POSITIONAL);
+  if (compare) app.compare = { ...compare, running: false, redraw: () => {} };
   if (s.scoreText) $('score-text').value = s.scoreText;
   return true;
 }
@@ -738,7 +748,9 @@ async function initialContent() {
       await applyDemo(demo.state);
       fromLink = true;
       autoTrain = demo.train;
-      showBanner(describeDemo(demo.state), { trainButton: !autoTrain });
+      // View choices that did not check are left out: the rest of the demo opens, and the banner says so.
+      const dropped = demo.dropped ? ` ${t('share.view_dropped', { field: demo.dropped.field })}` : '';
+      showBanner(describeDemo(demo.state) + dropped, { trainButton: !autoTrain });
       app.demo = true;
     }
   } catch (e) {

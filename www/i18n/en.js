@@ -385,6 +385,8 @@ export default {
   'share.reason.damaged': 'the link is damaged or was changed',
   'share.reason.version': 'it was made by a different version of the page',
   'share.reason.invalid': 'its settings are not valid',
+  'share.reason.view-state': 'the choices of its view are not valid',
+  'share.view_dropped': 'Its choices for the view were not valid ({field}): the view opens with its defaults.',
 
   'error.busy': 'Wait for training or generation to finish, or stop it, first.',
   'runs.no_model': 'This run’s model was not kept (too big for the browser’s storage).',

@@ -385,6 +385,8 @@ export default {
   'share.reason.damaged': '链接已损坏或被改动',
   'share.reason.version': '它由另一个版本的页面生成',
   'share.reason.invalid': '其中的设置无效',
+  'share.reason.view-state': '其中视图的选项无效',
+  'share.view_dropped': '链接中视图的选项无效（{field}）：视图以默认选项打开。',
 
   'error.busy': '请先等训练或生成结束，或先停止它。',
   'runs.no_model': '这次训练的模型没有保存（超出浏览器存储的限额）。',

@@ -2,7 +2,9 @@
 // Format v1 (docs/conventions.md): `#v=1&s=<payload>[&train=1]`, payload = base64url(deflate(UTF-8 JSON)).
 // `deflate` is the zlib format, whose Adler-32 checksum also catches tampered payloads.
 // Nothing from a link is ever executed or rendered as HTML: it is parsed as JSON and validated here,
-// and the core validates the settings again.
+// and the core validates the settings again. A view's own choices are checked by their shape
+// (lib/viewstate.js); a link whose view choices alone are bad still opens, without them, and says so.
+import { checkViewState, ViewStateError } from './viewstate.js';
 
 export const LINK_VERSION = 1;
 export const SUPPORTED_VERSIONS = [1];
@@ -15,7 +17,7 @@ export const MAX_PAYLOAD_BYTES = 1 << 20;
 export class LinkError extends Error {
   constructor(code, message) {
     super(message);
-    this.code = code; // 'truncated' (no data) | 'damaged' (cut or changed) | 'version' | 'invalid' | 'too-big' (encoding)
+    this.code = code; // 'truncated' (no data) | 'damaged' (cut or changed) | 'version' | 'invalid' | 'view-state' | 'too-big' (encoding)
   }
 }
 
@@ -59,7 +61,11 @@ export async function encodeState(state, { train = false } = {}) {
   return `v=${LINK_VERSION}&s=${payload}${train ? '&train=1' : ''}`;
 }
 
-/** Decodes a location hash. Returns null when it holds no demo, else { state, train }; throws LinkError. */
+/**
+ * Decodes a location hash. Returns null when it holds no demo, else { state, train, dropped }; throws
+ * LinkError. `dropped` is the LinkError ('view-state', with its `field`) of view choices that did not
+ * check: the demo opens without them (nothing else of the link is lost).
+ */
 export async function decodeHash(hash) {
   const frag = String(hash || '').replace(/^#/, '');
   if (!frag) return null;
@@ -81,7 +87,14 @@ export async function decodeHash(hash) {
   }
   let obj;
   try { obj = JSON.parse(json); } catch { throw new LinkError('damaged', 'the link data is not readable'); }
-  return { state: validateState(obj), train: params.get('train') === '1' };
+  const train = params.get('train') === '1';
+  try {
+    return { state: validateState(obj), train, dropped: null };
+  } catch (e) {
+    if (e.code !== 'view-state') throw e;
+    const { view_state: _, ...rest } = obj;
+    return { state: validateState(rest), train, dropped: e };
+  }
 }
 
 const isObj = (x) => x !== null && typeof x === 'object' && !Array.isArray(x);
@@ -106,7 +119,15 @@ export function validateState(s) {
     if (typeof s.view !== 'string' || !/^[a-z0-9-]{1,40}$/.test(s.view)) bad('view');
     out.view = s.view;
   }
-  if (s.view_state !== undefined) out.view_state = isObj(s.view_state) ? plain(s.view_state, 0) ?? bad('view') : bad('view');
+  if (s.view_state !== undefined) {
+    const vs = isObj(s.view_state) ? plain(s.view_state, 0) ?? bad('view') : bad('view');
+    try {
+      out.view_state = checkViewState(out.view, vs);
+    } catch (e) {
+      if (!(e instanceof ViewStateError)) throw e;
+      throw Object.assign(new LinkError('view-state', `the link's choices for its view are not valid: ${e.message}`), { field: e.field });
+    }
+  }
   return out;
 }
 

@@ -9,6 +9,7 @@ import { logLogFit, lengths } from '../lib/attention.js';
 import { fmtBytes } from '../lib/format.js';
 import { table, el, runForm } from './widgets.js';
 import { modelChartPng } from './png.js';
+import { COST_MAX_T, VIEW_STATES } from '../lib/viewstate.js';
 
 
 function numberField(labelKey, value, attrs) {
@@ -37,21 +38,37 @@ const COST = {
   render(panel, app) {
     const model = app.state.modelSettings;
     app.cost ??= { results: null };
+    // The lengths, width, window and stride chosen are saved with the page and go into share links
+    // (lib/viewstate.js); the measurements are saved with the page only (main.js, savePage).
+    app.viewState ??= {};
+    const saved = app.viewState['attention-cost'] ?? {};
     const maxT = el('select');
     maxT.id = 'cost-max';
-    for (const v of [512, 1024, 2048, 4096]) {
+    for (const v of COST_MAX_T) {
       const o = el('option', '', String(v));
       o.value = String(v);
       maxT.append(o);
     }
-    maxT.value = '2048';
+    maxT.value = String(saved.max ?? 2048);
     const maxLabel = el('label', '', t('views.cost_max'));
     maxLabel.htmlFor = maxT.id;
     const maxWrap = el('div', 'field');
     maxWrap.append(maxLabel, maxT);
-    const width = numberField('views.cost_width', 32, { name: 'width', min: 2, max: 512, step: 2 });
-    const window = numberField('p.window', model.window ?? 8, { name: 'window', min: 1, max: 4096, step: 1 });
-    const stride = numberField('p.stride', 0, { name: 'stride', min: 0, max: 4096, step: 1 });
+    const width = numberField('views.cost_width', saved.width ?? 32, { name: 'width', min: 2, max: 512, step: 2 });
+    const window = numberField('p.window', saved.window ?? model.window ?? 8, { name: 'window', min: 1, max: 4096, step: 1 });
+    const stride = numberField('p.stride', saved.stride ?? 0, { name: 'stride', min: 0, max: 4096, step: 1 });
+    const fields = { max: maxT, width: width.input, window: window.input, stride: stride.input };
+    // Only values the view accepts are kept (a half-typed number is not).
+    const remember = () => {
+      const vs = {};
+      for (const [k, input] of Object.entries(fields)) {
+        const v = Number(input.value);
+        if (!VIEW_STATES['attention-cost'][k](v)) vs[k] = v;
+      }
+      app.viewState['attention-cost'] = vs;
+      app.saveSoon();
+    };
+    for (const input of Object.values(fields)) input.addEventListener('change', remember);
     const { form: f, start, stop, status } = runForm([maxWrap, width.wrap, window.wrap, stride.wrap], 'cost', 'views.cost_run', 'views.cost_stop', () => run());
     stop.disabled = true;
     const timeBox = el('div', 'chart');
@@ -122,6 +139,7 @@ const COST = {
       } finally {
         start.disabled = false;
         stop.disabled = true;
+        app.saveSoon();
       }
     };
     stop.addEventListener('click', () => app.worker.send('stopCost'));

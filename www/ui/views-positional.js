@@ -40,7 +40,7 @@ function drawComparison(box, tableBox, app, runs) {
   app.viewCharts.push(chart);
   box.dataset.series = String(runs.length);
   box.dataset.done = String(runs.filter((r) => r.done).length);
-  const rows = runs.map((r) => [t(`pos.${r.positional}`), r.error ? r.error : (r.points.length ? r.points[r.points.length - 1][1].toFixed(4) : '—'), r.done ? t('views.cmp_finished') : t('views.cmp_running')]);
+  const rows = runs.map((r) => [t(`pos.${r.positional}`), r.error ? r.error : (r.points.length ? r.points[r.points.length - 1][1].toFixed(4) : '—'), t(r.done ? 'views.cmp_finished' : app.compare?.running ? 'views.cmp_running' : 'views.cmp_stopped')]);
   tableBox.replaceChildren(table(['views.cmp_col_pos', 'views.cmp_col_loss', 'views.cmp_col_state'], rows));
 }
 
@@ -59,7 +59,13 @@ const POSITIONAL_VIEW = {
     steps.id = 'cmp-steps';
     steps.min = 1;
     steps.max = 100000;
-    steps.value = String(app.compare?.steps ?? Math.min(300, model.train?.steps ?? 300));
+    app.viewState ??= {};
+    // The steps chosen are saved with the page and go into share links (lib/viewstate.js).
+    steps.value = String(app.viewState.positional?.steps ?? app.compare?.steps ?? Math.min(300, model.train?.steps ?? 300));
+    steps.addEventListener('change', () => {
+      const n = Number(steps.value);
+      if (Number.isInteger(n) && n >= 1 && n <= 100000) { app.viewState.positional = { steps: n }; app.saveSoon(); }
+    });
     const stepsLabel = el('label', '', t('views.cmp_steps'));
     stepsLabel.htmlFor = steps.id;
     const field = el('div', 'field');
@@ -108,6 +114,7 @@ const POSITIONAL_VIEW = {
       } finally {
         app.compare.running = false;
         app.compare.redraw();
+        app.saveSoon(); // the page keeps the comparison's losses (main.js, savePage)
       }
     };
     stop.addEventListener('click', () => app.worker.send('stop'));

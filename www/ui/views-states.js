@@ -11,6 +11,7 @@ import { quantities, matrix, colorOf, css, colorStops, tokenLabel, liveliestUnit
 import { fmtPct } from '../lib/format.js';
 import { pngButton } from './png.js';
 import { el, table } from './widgets.js';
+import { MAX_VIEW_TEXT } from '../lib/viewstate.js';
 
 const isRecurrent = (m) => Boolean(family(m.family)?.recurrent);
 const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -123,7 +124,7 @@ const HIDDEN_STATES = {
       layer: Number.isInteger(saved.layer) && saved.layer >= 0 && saved.layer < (model.layers || 1) ? saved.layer : 0,
       show: typeof saved.show === 'string' ? saved.show : 'h',
     };
-    const remember = () => { app.viewState['hidden-states'] = { ...st }; app.saveSoon(); };
+    const remember = () => { app.viewState['hidden-states'] = { ...st, text: st.text.slice(0, MAX_VIEW_TEXT) }; app.saveSoon(); };
 
     const source = selectField('hs-source', 'views.hs_source', SOURCES.map((s) => ({ value: s, label: t(`views.hs_source_${s}`) })), st.source);
     const textWrap = el('div', 'field hs-text-field');

@@ -11,6 +11,7 @@ import { describeModel } from '../lib/describe.js';
 import { el, onSubmitted } from './widgets.js';
 import { POSITIONAL_VIEWS } from './views-positional.js';
 import { COST_VIEWS } from './views-cost.js';
+import { MAX_VIEW_TEXT } from '../lib/viewstate.js';
 
 // Decided by the family's `attention` flag (lib/models.js), never by its id.
 export const hasAttention = (m) => Boolean(family(m.family)?.attention) && m.source !== 'arpa';
@@ -18,11 +19,11 @@ export const hasAttention = (m) => Boolean(family(m.family)?.attention) && m.sou
 /** A map with the future (j > i, masked by causality) as null, drawn grey. */
 const causal = (m) => m.map((row, i) => row.map((v, j) => (j > i ? null : v)));
 
-/** The map a selection ({ kind: 'head' | 'average' | 'rollout', layer, head }) names. */
+/** The map a selection ({ kind: 'head' | 'average' | 'rollout', layer, head }, `within` the model) names. */
 function pick(ms, sel) {
   if (sel.kind === 'rollout') return ms.rollout;
-  const l = ms.layers[Math.min(sel.layer, ms.layers.length - 1)];
-  return sel.kind === 'average' ? l.average : l.heads[Math.min(sel.head, l.heads.length - 1)];
+  const l = ms.layers[sel.layer];
+  return sel.kind === 'average' ? l.average : l.heads[sel.head];
 }
 
 function selName(sel) {
@@ -31,6 +32,25 @@ function selName(sel) {
   return t('views.att_head_of', { layer: sel.layer + 1, head: sel.head + 1 });
 }
 
+/** The view's state from its saved form ({ text, kind, layer, head }; any of them missing). */
+function fromSaved(saved = {}) {
+  const kind = ['head', 'average', 'rollout'].includes(saved.kind) ? saved.kind : 'head';
+  const index = (v) => (Number.isInteger(v) && v >= 0 ? v : 0);
+  const sel = kind === 'rollout' ? { kind } : kind === 'average' ? { kind, layer: index(saved.layer) } : { kind, layer: index(saved.layer), head: index(saved.head) };
+  return { text: typeof saved.text === 'string' ? saved.text : '', sel };
+}
+
+/** A selection within the model shown: a saved layer or head past its size becomes its last. */
+function within(sel, ms) {
+  if (sel.kind === 'rollout') return sel;
+  const layer = Math.min(sel.layer, ms.layers.length - 1);
+  if (sel.kind === 'average') return { kind: sel.kind, layer };
+  return { kind: sel.kind, layer, head: Math.min(sel.head, ms.layers[layer].heads.length - 1) };
+}
+
+/** The saved form: flat, plain values (share links keep a view's state one level deep). */
+const toSaved = (st) => ({ text: st.text.slice(0, MAX_VIEW_TEXT), ...st.sel });
+
 const ATTENTION = {
   id: 'attention',
   label: 'views.attention',
@@ -38,8 +58,10 @@ const ATTENTION = {
   live: true,
   render(panel, app) {
     const model = app.state.modelSettings;
-    app.attention ??= { text: '', sel: { kind: 'head', layer: 0, head: 0 } };
-    const st = app.attention;
+    // The text and the map chosen are saved with the page and go into share links (lib/viewstate.js).
+    app.viewState ??= {};
+    const st = fromSaved(app.viewState.attention);
+    const remember = () => { app.viewState.attention = toSaved(st); app.saveSoon(); };
     const text = el('textarea', 'att-text');
     text.id = 'att-text';
     text.rows = 2;
@@ -69,6 +91,7 @@ const ATTENTION = {
     const draw = (r) => {
       const ms = r; // the core's: layers [{ heads, average }], rollout
       const toks = r.tokens;
+      st.sel = within(st.sel, ms);
       // Thumbnails: one row per layer, its heads and their average; then the rollout. Each is a button.
       const thumbs = [];
       const thumb = (m, sel) => {
@@ -81,7 +104,7 @@ const ATTENTION = {
         const on = sel.kind === st.sel.kind && (sel.kind === 'rollout' || (sel.layer === st.sel.layer && (sel.kind === 'average' || sel.head === st.sel.head)));
         b.setAttribute('aria-pressed', String(on));
         b.dataset.kind = sel.kind;
-        b.addEventListener('click', () => { st.sel = sel; draw(last); grid.querySelector('[aria-pressed="true"]')?.focus(); });
+        b.addEventListener('click', () => { st.sel = sel; remember(); draw(last); grid.querySelector('[aria-pressed="true"]')?.focus(); });
         thumbs.push(b);
         return b;
       };
@@ -123,7 +146,7 @@ const ATTENTION = {
     };
 
     const run = async ({ live = false } = {}) => {
-      if (!live) st.text = text.value;
+      if (!live && st.text !== text.value) { st.text = text.value; remember(); }
       const r = await app.view('attention', st.text ? { text: st.text } : {});
       last = r;
       if (!panel.isConnected) return;

@@ -20,6 +20,13 @@ const value = (page, id) => page.$eval(`#${id}`, (el) => (el.type === 'checkbox'
 const ppl = async (page) => Number(await page.$eval('#r-ppl', (el) => el.dataset.value));
 const shown = (page, id) => page.$eval(`#${id}`, (el) => !el.hidden);
 
+/** Waits until the page's state is on disk: a change of a field starts a save of all of it. */
+async function saved(page) {
+  const n = await page.evaluate(() => Number(document.body.dataset.saves || 0));
+  await page.$eval('#length', (el) => el.dispatchEvent(new Event('change')));
+  await page.waitForFunction((k) => Number(document.body.dataset.saves || 0) > k, n);
+}
+
 async function setData(page, seed = '9') {
   await page.$eval('#data-settings', (d) => { d.open = true; });
   await page.selectOption('#tokenizer', 'char');
@@ -111,6 +118,14 @@ test('the comparison runner trains the six encodings in the worker and charts th
   assert.equal(await ppl(page), mine);
   await page.click('#generate');
   await page.waitForFunction(() => document.querySelectorAll('#output .tok').length > 5);
+  // The comparison's losses are kept with the page: after a reload, they show with the next model.
+  await saved(page);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  await trainNow(page);
+  await page.click('#tab-positional');
+  await page.waitForFunction(() => document.getElementById('cmp-chart')?.dataset.done === '6');
+  assert.deepEqual(await page.$$eval('#cmp-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent))), rows);
   assert.deepEqual(page.errors, []);
 });
 
@@ -139,6 +154,15 @@ test('the cost lesson measures attention against T in the worker and draws log-l
   await page.$eval('#view-panel .cost-values', (d) => { d.open = true; });
   await screenshot(page, 'transformer-cost', '#views-card');
   assert.deepEqual(await axeViolations(page, '#views-card'), []);
+  // The measurements are kept with the page: after a reload they are drawn again, with their slopes.
+  await saved(page);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  await trainNow(page);
+  await page.click('#tab-attention-cost');
+  assert.equal(await value(page, 'cost-max'), '512');
+  await page.waitForFunction(() => document.querySelectorAll('#cost-slopes li').length === 3);
+  assert.deepEqual(await page.$$eval('#cost-slopes li', (lis) => lis.map((li) => [li.dataset.pattern, Number(li.dataset.timeSlope), Number(li.dataset.memorySlope)])), slopes);
   assert.deepEqual(page.errors, []);
 });
 
@@ -244,4 +268,70 @@ test('linear attention trains and shows its implied maps; a share link keeps the
   assert.deepEqual(shared.errors, []);
   await shared.context().close();
   assert.deepEqual(page.errors, []);
+});
+
+test('a share link and a reload restore the attention view exactly: its text, layer, head and mode; the other views\' choices', async () => {
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await openPage(env, { context });
+  await setData(page, '5');
+  await page.selectOption('#family', 'transformer');
+  await setKnobs(page, { ...SMALL, steps: 5 });
+  await trainNow(page);
+  assert.ok(await openView(page, 'attention', '#att-grid .att-thumb'));
+  const text = 'To be, <b>or</b> not';
+  await page.fill('#att-text', text);
+  await page.click('#view-panel .att-form button[type=submit]');
+  await page.waitForFunction((n) => document.getElementById('att-map')?.dataset.rows === String(n), text.length + 2);
+  // Thumbnails: layer 1's two heads and average, then layer 2's; the rollout last.
+  await page.click('#att-grid .att-row:nth-child(2) .att-thumb[data-kind="head"]:nth-of-type(2)');
+  await page.waitForFunction(() => document.querySelector('.att-title').textContent === 'Layer 2, head 2');
+  await page.click('#share');
+  await page.waitForSelector('#share-dialog[open]');
+  const url = await page.$eval('#share-url', (el) => el.value);
+  await page.click('#share-close');
+
+  /** The attention view as shown: its text, the title of the map and the thumbnail pressed. */
+  const shownState = (p) => p.evaluate(() => ({
+    text: document.getElementById('att-text').value,
+    title: document.querySelector('.att-title').textContent,
+    pressed: [...document.querySelectorAll('#att-grid .att-thumb')].findIndex((b) => b.getAttribute('aria-pressed') === 'true'),
+    rows: document.getElementById('att-map').dataset.rows,
+    markup: document.querySelectorAll('#view-panel b').length,
+  }));
+  const before = await shownState(page);
+  assert.deepEqual(before, { text, title: 'Layer 2, head 2', pressed: 4, rows: String(text.length + 2), markup: 0 });
+
+  const shared = await openPage(env, { hash: url.slice(url.indexOf('#')) });
+  await shared.click('#banner-train');
+  await shared.waitForFunction(() => document.getElementById('tab-attention')?.getAttribute('aria-selected') === 'true' && document.getElementById('r-ppl').dataset.value !== '', null, { timeout: 60000 });
+  await shared.waitForFunction((n) => document.getElementById('att-map')?.dataset.rows === n, before.rows);
+  assert.deepEqual(await shownState(shared), before, 'the link restores the text and the map chosen');
+  assert.deepEqual(shared.errors, []);
+  await shared.context().close();
+
+  // The saved page: another mode (layer 1's head average) and the other views' choices survive a reload.
+  await page.click('#att-grid .att-row:nth-child(1) .att-thumb[data-kind="average"]');
+  await page.waitForFunction(() => document.querySelector('.att-title').textContent === 'Layer 1, average of the heads');
+  await page.click('#tab-attention-cost');
+  await page.selectOption('#cost-max', '512');
+  await page.fill('#cost-width', '16');
+  await page.$eval('#cost-width', (el) => el.dispatchEvent(new Event('change', { bubbles: true })));
+  await page.click('#tab-positional');
+  await page.fill('#cmp-steps', '25');
+  await page.$eval('#cmp-steps', (el) => el.dispatchEvent(new Event('change', { bubbles: true })));
+  await page.click('#tab-attention');
+  await saved(page);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  await trainNow(page);
+  await page.waitForFunction(() => document.getElementById('tab-attention')?.getAttribute('aria-selected') === 'true');
+  await page.waitForFunction((n) => document.getElementById('att-map')?.dataset.rows === n, before.rows);
+  assert.deepEqual(await shownState(page), { ...before, title: 'Layer 1, average of the heads', pressed: 2 });
+  await page.click('#tab-attention-cost');
+  assert.equal(await value(page, 'cost-max'), '512');
+  assert.equal(await value(page, 'cost-width'), '16');
+  await page.click('#tab-positional');
+  assert.equal(await value(page, 'cmp-steps'), '25');
+  assert.deepEqual(page.errors, []);
+  await context.close();
 });

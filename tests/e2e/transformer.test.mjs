@@ -275,8 +275,11 @@ test('a share link and a reload restore the attention view exactly: its text, la
   const page = await openPage(env, { context });
   await setData(page, '5');
   await page.selectOption('#family', 'transformer');
-  await setKnobs(page, { ...SMALL, steps: 5 });
+  await setKnobs(page, { ...SMALL, steps: 5, positional: 'relative', rel_clip: 6 });
   await trainNow(page);
+  // The runs table names the run's key settings, as for every family.
+  await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr[data-run]').length === 1);
+  assert.match(await page.$eval('#runs tbody tr[data-run]', (el) => el.textContent), /Transformer: 2 layers × 2 heads, d = 32, T = 32, relative \(Shaw et al\., k = 6\), full causal, pre-LN/);
   assert.ok(await openView(page, 'attention', '#att-grid .att-thumb'));
   const text = 'To be, <b>or</b> not';
   await page.fill('#att-text', text);

@@ -23,7 +23,9 @@ export function describeModel(m, fallback = '') {
   if (m.family === 'transformer') {
     const layers = m.layers === 1 ? t('desc.layer_one') : t('desc.layers', { n: m.layers });
     const attn = m.attention === 'sparse' ? t('desc.tf_sparse', { w: m.window, s: m.stride }) : t(`attn.${m.attention ?? 'full'}`);
-    return t('desc.transformer', { layers, heads: m.heads, d: m.width, t: m.context, pos: t(`pos.${m.positional ?? 'learned'}`), attn, norm: t(`norm.${m.norm ?? 'pre'}`) });
+    // The knobs that tell two runs of a pattern or an encoding apart: sparse's w and s, relative's k.
+    const pos = m.positional === 'relative' ? t('desc.tf_relative', { k: m.rel_clip ?? 16 }) : t(`pos.${m.positional ?? 'learned'}`);
+    return t('desc.transformer', { layers, heads: m.heads, d: m.width, t: m.context, pos, attn, norm: t(`norm.${m.norm ?? 'pre'}`) });
   }
   return fallback;
 }

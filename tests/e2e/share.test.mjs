@@ -131,3 +131,19 @@ for (const [name, mangle] of Object.entries(BROKEN)) {
     assert.deepEqual(page.errors, []);
   });
 }
+
+test('a link whose view choices are bad opens everything else and says which field it left out', async () => {
+  const page = await openPage(env);
+  // Made by hand (the page never encodes a bad state): FIXTURES[0]'s demo on the attention view, layer -1.
+  const hash = await page.evaluate(async (state) => {
+    const { toBase64Url } = await import('/www/lib/share.js');
+    const cs = new Blob([new TextEncoder().encode(JSON.stringify(state))]).stream().pipeThrough(new CompressionStream('deflate'));
+    return `#v=1&s=${toBase64Url(new Uint8Array(await new Response(cs).arrayBuffer()))}`;
+  }, { ...FIXTURES[0].state, view: 'attention', view_state: { text: 'to be', layer: -1 } });
+  const other = await openPage(env, { hash });
+  assert.equal(await other.$eval('#banner', (el) => el.classList.contains('bad')), false);
+  assert.match(await other.$eval('#banner-text', (el) => el.textContent), /^Opened a shared demo: .*Its choices for the view were not valid \(layer\): the view opens with its defaults\.$/);
+  assert.equal(await value(other, 'corpus'), FIXTURES[0].state.corpus.text);
+  assert.equal(await value(other, 'seed'), String(FIXTURES[0].state.config.seed));
+  assert.deepEqual(other.errors, []);
+});

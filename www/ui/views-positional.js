@@ -10,6 +10,7 @@ import { heatmap } from './matrix.js';
 import { pngButton, modelChartPng } from './png.js';
 import { describeModel } from '../lib/describe.js';
 import { table, el, runForm } from './widgets.js';
+import { VIEW_STATES } from '../lib/viewstate.js';
 
 const applies = (m) => Boolean(family(m.family)?.attention) && m.source !== 'arpa';
 
@@ -64,7 +65,7 @@ const POSITIONAL_VIEW = {
     steps.value = String(app.viewState.positional?.steps ?? app.compare?.steps ?? Math.min(300, model.train?.steps ?? 300));
     steps.addEventListener('change', () => {
       const n = Number(steps.value);
-      if (Number.isInteger(n) && n >= 1 && n <= 100000) { app.viewState.positional = { steps: n }; app.saveSoon(); }
+      if (!VIEW_STATES.positional.steps(n)) { app.viewState.positional = { steps: n }; app.saveSoon(); }
     });
     const stepsLabel = el('label', '', t('views.cmp_steps'));
     stepsLabel.htmlFor = steps.id;

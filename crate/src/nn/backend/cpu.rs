@@ -7,6 +7,7 @@
 
 use super::pack_cache::{self, PackCache};
 use super::{Backend, SgdStep};
+use super::attention_gemm;
 use crate::nn::kernels::{self, AdamStep, GemmScratch, Kernels, MatRef};
 use crate::nn::ops::{self, activation::Activation, attention::AttnSpec, elementwise::Binary};
 use crate::nn::tensor::{BufferId, Ids, Tensor};
@@ -50,6 +51,8 @@ pub struct Cpu {
     scratch: GemmScratch,
     /// Weights packed once for the small-m products that reuse them (`pack_cache`).
     packed: PackCache,
+    /// Attention's per-block work space (`attention_gemm`), grown once to the largest call's size.
+    attn_work: Vec<f32>,
     /// Enforce the buffer rules a GPU needs (see `checked`).
     checked: bool,
     /// (synchronous reads, batched readbacks) so far, shared with whoever asked (`read_counts`).
@@ -119,6 +122,13 @@ fn check_rules(outs: &[Tensor], ins: &[Tensor]) {
     }
 }
 
+/// Grows a work buffer to `n` floats (once: a steady state allocates nothing).
+fn grow(v: &mut Vec<f32>, n: usize) {
+    if v.len() < n {
+        v.resize(n, 0.0);
+    }
+}
+
 /// (B, Tq, C) of an attention call: out is [B × Tq × C] (rank 3), qkv [B × Tk × 3C].
 fn attn_dims(out: Tensor, qkv: Tensor) -> (usize, usize, usize) {
     let d = out.shape.dims();
@@ -144,7 +154,7 @@ impl Cpu {
     }
     /// A backend running the kernel flavour `kern`. Allocates its sgemm scratch now, once.
     pub fn with_kernels(kern: &'static Kernels) -> Cpu {
-        Cpu { bufs: Bufs::default(), ids: Vec::new(), kern, scratch: GemmScratch::new(), packed: PackCache::new(), checked: false, reads: Rc::default() }
+        Cpu { bufs: Bufs::default(), ids: Vec::new(), kern, scratch: GemmScratch::new(), packed: PackCache::new(), attn_work: Vec::new(), checked: false, reads: Rc::default() }
     }
     /// A CPU backend that panics on any call a WebGPU backend could not make (backend/mod.rs, "Buffer
     /// rules"): an offset not a multiple of 256 bytes, a buffer over 128 MiB, an op reading a buffer
@@ -206,12 +216,13 @@ impl Backend for Cpu {
         }
         self.bufs.written(&x).fill(value);
     }
-    /// Floats, ids, the sgemm scratch and the packed-weight cache.
+    /// Floats, ids, the sgemm scratch, the packed-weight cache and attention's work space.
     fn allocated_bytes(&self) -> u64 {
         self.bufs.iter().map(|b| b.len() as u64 * 4).sum::<u64>()
             + self.ids.iter().map(|b| b.len() as u64 * 4).sum::<u64>()
             + self.scratch.bytes()
             + self.packed.bytes()
+            + self.attn_work.len() as u64 * 4
     }
 
     fn matmul(&mut self, out: Tensor, a: Tensor, b: Tensor, ta: bool, tb: bool, accumulate: bool) {
@@ -372,28 +383,46 @@ impl Backend for Cpu {
         let (b, tq, c) = attn_dims(out, qkv);
         let tk = qkv.shape.rows() / b;
         assert_eq!(probs.len(), b * spec.heads * tq * tk, "attention: probs {:?}", probs.shape);
-        match rel {
-            None => {
-                let ([o, p], [x]) = io(&mut self.bufs, self.checked, [out, probs], [qkv]);
-                ops::attention::attention_forward(o, p, x, &[], &[], spec, b, tq, tk, c);
-            }
-            Some([wk, wv]) => {
-                let ([o, p], [x, wk, wv]) = io(&mut self.bufs, self.checked, [out, probs], [qkv, wk, wv]);
-                ops::attention::attention_forward(o, p, x, wk, wv, spec, b, tq, tk, c);
-            }
+        let fast = attention_gemm::handles(spec);
+        if fast {
+            grow(&mut self.attn_work, attention_gemm::work_floats(spec, tk));
+        }
+        let (kern, scratch, work) = (self.kern, &mut self.scratch, &mut self.attn_work[..]);
+        let (rel, ins) = match rel {
+            None => (false, [qkv, qkv, qkv]),
+            Some([wk, wv]) => (true, [qkv, wk, wv]),
+        };
+        let ([o, p], [x, wk, wv]) = io(&mut self.bufs, self.checked, [out, probs], ins);
+        let (wk, wv) = if rel { (wk, wv) } else { (&[][..], &[][..]) };
+        if fast {
+            attention_gemm::forward(kern, scratch, work, o, p, x, wk, wv, spec, b, tq, tk, c);
+        } else {
+            ops::attention::attention_forward(o, p, x, wk, wv, spec, b, tq, tk, c);
         }
     }
     fn attention_backward(&mut self, dqkv: Tensor, drel: Option<[Tensor; 2]>, dout: Tensor, out: Tensor, probs: Tensor, qkv: Tensor, rel: Option<[Tensor; 2]>, spec: &AttnSpec) {
         let (b, tq, c) = attn_dims(out, qkv);
         let tk = qkv.shape.rows() / b;
+        let fast = attention_gemm::handles(spec);
+        if fast {
+            grow(&mut self.attn_work, attention_gemm::work_floats(spec, tk));
+        }
+        let (kern, scratch, work) = (self.kern, &mut self.scratch, &mut self.attn_work[..]);
+        let mut run = |dx: &mut [f32], dwk: &mut [f32], dwv: &mut [f32], d: &[f32], o: &[f32], p: &[f32], x: &[f32], wk: &[f32], wv: &[f32]| {
+            if fast {
+                attention_gemm::backward(kern, scratch, work, dx, dwk, dwv, d, o, p, x, wk, wv, spec, b, tq, tk, c);
+            } else {
+                ops::attention::attention_backward(dx, dwk, dwv, d, o, p, x, wk, wv, spec, b, tq, tk, c);
+            }
+        };
         match (drel, rel) {
             (Some([dwk, dwv]), Some([wk, wv])) => {
                 let ([dx, dwk, dwv], [d, o, p, x, wk, wv]) = io(&mut self.bufs, self.checked, [dqkv, dwk, dwv], [dout, out, probs, qkv, wk, wv]);
-                ops::attention::attention_backward(dx, dwk, dwv, d, o, p, x, wk, wv, spec, b, tq, tk, c);
+                run(dx, dwk, dwv, d, o, p, x, wk, wv);
             }
             _ => {
                 let ([dx], [d, o, p, x]) = io(&mut self.bufs, self.checked, [dqkv], [dout, out, probs, qkv]);
-                ops::attention::attention_backward(dx, &mut [], &mut [], d, o, p, x, &[], &[], spec, b, tq, tk, c);
+                run(dx, &mut [], &mut [], d, o, p, x, &[], &[]);
             }
         }
     }

@@ -13,6 +13,7 @@
 //! floats); no buffer exceeds 128 MiB (`params::MAX_PART_FLOATS`); no op reads a buffer it writes
 //! (an in-place operand is one read-write binding); masks are device tensors, made once.
 
+pub mod attention_gemm;
 pub mod cpu;
 pub mod pack_cache;
 

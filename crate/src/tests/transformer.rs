@@ -239,7 +239,7 @@ fn the_estimate_is_what_gets_allocated() {
 const CORPUS: &str = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\nthe mat and the log\n";
 
 fn run_config(c: &TransformerConfig) -> RunConfig {
-    RunConfig { seed: 5, data: DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Char, false), ..Default::default() }, model: ModelConfig::new("transformer", c) }
+    RunConfig { seed: 5, data: DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Char, false), ..Default::default() }, model: ModelConfig::new("transformer", c), ..Default::default() }
 }
 
 #[test]

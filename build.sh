@@ -4,6 +4,7 @@
 #   ./build.sh serve [--port N]   build the release wasm and serve the page on http://127.0.0.1:8080
 #   ./build.sh test               every test: native cargo tests, wasm tests in node, browser tests
 #   ./build.sh bench              benchmark table; JSON in bench-results/bench.json
+#   ./build.sh nanogpt [--steps N] the 2000-step nanoGPT recipe in headless chromium (≈ 15 min; JSON)
 #   ./build.sh dist               a static folder (dist/) ready to host
 #   ./build.sh build              just build the page's wasm (and the CLI)
 set -euo pipefail
@@ -142,6 +143,12 @@ cmd_bench() {
   node tests/bench/run.mjs --out bench-results/bench.json
 }
 
+cmd_nanogpt() {
+  build_wasm
+  ensure_chromium
+  node tests/bench/nanogpt.mjs "$@"
+}
+
 cmd_dist() {
   build_wasm
   log "assembling dist/"
@@ -156,7 +163,8 @@ case "${1:-}" in
   serve) shift; cmd_serve "$@" ;;
   test) cmd_test ;;
   bench) cmd_bench ;;
+  nanogpt) shift; cmd_nanogpt "$@" ;;
   dist) cmd_dist ;;
   build) build_wasm; build_cli ;;
-  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

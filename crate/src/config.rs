@@ -4,6 +4,7 @@
 //! and interpreted only by the family (found through `crate::families`).
 
 use crate::families;
+use crate::lm::windows::EvalConfig;
 use crate::text::DataConfig;
 use crate::{Error, Result};
 use serde::de::{DeserializeOwned, Deserializer};
@@ -88,6 +89,10 @@ pub struct RunConfig {
     pub seed: u64,
     pub data: DataConfig,
     pub model: ModelConfig,
+    /// Which validation losses to report (default: every validation token once, only); left out of
+    /// the JSON when it is the default.
+    #[serde(skip_serializing_if = "EvalConfig::is_default")]
+    pub eval: EvalConfig,
 }
 
 impl RunConfig {
@@ -106,6 +111,7 @@ impl RunConfig {
                 self.seed
             )));
         }
+        self.eval.validate()?;
         Ok(RunConfig { model: self.model.normalized()?, ..self.clone() })
     }
 }

@@ -7,6 +7,7 @@ pub use crate::config::{ModelConfig, RunConfig};
 use crate::families;
 use crate::lm::eval::{perplexity, Perplexity};
 use crate::lm::sample::{generate, Generated, Generator, SampleConfig};
+use crate::lm::windows::{window_loss, EvalProtocol, WindowLoss};
 use crate::lm::{LanguageModel, ModelInfo};
 use crate::modelfile::{self, FileMeta};
 use crate::ngram::arpa::ArpaModel;
@@ -34,6 +35,9 @@ pub struct Report {
     pub model: ModelInfo,
     pub data: DataStats,
     pub validation: Perplexity,
+    /// nanoGPT's validation loss over random windows (`lm::windows`), when the run asks for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<WindowLoss>,
 }
 
 pub struct Session {
@@ -213,10 +217,14 @@ impl Session {
         Ok(model)
     }
 
-    /// Validation perplexity and the numbers behind it.
+    /// Validation perplexity and the numbers behind it (and nanoGPT's window loss if asked for).
     pub fn report(&self) -> Result<Report> {
         let model = self.model()?;
-        Ok(Report { model: model.info(), data: self.data.stats.clone(), validation: perplexity(&*model, &self.data.valid) })
+        let windows = match self.config.eval.protocol {
+            EvalProtocol::Windows => Some(window_loss(&*model, &self.data.valid, &self.config.eval, self.config.seed)?),
+            EvalProtocol::Stream => None,
+        };
+        Ok(Report { model: model.info(), data: self.data.stats.clone(), validation: perplexity(&*model, &self.data.valid), windows })
     }
 
     /// Generates after a prompt, handing each token to `on_token` (return false to stop).

@@ -131,7 +131,7 @@ function saturationText(r) {
 /** The data a run was trained and validated on: runs compare only on the same split. */
 function splitKey(r) {
   const d = r.settings?.data || {};
-  return JSON.stringify([r.corpus?.preset ?? r.corpus?.name ?? '', r.corpus?.chars ?? 0, d.valid_fraction, d.split, d.split === 'tail' ? null : r.settings?.seed]);
+  return JSON.stringify([r.corpus?.preset ?? r.corpus?.name ?? '', r.corpus?.chars ?? 0, d.valid_fraction, d.split, d.split_unit ?? 'unit', d.split === 'tail' ? null : r.settings?.seed]);
 }
 
 function corpusLabel(r) {

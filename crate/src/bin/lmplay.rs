@@ -22,7 +22,8 @@ mod cli {
     use lmplay::nn::ops::activation::Activation;
     use lmplay::nn::optim::{schedule::Decay, OptimizerKind};
     use lmplay::session::{ModelConfig, RunConfig, Session};
-    use lmplay::text::{Boundary, SplitKind, TokenizerKind};
+    use lmplay::lm::windows::{EvalConfig, EvalProtocol};
+    use lmplay::text::{Boundary, SplitKind, SplitUnit, TokenizerKind};
     use lmplay::{Error, Result};
     use std::io::Write;
 
@@ -259,6 +260,23 @@ mod cli {
         /// random, or tail (also: contiguous).
         #[arg(long)]
         split: Option<String>,
+        /// What --valid-fraction counts: unit (whole lines or sentences, the default) or token (the
+        /// last share of the tokens, nanoGPT's split of its characters; with --split tail).
+        #[arg(long)]
+        split_unit: Option<String>,
+        /// stream (every validation token once, the default) or windows (also nanoGPT's
+        /// estimate_loss: the mean loss of --eval-batches batches of random windows; seeded).
+        #[arg(long)]
+        eval_protocol: Option<String>,
+        /// With --eval-protocol windows: batches (nanoGPT's eval_iters, default 200).
+        #[arg(long)]
+        eval_batches: Option<usize>,
+        /// With --eval-protocol windows: windows per batch (default 12).
+        #[arg(long)]
+        eval_batch_size: Option<usize>,
+        /// With --eval-protocol windows: tokens per window (default: the model's context).
+        #[arg(long)]
+        eval_window: Option<usize>,
         #[arg(long)]
         seed: Option<u64>,
         /// Print JSON instead of a table.
@@ -332,6 +350,11 @@ mod cli {
             if let Some(s) = &self.split {
                 d.split = parse_enum::<SplitKind>("split", s)?;
             }
+            if let Some(s) = &self.split_unit {
+                d.split_unit = parse_enum::<SplitUnit>("split unit", s)?;
+            }
+            self.eval_flags(&mut c.eval)?;
+            let d = &mut c.data;
             if let Some(m) = self.min_count {
                 d.min_count = m;
             }
@@ -470,11 +493,25 @@ mod cli {
             Ok(())
         }
 
+        /// The evaluation flags onto `e`.
+        fn eval_flags(&self, e: &mut EvalConfig) -> Result<()> {
+            if let Some(p) = &self.eval_protocol {
+                e.protocol = parse_enum::<EvalProtocol>("evaluation protocol", p)?;
+            }
+            set(&mut e.batches, self.eval_batches);
+            set(&mut e.batch_size, self.eval_batch_size);
+            set(&mut e.window, self.eval_window);
+            Ok(())
+        }
+
         /// A trained session: loaded from --load or --load-arpa, or trained now (with progress lines on stderr).
         fn trained(&self) -> Result<Session> {
             if let Some(path) = &self.load {
-                // A loaded model brings its own settings; flags that would change them cannot apply.
-                if self.config()?.validated()? != RunConfig::default().validated()? {
+                // A loaded model brings its own settings; flags that would change them cannot apply
+                // (the evaluation flags can: they change no model).
+                let mut config = self.config()?;
+                config.eval = EvalConfig::default();
+                if config.validated()? != RunConfig::default().validated()? {
                     return Err(Error::config(
                         "--load takes the model and data settings from the model file: drop the settings flags (and --config)",
                     ));
@@ -482,6 +519,8 @@ mod cli {
                 let bytes = std::fs::read(path).map_err(|e| Error::new("io", format!("cannot read {path}: {e}")))?;
                 let corpus = self.corpus.as_deref().map(read).transpose()?;
                 let mut s = Session::load(&bytes, corpus.as_deref())?;
+                self.eval_flags(&mut s.config.eval)?;
+                s.config.eval.validate()?;
                 if let Some(test) = &self.test {
                     let text = read(test)?;
                     s.data.valid = lmplay::text::Dataset::encode_text(&s.data.config, &s.data.vocab, &text);
@@ -613,7 +652,8 @@ mod cli {
                 let r = s.report()?;
                 if args.json {
                     let v = &r.validation;
-                    let out = serde_json::json!({
+                    let mut out = serde_json::json!({
+                        "validation_loss": v.bits_per_token * std::f64::consts::LN_2,
                         "perplexity": v.perplexity,
                         "perplexity_excluding_oov": v.perplexity_excluding_oov,
                         "bits_per_token": v.bits_per_token,
@@ -627,6 +667,9 @@ mod cli {
                         "data": r.data,
                         "config": s.config,
                     });
+                    if let Some(w) = &r.windows {
+                        out["validation_loss_windows"] = serde_json::to_value(w).expect("json");
+                    }
                     println!("{}", serde_json::to_string_pretty(&out).expect("json"));
                 } else {
                     let v = &r.validation;
@@ -634,6 +677,9 @@ mod cli {
                     println!("vocabulary   {} types", r.data.vocab_size);
                     println!("tokens       {} train, {} scored (m)", r.data.train_tokens, v.m);
                     println!("perplexity   {}", fmt_ppl(v.perplexity));
+                    if let Some(w) = &r.windows {
+                        println!("window loss  {:.4} nats ({} batches × {} windows of {} tokens, nanoGPT's estimate)", w.loss, w.batches, w.batch_size, w.window);
+                    }
                     println!("  excl. OOV  {}", fmt_ppl(v.perplexity_excluding_oov));
                     println!("OOV          {} tokens ({:.2}%)", v.oov_tokens, 100.0 * v.oov_rate);
                     for n in &v.notes {

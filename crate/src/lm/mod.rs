@@ -1,8 +1,9 @@
 //! The one interface every language model implements, n-gram and neural alike (makemore style).
-//! Evaluation ([`eval`]), generation ([`sample`]), the views and the UI only ever see these traits.
+//! Evaluation ([`eval`], and nanoGPT's protocol in [`windows`]), generation ([`sample`]), the views and the UI only ever see these traits.
 
 pub mod eval;
 pub mod sample;
+pub mod windows;
 
 use crate::text::{TokenId, Vocab, BOS};
 use serde::Serialize;

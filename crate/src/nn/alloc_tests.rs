@@ -146,6 +146,7 @@ fn a_training_step_allocates_nothing() {
         let (att, datt, aprobs) = (tensor(&mut be, rng, &[2, 3, 4]), tensor(&mut be, rng, &[2, 3, 4]), tensor(&mut be, rng, &[2, 2, 3, 3]));
         let (rk, rv, drk, drv) = (tensor(&mut be, rng, &[2, 2]), tensor(&mut be, rng, &[2, 2]), tensor(&mut be, rng, &[2, 2]), tensor(&mut be, rng, &[2, 2]));
         let (den, lscratch, cache) = (tensor(&mut be, rng, &[12]), tensor(&mut be, rng, &[6]), tensor(&mut be, rng, &[4, 12]));
+        let (lstate, att1) = (tensor(&mut be, rng, &[2, 6]), tensor(&mut be, rng, &[1, 4]));
         let spec = AttnSpec { heads: 2, pattern: Pattern::Sparse { window: 2, stride: 2 }, alibi: true, rel: Some(1) };
         let adam = AdamStep::new(1e-3, 0.9, 0.999, 1e-8, 0.01, 3);
         let sgd = SgdStep { lr: 0.1, momentum: 0.9, weight_decay: 1e-4, first: false };
@@ -196,6 +197,8 @@ fn a_training_step_allocates_nothing() {
             ("attention_backward", Box::new(move |be| be.attention_backward(dqkv, Some([drk, drv]), datt, att, aprobs, qkv, Some([rk, rv]), &spec))),
             ("linear_attention", Box::new(move |be| be.linear_attention(att, den, lscratch, qkv, 2))),
             ("linear_attention_backward", Box::new(move |be| be.linear_attention_backward(dqkv, lscratch, datt, att, den, qkv, 2))),
+            ("linear_attention_state", Box::new(move |be| be.linear_attention_state(lstate, qkvr.reshape(&[6, 12]), 2))),
+            ("linear_attention_step", Box::new(move |be| be.linear_attention_step(att1, lstate, cache.first_rows(1), 2))),
             ("copy_rows", Box::new(move |be| be.copy_rows(cache, 2, qkvr.reshape(&[6, 12]), 1, 2))),
         ];
         // Warm-up: anything allocated lazily on first use is allowed once.

@@ -30,6 +30,7 @@ pub fn run_config(c: FixedWindowConfig) -> RunConfig {
         seed: 5,
         data: DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Word, false), ..Default::default() },
         model: ModelConfig::new("fixed-window", &c),
+        ..Default::default()
     }
 }
 

@@ -16,3 +16,4 @@ mod long_range;
 mod recurrent;
 mod sequence;
 mod transformer;
+mod window_eval;

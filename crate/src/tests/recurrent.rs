@@ -218,6 +218,7 @@ fn run_config(family: &str, c: RecurrentConfig) -> RunConfig {
         seed: 5,
         data: DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Char, false), ..Default::default() },
         model: ModelConfig::new(family, &c),
+        ..Default::default()
     }
 }
 

@@ -1,6 +1,6 @@
 //! The Transformer through the stack: every gradient against finite differences (each positional
-//! encoding, each attention pattern, pre- and post-LN, dropout), KV-cache streams against a full
-//! re-run, the memory estimate against what is allocated, training, model files, generation.
+//! encoding, each attention pattern, pre- and post-LN, dropout), KV-cache and running-state streams
+//! against a full re-run, the memory estimate against what is allocated, training, model files, generation.
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -152,10 +152,51 @@ fn kv_cache_streams_equal_a_full_rerun() {
     }
 }
 
-/// Two streams at once share the device's cache: each re-reads its window when it finds the other's.
+/// A linear-attention step reads only the running state (O(H·d_k²) per block, fixed-size tensors
+/// allocated at creation), never the prefix: with every block's qkv rows of the prefix overwritten
+/// by NaN between pushes, its distributions stay those of an undisturbed stream, up to the window's
+/// slide (whose re-read rebuilds the state from a fresh pass). A KV-cache stream, which does read
+/// the prefix, is broken by the same poison, so the check can fail.
+#[test]
+fn linear_attention_steps_read_the_running_state_not_the_prefix() {
+    for attention in [AttentionKind::Linear, AttentionKind::Full] {
+        let net = Network::<Transformer>::new(TransformerConfig { attention, ..small(Positional::Learned) }, vocab(), Box::new(Cpu::checked()), Some(8)).unwrap();
+        randomise(&net, 5);
+        let s = stream(6); // one context: no slide
+        let run = |poison: bool| {
+            let mut st = net.stream();
+            let mut d = vec![0.0; net.vocab.len()];
+            let mut out = Vec::new();
+            for &t in &s {
+                st.push(t);
+                if poison {
+                    let eng = &mut *net.engine.borrow_mut();
+                    for rows in net.model.prefix_rows() {
+                        eng.be.write(rows, &vec![f32::NAN; rows.len()]);
+                    }
+                }
+                st.distribution(&mut d);
+                out.push(d.clone());
+            }
+            out
+        };
+        let (clean, poisoned) = (run(false), run(true));
+        let same = clean.iter().zip(&poisoned).all(|(a, b)| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9));
+        assert_eq!(same, attention == AttentionKind::Linear, "{attention:?}");
+    }
+}
+
+/// Two streams at once share the device's cache (or running state): each re-reads its window when it
+/// finds the other's.
 #[test]
 fn interleaved_streams_do_not_disturb_each_other() {
-    let net = Network::<Transformer>::new(small(Positional::Rope), vocab(), Box::new(Cpu::checked()), Some(8)).unwrap();
+    for c in [small(Positional::Rope), TransformerConfig { attention: AttentionKind::Linear, ..small(Positional::Learned) }] {
+        interleaved_streams(c);
+    }
+}
+
+fn interleaved_streams(c: TransformerConfig) {
+    let net = Network::<Transformer>::new(c, vocab(), Box::new(Cpu::checked()), Some(8)).unwrap();
     randomise(&net, 4);
     let (a, b) = (stream(15), stream(16)[3..].to_vec());
     let alone = |s: &[TokenId]| {
@@ -198,7 +239,7 @@ fn the_estimate_is_what_gets_allocated() {
 const CORPUS: &str = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\nthe mat and the log\n";
 
 fn run_config(c: &TransformerConfig) -> RunConfig {
-    RunConfig { seed: 5, data: DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Char, false), ..Default::default() }, model: ModelConfig::new("transformer", c) }
+    RunConfig { seed: 5, data: DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Char, false), ..Default::default() }, model: ModelConfig::new("transformer", c), ..Default::default() }
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! From raw text to the token streams models train and are evaluated on.
 //!
 //! The text is cut into *units* (lines or sentences, see [`Boundary`]), the units are split into
-//! training and validation sets with a seeded shuffle, the vocabulary is built on the training
-//! units only, and each split becomes one boundary-marked stream of ids:
+//! training and validation sets with a seeded shuffle (or the last ones held out; or, with
+//! [`SplitUnit::Token`], the last share of the *tokens*, cutting one unit in two, as nanoGPT cuts its
+//! characters), the vocabulary is built on the training units only, and each split becomes one
+//! boundary-marked stream of ids:
 //! `<s> w w w </s> <s> w w </s> ...` (or `<s> w w w ...` with no boundaries).
 
 use super::tokenizer::{Tokenizer, TokenizerKind};
@@ -40,6 +42,25 @@ pub enum SplitKind {
     Tail,
 }
 
+/// What the validation share counts: whole units, or tokens (a contiguous split only).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitUnit {
+    /// The share of the units (lines or sentences) goes to validation, each unit whole.
+    #[default]
+    Unit,
+    /// The last share of the tokens goes to validation: training takes the first
+    /// ⌊n·(1 − valid_fraction)⌋ of the n tokens, the unit holding the cut is cut in two. With the
+    /// char tokenizer and no boundaries these are nanoGPT's `data[:int(n*0.9)]` / `data[int(n*0.9):]`.
+    Token,
+}
+
+impl SplitUnit {
+    fn is_unit(&self) -> bool {
+        *self == SplitUnit::Unit
+    }
+}
+
 /// Tokenization, boundaries, vocabulary and split. Defaults are those of the page.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(default)]
@@ -53,6 +74,9 @@ pub struct DataConfig {
     /// Share of units held out for validation.
     pub valid_fraction: f64,
     pub split: SplitKind,
+    /// What `valid_fraction` counts (left out of the JSON when it is the default, units).
+    #[serde(skip_serializing_if = "SplitUnit::is_unit")]
+    pub split_unit: SplitUnit,
 }
 
 impl Default for DataConfig {
@@ -64,6 +88,7 @@ impl Default for DataConfig {
             max_vocab: 0,
             valid_fraction: 0.1,
             split: SplitKind::Random,
+            split_unit: SplitUnit::Unit,
         }
     }
 }
@@ -75,6 +100,9 @@ impl DataConfig {
                 "the validation share must be between 0 and 1 (got {})",
                 self.valid_fraction
             )));
+        }
+        if self.split_unit == SplitUnit::Token && self.split != SplitKind::Tail {
+            return Err(Error::config("a split by tokens is contiguous: use it with the tail (contiguous) split"));
         }
         if self.max_vocab != 0 && self.max_vocab < 3 {
             return Err(Error::config("the vocabulary must allow at least [UNK], <s> and </s> (max size ≥ 3)"));
@@ -184,7 +212,10 @@ impl Dataset {
     pub fn from_corpus(text: &str, cfg: &DataConfig, seed: u64) -> Result<Dataset> {
         cfg.validate()?;
         let (mut types, mut index) = (Vec::new(), FxHashMap::default());
-        let units = cut_units(text, cfg, &mut types, &mut index);
+        let mut units = cut_units(text, cfg, &mut types, &mut index);
+        if cfg.split_unit == SplitUnit::Token {
+            return Self::split_tokens(cfg, &types, &mut units);
+        }
         let n = units.len();
         if n == 0 {
             return Err(Error::new("empty-corpus", "The corpus is empty: paste some text, drop a .txt file or pick a preset."));
@@ -208,6 +239,26 @@ impl Dataset {
         let train: Vec<usize> = (0..n).filter(|&i| !is_valid[i]).collect();
         let valid: Vec<usize> = (0..n).filter(|&i| is_valid[i]).collect();
         Ok(Self::assemble(cfg, &types, &units, &train, &units, &valid))
+    }
+
+    /// The contiguous split by tokens ([`SplitUnit::Token`]): the first ⌊n·(1 − f)⌋ tokens train.
+    fn split_tokens(cfg: &DataConfig, types: &[String], units: &mut Units) -> Result<Dataset> {
+        let total = units.ids.len();
+        if total == 0 {
+            return Err(Error::new("empty-corpus", "The corpus is empty: paste some text, drop a .txt file or pick a preset."));
+        }
+        if total < 2 {
+            return Err(Error::new("corpus-too-small", "The corpus has only one token, but validation needs at least one more. Add text."));
+        }
+        let cut = ((total as f64 * (1.0 - cfg.valid_fraction)).floor() as usize).clamp(1, total - 1);
+        // The unit holding the cut becomes two: its head trains, its tail validates.
+        let k = units.starts.partition_point(|&s| s < cut);
+        if units.starts[k] != cut {
+            units.starts.insert(k, cut);
+        }
+        let train: Vec<usize> = (0..k).collect();
+        let valid: Vec<usize> = (k..units.len()).collect();
+        Ok(Self::assemble(cfg, types, units, &train, units, &valid))
     }
 
     /// Uses a given training text and test text (no split): the CLI's `--train a --test b`.
@@ -353,6 +404,32 @@ mod tests {
         let c = DataConfig { split: SplitKind::Tail, valid_fraction: 0.5, ..cfg(TokenizerKind::Whitespace) };
         let d = Dataset::from_corpus("a\nb\nc\nd\n", &c, 0).unwrap();
         assert_eq!(decode(&d.vocab, &d.train), ["<s>", "a", "</s>", "<s>", "b", "</s>"]);
+    }
+
+    /// nanoGPT's split: the first ⌊0.9·n⌋ characters train, the rest validate, the cut inside a line.
+    #[test]
+    fn a_token_split_cuts_the_tokens_where_nanogpt_cuts_its_characters() {
+        let text = "abcd\nefgh\nab\n"; // 13 characters
+        let c = DataConfig { boundary: Boundary::None, split: SplitKind::Tail, split_unit: SplitUnit::Token, valid_fraction: 0.25, ..cfg(TokenizerKind::Char) };
+        let d = Dataset::from_corpus(text, &c, 0).unwrap();
+        let cut = (13.0f64 * 0.75).floor() as usize; // 9: "abcd\nefgh" | "\nab\n"
+        let chars: Vec<String> = text.chars().map(String::from).collect();
+        assert_eq!(decode(&d.vocab, &d.train)[1..], chars[..cut]);
+        assert_eq!(decode(&d.vocab, &d.valid)[1..], chars[cut..]);
+        assert_eq!((d.stats.train_tokens, d.stats.valid_tokens), (9, 4));
+        // With line boundaries the cut line becomes two sentences; units still split whole lines.
+        let lines = DataConfig { boundary: Boundary::Line, split_unit: SplitUnit::Token, ..c.clone() };
+        let d = Dataset::from_corpus("a b c d\ne f\n", &DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Whitespace, false), ..lines }, 0).unwrap();
+        assert_eq!(decode(&d.vocab, &d.train), ["<s>", "a", "b", "c", "d", "</s>"]);
+        assert_eq!((d.stats.valid_units, d.stats.valid_tokens), (1, 3)); // <s> e f </s> (e, f unseen: [UNK])
+        let d = Dataset::from_corpus("a b c d e f g h\n", &DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Whitespace, false), boundary: Boundary::Line, ..c.clone() }, 0).unwrap();
+        assert_eq!(decode(&d.vocab, &d.train), ["<s>", "a", "b", "c", "d", "e", "f", "</s>"]);
+        assert_eq!(d.stats.valid_tokens, 3); // g h </s>
+        // Only contiguous; the JSON leaves the default out, so old settings read the same.
+        assert_eq!(Dataset::from_corpus(text, &DataConfig { split: SplitKind::Random, ..c.clone() }, 0).unwrap_err().code, "invalid-config");
+        assert!(!serde_json::to_string(&DataConfig::default()).unwrap().contains("split_unit"));
+        let back: DataConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
     }
 
     #[test]

@@ -3,6 +3,6 @@ pub mod dataset;
 pub mod tokenizer;
 pub mod vocab;
 
-pub use dataset::{Boundary, DataConfig, DataStats, Dataset, SplitKind};
+pub use dataset::{Boundary, DataConfig, DataStats, Dataset, SplitKind, SplitUnit};
 pub use tokenizer::{Tokenizer, TokenizerKind};
 pub use vocab::{TokenId, Vocab, BOS, EOS, UNK};

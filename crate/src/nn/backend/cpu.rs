@@ -439,6 +439,22 @@ impl Backend for Cpu {
         let ([dx, s], [d, o, dn, x]) = io(&mut self.bufs, self.checked, [dqkv, scratch], [dout, out, den, qkv]);
         ops::linear_attention::linear_attention_backward(dx, s, d, o, dn, x, heads, b, t, c);
     }
+    fn linear_attention_state(&mut self, state: Tensor, qkv: Tensor, heads: usize) {
+        let c = qkv.shape.last() / 3;
+        let dk = c / heads;
+        assert_eq!(state.len(), heads * (dk * dk + dk), "linear attention state: [H × (d_k² + d_k)]");
+        let tk = qkv.len() / (3 * c);
+        let ([s], [x]) = io(&mut self.bufs, self.checked, [state], [qkv]);
+        ops::linear_attention::linear_attention_state(s, x, heads, tk, c);
+    }
+    fn linear_attention_step(&mut self, out: Tensor, state: Tensor, qkv: Tensor, heads: usize) {
+        let c = out.shape.last();
+        let dk = c / heads;
+        assert!(qkv.len() == 3 * c && out.len() == c, "linear attention step: one row (qkv {:?}, out {:?})", qkv.shape, out.shape);
+        assert_eq!(state.len(), heads * (dk * dk + dk), "linear attention step: state [H × (d_k² + d_k)]");
+        let ([o, s], [x]) = io(&mut self.bufs, self.checked, [out, state], [qkv]);
+        ops::linear_attention::linear_attention_step(o, s, x, heads, c);
+    }
     fn rope(&mut self, out: Tensor, x: Tensor, heads: usize, pos0: usize) {
         let (t, c) = seq_dims(x);
         let ([o], [x]) = io(&mut self.bufs, self.checked, [out], [x]);

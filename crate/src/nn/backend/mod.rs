@@ -139,6 +139,12 @@ pub trait Backend {
     /// dqkv += from dout over a whole window (Tq = Tk).
     #[allow(clippy::too_many_arguments)]
     fn linear_attention_backward(&mut self, dqkv: Tensor, scratch: Tensor, dout: Tensor, out: Tensor, den: Tensor, qkv: Tensor, heads: usize);
+    /// A stream's running linear-attention state from a window: state [H × (d_k² + d_k)] (per head
+    /// S = Σ φ(k_j) v_jᵀ and z = Σ φ(k_j), overwritten) over the rows of qkv [1 × Tk × 3C].
+    fn linear_attention_state(&mut self, state: Tensor, qkv: Tensor, heads: usize);
+    /// One token of a stream: state += the token's φ(k) vᵀ and φ(k) (in place), then out [1 × C] =
+    /// Sᵀφ(q) / φ(q)ᵀz, from its qkv row [1 × 3C]. O(H·d_k²), independent of the position.
+    fn linear_attention_step(&mut self, out: Tensor, state: Tensor, qkv: Tensor, heads: usize);
     /// out = RoPE(x) on a [B × T × 3C] qkv tensor, the first token of each row at position `pos0`.
     fn rope(&mut self, out: Tensor, x: Tensor, heads: usize, pos0: usize);
     fn rope_backward(&mut self, dx: Tensor, dout: Tensor, heads: usize, pos0: usize);

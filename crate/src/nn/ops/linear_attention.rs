@@ -9,6 +9,11 @@
 //! [B × Tk × 3C] qkv layout as `attention` (the last Tq rows are the queries), the denominators
 //! saved for the backward ([B × H × Tq]), and a scratch of d_k² + d_k floats (the running S and z,
 //! then the suffix sums of their gradients).
+//!
+//! A stream keeps (S, z) of every head between tokens ([H × (d_k² + d_k)]): `linear_attention_state`
+//! sums them over a window, `linear_attention_step` adds one token and reads its output — O(H·d_k²)
+//! whatever the position. Both run the forward's own accumulate and read, in the same order, so a
+//! stream's outputs are bit for bit the forward's.
 
 use super::Float;
 
@@ -20,6 +25,36 @@ fn phi<F: Float>(x: F) -> F {
 #[inline]
 fn dphi<F: Float>(x: F) -> F {
     if x > F::zero() { F::one() } else { x.exp() }
+}
+
+/// S += φ(k) vᵀ, z += φ(k): one token into a head's running state.
+#[inline]
+fn accumulate<F: Float>(s: &mut [F], z: &mut [F], k: &[F], v: &[F]) {
+    let dk = k.len();
+    for d in 0..dk {
+        let a = phi(k[d]);
+        z[d] = z[d] + a;
+        for e in 0..dk {
+            s[d * dk + e] = s[d * dk + e] + a * v[e];
+        }
+    }
+}
+
+/// o = Sᵀφ(q) / φ(q)ᵀz from a head's running state; returns the denominator φ(q)ᵀz.
+#[inline]
+fn read<F: Float>(o: &mut [F], s: &[F], z: &[F], q: &[F]) -> F {
+    let dk = q.len();
+    o.iter_mut().for_each(|v| *v = F::zero());
+    let mut dn = F::zero();
+    for d in 0..dk {
+        let bq = phi(q[d]);
+        dn = dn + bq * z[d];
+        for e in 0..dk {
+            o[e] = o[e] + bq * s[d * dk + e];
+        }
+    }
+    o.iter_mut().for_each(|v| *v = *v / dn);
+    dn
 }
 
 /// Forward: out [B × Tq × C], den [B × H × Tq] from qkv [B × Tk × 3C].
@@ -34,33 +69,41 @@ pub fn linear_attention_forward<F: Float>(out: &mut [F], den: &mut [F], scratch:
             s.iter_mut().for_each(|v| *v = F::zero());
             z.iter_mut().for_each(|v| *v = F::zero());
             for j in 0..tk {
-                let (k, v) = (&x[j * row + c + h * dk..][..dk], &x[j * row + 2 * c + h * dk..][..dk]);
-                for d in 0..dk {
-                    let a = phi(k[d]);
-                    z[d] = z[d] + a;
-                    for e in 0..dk {
-                        s[d * dk + e] = s[d * dk + e] + a * v[e];
-                    }
-                }
+                accumulate(s, z, &x[j * row + c + h * dk..][..dk], &x[j * row + 2 * c + h * dk..][..dk]);
                 if j + tq < tk {
                     continue;
                 }
                 let qi = j + tq - tk;
-                let q = &x[j * row + h * dk..][..dk];
                 let o = &mut out[(bi * tq + qi) * c + h * dk..][..dk];
-                o.iter_mut().for_each(|v| *v = F::zero());
-                let mut dn = F::zero();
-                for d in 0..dk {
-                    let bq = phi(q[d]);
-                    dn = dn + bq * z[d];
-                    for e in 0..dk {
-                        o[e] = o[e] + bq * s[d * dk + e];
-                    }
-                }
-                o.iter_mut().for_each(|v| *v = *v / dn);
-                den[(bi * heads + h) * tq + qi] = dn;
+                den[(bi * heads + h) * tq + qi] = read(o, s, z, &x[j * row + h * dk..][..dk]);
             }
         }
+    }
+}
+
+/// A stream's running state after the Tk tokens of qkv [Tk × 3C] (one sequence): per head h,
+/// state[h] = (S [d_k × d_k], z [d_k]), i.e. state [H × (d_k² + d_k)] (overwritten).
+pub fn linear_attention_state<F: Float>(state: &mut [F], qkv: &[F], heads: usize, tk: usize, c: usize) {
+    let dk = c / heads;
+    let row = 3 * c;
+    for h in 0..heads {
+        let (s, z) = state[h * (dk * dk + dk)..][..dk * dk + dk].split_at_mut(dk * dk);
+        s.iter_mut().for_each(|v| *v = F::zero());
+        z.iter_mut().for_each(|v| *v = F::zero());
+        for j in 0..tk {
+            accumulate(s, z, &qkv[j * row + c + h * dk..][..dk], &qkv[j * row + 2 * c + h * dk..][..dk]);
+        }
+    }
+}
+
+/// One new token of a stream: its key and value (qkv [3C], one row) into the running state
+/// [H × (d_k² + d_k)] (in place), then its output out [C]. O(H·d_k²): the position does not enter.
+pub fn linear_attention_step<F: Float>(out: &mut [F], state: &mut [F], qkv: &[F], heads: usize, c: usize) {
+    let dk = c / heads;
+    for h in 0..heads {
+        let (s, z) = state[h * (dk * dk + dk)..][..dk * dk + dk].split_at_mut(dk * dk);
+        accumulate(s, z, &qkv[c + h * dk..][..dk], &qkv[2 * c + h * dk..][..dk]);
+        read(&mut out[h * dk..][..dk], s, z, &qkv[h * dk..][..dk]);
     }
 }
 
@@ -174,6 +217,27 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The running state of a window, then one step per further token, gives bit for bit the
+    /// forward's rows (f32, as the device computes), whatever the split point.
+    #[test]
+    fn a_stream_state_and_steps_equal_the_prefix_sum_forward() {
+        let mut rng = Rng::new(34);
+        let t = 7;
+        let qkv: Vec<f32> = rand(&mut rng, t * 3 * C).iter().map(|&x| x as f32).collect();
+        let (mut out, mut den, mut scratch) = (vec![0.0f32; t * C], vec![0.0f32; H * t], vec![0.0f32; 16]);
+        linear_attention_forward(&mut out, &mut den, &mut scratch, &qkv, H, 1, t, t, C);
+        let dk = C / H;
+        for split in 0..t {
+            let mut state = vec![f32::NAN; H * (dk * dk + dk)];
+            linear_attention_state(&mut state, &qkv[..split * 3 * C], H, split, C);
+            for j in split..t {
+                let mut o = vec![0.0f32; C];
+                linear_attention_step(&mut o, &mut state, &qkv[j * 3 * C..(j + 1) * 3 * C], H, C);
+                assert_eq!(o, out[j * C..(j + 1) * C], "split {split}, row {j}");
             }
         }
     }

@@ -218,11 +218,20 @@ fn seq(x: Tensor, b: usize, t: usize, w: usize) -> Tensor {
     Tensor { shape: Shape::new(&[b, t, w]), ..x }
 }
 
-/// Forward of block `p` on input `x` ([rows × C]). With `cache` (a stream's step: one sequence, the
-/// keys of positions < pos0 already in the cache's rows), the new rows' qkv are appended to the
-/// cache and attention reads it; otherwise attention reads the pass's own rows. `seed`: dropout.
+/// What a stream's step reads besides its own row.
+#[derive(Clone, Copy)]
+pub enum Memory {
+    /// A KV cache: the qkv rows of positions < pos0, to which the new rows are appended.
+    Kv(Tensor),
+    /// Linear attention's running state [H × (d_k² + d_k)], to which the new token is added.
+    State(Tensor),
+}
+
+/// Forward of block `p` on input `x` ([rows × C]). With `memory` (a stream's step: one sequence,
+/// positions < pos0 already read), attention reads the KV cache (the new rows' qkv appended) or the
+/// running state (one token added); otherwise it reads the pass's own rows. `seed`: dropout.
 #[allow(clippy::too_many_arguments)]
-pub fn forward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p: &BlockParams, a: &BlockActs, x: Tensor, pass: Pass, cache: Option<Tensor>, seed: Option<u32>) {
+pub fn forward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p: &BlockParams, a: &BlockActs, x: Tensor, pass: Pass, memory: Option<Memory>, seed: Option<u32>) {
     let rows = pass.rows();
     let w = c.width;
     let r = |t: Tensor| t.first_rows(rows);
@@ -239,19 +248,23 @@ pub fn forward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p: 
     if let Some(qr) = a.qkvr {
         be.rope(seq(qr, pass.b, pass.t, 3 * w), seq(a.qkv, pass.b, pass.t, 3 * w), spec.heads, pass.pos0);
     }
-    let (keys, tk) = match cache {
-        Some(cache) => {
+    let (keys, tk) = match memory {
+        Some(Memory::Kv(cache)) => {
             be.copy_rows(cache, pass.pos0, a.attn_input(), 0, pass.t);
             (seq(cache, 1, pass.pos0 + pass.t, 3 * w), pass.pos0 + pass.t)
         }
-        None => (seq(a.attn_input(), pass.b, pass.t, 3 * w), pass.t),
+        _ => (seq(a.attn_input(), pass.b, pass.t, 3 * w), pass.t),
     };
-    match a.scratch {
-        Some(scratch) => {
+    match (memory, a.scratch) {
+        (Some(Memory::State(state)), _) => {
+            assert_eq!(rows, 1, "a linear-attention step reads one token");
+            be.linear_attention_step(r(a.att), state, r(a.attn_input()), spec.heads);
+        }
+        (_, Some(scratch)) => {
             let den = Tensor { shape: Shape::new(&[pass.b * spec.heads * pass.t]), ..a.probs };
             be.linear_attention(seq(a.att, pass.b, pass.t, w), den, scratch, keys, spec.heads);
         }
-        None => {
+        (_, None) => {
             let probs = Tensor { shape: Shape::new(&[pass.b, spec.heads, pass.t, tk]), ..a.probs };
             be.attention(seq(a.att, pass.b, pass.t, w), probs, keys, p.rel, spec);
         }

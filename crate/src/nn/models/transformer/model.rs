@@ -10,11 +10,15 @@
 //! Training reads B random windows of T + 1 tokens (`Batching::Windows`): every position of a window
 //! predicts the next token, from the window's tokens before it.
 //!
-//! **Streams keep a KV cache.** Each block's qkv rows of the tokens read so far stay on the device
-//! (the first rows of the block's qkv activation), and a new token costs one row through every block
-//! plus one attention row over the cache: O(T) per token, never a re-run over the prefix. When the
-//! cache holds T tokens, the next push *slides*: the last ⌊T/2⌋ tokens are re-read as one batched
-//! pass (positions restart at 0), then the token is appended — amortised O(T) per token, and every
+//! **Streams keep a KV cache, or linear attention's running state.** Softmax attention (full,
+//! sparse): each block's qkv rows of the tokens read so far stay on the device (the first rows of
+//! the block's qkv activation), and a new token costs one row through every block plus one
+//! attention row over the cache: O(T) per token, never a re-run over the prefix. Linear attention:
+//! each block keeps, per head, S = Σ φ(k_j) v_jᵀ and z = Σ φ(k_j) (`state`, allocated once), and a
+//! new token adds its key and value and reads φ(q)ᵀS / φ(q)ᵀz: O(L·(C² + H·d_k²)) per token,
+//! whatever its position. When the window holds T tokens, the next push *slides*: the last ⌊T/2⌋
+//! tokens are re-read as one batched pass (positions restart at 0; it rebuilds the cache or the
+//! state), then the token is appended — amortised O(T) (linear: O(1)) per token, and every
 //! prediction reads between ⌊T/2⌋ + 1 and T tokens. Scoring (`eval`) reads the stream in exactly
 //! those windows (stride T − ⌊T/2⌋, scoring the rows the window before did not), so a stream's
 //! distributions equal a full re-run's (a test checks it). The first token of a stream that does
@@ -22,7 +26,7 @@
 //! stream at a time: a stream finding another's cache (or a training step's activations) re-reads
 //! its window first.
 
-use super::block::{self, BlockActs, BlockGrads, BlockParams, Norm, Pass};
+use super::block::{self, BlockActs, BlockGrads, BlockParams, Memory, Norm, Pass};
 use super::config::{AttentionKind, NormPlacement, Positional, TransformerConfig};
 use super::positional::{is_additive, sinusoidal_table};
 use crate::nn::backend::Backend;
@@ -127,6 +131,8 @@ pub struct Transformer {
     /// A stream's one-token pass: per block, and outside them (`top1.lnf.out` is the last state).
     step: Vec<BlockActs>,
     top1: Top,
+    /// Linear attention: every block's running state [H × (d_k² + d_k)] (empty otherwise).
+    state: Vec<Tensor>,
     /// The sinusoidal table [T × C].
     sin: Option<Tensor>,
     inputs: Ids,
@@ -149,6 +155,12 @@ pub struct Transformer {
 fn probs_floats(c: &TransformerConfig) -> (u64, u64) {
     let (b, t, h) = (c.train.batch as u64, c.context as u64, c.heads as u64);
     if c.attention == AttentionKind::Linear { (b * h * t, h) } else { (b * h * t * t, h * t) }
+}
+
+/// Floats of one block's running linear-attention state: H·(d_k² + d_k).
+fn state_floats(c: &TransformerConfig) -> u64 {
+    let dk = c.head_dim() as u64;
+    c.heads as u64 * (dk * dk + dk)
 }
 
 fn head_name(c: &TransformerConfig) -> &'static str {
@@ -247,7 +259,8 @@ impl NeuralModel for Transformer {
         let grads = BlockGrads::floats(c, rows) + 3 * rows + 2 * rows * v64 + 3 * rows * w;
         let sin = if c.positional == Positional::Sinusoidal { t * w } else { 0 };
         let ids = 3 * rows + 2;
-        (blocks + grads + Top::floats(c, rows, v64, drop) + Top::floats(c, 1, v64, false) + sin + v64 + ids) * 4
+        let state = if c.attention == AttentionKind::Linear { c.layers as u64 * state_floats(c) } else { 0 };
+        (state + blocks + grads + Top::floats(c, rows, v64, drop) + Top::floats(c, 1, v64, false) + sin + v64 + ids) * 4
     }
 
     fn new(config: TransformerConfig, vocab: &Vocab, eng: &mut Engine) -> Result<Self> {
@@ -270,6 +283,12 @@ impl NeuralModel for Transformer {
         for _ in 0..config.layers {
             acts.push(BlockActs::new(eng, &config, rows, scores as usize, drop)?);
             step.push(BlockActs::new(eng, &config, 1, scores1 as usize, false)?);
+        }
+        let mut state = Vec::new();
+        if config.attention == AttentionKind::Linear {
+            for _ in 0..config.layers {
+                state.push(eng.alloc(&[config.heads, state_floats(&config) as usize / config.heads])?);
+            }
         }
         let grads = BlockGrads::new(eng, &config, rows)?;
         let top = Top::new(eng, &config, rows, v, drop)?;
@@ -310,6 +329,7 @@ impl NeuralModel for Transformer {
             top,
             step,
             top1,
+            state,
             sin,
             filler,
             owner: Cell::new(0),
@@ -413,7 +433,10 @@ impl NeuralModel for Transformer {
     fn distribution(&self, eng: &mut Engine, st: &mut State, out: &mut [f64]) {
         self.ensure(eng, st);
         if st.tokens.is_empty() {
+            // A lone `<s>` the stream does not hold: a KV cache's row 0 is overwritten by the next
+            // push, but a running state must forget it.
             self.step(eng, BOS, 0);
+            self.state.iter().for_each(|&s| eng.be.fill(s, 0.0));
         }
         let be = eng.be.as_mut();
         be.matmul(self.top1.logits, self.top1.lnf.out, self.tp.head, false, true, false);
@@ -547,8 +570,9 @@ impl Transformer {
         }
     }
 
-    /// One token at position `pos` of the stream whose KV cache is on the device: appends its keys
-    /// and values, leaves its final state in `top1.lnf.out`. O(pos) attention, O(1) the rest.
+    /// One token at position `pos` of the stream whose KV cache (or running state) is on the device:
+    /// appends its keys and values, leaves its final state in `top1.lnf.out`. O(pos) attention
+    /// (linear attention: O(H·d_k²), independent of pos), O(1) the rest.
     fn step(&self, eng: &mut Engine, token: TokenId, pos: usize) {
         let be = eng.be.as_mut();
         be.write_ids(self.inputs1, &[token]);
@@ -556,20 +580,30 @@ impl Transformer {
         let mut x = self.embed(be, &self.top1, 1, self.inputs1, self.pos1, None);
         let pass = Pass { b: 1, t: 1, pos0: pos };
         for (l, (p, a)) in self.p.iter().zip(&self.step).enumerate() {
-            block::forward(be, &self.config, &self.spec, p, a, x, pass, Some(self.acts[l].attn_input()), None);
+            let memory = match self.state.get(l) {
+                Some(&state) => Memory::State(state),
+                None => Memory::Kv(self.acts[l].attn_input()),
+            };
+            block::forward(be, &self.config, &self.spec, p, a, x, pass, Some(memory), None);
             x = a.output(self.config.norm, 1);
         }
         self.top1.lnf.forward(be, 1, x, self.tp.lnf);
     }
 
-    /// Re-reads a stream's window as one pass: its keys and values become the cache, its last
-    /// state the stream's.
+    /// Re-reads a stream's window as one pass: its keys and values become the cache (linear
+    /// attention: are summed into the running state), its last state the stream's.
     fn rebuild(&self, eng: &mut Engine, st: &State) {
         let t = st.tokens.len();
         if t > 0 {
             eng.be.write_ids(self.inputs.first(t), &st.tokens);
             self.forward(eng, Pass { b: 1, t, pos0: 0 }, None);
             eng.be.copy_rows(self.top1.lnf.out, 0, self.top.lnf.out, t - 1, 1);
+        }
+        for (&state, a) in self.state.iter().zip(&self.acts) {
+            match t {
+                0 => eng.be.fill(state, 0.0),
+                _ => eng.be.linear_attention_state(state, a.attn_input().first_rows(t), self.config.heads),
+            }
         }
         self.owner.set(st.id);
     }
@@ -618,6 +652,13 @@ impl Transformer {
     pub(super) fn read_param(&self, eng: &mut Engine, name: &str) -> Vec<f32> {
         let t = eng.param(name);
         eng.be.read(t)
+    }
+
+    /// What a stream's prefix leaves on the device besides its state: every block's qkv rows (the
+    /// KV cache), for tests that check a step does not read them.
+    #[cfg(test)]
+    pub(crate) fn prefix_rows(&self) -> Vec<Tensor> {
+        self.acts.iter().map(|a| a.attn_input()).collect()
     }
 
     /// The logits of the last training pass, [rows × V] (parity tests).

@@ -46,38 +46,75 @@ pub trait MicroKernel {
 }
 
 /// Packs `rows × cols` of `src` starting at (r0, c0) into MR-row panels: panel q holds rows
-/// q·MR.. as `[col][MR]`, zero-padded to a multiple of MR rows.
+/// q·MR.. as `[col][MR]`, zero-padded to a multiple of MR rows. A transposed A (unit row stride: a
+/// panel column is contiguous) is copied column by column, a row-major one row by row.
 fn pack_a(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols: usize, mr: usize) {
     for (q, panel) in dst.chunks_exact_mut(cols * mr).take(rows.div_ceil(mr)).enumerate() {
         let i0 = q * mr;
         let h = mr.min(rows - i0);
-        for p in 0..cols {
-            let out = &mut panel[p * mr..(p + 1) * mr];
-            for i in 0..h {
-                out[i] = src.at(r0 + i0 + i, c0 + p);
+        if src.rs == 1 {
+            for (p, out) in panel.chunks_exact_mut(mr).enumerate() {
+                let start = (c0 + p) * src.cs + r0 + i0;
+                out[..h].copy_from_slice(&src.data[start..start + h]);
+                out[h..].fill(0.0);
             }
-            out[h..].fill(0.0);
+        } else if src.cs == 1 {
+            for i in 0..mr {
+                if i < h {
+                    let start = (r0 + i0 + i) * src.rs + c0;
+                    for (p, &v) in src.data[start..start + cols].iter().enumerate() {
+                        panel[p * mr + i] = v;
+                    }
+                } else {
+                    (0..cols).for_each(|p| panel[p * mr + i] = 0.0);
+                }
+            }
+        } else {
+            for p in 0..cols {
+                let out = &mut panel[p * mr..(p + 1) * mr];
+                for i in 0..h {
+                    out[i] = src.at(r0 + i0 + i, c0 + p);
+                }
+                out[h..].fill(0.0);
+            }
         }
     }
 }
 
 /// Packs `rows × cols` of `src` at (r0, c0) into NR-column panels: panel q holds columns q·NR.. as
-/// `[row][NR]`, zero-padded to a multiple of NR columns.
+/// `[row][NR]`, zero-padded to a multiple of NR columns. A row-major B is copied row by row; a
+/// transposed one (unit row stride: a panel column is contiguous, e.g. Wᵀ in dX = dY·Wᵀ, Kᵀ in the
+/// attention scores) column by column, one bounds check per column.
 fn pack_b(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols: usize, nr: usize) {
     for (q, panel) in dst.chunks_exact_mut(rows * nr).take(cols.div_ceil(nr)).enumerate() {
         let j0 = q * nr;
         let w = nr.min(cols - j0);
-        for p in 0..rows {
-            let out = &mut panel[p * nr..(p + 1) * nr];
-            if src.cs == 1 {
+        if src.cs == 1 {
+            for p in 0..rows {
+                let out = &mut panel[p * nr..(p + 1) * nr];
                 let start = (r0 + p) * src.rs + c0 + j0;
                 out[..w].copy_from_slice(&src.data[start..start + w]);
-            } else {
+                out[w..].fill(0.0);
+            }
+        } else if src.rs == 1 {
+            for j in 0..nr {
+                if j < w {
+                    let start = (c0 + j0 + j) * src.cs + r0;
+                    for (p, &v) in src.data[start..start + rows].iter().enumerate() {
+                        panel[p * nr + j] = v;
+                    }
+                } else {
+                    (0..rows).for_each(|p| panel[p * nr + j] = 0.0);
+                }
+            }
+        } else {
+            for p in 0..rows {
+                let out = &mut panel[p * nr..(p + 1) * nr];
                 for j in 0..w {
                     out[j] = src.at(r0 + p, c0 + j0 + j);
                 }
+                out[w..].fill(0.0);
             }
-            out[w..].fill(0.0);
         }
     }
 }

@@ -41,22 +41,35 @@ pub fn activation_forward<F: Float>(act: Activation, y: &mut [F], x: &[F]) {
 }
 
 /// dx += f'(x)·dy, using the saved input x and output y (tanh and sigmoid reuse y).
+/// One loop per activation, so the match is outside it and ReLU's test is a select, not a branch
+/// (its signs are random: a branch would be mispredicted half the time).
 pub fn activation_backward<F: Float>(act: Activation, dx: &mut [F], x: &[F], y: &[F], dy: &[F]) {
     let (one, half) = (F::one(), F::c(0.5));
-    for i in 0..dx.len() {
-        let d = match act {
-            Activation::Tanh => one - y[i] * y[i],
-            Activation::Relu => if x[i] > F::zero() { one } else { F::zero() },
-            Activation::Sigmoid => y[i] * (one - y[i]),
-            Activation::Gelu => {
-                let xi = x[i];
+    let n = dx.len();
+    match act {
+        Activation::Relu => {
+            for ((g, &xi), &gy) in dx.iter_mut().zip(&x[..n]).zip(&dy[..n]) {
+                *g = *g + if xi > F::zero() { gy } else { F::zero() };
+            }
+        }
+        Activation::Tanh => {
+            for ((g, &yi), &gy) in dx.iter_mut().zip(&y[..n]).zip(&dy[..n]) {
+                *g = *g + (one - yi * yi) * gy;
+            }
+        }
+        Activation::Sigmoid => {
+            for ((g, &yi), &gy) in dx.iter_mut().zip(&y[..n]).zip(&dy[..n]) {
+                *g = *g + yi * (one - yi) * gy;
+            }
+        }
+        Activation::Gelu => {
+            for ((g, &xi), &gy) in dx.iter_mut().zip(&x[..n]).zip(&dy[..n]) {
                 let u = F::c(GELU_K) * (xi + F::c(0.044715) * xi * xi * xi);
                 let t = u.tanh();
                 let du = F::c(GELU_K) * (one + F::c(3.0 * 0.044715) * xi * xi);
-                half * (one + t) + half * xi * (one - t * t) * du
+                *g = *g + (half * (one + t) + half * xi * (one - t * t) * du) * gy;
             }
-        };
-        dx[i] = dx[i] + d * dy[i];
+        }
     }
 }
 

@@ -222,7 +222,7 @@ fn attention(args: &Value, repeats: usize) -> Result<Value> {
             let saved = if pattern == "linear" { h * t } else { h * t * t };
             let probs = new(&mut be, &[saved]);
             let scratch = new(&mut be, &[(c / h) * (c / h) + c / h]);
-            let spec = AttnSpec { heads: h, pattern: if pattern == "sparse" { Pattern::Sparse { window: 16, stride: 16 } } else { Pattern::Full }, alibi: false, rel: None };
+            let spec = AttnSpec { heads: h, pattern: if pattern == "sparse" { Pattern::Sparse { window: 16, stride: 16 } } else { Pattern::Full }, alibi: false, rel: None, dropout: None };
             let probs4 = Tensor { shape: Shape::new(&[1, h, t, t]), ..probs };
             let ms = time_ms(repeats, || {
                 if pattern == "linear" {

@@ -100,7 +100,7 @@ pub fn measure(a: &CostArgs) -> Result<CostPoint> {
     let mut rng = Rng::derive(7, "attention-cost");
     let x: Vec<f32> = (0..qkv.len()).map(|_| (rng.uniform() * 2.0 - 1.0) as f32).collect();
     be.write(qkv, &x);
-    let spec = pattern.map(|pattern| AttnSpec { heads: h, pattern, alibi: false, rel: None });
+    let spec = pattern.map(|pattern| AttnSpec { heads: h, pattern, alibi: false, rel: None, dropout: None });
     let mut once = || {
         let t0 = now_ms();
         match &spec {

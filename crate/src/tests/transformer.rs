@@ -319,6 +319,19 @@ fn the_attention_and_positional_views() {
             Positional::None => assert!(p["formula"].is_string()),
         }
     }
+    // Sparse: the pairs outside the pattern (which the op leaves unwritten, over buffers that
+    // training passes filled) show as 0, the rest are distributions.
+    let c = TransformerConfig { context: 8, attention: AttentionKind::Sparse, ..small(Positional::Learned) };
+    let pattern = c.pattern();
+    let s = Session::new(&CORPUS.repeat(4), run_config(&c)).unwrap();
+    let v = s.view("attention", &serde_json::json!({ "text": "the cat sat" })).unwrap();
+    for head in v["layers"].as_array().unwrap().iter().flat_map(|l| l["heads"].as_array().unwrap()) {
+        for (i, r) in head.as_array().unwrap().iter().enumerate() {
+            let r: Vec<f64> = r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+            assert!((r.iter().sum::<f64>() - 1.0).abs() < 1e-3);
+            assert!(r.iter().enumerate().all(|(j, &x)| pattern.allowed(i, j) == (x != 0.0)), "row {i}: {r:?}");
+        }
+    }
 }
 
 /// Linear attention trains, and its attention view shows the implied matrix φ(q_i)·φ(k_j)/Σ.

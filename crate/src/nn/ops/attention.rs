@@ -13,7 +13,7 @@
 //!   Child et al. 2019). Both passes visit only the allowed pairs (`Pattern::keys`), in ascending j,
 //!   so the sparse pattern costs O(T·(window + T/stride)), and give what the dense masked
 //!   computation gives (masked pairs have a_ij = 0 and add nothing); `probs` keeps its [Tq × Tk]
-//!   rows, zero outside the pattern, for the attention maps;
+//!   rows (the attention maps read them), but entries outside the pattern are left unwritten;
 //! * m_ij: dropout on the probabilities while training (inverted, 1/(1 − p) or 0, `AttnDropout`),
 //!   else 1;
 //! * relative positions (Shaw et al. 2018): r_ij = clip(i − j, −k, k); a causal model only ever sees
@@ -112,7 +112,8 @@ fn kept<F: Float>(mask: &Option<Mask>, at: usize) -> F {
 }
 
 /// Forward. `b`, `tq`, `tk`, `c` are the sizes; `wk`, `wv` the relative tables (empty without).
-/// Entries of `probs` outside the pattern are 0.
+/// Entries of `probs` outside the pattern (a_ij = 0) are not written: O(pairs read), not O(T²);
+/// whoever shows the matrix masks it (`Pattern::allowed`).
 #[allow(clippy::too_many_arguments)]
 pub fn attention_forward<F: Float>(out: &mut [F], probs: &mut [F], qkv: &[F], wk: &[F], wv: &[F], s: &AttnSpec, b: usize, tq: usize, tk: usize, c: usize) {
     let (h_n, dk) = (s.heads, c / s.heads);
@@ -128,7 +129,6 @@ pub fn attention_forward<F: Float>(out: &mut [F], probs: &mut [F], qkv: &[F], wk
                 let q = &x[i * row + h * dk..][..dk];
                 let at = ((bi * h_n + h) * tq + qi) * tk;
                 let p = &mut probs[at..][..tk];
-                p.iter_mut().for_each(|v| *v = F::zero());
                 let mut max = F::neg_infinity();
                 for j in s.pattern.keys(i) {
                     let k = &x[j * row + c + h * dk..][..dk];
@@ -270,7 +270,8 @@ mod tests {
     const C: usize = 6;
 
     fn run(qkv: &[f64], wk: &[f64], wv: &[f64], s: &AttnSpec, tq: usize, tk: usize) -> (Vec<f64>, Vec<f64>) {
-        let (mut out, mut probs) = (vec![0.0; B * tq * C], vec![0.0; B * H * tq * tk]);
+        // NaN: what the forward leaves unwritten (the pairs outside the pattern) shows.
+        let (mut out, mut probs) = (vec![0.0; B * tq * C], vec![f64::NAN; B * H * tq * tk]);
         attention_forward(&mut out, &mut probs, qkv, wk, wv, s, B, tq, tk, C);
         (out, probs)
     }
@@ -309,11 +310,11 @@ mod tests {
                 check(&format!("{what}: d qkv"), &qkv, &dqkv, |x| weighted(&w, &run(x, &wk, &wv, &s, tq, tk).0));
                 check(&format!("{what}: d w^K"), &wk, &dwk, |x| weighted(&w, &run(&qkv, x, &wv, &s, tq, tk).0));
                 check(&format!("{what}: d w^V"), &wv, &dwv, |x| weighted(&w, &run(&qkv, &wk, x, &s, tq, tk).0));
-                // Masked entries have probability 0; rows sum to 1 (the undropped probabilities).
+                // Allowed entries sum to 1 (the undropped probabilities); masked ones are not written.
                 for (r, p) in probs.chunks(tk).enumerate() {
                     let i = tk - tq + r % tq;
-                    assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-                    assert!((0..tk).all(|j| pattern.allowed(i, j) || p[j] == 0.0));
+                    assert!(((0..tk).filter(|&j| pattern.allowed(i, j)).map(|j| p[j]).sum::<f64>() - 1.0).abs() < 1e-12);
+                    assert!((0..tk).all(|j| pattern.allowed(i, j) != p[j].is_nan()));
                 }
             }
         }
@@ -411,6 +412,10 @@ mod tests {
             let (mut dqkv, mut dwk, mut dwv) = (vec![0.0; qkv.len()], vec![0.0; nrel], vec![0.0; nrel]);
             attention_backward(&mut dqkv, &mut dwk, &mut dwv, &dout, &out, &probs, &qkv, &wk, &wv, &s, b, tq, tk, c);
             let want = dense(&qkv, &wk, &wv, &s, b, tq, tk, c, &dout);
+            // The pairs outside the pattern are left unwritten (NaN here), the oracle's are 0.
+            let allowed = |k: usize| s.pattern.allowed(tk - tq + (k / tk) % tq, k % tk);
+            assert!(probs.iter().enumerate().all(|(k, p)| allowed(k) != p.is_nan()));
+            let probs: Vec<f64> = probs.iter().map(|&p| if p.is_nan() { 0.0 } else { p }).collect();
             for (name, got, want) in [("out", &out, &want[0]), ("probs", &probs, &want[1]), ("dqkv", &dqkv, &want[2]), ("dwk", &dwk, &want[3]), ("dwv", &dwv, &want[4])] {
                 for (k, (g, w)) in got.iter().zip(want).enumerate() {
                     assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "{s:?} tq {tq} tk {tk}: {name}[{k}] {g} vs {w}");

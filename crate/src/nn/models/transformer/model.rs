@@ -596,7 +596,13 @@ impl Transformer {
         self.acts
             .iter()
             .map(|a| match a.scratch {
-                None => eng.be.read(Tensor { shape: shape(&[h * n * n]), ..a.probs }),
+                // The op leaves the pairs outside the pattern unwritten (a_ij = 0): zero them here.
+                None => {
+                    let mut m = eng.be.read(Tensor { shape: shape(&[h * n * n]), ..a.probs });
+                    let pattern = self.spec.pattern;
+                    m.iter_mut().enumerate().filter(|(k, _)| !pattern.allowed((k / n) % n, k % n)).for_each(|(_, p)| *p = 0.0);
+                    m
+                }
                 // Linear attention forms no matrix; its implied one is a_ij = φ(q_i)·φ(k_j) / den_i.
                 Some(_) => {
                     let (qkv, den) = (eng.be.read(Tensor { shape: shape(&[n * 3 * w]), ..a.qkv }), eng.be.read(Tensor { shape: shape(&[h * n]), ..a.probs }));

@@ -199,7 +199,8 @@ fn neural_train(args: &Value, repeats: usize, family: &str) -> Result<Value> {
 /// The cost lesson, measured: forward + backward time of one attention layer (H heads, width C, one
 /// sequence) against the sequence length T, for full, sparse (window 16, stride 16) and linear
 /// attention, and the floats each saves for its backward (B·H·T² probabilities, or H·T
-/// denominators). `t`: the lengths (default 64 … 2048), `heads` (4), `width` (128).
+/// denominators). `t`: the lengths (default 64 … 2048), `heads` (4), `width` (128), `patterns`
+/// (default all three).
 fn attention(args: &Value, repeats: usize) -> Result<Value> {
     use crate::nn::backend::{cpu::Cpu, Backend};
     use crate::nn::ops::attention::{AttnSpec, Pattern};
@@ -208,7 +209,8 @@ fn attention(args: &Value, repeats: usize) -> Result<Value> {
     let (h, c) = (arg_usize(args, "heads", 4), arg_usize(args, "width", 128));
     let mut rng = crate::rng::Rng::new(3);
     let mut rows = Vec::new();
-    for pattern in ["full", "sparse", "linear"] {
+    let patterns: Vec<&str> = args.get("patterns").and_then(Value::as_array).map_or_else(|| vec!["full", "sparse", "linear"], |a| a.iter().filter_map(Value::as_str).collect());
+    for pattern in patterns {
         let mut points = Vec::new();
         for &t in &ts {
             let mut be = Cpu::new();
@@ -222,7 +224,7 @@ fn attention(args: &Value, repeats: usize) -> Result<Value> {
             let saved = if pattern == "linear" { h * t } else { h * t * t };
             let probs = new(&mut be, &[saved]);
             let scratch = new(&mut be, &[(c / h) * (c / h) + c / h]);
-            let spec = AttnSpec { heads: h, pattern: if pattern == "sparse" { Pattern::Sparse { window: 16, stride: 16 } } else { Pattern::Full }, alibi: false, rel: None };
+            let spec = AttnSpec { heads: h, pattern: if pattern == "sparse" { Pattern::Sparse { window: 16, stride: 16 } } else { Pattern::Full }, alibi: false, rel: None, dropout: None };
             let probs4 = Tensor { shape: Shape::new(&[1, h, t, t]), ..probs };
             let ms = time_ms(repeats, || {
                 if pattern == "linear" {

@@ -148,8 +148,8 @@ mod cli {
         /// RNN, LSTM, GRU: truncated-BPTT length T (tokens per window).
         #[arg(long)]
         bptt: Option<usize>,
-        /// RNN, LSTM, GRU: dropout between stacked layers; Transformer: on the embeddings and the
-        /// residual branches. While training only.
+        /// RNN, LSTM, GRU: dropout between stacked layers; Transformer: on the embeddings, the
+        /// residual branches and the attention probabilities. While training only.
         #[arg(long)]
         dropout: Option<f64>,
         /// RNN, LSTM, GRU: add a right-to-left direction (reads the future: not a language model,

@@ -7,7 +7,7 @@
 
 use crate::nn::backend::{cpu::Cpu, Backend, SgdStep};
 use crate::nn::kernels::{self, gemm::NC, AdamStep};
-use crate::nn::ops::{activation::Activation, attention::{AttnSpec, Pattern}, elementwise::Binary};
+use crate::nn::ops::{activation::Activation, attention::{AttnDropout, AttnSpec, Pattern}, elementwise::Binary};
 use crate::nn::tensor::{Ids, Shape, Tensor};
 use crate::rng::Rng;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -147,7 +147,7 @@ fn a_training_step_allocates_nothing() {
         let (rk, rv, drk, drv) = (tensor(&mut be, rng, &[2, 2]), tensor(&mut be, rng, &[2, 2]), tensor(&mut be, rng, &[2, 2]), tensor(&mut be, rng, &[2, 2]));
         let (den, lscratch, cache) = (tensor(&mut be, rng, &[12]), tensor(&mut be, rng, &[6]), tensor(&mut be, rng, &[4, 12]));
         let (lstate, att1) = (tensor(&mut be, rng, &[2, 6]), tensor(&mut be, rng, &[1, 4]));
-        let spec = AttnSpec { heads: 2, pattern: Pattern::Sparse { window: 2, stride: 2 }, alibi: true, rel: Some(1) };
+        let spec = AttnSpec { heads: 2, pattern: Pattern::Sparse { window: 2, stride: 2 }, alibi: true, rel: Some(1), dropout: Some(AttnDropout { p: 0.1, seed: 7 }) };
         let adam = AdamStep::new(1e-3, 0.9, 0.999, 1e-8, 0.01, 3);
         let sgd = SgdStep { lr: 0.1, momentum: 0.9, weight_decay: 1e-4, first: false };
 

@@ -3,8 +3,8 @@
 //! values, timed, with the bytes its tensors take. The page runs it in its Web Worker for
 //! T = 64 … 4096 and each pattern and draws time and memory log-log: full attention computes and
 //! stores T² scores (slope ≈ 2); linear attention keeps a d_k × d_k state per head instead
-//! (slope ≈ 1); a sparse pattern reads a fixed number of keys per query, slope ≈ 1 in work where the
-//! kernel skips what it does not read.
+//! (slope ≈ 1); a local-only sparse pattern (stride 0) reads a fixed number of keys per query, and the
+//! kernel visits only those, so its slope tends to 1 too (a stride s adds T/s keys per query).
 //!
 //! ```text
 //! qkv: [1 × T × 3C] random (seeded), out: [1 × T × C]
@@ -100,7 +100,7 @@ pub fn measure(a: &CostArgs) -> Result<CostPoint> {
     let mut rng = Rng::derive(7, "attention-cost");
     let x: Vec<f32> = (0..qkv.len()).map(|_| (rng.uniform() * 2.0 - 1.0) as f32).collect();
     be.write(qkv, &x);
-    let spec = pattern.map(|pattern| AttnSpec { heads: h, pattern, alibi: false, rel: None });
+    let spec = pattern.map(|pattern| AttnSpec { heads: h, pattern, alibi: false, rel: None, dropout: None });
     let mut once = || {
         let t0 = now_ms();
         match &spec {

@@ -112,8 +112,45 @@ fn gradients_match_finite_differences_for_every_variant() {
     gradients_match(TransformerConfig { tied: false, ..small(Positional::Alibi) });
     gradients_match(TransformerConfig { attention: AttentionKind::Linear, ..small(Positional::Sinusoidal) });
     gradients_match(TransformerConfig { attention: AttentionKind::Linear, norm: NormPlacement::Post, ..small(Positional::None) });
-    // Dropout: the same batch draws the same masks, so the loss is a function of the weights.
+    // Dropout (embeddings, both branches, the attention probabilities): the same batch draws the
+    // same masks, so the loss is a function of the weights.
     gradients_match(TransformerConfig { dropout: 0.3, activation: Activation::Gelu, ..small(Positional::Learned) });
+    gradients_match(TransformerConfig { dropout: 0.3, attention: AttentionKind::Sparse, ..small(Positional::Alibi) });
+    gradients_match(TransformerConfig { dropout: 0.3, ..small(Positional::Relative) });
+    gradients_match(TransformerConfig { dropout: 0.3, attention: AttentionKind::Linear, activation: Activation::Gelu, ..small(Positional::Learned) });
+}
+
+/// Dropout is training's only: with p = 0.3 the training pass differs from p = 0's, while scoring
+/// and streams (evaluation, generation, the views' passes) give the same bits as p = 0 with the same
+/// weights. Training passes give the attention op a dropout spec with the model's p (nanoGPT's one p).
+#[test]
+fn dropout_applies_to_training_passes_only() {
+    use crate::nn::models::transformer::block::attn_spec;
+    use crate::nn::ops::attention::{AttnSpec, Pattern};
+    let spec = AttnSpec { heads: 2, pattern: Pattern::Full, alibi: false, rel: None, dropout: None };
+    let c = TransformerConfig { dropout: 0.3, attention: AttentionKind::Sparse, ..small(Positional::Alibi) };
+    assert_eq!(attn_spec(&c, &spec, Some(4)).dropout.map(|d| d.p), Some(0.3));
+    assert_ne!(attn_spec(&c, &spec, Some(4)).dropout, attn_spec(&c, &spec, Some(5)).dropout, "a seed per pass and layer");
+    assert_eq!(attn_spec(&c, &spec, None), spec, "no seed (evaluation): no dropout");
+    let dropped = Network::<Transformer>::new(c.clone(), vocab(), Box::new(Cpu::checked()), Some(5)).unwrap();
+    let plain = Network::<Transformer>::new(TransformerConfig { dropout: 0.0, ..c }, vocab(), Box::new(Cpu::checked()), Some(5)).unwrap();
+    randomise(&dropped, 6);
+    randomise(&plain, 6);
+    let s = stream(40);
+    let starts = [0u32, 11, 30];
+    let batch = Batch { starts: &starts, len: 6, reset: false, index: 2 };
+    assert_ne!(dropped.loss_and_gradients(&s, &batch), plain.loss_and_gradients(&s, &batch));
+    let bits = |v: Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(dropped.score(&s)), bits(plain.score(&s)));
+    let (mut a, mut b) = (dropped.stream(), plain.stream());
+    let (mut da, mut db) = (vec![0.0; dropped.vocab.len()], vec![0.0; plain.vocab.len()]);
+    for &t in &s[..12] {
+        a.push(t);
+        b.push(t);
+        a.distribution(&mut da);
+        b.distribution(&mut db);
+        assert_eq!(bits(da.clone()), bits(db.clone()));
+    }
 }
 
 /// KV-cache streams give exactly the next-token distributions of a full re-run (the batched
@@ -321,6 +358,19 @@ fn the_attention_and_positional_views() {
             Positional::Alibi => assert_eq!(p["bias"][0][3][1], -0.125, "−m_0·(3 − 1), m_0 = 2^(−8/2)"),
             Positional::Relative => assert_eq!(p["layers"][1]["w_k"].as_array().unwrap().len(), 3),
             Positional::None => assert!(p["formula"].is_string()),
+        }
+    }
+    // Sparse: the pairs outside the pattern (which the op leaves unwritten, over buffers that
+    // training passes filled) show as 0, the rest are distributions.
+    let c = TransformerConfig { context: 8, attention: AttentionKind::Sparse, ..small(Positional::Learned) };
+    let pattern = c.pattern();
+    let s = Session::new(&CORPUS.repeat(4), run_config(&c)).unwrap();
+    let v = s.view("attention", &serde_json::json!({ "text": "the cat sat" })).unwrap();
+    for head in v["layers"].as_array().unwrap().iter().flat_map(|l| l["heads"].as_array().unwrap()) {
+        for (i, r) in head.as_array().unwrap().iter().enumerate() {
+            let r: Vec<f64> = r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+            assert!((r.iter().sum::<f64>() - 1.0).abs() < 1e-3);
+            assert!(r.iter().enumerate().all(|(j, &x)| pattern.allowed(i, j) == (x != 0.0)), "row {i}: {r:?}");
         }
     }
 }

@@ -13,6 +13,9 @@
 //!   dS  = P ⊙ (dP − D)/√d_k, D_i = Σ_j P_ij·dP_ij  (= ⟨dO_i, O_i⟩, FlashAttention's identity)
 //!   dQ += dS·K (+ dQW·W^K, dQW[i, r] = Σ_{j: r_ij = r} dS_ij)   dK += dSᵀ·Q   dW^K += dQWᵀ·Q
 //! ```
+//! With dropout on the probabilities (training), the products read P ⊙ m, m the oracle's mask
+//! drawn at each entry's index in `probs`, and dP = m ⊙ d(P ⊙ m); `probs` keeps P.
+//!
 //! Blocking the query rows skips most of the keys above the diagonal: at T = 64 with R = 16 the
 //! products touch 62 % of the T² pairs, the oracle's loop half of them but one at a time.
 //! Only the full pattern comes here; the sparse pattern's kernel visits the allowed pairs only
@@ -20,18 +23,30 @@
 
 use crate::nn::kernels::{GemmScratch, Kernels, MatRef};
 use crate::nn::ops::attention::{alibi_slope, AttnSpec, Pattern};
+use crate::nn::ops::dropout::Mask;
 
 /// Query rows per block.
 const R: usize = 16;
 
-/// Whether this path computes `s` (otherwise the oracle does).
+/// Whether this path computes `s` (otherwise the oracle does). Dropout on the probabilities (m_ij,
+/// `AttnDropout`) is the oracle's mask, drawn at the same indices: the products read P ⊙ m.
 pub fn handles(s: &AttnSpec) -> bool {
     s.pattern == Pattern::Full && std::env::var("ORACLE").is_err()
 }
 
 /// Floats of work space a call needs: a block's dP/dS (R × Tk) and the relative terms (two R × (k+1)).
 pub fn work_floats(s: &AttnSpec, tk: usize) -> usize {
-    R * tk + 2 * R * s.rel.map_or(0, |k| k + 1)
+    2 * R * tk + 2 * R * s.rel.map_or(0, |k| k + 1)
+}
+
+/// The dropped probabilities a·m of a block (`rows` rows of `nk` keys), m evaluated at each entry's
+/// index in `probs` (`at0`: the block's first), as the oracle draws it.
+fn drop_block(mask: &Mask, p: &[f32], at0: usize, rows: usize, nk: usize, tk: usize, out: &mut [f32]) {
+    for r in 0..rows {
+        for j in 0..nk {
+            out[r * tk + j] = p[r * tk + j] * mask.at(at0 + r * tk + j);
+        }
+    }
 }
 
 /// The sizes and views every product shares.
@@ -82,7 +97,9 @@ fn bucket(v: &[f32], i: usize, kmax: usize, out: &mut [f32]) {
 pub fn forward(kern: &Kernels, scratch: &mut GemmScratch, work: &mut [f32], out: &mut [f32], probs: &mut [f32], qkv: &[f32], wk: &[f32], wv: &[f32], s: &AttnSpec, b: usize, tq: usize, tk: usize, c: usize) {
     let d = Dims::new(s, tq, tk, c);
     let (dk, nrel) = (d.dk, s.rel.map_or(0, |k| k + 1));
-    let (qw, rest) = work.split_at_mut(R * nrel);
+    let mask = s.dropout.map(|m| Mask::new(m.p, m.seed));
+    let (pd, rest) = work.split_at_mut(R * tk);
+    let (qw, rest) = rest.split_at_mut(R * nrel);
     let abuck = &mut rest[..R * nrel];
     for bi in 0..b {
         let x = &qkv[bi * tk * 3 * c..(bi + 1) * tk * 3 * c];
@@ -124,13 +141,23 @@ pub fn forward(kern: &Kernels, scratch: &mut GemmScratch, work: &mut [f32], out:
                     }
                     (kern.scale)(1.0 / sum, &mut row[..nk]);
                     row[nk..].fill(0.0);
-                    if let Some(kmax) = s.rel {
-                        bucket(row, i, kmax, &mut abuck[r * nrel..(r + 1) * nrel]);
+                }
+                // With dropout the products read P ⊙ m; `probs` keeps P.
+                let pm: &[f32] = match &mask {
+                    Some(m) => {
+                        drop_block(m, p, pbase + q0 * tk, rows, nk, tk, pd);
+                        pd
+                    }
+                    None => p,
+                };
+                if let Some(kmax) = s.rel {
+                    for r in 0..rows {
+                        bucket(&pm[r * tk..(r + 1) * tk], tk - tq + q0 + r, kmax, &mut abuck[r * nrel..(r + 1) * nrel]);
                     }
                 }
-                // O = P·V (+ A·W^V) into the head's columns of out.
+                // O = (P ⊙ m)·V (+ A·W^V) into the head's columns of out.
                 let o = &mut out[(bi * tq + q0) * c + h * dk..];
-                (kern.sgemm)(rows, dk, nk, MatRef::rows(p, tk), d.qkv(x, 2, h, 0), o, c, false, scratch);
+                (kern.sgemm)(rows, dk, nk, MatRef::rows(pm, tk), d.qkv(x, 2, h, 0), o, c, false, scratch);
                 if s.rel.is_some() {
                     (kern.sgemm)(rows, dk, nrel, MatRef::rows(abuck, nrel), MatRef::rows(wv, dk), o, c, true, scratch);
                 }
@@ -148,7 +175,9 @@ pub fn backward(
 ) {
     let d = Dims::new(s, tq, tk, c);
     let (dk, nrel) = (d.dk, s.rel.map_or(0, |k| k + 1));
+    let mask = s.dropout.map(|m| Mask::new(m.p, m.seed));
     let (ds, rest) = work.split_at_mut(R * tk);
+    let (pd, rest) = rest.split_at_mut(R * tk);
     let (dqw, rest) = rest.split_at_mut(R * nrel);
     let abuck = &mut rest[..R * nrel];
     let row3 = 3 * c;
@@ -162,8 +191,15 @@ pub fn backward(
                 let rows = q1 - q0;
                 let i0 = tk - tq + q0;
                 let p = &probs[pbase + q0 * tk..pbase + q1 * tk];
+                let pm: &[f32] = match &mask {
+                    Some(m) => {
+                        drop_block(m, p, pbase + q0 * tk, rows, nk, tk, pd);
+                        pd
+                    }
+                    None => p,
+                };
                 let go = MatRef { data: &dout[(bi * tq + q0) * c + h * dk..], rs: c, cs: 1 };
-                // dP = dO·Vᵀ (+ dO·W^Vᵀ gathered by r).
+                // d(P ⊙ m) = dO·Vᵀ (+ dO·W^Vᵀ gathered by r).
                 let vt = MatRef { data: &x[2 * c + h * dk..], rs: 1, cs: row3 };
                 (kern.sgemm)(rows, nk, dk, go, vt, ds, tk, false, scratch);
                 if let Some(kmax) = s.rel {
@@ -173,18 +209,22 @@ pub fn backward(
                         for j in 0..=i {
                             ds[r * tk + j] += dqw[r * nrel + rel_index(i, j, kmax)];
                         }
-                        bucket(&p[r * tk..(r + 1) * tk], i, kmax, &mut abuck[r * nrel..(r + 1) * nrel]);
+                        bucket(&pm[r * tk..(r + 1) * tk], i, kmax, &mut abuck[r * nrel..(r + 1) * nrel]);
                     }
                     // dW^V += Aᵀ·dO.
                     (kern.sgemm)(nrel, dk, rows, MatRef { data: abuck, rs: 1, cs: nrel }, go, dwv, dk, true, scratch);
                 }
-                // dV += Pᵀ·dO.
-                let pt = MatRef { data: p, rs: 1, cs: tk };
+                // dV += (P ⊙ m)ᵀ·dO.
+                let pt = MatRef { data: pm, rs: 1, cs: tk };
                 (kern.sgemm)(nk, dk, rows, pt, go, &mut dx[2 * c + h * dk..], row3, true, scratch);
                 // dS = P ⊙ (dP − D)/√d_k, with D_i = Σ_j P_ij·dP_ij (= ⟨dO_i, O_i⟩) from the same dP:
                 // the dominant key's error in dP then enters scaled by 1 − P_ij, not by 1.
                 for r in 0..rows {
                     let (pr, dr) = (&p[r * tk..r * tk + nk], &mut ds[r * tk..r * tk + nk]);
+                    if let Some(m) = &mask {
+                        let at = pbase + (q0 + r) * tk;
+                        dr.iter_mut().enumerate().for_each(|(j, g)| *g *= m.at(at + j));
+                    }
                     let di = pr.iter().zip(dr.iter()).map(|(&a, &g)| a as f64 * g as f64).sum::<f64>() as f32;
                     for (g, &a) in dr.iter_mut().zip(pr) {
                         *g = a * (*g - di) * d.scale;
@@ -213,7 +253,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use crate::nn::kernels::flavours;
-    use crate::nn::ops::attention::{attention_backward, attention_forward};
+    use crate::nn::ops::attention::{attention_backward, attention_forward, AttnDropout};
     use crate::rng::Rng;
 
     fn rand(rng: &mut Rng, n: usize) -> Vec<f32> {
@@ -231,16 +271,17 @@ mod tests {
     }
 
     /// Against the oracle computed in f64 (the truth), this path's error is at most a small multiple
-    /// of the f32 oracle's own, for every flavour's sgemm, with and without ALiBi and relative
-    /// positions, over windows (Tq = Tk) and stream rows (Tq < Tk), with T not a multiple of the
+    /// of the f32 oracle's own, for every flavour's sgemm, with and without ALiBi, relative
+    /// positions and dropout on the probabilities, over windows (Tq = Tk) and stream rows (Tq < Tk), with T not a multiple of the
     /// block (and below it) and several head widths.
     #[test]
     fn is_as_accurate_as_the_oracle() {
         let mut rng = Rng::new(41);
         let mut worst = 0.0f64;
         for (heads, c) in [(2, 12), (4, 32), (3, 9)] {
-            for (alibi, rel) in [(false, None), (true, None), (false, Some(3)), (true, Some(40))] {
-                let s = AttnSpec { heads, pattern: Pattern::Full, alibi, rel };
+            let drop = Some(AttnDropout { p: 0.3, seed: 5 });
+            for (alibi, rel, dropout) in [(false, None, None), (true, None, None), (false, Some(3), None), (true, Some(40), None), (false, None, drop), (true, Some(2), drop)] {
+                let s = AttnSpec { heads, pattern: Pattern::Full, alibi, rel, dropout };
                 for (b, tq, tk) in [(2, 37, 37), (1, 5, 5), (2, 3, 21), (1, 1, 18), (1, 16, 16)] {
                     let dk = c / heads;
                     let nrel = rel.map_or(0, |k| k + 1) * dk;

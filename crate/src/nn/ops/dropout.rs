@@ -13,14 +13,34 @@ pub fn hash32(mut x: u32) -> u32 {
     x
 }
 
-/// mask[i] = 1/(1 − p) with probability 1 − p, else 0; element i's draw is hash(seed ⊕ hash(i)).
+/// The mask's rule for one element: mask[i] = 1/(1 − p) with probability 1 − p, else 0; element
+/// i's draw is hash(seed ⊕ hash(i)). Fused ops (attention's probabilities) evaluate it where they
+/// need it, forward and backward, instead of storing the mask.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Mask {
+    keep: f32,
+    threshold: u32,
+    seed: u32,
+}
+
+impl Mask {
+    pub fn new(p: f32, seed: u32) -> Mask {
+        // Compare 24-bit uniforms, exact in f32.
+        Mask { keep: 1.0 / (1.0 - p), threshold: (p as f64 * (1u32 << 24) as f64) as u32, seed }
+    }
+    /// mask[i]: 1/(1 − p) or 0.
+    #[inline]
+    pub fn at(&self, i: usize) -> f32 {
+        let u = hash32(self.seed ^ hash32(i as u32)) >> 8;
+        if u >= self.threshold { self.keep } else { 0.0 }
+    }
+}
+
+/// mask[i] = `Mask::new(p, seed).at(i)` for every i.
 pub fn dropout_mask(mask: &mut [f32], p: f32, seed: u32) {
-    let keep = 1.0 / (1.0 - p);
-    // Compare 24-bit uniforms, exact in f32.
-    let threshold = (p as f64 * (1u32 << 24) as f64) as u32;
+    let rule = Mask::new(p, seed);
     for (i, m) in mask.iter_mut().enumerate() {
-        let u = hash32(seed ^ hash32(i as u32)) >> 8;
-        *m = if u >= threshold { keep } else { 0.0 };
+        *m = rule.at(i);
     }
 }
 

@@ -3,11 +3,15 @@
 //! ```text
 //! pre-LN:  s1 = x + drop(Attn(LN₁(x)))          y = s1 + drop(FFN(LN₂(s1)))
 //! post-LN: s1 = x + drop(Attn(x)),  m = LN₁(s1)   y = LN₂(m + drop(FFN(m)))
-//! Attn(u)  = concat(head_1 … head_H)·W_Oᵀ + b_O,  head_h = softmax(Q_h K_hᵀ/√d_k + mask) V_h,
+//! Attn(u)  = concat(head_1 … head_H)·W_Oᵀ + b_O,  head_h = drop(softmax(Q_h K_hᵀ/√d_k + mask)) V_h,
 //!            [Q | K | V] = u·W_QKVᵀ + b_QKV   (the per-head projections W_h^Q, W_h^K, W_h^V are
 //!            row blocks of W_QKV: [3C × C], nn.Linear's layout)
 //! FFN(u)   = W₂·f(W₁u + b₁) + b₂,  f = ReLU | GELU
 //! ```
+//! drop: inverted dropout with the config's p, while training only (nanoGPT's `resid_dropout` and
+//! `attn_dropout`). The branches' masks are stored; the probabilities' is drawn again by the fused
+//! attention op's backward (`AttnDropout`). Linear attention forms no probabilities: only its
+//! branch output is dropped.
 //! Names are nanoGPT's (`transformer.h.{l}.ln_1`, `attn.c_attn`, `attn.c_proj`, `ln_2`, `mlp.c_fc`,
 //! `mlp.c_proj`), so exported weights load in its `GPT` module; Shaw's tables are `attn.rel_k` and
 //! `attn.rel_v`. Every tensor lives in a buffer of its own (GPU buffer rules); the gradients of the
@@ -16,7 +20,8 @@
 use super::config::{AttentionKind, NormPlacement, Positional, TransformerConfig};
 use crate::nn::backend::Backend;
 use crate::nn::engine::Engine;
-use crate::nn::ops::attention::AttnSpec;
+use crate::nn::ops::attention::{AttnDropout, AttnSpec};
+use crate::nn::ops::dropout::hash32;
 use crate::nn::ops::elementwise::Binary;
 use crate::nn::tensor::{Shape, Tensor};
 use crate::Result;
@@ -218,6 +223,13 @@ fn seq(x: Tensor, b: usize, t: usize, w: usize) -> Tensor {
     Tensor { shape: Shape::new(&[b, t, w]), ..x }
 }
 
+/// The attention op's spec for a pass: with a dropout seed (training), dropout p on the attention
+/// probabilities too (nanoGPT's `attn_dropout`, the same p), its mask drawn from the layer's seed.
+pub fn attn_spec(c: &TransformerConfig, spec: &AttnSpec, seed: Option<u32>) -> AttnSpec {
+    let dropout = seed.filter(|_| c.dropout > 0.0).map(|seed| AttnDropout { p: c.dropout as f32, seed: hash32(seed ^ 0x68e3_1da4) });
+    AttnSpec { dropout, ..*spec }
+}
+
 /// What a stream's step reads besides its own row.
 #[derive(Clone, Copy)]
 pub enum Memory {
@@ -266,7 +278,7 @@ pub fn forward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p: 
         }
         (_, None) => {
             let probs = Tensor { shape: Shape::new(&[pass.b, spec.heads, pass.t, tk]), ..a.probs };
-            be.attention(seq(a.att, pass.b, pass.t, w), probs, keys, p.rel, spec);
+            be.attention(seq(a.att, pass.b, pass.t, w), probs, keys, p.rel, &attn_spec(c, spec, seed));
         }
     }
     be.matmul(r(a.proj), r(a.att), p.proj[0], false, true, false); // concat(heads)·W_Oᵀ
@@ -295,7 +307,7 @@ pub fn forward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p: 
     be.add_rows(r(a.mlp), p.fc2[1]);
     let mlp = match (&a.drop, seed) {
         (Some([_, _, m2, d2]), Some(seed)) => {
-            be.dropout_mask(r(*m2), c.dropout as f32, crate::nn::ops::dropout::hash32(seed ^ 0x5bd1_e995));
+            be.dropout_mask(r(*m2), c.dropout as f32, hash32(seed ^ 0x5bd1_e995));
             be.binary(Binary::Mul, r(*d2), r(a.mlp), r(*m2));
             r(*d2)
         }
@@ -309,9 +321,10 @@ pub fn forward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p: 
 
 /// Backward of the last forward of block `p` (a whole pass, no cache): from dy (the gradient of its
 /// output) into dx (overwritten: it is this block's input gradient) and the parameter gradients `g`
-/// (accumulated).
+/// (accumulated). `seed`: the forward's (dropout's masks).
 #[allow(clippy::too_many_arguments)]
-pub fn backward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p: &BlockParams, g: &BlockParams, a: &BlockActs, d: &BlockGrads, x: Tensor, dx: Tensor, dy: Tensor, pass: Pass, dropped: bool) {
+pub fn backward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p: &BlockParams, g: &BlockParams, a: &BlockActs, d: &BlockGrads, x: Tensor, dx: Tensor, dy: Tensor, pass: Pass, seed: Option<u32>) {
+    let dropped = seed.is_some();
     let rows = pass.rows();
     let w = c.width;
     let r = |t: Tensor| t.first_rows(rows);
@@ -373,7 +386,7 @@ pub fn backward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p:
             let den = Tensor { shape: Shape::new(&[pass.b * spec.heads * pass.t]), ..a.probs };
             be.linear_attention_backward(s3(dqkv_attn), scratch, seq(d.datt, pass.b, pass.t, w), seq(a.att, pass.b, pass.t, w), den, s3(a.attn_input()), spec.heads);
         }
-        None => be.attention_backward(s3(dqkv_attn), g.rel, seq(d.datt, pass.b, pass.t, w), seq(a.att, pass.b, pass.t, w), probs, s3(a.attn_input()), p.rel, spec),
+        None => be.attention_backward(s3(dqkv_attn), g.rel, seq(d.datt, pass.b, pass.t, w), seq(a.att, pass.b, pass.t, w), probs, s3(a.attn_input()), p.rel, &attn_spec(c, spec, seed)),
     }
     if a.qkvr.is_some() {
         zero(be, d.dqkv);

@@ -76,7 +76,8 @@ pub struct TransformerConfig {
     pub ffn: usize,
     /// T: the context length (tokens the model reads at once; training windows). Default 64.
     pub context: usize,
-    /// Dropout on the embeddings and on both residual branches, while training. Default 0.
+    /// Dropout on the embeddings, on both residual branches and on the attention probabilities
+    /// (linear attention has none), while training. Default 0.
     pub dropout: f64,
     /// Tie the output layer to the token embedding (logits = LN(x)·Eᵀ). Default true.
     pub tied: bool,

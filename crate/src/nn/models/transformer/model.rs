@@ -272,6 +272,7 @@ impl NeuralModel for Transformer {
             pattern: config.pattern(),
             alibi: config.positional == Positional::Alibi,
             rel: (config.positional == Positional::Relative).then_some(config.rel_clip),
+            dropout: None, // set per training pass (block::attn_spec)
         };
         let rel = config.positional == Positional::Relative;
         let (tp, tg) = (TopParams::new(&config, |n| eng.param(n)), TopParams::new(&config, |n| eng.grad(n)));
@@ -357,7 +358,7 @@ impl NeuralModel for Transformer {
         let wl = self.output(eng, b * t);
         eng.be.sum_rows(loss, wl, false);
         eng.be.scale(loss, 1.0 / count.max(1.0));
-        self.backward(eng, pass, count, seed.is_some());
+        self.backward(eng, pass, count, seed);
     }
 
     /// The stream in the stream's windows (see the module comment), up to B windows a pass.
@@ -525,7 +526,8 @@ impl Transformer {
     }
 
     /// Backward of the weighted mean loss of the last pass (`count` scoring rows).
-    fn backward(&self, eng: &mut Engine, pass: Pass, count: f32, dropped: bool) {
+    fn backward(&self, eng: &mut Engine, pass: Pass, count: f32, seed: Option<u32>) {
+        let dropped = seed.is_some();
         let rows = pass.b * pass.t;
         let (c, tp, tg) = (&self.config, self.tp, self.tg);
         let be = eng.be.as_mut();
@@ -541,7 +543,7 @@ impl Transformer {
         be.layernorm_backward(dy, tg.lnf[0], tg.lnf[1], r(self.dlnf), input(c.layers), tp.lnf[0], r(self.top.lnf.mean), r(self.top.lnf.rstd));
         for l in (0..c.layers).rev() {
             let dx = r(self.dx[(c.layers - l) % 2]);
-            block::backward(be, c, &self.spec, &self.p[l], &self.g[l], &self.acts[l], &self.grads, input(l), dx, dy, pass, dropped);
+            block::backward(be, c, &self.spec, &self.p[l], &self.g[l], &self.acts[l], &self.grads, input(l), dx, dy, pass, Self::layer_seed(seed, l));
             dy = dx;
         }
         let dx0 = match (&self.top.drop, dropped) {
@@ -628,7 +630,13 @@ impl Transformer {
         self.acts
             .iter()
             .map(|a| match a.scratch {
-                None => eng.be.read(Tensor { shape: shape(&[h * n * n]), ..a.probs }),
+                // The op leaves the pairs outside the pattern unwritten (a_ij = 0): zero them here.
+                None => {
+                    let mut m = eng.be.read(Tensor { shape: shape(&[h * n * n]), ..a.probs });
+                    let pattern = self.spec.pattern;
+                    m.iter_mut().enumerate().filter(|(k, _)| !pattern.allowed((k / n) % n, k % n)).for_each(|(_, p)| *p = 0.0);
+                    m
+                }
                 // Linear attention forms no matrix; its implied one is a_ij = φ(q_i)·φ(k_j) / den_i.
                 Some(_) => {
                     let (qkv, den) = (eng.be.read(Tensor { shape: shape(&[n * 3 * w]), ..a.qkv }), eng.be.read(Tensor { shape: shape(&[h * n]), ..a.probs }));

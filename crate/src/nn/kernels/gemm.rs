@@ -45,6 +45,18 @@ pub trait MicroKernel {
     unsafe fn tile(kc: usize, a: *const f32, ars: usize, acs: usize, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool);
 }
 
+/// `dst.copy_from_slice(src)` for a panel's short run: at the tile widths (4, 8) a fixed-size copy,
+/// which compiles to vector loads and stores, where a slice copy of a runtime length is a call
+/// (wasm's `memory.copy`, costly at 16–32 bytes).
+#[inline(always)]
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    match dst.len() {
+        8 => *<&mut [f32; 8]>::try_from(dst).unwrap() = *<&[f32; 8]>::try_from(src).unwrap(),
+        4 => *<&mut [f32; 4]>::try_from(dst).unwrap() = *<&[f32; 4]>::try_from(src).unwrap(),
+        _ => dst.copy_from_slice(src),
+    }
+}
+
 /// Packs `rows × cols` of `src` starting at (r0, c0) into MR-row panels: panel q holds rows
 /// q·MR.. as `[col][MR]`, zero-padded to a multiple of MR rows. A transposed A (unit row stride: a
 /// panel column is contiguous) is copied column by column, a row-major one row by row.
@@ -55,8 +67,10 @@ fn pack_a(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols:
         if src.rs == 1 {
             for (p, out) in panel.chunks_exact_mut(mr).enumerate() {
                 let start = (c0 + p) * src.cs + r0 + i0;
-                out[..h].copy_from_slice(&src.data[start..start + h]);
-                out[h..].fill(0.0);
+                copy_run(&mut out[..h], &src.data[start..start + h]);
+                if h < mr {
+                    out[h..].fill(0.0);
+                }
             }
         } else if src.cs == 1 {
             for i in 0..mr {
@@ -93,8 +107,10 @@ fn pack_b(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols:
             for p in 0..rows {
                 let out = &mut panel[p * nr..(p + 1) * nr];
                 let start = (r0 + p) * src.rs + c0 + j0;
-                out[..w].copy_from_slice(&src.data[start..start + w]);
-                out[w..].fill(0.0);
+                copy_run(&mut out[..w], &src.data[start..start + w]);
+                if w < nr {
+                    out[w..].fill(0.0);
+                }
             }
         } else if src.rs == 1 {
             for j in 0..nr {

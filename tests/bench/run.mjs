@@ -110,7 +110,8 @@ const w = [0, 1].map((i) => Math.max(...rows.map((r) => r[i].length), 6));
 console.log(`${'case'.padEnd(w[0])}  ${'target'.padEnd(w[1])}  figures`);
 for (const r of rows) console.log(`${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`);
 
-const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}` };
+// CHROMIUM_EXTRA (tests/harness/browser.mjs): extra chromium flags of this run, recorded with it.
+const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}`, chromium_extra: process.env.CHROMIUM_EXTRA || null };
 fs.mkdirSync(path.dirname(outFile), { recursive: true });
 fs.writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2));
 console.log(`\nJSON: ${path.relative(ROOT, outFile)}`);

@@ -11,7 +11,10 @@ export const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-/** Starts the server and the browser once per test file. */
+/**
+ * Starts the server and the browser once per test file. CHROMIUM_EXTRA adds flags (space-separated)
+ * for benchmark experiments, e.g. `--js-flags=...` for V8; run.mjs records them with the results.
+ */
 export async function startBrowser() {
   const server = await serve({ root: ROOT, port: 0 });
   const url = `http://127.0.0.1:${server.address().port}/`;
@@ -21,6 +24,7 @@ export async function startBrowser() {
     args: [
       '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...(process.env.CHROMIUM_EXTRA ? process.env.CHROMIUM_EXTRA.split(' ') : []),
     ],
   });
   return {

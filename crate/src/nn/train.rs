@@ -65,6 +65,8 @@ impl TrainConfig {
         if !(0.0..1.0).contains(&o.beta1) || !(0.0..1.0).contains(&o.beta2) || !(0.0..1.0).contains(&o.momentum) {
             return Err(Error::config("momentum, beta1 and beta2 must be in [0, 1)"));
         }
+        // Negated comparisons on purpose: a NaN fails them too.
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
         if !(o.eps > 0.0) || !(o.weight_decay >= 0.0) || !(self.clip >= 0.0) || !(0.0..=1.0).contains(&self.min_lr_ratio) {
             return Err(Error::config("eps must be positive; weight decay and clip ≥ 0; min_lr_ratio in [0, 1]"));
         }

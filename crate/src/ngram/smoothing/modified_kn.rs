@@ -28,6 +28,8 @@ pub struct ModifiedKn {
 }
 
 /// D1, D2, D3+ of one order from its count-of-counts, with KenLM's checks and messages.
+/// (Indexed loops: the formula reads n[j] beside n[j + 1], as Chen & Goodman write it.)
+#[allow(clippy::needless_range_loop)]
 pub fn discounts(order: usize, n: &[u64; 5]) -> std::result::Result<[f64; 4], String> {
     for j in 1..4 {
         if n[j] == 0 {
@@ -50,6 +52,7 @@ pub fn discounts(order: usize, n: &[u64; 5]) -> std::result::Result<[f64; 4], St
 }
 
 impl ModifiedKn {
+    #[allow(clippy::needless_range_loop)] // k is the order, named in the messages as well as an index
     pub fn new(c: &NgramCounts, vocab: &Vocab, cfg: &Smoothing) -> Result<Self> {
         let lower = c.lower_entries();
         let adjusted = adjusted_counts(c, &lower);

@@ -73,23 +73,21 @@ fn pack_a(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols:
                 }
             }
         } else if src.cs == 1 {
-            for i in 0..mr {
-                if i < h {
-                    let start = (r0 + i0 + i) * src.rs + c0;
-                    for (p, &v) in src.data[start..start + cols].iter().enumerate() {
-                        panel[p * mr + i] = v;
-                    }
-                } else {
-                    (0..cols).for_each(|p| panel[p * mr + i] = 0.0);
+            for i in 0..h {
+                let start = (r0 + i0 + i) * src.rs + c0;
+                for (out, &v) in panel.chunks_exact_mut(mr).zip(&src.data[start..start + cols]) {
+                    out[i] = v;
                 }
+            }
+            if h < mr {
+                panel.chunks_exact_mut(mr).for_each(|out| out[h..].fill(0.0));
             }
         } else {
             for p in 0..cols {
                 let out = &mut panel[p * mr..(p + 1) * mr];
-                for i in 0..h {
-                    out[i] = src.at(r0 + i0 + i, c0 + p);
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = if i < h { src.at(r0 + i0 + i, c0 + p) } else { 0.0 };
                 }
-                out[h..].fill(0.0);
             }
         }
     }
@@ -113,23 +111,21 @@ fn pack_b(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols:
                 }
             }
         } else if src.rs == 1 {
-            for j in 0..nr {
-                if j < w {
-                    let start = (c0 + j0 + j) * src.cs + r0;
-                    for (p, &v) in src.data[start..start + rows].iter().enumerate() {
-                        panel[p * nr + j] = v;
-                    }
-                } else {
-                    (0..rows).for_each(|p| panel[p * nr + j] = 0.0);
+            for j in 0..w {
+                let start = (c0 + j0 + j) * src.cs + r0;
+                for (out, &v) in panel.chunks_exact_mut(nr).zip(&src.data[start..start + rows]) {
+                    out[j] = v;
                 }
+            }
+            if w < nr {
+                panel.chunks_exact_mut(nr).for_each(|out| out[w..].fill(0.0));
             }
         } else {
             for p in 0..rows {
                 let out = &mut panel[p * nr..(p + 1) * nr];
-                for j in 0..w {
-                    out[j] = src.at(r0 + p, c0 + j0 + j);
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o = if j < w { src.at(r0 + p, c0 + j0 + j) } else { 0.0 };
                 }
-                out[w..].fill(0.0);
             }
         }
     }

@@ -142,13 +142,15 @@ pub struct Kernels {
     /// x ← α·x
     pub scale: fn(alpha: f32, x: &mut [f32]),
     /// One Adam(W) update of parameters `p` from gradients `g`, moments `m` and `v` (PyTorch's formula).
-    pub adam: fn(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: &AdamStep),
+    pub adam: AdamFn,
     /// The fused LSTM cell over [B × 4H] pre-activations (`ops::recurrent::lstm_forward`'s contract).
     pub lstm_forward: LstmForwardFn,
     /// Its backward, accumulating (`ops::recurrent::lstm_backward`'s contract).
     pub lstm_backward: LstmBackwardFn,
 }
 
+/// (p, g, m, v, step): one Adam(W) update in place.
+pub type AdamFn = fn(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: &AdamStep);
 /// (gates, c, h, pre, c_prev, H): gates, c and h from pre and c_prev.
 pub type LstmForwardFn = fn(gates: &mut [f32], c: &mut [f32], h: &mut [f32], pre: &[f32], c_prev: &[f32], hd: usize);
 /// (dpre, dc_prev, gates, c, c_prev, dh, dc, H): accumulates into dpre and dc_prev.

@@ -21,6 +21,9 @@ test('corpus, settings and runs survive a reload (IndexedDB)', async () => {
   await paste(page, '#corpus', 'alpha beta gamma\nbeta gamma delta\ngamma delta alpha\ndelta alpha beta\n');
   await page.selectOption('#p-method', 'addk');
   await page.fill('#p-order', '2');
+  // nanoGPT's split (the last tokens, mid-line too): the core's split_unit "token", restored as itself.
+  await page.$eval('#split', (el) => { el.closest('details').open = true; });
+  await page.selectOption('#split', 'tail-chars');
   await page.fill('#prompt', 'beta');
   await page.$eval('#prompt', (el) => el.dispatchEvent(new Event('change')));
   await train(page);
@@ -36,6 +39,7 @@ test('corpus, settings and runs survive a reload (IndexedDB)', async () => {
   assert.equal(await page.$eval('#preset', (el) => el.value), 'custom');
   assert.equal(await page.$eval('#p-method', (el) => el.value), 'addk');
   assert.equal(await page.$eval('#p-order', (el) => el.value), '2');
+  assert.equal(await page.$eval('#split', (el) => el.value), 'tail-chars');
   assert.equal(await page.$eval('#prompt', (el) => el.value), 'beta');
   assert.equal(await page.$eval('#length', (el) => el.value), '77');
   await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 1);

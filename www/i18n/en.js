@@ -50,6 +50,7 @@ export default {
   'bound.none': 'None (one stream)',
   'split.random': 'Random (seeded)',
   'split.tail': 'The last lines',
+  'split.tail_chars': 'The last tokens, mid-line too (nanoGPT)',
 
   'model.title': '2 · Model',
   'model.family': 'Family',

@@ -50,6 +50,7 @@ export default {
   'bound.none': '不加（整段一个序列）',
   'split.random': '随机（按种子）',
   'split.tail': '最后几行',
+  'split.tail_chars': '最后的词元，可断在行中（nanoGPT）',
 
   'model.title': '2 · 模型',
   'model.family': '模型类别',

@@ -28,7 +28,8 @@ export function readSettings() {
       min_count: num('min-count'),
       max_vocab: num('max-vocab'),
       valid_fraction: num('valid-pct') / 100,
-      split: $('split').value,
+      // 'tail-chars' is the tail split counted in tokens (nanoGPT's: the last 10 % of the characters).
+      ...($('split').value === 'tail-chars' ? { split: 'tail', split_unit: 'token' } : { split: $('split').value }),
     },
     model: readModel(),
   };
@@ -56,7 +57,7 @@ export function applySettings(s = {}) {
   set('boundary', d.boundary);
   set('min-count', d.min_count);
   set('max-vocab', d.max_vocab);
-  set('split', d.split);
+  set('split', d.split === 'tail' && d.split_unit === 'token' ? 'tail-chars' : d.split);
   if (typeof d.valid_fraction === 'number') set('valid-pct', Math.round(d.valid_fraction * 1000) / 10);
   const m = s.model || {};
   buildForm(m.family || $('family').value || 'ngram', m);

@@ -97,7 +97,7 @@ fn bucket(v: &[f32], i: usize, kmax: usize, out: &mut [f32]) {
 pub fn forward(kern: &Kernels, scratch: &mut GemmScratch, work: &mut [f32], out: &mut [f32], probs: &mut [f32], qkv: &[f32], wk: &[f32], wv: &[f32], s: &AttnSpec, b: usize, tq: usize, tk: usize, c: usize) {
     let d = Dims::new(s, tq, tk, c);
     let (dk, nrel) = (d.dk, s.rel.map_or(0, |k| k + 1));
-    let mask = s.dropout.map(|m| Mask::new(m.p, m.seed));
+    let mask = s.mask();
     let (pd, rest) = work.split_at_mut(R * tk);
     let (qw, rest) = rest.split_at_mut(R * nrel);
     let abuck = &mut rest[..R * nrel];
@@ -175,7 +175,7 @@ pub fn backward(
 ) {
     let d = Dims::new(s, tq, tk, c);
     let (dk, nrel) = (d.dk, s.rel.map_or(0, |k| k + 1));
-    let mask = s.dropout.map(|m| Mask::new(m.p, m.seed));
+    let mask = s.mask();
     let (ds, rest) = work.split_at_mut(R * tk);
     let (pd, rest) = rest.split_at_mut(R * tk);
     let (dqw, rest) = rest.split_at_mut(R * nrel);

@@ -88,7 +88,8 @@ pub struct AttnSpec {
 }
 
 impl AttnSpec {
-    fn mask(&self) -> Option<Mask> {
+    /// The dropout mask of the probabilities (`None` without dropout); every kernel draws it here.
+    pub fn mask(&self) -> Option<Mask> {
         self.dropout.map(|d| Mask::new(d.p, d.seed))
     }
 }

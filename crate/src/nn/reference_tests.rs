@@ -215,9 +215,17 @@ mod recurrent {
         v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
     }
 
+    /// Layer 0 reads its input side from the folded table when V ≤ B·T (here 11 ≤ 18) and from the
+    /// embeddings otherwise: both paths are checked.
     fn parity<K: CellKind>(fx: &Value) {
+        for fold in [true, false] {
+            parity_path::<K>(fx, fold);
+        }
+    }
+
+    fn parity_path<K: CellKind>(fx: &Value, fold: bool) {
         let bidirectional = fx["bidirectional"].as_bool().unwrap_or(false);
-        let case = format!("{}{}{}", fx["cell"].as_str().unwrap(), fx["layers"], if bidirectional { " bidirectional" } else { "" });
+        let case = format!("{}{}{}{}", fx["cell"].as_str().unwrap(), fx["layers"], if bidirectional { " bidirectional" } else { "" }, if fold { " (folded input)" } else { "" });
         let mut config = RecurrentConfig {
             layers: fx["layers"].as_u64().unwrap() as usize,
             embed: fx["embed"].as_u64().unwrap() as usize,
@@ -231,6 +239,7 @@ mod recurrent {
         let v = fx["vocab_size"].as_u64().unwrap() as usize;
         let vocab = Vocab::from_tokens((3..v).map(|i| format!("t{i}")), true);
         let net = Network::<Recurrent<K>>::new(config, vocab, Box::new(Cpu::checked()), None).unwrap();
+        net.model.set_fold(fold);
         let mut weights = super::named_weights(fx);
         net.engine.borrow_mut().set_params(&mut weights).unwrap();
         let stream = ints(&fx["stream"]);

@@ -38,7 +38,7 @@ use crate::rng::Rng;
 use crate::text::{TokenId, Vocab, BOS, EOS};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 
 /// Which cell: the family's id, its number of gate blocks, its equations.
@@ -216,6 +216,9 @@ struct Layer {
     /// With dropout, above the first layer: the dropout mask of the input, the dropped input and
     /// its gradient (on the forward direction; a reverse one reads the same dropped input).
     drop: Option<[Seq; 3]>,
+    /// Layer 0, when the vocabulary is no larger than a training window's rows: the table
+    /// E·W_ihᵀ + b_ih [V × G·H] and its gradient (see `Recurrent::folds`).
+    tab: Option<(Tensor, Tensor)>,
 }
 
 /// A stream's state: per layer, h (and c) on the host.
@@ -254,6 +257,9 @@ pub struct Recurrent<K: CellKind> {
     top_1: Vec<Tensor>,
     /// Host staging: row weights and the positions evaluation rows score.
     host: RefCell<(Vec<f32>, Vec<u32>)>,
+    /// Whether layer 0 may read its input side from the folded table (on; the tests turn it off to
+    /// compare the two paths).
+    fold: Cell<bool>,
     _cell: PhantomData<fn() -> K>,
 }
 
@@ -286,17 +292,37 @@ impl<K: CellKind> Recurrent<K> {
         }
     }
 
+    /// Whether layer 0's input side reads the folded table for a pass over `t` steps of `b` rows.
+    /// Layer 0 reads an embedding row, so W_ih x_t + b_ih is row w_t of E·W_ihᵀ + b_ih: one [V × E]
+    /// product per pass instead of a [b·t × E] one (and likewise in the backward: the gradient rows
+    /// are summed per token first). Cheaper when V ≤ b·t, as for characters in training (V ≈ 65
+    /// against 2,048 rows, a third of the LSTM's FLOPs); never for the one-row passes of streams.
+    fn folds(&self, b: usize, t: usize) -> bool {
+        self.fold.get() && self.layers[0].tab.is_some_and(|(tab, _)| tab.shape.rows() <= b * t)
+    }
+
     /// Forward over `t` steps of `b` rows (inputs already uploaded, one slot per step), from the
     /// states `h0` / `c0` of each layer. With `seed` (training), dropout between layers.
     fn forward(&self, eng: &mut Engine, b: usize, t: usize, eval: bool, seed: Option<u32>) {
+        let folded = self.folds(b, t);
         let be = eng.be.as_mut();
         let emb = eng_param(&eng.layout, &eng.params, EMBEDDING);
-        for s in 0..t {
-            be.embedding(self.x.at(s, b), emb, self.id_slot(s, b));
+        if !folded {
+            for s in 0..t {
+                be.embedding(self.x.at(s, b), emb, self.id_slot(s, b));
+            }
         }
         for (i, l) in self.layers.iter().enumerate() {
             let (k, rev) = (l.depth, l.reverse);
             let (wi, wh, bi, bh) = (eng_param(&eng.layout, &eng.params, &w_ih(k, rev)), eng_param(&eng.layout, &eng.params, &w_hh(k, rev)), eng_param(&eng.layout, &eng.params, &b_ih(k, rev)), eng_param(&eng.layout, &eng.params, &b_hh(k, rev)));
+            let tab = l.tab.filter(|_| folded).map(|(tab, _)| tab);
+            if let Some(tab) = tab {
+                be.matmul(tab, emb, wi, false, true, false); // E·W_ihᵀ: [V × G·H]
+                be.add_rows(tab, bi);
+                for s in 0..t {
+                    be.embedding(l.pre.at(s, b), tab, self.id_slot(s, b));
+                }
+            }
             let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
             let input_seq = if k == 0 { self.x } else { self.input_of(i, seed.is_some()).0 };
             if let (Some([mask, xd, _]), Some(seed)) = (&l.drop, seed) {
@@ -307,20 +333,21 @@ impl<K: CellKind> Recurrent<K> {
                 }
             }
             // The input side does not depend on the previous step: all steps at once when it can.
-            let batched = match (input_seq.span(0, t, b), l.pre.span(0, t, b)) {
-                (Some(input), Some(pre)) => {
-                    be.matmul(pre, input, wi, false, true, false); // IN·W_ihᵀ: [T·b × G·H]
-                    be.add_rows(pre, bi);
-                    true
-                }
-                _ => false,
-            };
+            let input_done = tab.is_some()
+                || match (input_seq.span(0, t, b), l.pre.span(0, t, b)) {
+                    (Some(input), Some(pre)) => {
+                        be.matmul(pre, input, wi, false, true, false); // IN·W_ihᵀ: [T·b × G·H]
+                        be.add_rows(pre, bi);
+                        true
+                    }
+                    _ => false,
+                };
             for j in 0..t {
                 let s = nth(j, t, rev);
                 let input = input_seq.at(s, b);
                 let h_prev = prev(s, t, rev).map_or(h0, |p| l.h.at(p, b));
                 let pre = l.pre.at(s, b);
-                if !batched {
+                if !input_done {
                     be.matmul(pre, input, wi, false, true, false); // in·W_ihᵀ: [b × G·H]
                     be.add_rows(pre, bi);
                 }
@@ -424,7 +451,8 @@ impl<K: CellKind> Recurrent<K> {
         let (h, w, dirs) = (self.config.hidden, self.out_width(), self.dirs());
         let p = |name: &str| eng_param(&eng.layout, &eng.params, name);
         let g = |name: &str| eng_param(&eng.layout, &eng.grads, name);
-        let (u, gu, gb2, gemb) = (p(OUTPUT_W), g(OUTPUT_W), g(OUTPUT_B), g(EMBEDDING));
+        let (u, gu, gb2, emb, gemb) = (p(OUTPUT_W), g(OUTPUT_W), g(OUTPUT_B), p(EMBEDDING), g(EMBEDDING));
+        let folded = self.folds(b, t);
         let names: Vec<[Tensor; 6]> = self.layers.iter().map(|l| (l.depth, l.reverse)).map(|(k, r)| [p(&w_ih(k, r)), p(&w_hh(k, r)), g(&w_ih(k, r)), g(&w_hh(k, r)), g(&b_ih(k, r)), g(&b_hh(k, r))]).collect();
         let be = eng.be.as_mut();
         let r = |x: Tensor| x.first_rows(rows);
@@ -443,7 +471,9 @@ impl<K: CellKind> Recurrent<K> {
         for (_, dcat) in &self.cat {
             dcat.zero(be);
         }
-        self.dx.zero(be);
+        if !folded {
+            self.dx.zero(be);
+        }
         // The output layer: only rows that predict a token get a gradient.
         be.fill(r(self.dlogits_raw), 0.0);
         be.cross_entropy_backward(r(self.dlogits_raw), r(self.probs), self.targets.first(rows), 1.0 / count.max(1.0));
@@ -468,6 +498,7 @@ impl<K: CellKind> Recurrent<K> {
             let batched = [input_seq, dinput_seq, l.pre, l.dpre].iter().all(|q| q.span(0, t, b).is_some())
                 && l.dhh.is_none_or(|d| d.span(0, t, b).is_some());
             let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
+            let dtab = l.tab.filter(|_| folded).map(|(_, dtab)| dtab);
             for j in (0..t).rev() {
                 let s = nth(j, t, rev);
                 let (input, dinput) = (input_seq.at(s, b), dinput_seq.at(s, b));
@@ -489,9 +520,11 @@ impl<K: CellKind> Recurrent<K> {
                 be.matmul(dh_prev, dhh, wh, false, false, true);
                 if !batched {
                     // The input side: W_ih, b_ih and the layer's input; the recurrent weights.
-                    be.matmul(gwi, dpre, input, true, false, true);
-                    be.sum_rows(gbi, dpre, true);
-                    be.matmul(dinput, dpre, wi, false, false, true);
+                    if dtab.is_none() {
+                        be.matmul(gwi, dpre, input, true, false, true);
+                        be.sum_rows(gbi, dpre, true);
+                        be.matmul(dinput, dpre, wi, false, false, true);
+                    }
                     be.matmul(gwh, dhh, h_prev, true, false, true);
                     be.sum_rows(gbh, dhh, true);
                 }
@@ -499,9 +532,11 @@ impl<K: CellKind> Recurrent<K> {
             if batched {
                 // All steps at once: dW_ih += DPREᵀ·IN, dIN += DPRE·W_ih, dW_hh += DHHᵀ·H₋.
                 let (dpre, input, dinput) = (l.dpre.span(0, t, b).expect("span"), input_seq.span(0, t, b).expect("span"), dinput_seq.span(0, t, b).expect("span"));
-                be.matmul(gwi, dpre, input, true, false, true);
-                be.sum_rows(gbi, dpre, true);
-                be.matmul(dinput, dpre, wi, false, false, true);
+                if dtab.is_none() {
+                    be.matmul(gwi, dpre, input, true, false, true);
+                    be.sum_rows(gbi, dpre, true);
+                    be.matmul(dinput, dpre, wi, false, false, true);
+                }
                 let dhh_seq = l.dhh.unwrap_or(l.dpre);
                 be.matmul(gwh, dhh_seq.at(nth(0, t, rev), b), h0.first_rows(b), true, false, true);
                 // The other steps read the state of the step before in their order: one matmul.
@@ -516,6 +551,17 @@ impl<K: CellKind> Recurrent<K> {
                     }
                 }
                 be.sum_rows(gbh, dhh_seq.span(0, t, b).expect("span"), true);
+            }
+            if let Some(dtab) = dtab {
+                // Folded: the rows of each token summed first (dTAB[v] = Σ_{t: w_t = v} dPRE_t), then
+                // dW_ih += dTABᵀ·E, db_ih += Σ_v dTAB[v], dE += dTAB·W_ih.
+                be.fill(dtab, 0.0);
+                for s in 0..t {
+                    be.embedding_backward(dtab, l.dpre.at(s, b), self.id_slot(s, b));
+                }
+                be.matmul(gwi, dtab, emb, true, false, true);
+                be.sum_rows(gbi, dtab, true);
+                be.matmul(gemb, dtab, wi, false, false, true);
             }
             // Layer k done (its forward direction comes last): its input's gradient to the layer below.
             if k > 0 && !rev {
@@ -537,8 +583,10 @@ impl<K: CellKind> Recurrent<K> {
                 }
             }
         }
-        for s in 0..t {
-            be.embedding_backward(gemb, self.dx.at(s, b), self.id_slot(s, b));
+        if !folded {
+            for s in 0..t {
+                be.embedding_backward(gemb, self.dx.at(s, b), self.id_slot(s, b));
+            }
         }
     }
 
@@ -654,7 +702,8 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         let ids = (t * aligned(b)) as u64 + rows;
         let dropout = if c.dropout > 0.0 { (c.layers as u64 - 1) * 3 * seq(w) } else { 0 };
         let cat = if c.bidirectional { c.layers as u64 * 2 * seq(w) } else { 0 };
-        ((d * c.layers) as u64 * per_layer + dropout + cat + shared + ids) * 4
+        let folded = if v <= b * t { d as u64 * 2 * (v * g * h) as u64 } else { 0 }; // tab, dtab
+        ((d * c.layers) as u64 * per_layer + dropout + cat + folded + shared + ids) * 4
     }
 
     fn new(config: RecurrentConfig, vocab: &Vocab, eng: &mut Engine) -> Result<Self> {
@@ -692,6 +741,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
                 } else {
                     None
                 },
+                tab: if k == 0 && v <= b * t { Some((eng.alloc(&[v, gh])?, eng.alloc(&[v, gh])?)) } else { None },
             });
         }
         let rows = b * t;
@@ -723,6 +773,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
             top_b: (0..t).map(|s| top.at(s, b)).collect(),
             top_1: (0..t).map(|s| top.at(s, 1)).collect(),
             host: RefCell::new((Vec::with_capacity(rows), Vec::with_capacity(t))),
+            fold: Cell::new(true),
             layers,
             cat,
             config,
@@ -969,6 +1020,11 @@ impl<K: CellKind> Recurrent<K> {
             .collect();
         let shown: Vec<&str> = tokens.iter().map(|&id| data.vocab.token(id)).collect();
         Ok(serde_json::json!({ "cell": K::NAME, "family": K::FAMILY, "tokens": shown, "layers": layers }))
+    }
+
+    /// Turns the folded input side of layer 0 off or on (`folds`), so tests can compare the two.
+    pub fn set_fold(&self, on: bool) {
+        self.fold.set(on);
     }
 
     /// The logits of the last forward pass of a training batch, [B·T × V] batch-major (parity tests).

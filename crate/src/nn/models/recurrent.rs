@@ -217,7 +217,7 @@ struct Layer {
     /// its gradient (on the forward direction; a reverse one reads the same dropped input).
     drop: Option<[Seq; 3]>,
     /// Layer 0, when the vocabulary is no larger than a training window's rows: the table
-    /// E·W_ihᵀ + b_ih [V × G·H] and its gradient (see `Recurrent::folds`).
+    /// E·W_ihᵀ + b_ih (+ b_hh, but not the GRU's) [V × G·H] and its gradient (see `Recurrent::folds`).
     tab: Option<(Tensor, Tensor)>,
 }
 
@@ -293,7 +293,8 @@ impl<K: CellKind> Recurrent<K> {
     }
 
     /// Whether layer 0's input side reads the folded table for a pass over `t` steps of `b` rows.
-    /// Layer 0 reads an embedding row, so W_ih x_t + b_ih is row w_t of E·W_ihᵀ + b_ih: one [V × E]
+    /// Layer 0 reads an embedding row, so W_ih x_t + b_ih is row w_t of E·W_ihᵀ + b_ih (+ b_hh, which
+    /// the RNN and the LSTM add to the same sum): one [V × E]
     /// product per pass instead of a [b·t × E] one (and likewise in the backward: the gradient rows
     /// are summed per token first). Cheaper when V ≤ b·t, as for characters in training (V ≈ 65
     /// against 2,048 rows, a third of the LSTM's FLOPs); never for the one-row passes of streams.
@@ -319,6 +320,9 @@ impl<K: CellKind> Recurrent<K> {
             if let Some(tab) = tab {
                 be.matmul(tab, emb, wi, false, true, false); // E·W_ihᵀ: [V × G·H]
                 be.add_rows(tab, bi);
+                if l.hh.is_none() {
+                    be.add_rows(tab, bh); // b_hh adds to the same sum (not the GRU's, inside r ⊙ hh)
+                }
                 for s in 0..t {
                     be.embedding(l.pre.at(s, b), tab, self.id_slot(s, b));
                 }
@@ -358,7 +362,9 @@ impl<K: CellKind> Recurrent<K> {
                     }
                     None => {
                         be.matmul(pre, h_prev, wh, false, true, true); // += h₋·W_hhᵀ
-                        be.add_rows(pre, bh);
+                        if tab.is_none() {
+                            be.add_rows(pre, bh);
+                        }
                     }
                 }
                 match (K::GATES, &l.gates) {

@@ -134,11 +134,7 @@ pub fn forward(kern: &Kernels, scratch: &mut GemmScratch, work: &mut [f32], out:
                         *v = sc * d.scale - slope * (i - j) as f32;
                         max = max.max(*v);
                     }
-                    let mut sum = 0.0f32;
-                    for v in &mut row[..nk] {
-                        *v = (*v - max).exp();
-                        sum += *v;
-                    }
+                    let sum = (kern.exp_sum)(&mut row[..nk], max);
                     (kern.scale)(1.0 / sum, &mut row[..nk]);
                     row[nk..].fill(0.0);
                 }

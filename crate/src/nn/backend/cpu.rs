@@ -144,6 +144,16 @@ fn seq_dims(x: Tensor) -> (usize, usize) {
 }
 
 /// The token ids of `ids`, borrowed in place.
+/// y[r] = softmax(x[r]) (`ops::softmax::softmax_forward`) with the flavour's exponentials and sum.
+fn softmax_rows(kern: &Kernels, y: &mut [f32], x: &[f32], cols: usize) {
+    y.copy_from_slice(x);
+    for row in y.chunks_exact_mut(cols) {
+        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let sum = (kern.exp_sum)(row, max);
+        (kern.scale)(1.0 / sum, row);
+    }
+}
+
 fn id_slice(all: &[Vec<TokenId>], ids: Ids) -> &[TokenId] {
     &all[ids.buf.0 as usize][ids.offset..ids.offset + ids.len]
 }
@@ -292,8 +302,9 @@ impl Backend for Cpu {
 
     fn softmax(&mut self, y: Tensor, x: Tensor) {
         let c = x.shape.last();
+        let kern = self.kern;
         let ([y], [x]) = io(&mut self.bufs, self.checked, [y], [x]);
-        ops::softmax::softmax_forward(y, x, c);
+        softmax_rows(kern, y, x, c);
     }
     fn softmax_backward(&mut self, dx: Tensor, y: Tensor, dy: Tensor) {
         let c = y.shape.last();
@@ -315,8 +326,13 @@ impl Backend for Cpu {
         assert_eq!(targets.len, logits.shape.rows());
         self.check_ids(targets);
         let t = id_slice(&self.ids, targets);
+        let kern = self.kern;
         let ([l, p], [x]) = io(&mut self.bufs, self.checked, [losses, probs], [logits]);
-        ops::cross_entropy::cross_entropy_forward(l, p, x, t, c);
+        // `ops::cross_entropy::cross_entropy_forward`, with the kernels' softmax.
+        softmax_rows(kern, p, x, c);
+        for (r, (&t, loss)) in t.iter().zip(l.iter_mut()).enumerate() {
+            *loss = -p[r * c + t as usize].ln();
+        }
     }
     fn cross_entropy_backward(&mut self, dlogits: Tensor, probs: Tensor, targets: Ids, scale: f32) {
         let c = probs.shape.last();

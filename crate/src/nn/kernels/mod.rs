@@ -147,6 +147,9 @@ pub struct Kernels {
     pub lstm_forward: LstmForwardFn,
     /// Its backward, accumulating (`ops::recurrent::lstm_backward`'s contract).
     pub lstm_backward: LstmBackwardFn,
+    /// vᵢ ← e^(vᵢ − max), returning Σ vᵢ: the inner loop of every softmax (`max` is the row's
+    /// maximum, so the arguments are ≤ 0; −∞ gives 0).
+    pub exp_sum: fn(v: &mut [f32], max: f32) -> f32,
 }
 
 /// (p, g, m, v, step): one Adam(W) update in place.
@@ -350,6 +353,39 @@ mod tests {
     /// The LSTM cell of every flavour against the op (libm exp and tanh), forward and accumulating
     /// backward, on pre-activations wide enough to saturate the gates (N(0, 3²), and ±40). Each
     /// activation is within a few ulp (vmath's tests), so every output is within 32ε·(1 + |oracle|).
+    /// The softmax exponentials: every flavour within 4 ulp of the oracle (vmath's exp is within 2 of
+    /// the true value, libm's within 1) and its sum within the reordering of n positive terms; −∞
+    /// (masked) gives exactly 0, NaN stays NaN. Lengths around the 8-wide chunks.
+    #[test]
+    fn exp_sum_flavours_match_the_oracle() {
+        let mut rng = Rng::new(13);
+        for n in [0, 1, 7, 8, 9, 16, 67, 68, 129] {
+            let mut x: Vec<f32> = (0..n).map(|_| 6.0 * rng.normal() as f32).collect();
+            if n > 3 {
+                x[2] = f32::NEG_INFINITY;
+                x[n - 1] = -100.0;
+            }
+            let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let mut want = x.clone();
+            let want_sum = (scalar::KERNELS.exp_sum)(&mut want, max);
+            for kern in flavours() {
+                let mut got = x.clone();
+                let sum = (kern.exp_sum)(&mut got, max);
+                for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+                    assert!((g - w).abs() <= 4.0 * f32::EPSILON * w + f32::MIN_POSITIVE, "{} exp_sum n={n} [{i}]: {g} vs {w}", kern.name);
+                }
+                if n > 3 {
+                    assert_eq!(got[2], 0.0, "{}: e^−∞", kern.name);
+                }
+                assert!((sum - want_sum).abs() <= (n as f32 + 4.0) * f32::EPSILON * want_sum, "{} sum n={n}: {sum} vs {want_sum}", kern.name);
+            }
+        }
+        for kern in flavours() {
+            let mut v = [f32::NAN, 0.0];
+            assert!((kern.exp_sum)(&mut v, 0.0).is_nan() && v[0].is_nan() && v[1] == 1.0, "{}: NaN", kern.name);
+        }
+    }
+
     #[test]
     fn lstm_cell_flavours_match_the_oracle() {
         let mut rng = Rng::new(17);

@@ -8,7 +8,7 @@ use super::gemm::{self, MicroKernel};
 use super::vmath::{sigmoid, tanh};
 use super::{AdamStep, GemmScratch, Kernels, MatRef};
 
-pub static KERNELS: Kernels = Kernels { name: "portable", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward };
+pub static KERNELS: Kernels = Kernels { name: "portable", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward, exp_sum };
 
 /// Register tile: MR rows × 8 columns of C held in locals.
 pub struct Tile<const MR: usize>;
@@ -86,6 +86,29 @@ pub fn scale(alpha: f32, x: &mut [f32]) {
 pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: &AdamStep) {
     // The scalar loop has no cross-element dependency, so LLVM vectorizes it as is.
     super::scalar::adam(p, g, m, v, s)
+}
+
+/// `scalar::exp_sum` with [`super::vmath::exp`] (0 below its range, where e^x is under f32's
+/// normal range anyway) and eight partial sums, so both the exponentials and the sum vectorize.
+pub fn exp_sum(v: &mut [f32], max: f32) -> f32 {
+    #[inline(always)]
+    fn e(x: f32) -> f32 {
+        if x < -87.0 { 0.0 } else { super::vmath::exp(x) }
+    }
+    let mut acc = [0.0f32; 8];
+    let mut chunks = v.chunks_exact_mut(8);
+    for c in &mut chunks {
+        for j in 0..8 {
+            c[j] = e(c[j] - max);
+            acc[j] += c[j];
+        }
+    }
+    let mut tail = 0.0f32;
+    for x in chunks.into_remainder() {
+        *x = e(*x - max);
+        tail += *x;
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// The LSTM cell forward, `ops::recurrent::lstm_forward` with the vectorizable [`super::vmath`]

@@ -2,7 +2,7 @@
 
 use super::{AdamStep, GemmScratch, Kernels, MatRef};
 
-pub static KERNELS: Kernels = Kernels { name: "scalar", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward };
+pub static KERNELS: Kernels = Kernels { name: "scalar", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward, exp_sum };
 
 /// The LSTM cell's oracle is the op itself (libm `exp` and `tanh`).
 use crate::nn::ops::recurrent::{lstm_backward, lstm_forward};
@@ -39,6 +39,16 @@ pub fn pack_b(k: usize, n: usize, b: MatRef, dst: &mut [f32]) {
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm_packed_b(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
     sgemm(m, n, k, a, MatRef::rows(bp, n), c, ldc, accumulate, scratch)
+}
+
+/// In order, with libm's `exp`, as `ops::softmax` computes it.
+pub fn exp_sum(v: &mut [f32], max: f32) -> f32 {
+    let mut sum = 0.0f32;
+    for x in v {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    sum
 }
 
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {

@@ -15,15 +15,15 @@
 use super::gemm::{self, MicroKernel};
 use super::{AdamStep, GemmScratch, Kernels, MatRef};
 use core::arch::wasm32::*;
-/// The LSTM cell: the portable loops, which LLVM vectorizes to simd128 as they are.
-use super::portable::{lstm_backward, lstm_forward};
+/// The LSTM cell and the softmax exponentials: the portable loops, which LLVM vectorizes to simd128 as they are.
+use super::portable::{exp_sum, lstm_backward, lstm_forward};
 /// Packing B whole: the portable flavour's (the same NR = 8 panels).
 use super::portable::{pack_b, packed_b_floats};
 
 #[cfg(not(target_feature = "relaxed-simd"))]
-pub static KERNELS: Kernels = Kernels { name: "simd128", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward };
+pub static KERNELS: Kernels = Kernels { name: "simd128", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward, exp_sum };
 #[cfg(target_feature = "relaxed-simd")]
-pub static KERNELS: Kernels = Kernels { name: "simd128+relaxed", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward };
+pub static KERNELS: Kernels = Kernels { name: "simd128+relaxed", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward, exp_sum };
 
 /// a·b + c: fused (`relaxed_madd`) in the relaxed build, `mul` then `add` otherwise.
 #[inline(always)]

@@ -323,9 +323,6 @@ impl<K: CellKind> Recurrent<K> {
                 if l.hh.is_none() {
                     be.add_rows(tab, bh); // b_hh adds to the same sum (not the GRU's, inside r ⊙ hh)
                 }
-                for s in 0..t {
-                    be.embedding(l.pre.at(s, b), tab, self.id_slot(s, b));
-                }
             }
             let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
             let input_seq = if k == 0 { self.x } else { self.input_of(i, seed.is_some()).0 };
@@ -351,6 +348,11 @@ impl<K: CellKind> Recurrent<K> {
                 let input = input_seq.at(s, b);
                 let h_prev = prev(s, t, rev).map_or(h0, |p| l.h.at(p, b));
                 let pre = l.pre.at(s, b);
+                if let Some(tab) = tab {
+                    // Gathered here, not all steps up front, so the slot is still in cache for the
+                    // matmul and the cell that read it next.
+                    be.embedding(pre, tab, self.id_slot(s, b));
+                }
                 if !input_done {
                     be.matmul(pre, input, wi, false, true, false); // in·W_ihᵀ: [b × G·H]
                     be.add_rows(pre, bi);
@@ -463,7 +465,8 @@ impl<K: CellKind> Recurrent<K> {
         let be = eng.be.as_mut();
         let r = |x: Tensor| x.first_rows(rows);
         for l in &self.layers {
-            for s in [Some(l.dpre), l.dhh, l.dc, Some(l.dh)].into_iter().flatten() {
+            // dpre is zeroed step by step below, just before its cell writes it (still in cache).
+            for s in [l.dhh, l.dc, Some(l.dh)].into_iter().flatten() {
                 s.zero(be);
             }
             be.fill(l.dh_sink, 0.0);
@@ -505,12 +508,16 @@ impl<K: CellKind> Recurrent<K> {
                 && l.dhh.is_none_or(|d| d.span(0, t, b).is_some());
             let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
             let dtab = l.tab.filter(|_| folded).map(|(_, dtab)| dtab);
+            if let Some(dtab) = dtab {
+                be.fill(dtab, 0.0);
+            }
             for j in (0..t).rev() {
                 let s = nth(j, t, rev);
                 let (input, dinput) = (input_seq.at(s, b), dinput_seq.at(s, b));
                 let h_prev = prev(s, t, rev).map_or(h0.first_rows(b), |q| l.h.at(q, b));
                 let dh_prev = prev(s, t, rev).map_or(l.dh_sink.first_rows(b), |q| l.dh.at(q, b));
                 let (dpre, pre) = (l.dpre.at(s, b), l.pre.at(s, b));
+                be.fill(dpre, 0.0);
                 match K::GATES {
                     1 => be.activation_backward(self.config.activation, dpre, pre, l.h.at(s, b), l.dh.at(s, b)),
                     4 => {
@@ -520,6 +527,10 @@ impl<K: CellKind> Recurrent<K> {
                         be.lstm_cell_backward(dpre, dc_prev, l.gates.expect("lstm").at(s, b), c.at(s, b), c_prev, l.dh.at(s, b), dc.at(s, b));
                     }
                     _ => be.gru_cell_backward(dpre, l.dhh.expect("gru").at(s, b), dh_prev, l.gates.expect("gru").at(s, b), l.hh.expect("gru").at(s, b), h_prev, l.dh.at(s, b)),
+                }
+                if let Some(dtab) = dtab {
+                    // Folded: the rows of each token summed (dTAB[v] = Σ_{t: w_t = v} dPRE_t) while dpre is hot.
+                    be.embedding_backward(dtab, dpre, self.id_slot(s, b));
                 }
                 // The recurrence: the previous state's gradient, needed by the next (earlier) step.
                 let dhh = l.dhh.map_or(dpre, |d| d.at(s, b));
@@ -559,12 +570,7 @@ impl<K: CellKind> Recurrent<K> {
                 be.sum_rows(gbh, dhh_seq.span(0, t, b).expect("span"), true);
             }
             if let Some(dtab) = dtab {
-                // Folded: the rows of each token summed first (dTAB[v] = Σ_{t: w_t = v} dPRE_t), then
-                // dW_ih += dTABᵀ·E, db_ih += Σ_v dTAB[v], dE += dTAB·W_ih.
-                be.fill(dtab, 0.0);
-                for s in 0..t {
-                    be.embedding_backward(dtab, l.dpre.at(s, b), self.id_slot(s, b));
-                }
+                // Folded: dW_ih += dTABᵀ·E, db_ih += Σ_v dTAB[v], dE += dTAB·W_ih.
                 be.matmul(gwi, dtab, emb, true, false, true);
                 be.sum_rows(gbi, dtab, true);
                 be.matmul(gemb, dtab, wi, false, false, true);

@@ -1,0 +1,143 @@
+"""The PyTorch peers of the two training benchmarks, timed on this machine in the same session as ours.
+
+    /path/to/venv/bin/python tests/bench/pytorch_peer.py [--threads 1] [--steps 60] [--only transformer|lstm]
+
+Prints one JSON line per model: training tokens/s of PyTorch eager on the CPU (median of the timed
+steps after a warm-up), for the models of `transformer-train-char` and `lstm-train-char`:
+
+* nanoGPT's CPU configuration (4 layers, 4 heads, width 128, context 64, batch 12, V = 65, dropout 0,
+  tied embeddings), written as nanoGPT's model.py writes it (LayerNorm with bias, one c_attn,
+  `scaled_dot_product_attention(is_causal=True)`, GELU MLP), AdamW (0.9, 0.99), weight decay 0.1 on
+  matrices, clip 1.0;
+* the character LSTM (E = 64, H = 128, one layer, BPTT 64, batch 32, V = 65), Adam 2e-3, clip 1.0.
+
+The data are random token ids: the time of a step does not depend on them. Not part of the suite (it
+needs PyTorch); docs/benchmarks.md quotes its output next to ours.
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, c, heads):
+        super().__init__()
+        self.heads = heads
+        self.ln_1 = nn.LayerNorm(c)
+        self.c_attn = nn.Linear(c, 3 * c)
+        self.c_proj = nn.Linear(c, c)
+        self.ln_2 = nn.LayerNorm(c)
+        self.c_fc = nn.Linear(c, 4 * c)
+        self.mlp_proj = nn.Linear(4 * c, c)
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = self.c_attn(self.ln_1(x)).split(c, dim=2)
+        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.c_proj(y.transpose(1, 2).contiguous().view(b, t, c))
+        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x))))
+
+
+class GPT(nn.Module):
+    def __init__(self, v, ctx, c, layers, heads):
+        super().__init__()
+        self.wte = nn.Embedding(v, c)
+        self.wpe = nn.Embedding(ctx, c)
+        self.h = nn.ModuleList(Block(c, heads) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(c)
+        self.lm_head = nn.Linear(c, v, bias=False)
+        self.lm_head.weight = self.wte.weight  # tied, as nanoGPT
+
+    def forward(self, idx, targets):
+        x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
+        for blk in self.h:
+            x = blk(x)
+        logits = self.lm_head(self.ln_f(x))
+        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+
+
+class CharLSTM(nn.Module):
+    def __init__(self, v, e, h):
+        super().__init__()
+        self.embedding = nn.Embedding(v, e)
+        self.rnn = nn.LSTM(e, h, batch_first=True)
+        self.output = nn.Linear(h, v)
+
+    def forward(self, idx, targets, state):
+        out, state = self.rnn(self.embedding(idx), state)
+        logits = self.output(out)
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1)), state
+
+
+def time_steps(step, steps, warmup):
+    times = []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        step()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def transformer(steps, warmup):
+    v, ctx, batch = 65, 64, 12
+    model = GPT(v, ctx, 128, 4, 4)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=1e-3, betas=(0.9, 0.99))
+    idx, tgt = torch.randint(v, (batch, ctx)), torch.randint(v, (batch, ctx))
+
+    def step():
+        loss = model(idx, tgt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    s = time_steps(step, steps, warmup)
+    return {"model": "transformer", "tokens_per_step": batch * ctx, "median_step_ms": s * 1e3, "tokens_per_s": batch * ctx / s}
+
+
+def lstm(steps, warmup):
+    v, bptt, batch = 65, 64, 32
+    model = CharLSTM(v, 64, 128)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    idx, tgt = torch.randint(v, (batch, bptt)), torch.randint(v, (batch, bptt))
+    state = [None]
+
+    def step():
+        loss, st = model(idx, tgt, state[0])
+        state[0] = tuple(s.detach() for s in st)  # truncated BPTT: carried, detached
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    s = time_steps(step, steps, warmup)
+    return {"model": "lstm", "tokens_per_step": batch * bptt, "median_step_ms": s * 1e3, "tokens_per_s": batch * bptt / s}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--only", choices=["transformer", "lstm"])
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    for name, run in [("transformer", transformer), ("lstm", lstm)]:
+        if a.only in (None, name):
+            r = run(a.steps, a.warmup)
+            r.update(threads=a.threads, torch=torch.__version__)
+            print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()

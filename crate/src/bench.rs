@@ -263,7 +263,7 @@ fn sgemm(args: &Value, repeats: usize) -> Result<Value> {
     let b: Vec<f32> = (0..k * n).map(|_| rng.normal() as f32).collect();
     let mut c = vec![0.0f32; m * n];
     // Small products take microseconds: time enough calls per sample for a stable median.
-    let flops = 2.0 * (m * n * k) as f64;
+    let flops = 2.0 * m as f64 * n as f64 * k as f64; // in f64: usize is 32 bits in wasm
     let calls = ((2e8 / flops).ceil() as usize).clamp(1, 10_000);
     let mut scratch = kernels::GemmScratch::new();
     let ms = time_ms(repeats, || {
@@ -281,10 +281,13 @@ fn sgemm(args: &Value, repeats: usize) -> Result<Value> {
 /// allocatable vector registers), so this is the rate an sgemm micro-kernel could at best reach.
 fn simd_peak(args: &Value, repeats: usize) -> Result<Value> {
     let iters = arg_usize(args, "iters", 20_000_000);
-    let flops = (iters * 12 * 4 * 2) as f64;
+    let flops = iters as f64 * (12 * 4 * 2) as f64; // in f64: usize is 32 bits in wasm
     let mut sink = 0.0f32;
-    let mul_add = time_ms(repeats, || sink += peak::mul_add(iters));
-    let fma = peak::fma(1).map(|_| time_ms(repeats, || sink += peak::fma(iters).unwrap_or(0.0)));
+    // `black_box` on the argument and the result: the chains have no side effects, so the compiler
+    // may otherwise move them out of the timed interval (it did, for the fused chains in wasm).
+    use std::hint::black_box;
+    let mul_add = time_ms(repeats, || sink += black_box(peak::mul_add(black_box(iters))));
+    let fma = peak::fma(1).map(|_| time_ms(repeats, || sink += black_box(peak::fma(black_box(iters)).unwrap_or(0.0))));
     Ok(json!({
         "mul_add_gflops": flops / mul_add / 1e6,
         "fma_gflops": fma.map(|ms| flops / ms / 1e6),
@@ -298,18 +301,33 @@ mod peak {
     #[cfg(target_arch = "wasm32")]
     use core::arch::wasm32::*;
 
-    /// Runs the chains `iters` times with `step` on 12 accumulators; returns a checksum.
+    /// Runs the chains `iters` times with `step` on 12 accumulators; returns a checksum. The loop runs
+    /// as many calls of [`chunk`] of `CHUNK` iterations: V8 compiles a wasm function with its
+    /// baseline compiler (Liftoff) first and switches to the optimizing one (TurboFan) only at a later
+    /// call — there is no on-stack replacement — so one long call would time Liftoff's code (it
+    /// did: 4.5–9.7 GFLOP/s while the sgemm ran at 35).
     #[cfg(target_arch = "wasm32")]
     #[inline(always)]
-    fn chains(iters: usize, step: impl Fn(v128, v128, v128) -> v128) -> f32 {
-        let (m, c) = (f32x4_splat(0.999_999), f32x4_splat(1e-7));
+    fn chains(iters: usize, step: impl Fn(v128, v128, v128) -> v128 + Copy) -> f32 {
+        const CHUNK: usize = 100_000;
         let mut acc: [v128; 12] = core::array::from_fn(|i| f32x4_splat(i as f32));
-        for _ in 0..iters {
-            for a in acc.iter_mut() {
-                *a = step(*a, m, c);
-            }
+        for n in (0..iters).step_by(CHUNK) {
+            chunk(&mut acc, CHUNK.min(iters - n), step);
         }
         acc.iter().map(|&a| f32x4_extract_lane::<0>(a)).sum()
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    #[inline(never)]
+    fn chunk(acc: &mut [v128; 12], iters: usize, step: impl Fn(v128, v128, v128) -> v128) {
+        let (m, c) = (f32x4_splat(0.999_999), f32x4_splat(1e-7));
+        let mut a = *acc;
+        for _ in 0..iters {
+            for x in a.iter_mut() {
+                *x = step(*x, m, c);
+            }
+        }
+        *acc = a;
     }
 
     #[cfg(target_arch = "wasm32")]

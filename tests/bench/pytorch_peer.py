@@ -75,14 +75,20 @@ class CharLSTM(nn.Module):
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1)), state
 
 
-def time_steps(step, steps, warmup):
+def measure(name, tokens_per_step, model, opt, loss_of_step, steps, warmup):
+    """Times `steps` updates (after `warmup`): forward (`loss_of_step()`), backward, clip 1.0, step."""
     times = []
     for i in range(warmup + steps):
         t0 = time.perf_counter()
-        step()
+        loss = loss_of_step()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
         if i >= warmup:
             times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    s = statistics.median(times)
+    return {"model": name, "tokens_per_step": tokens_per_step, "median_step_ms": s * 1e3, "tokens_per_s": tokens_per_step / s}
 
 
 def transformer(steps, warmup):
@@ -92,16 +98,7 @@ def transformer(steps, warmup):
     rest = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=1e-3, betas=(0.9, 0.99))
     idx, tgt = torch.randint(v, (batch, ctx)), torch.randint(v, (batch, ctx))
-
-    def step():
-        loss = model(idx, tgt)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-
-    s = time_steps(step, steps, warmup)
-    return {"model": "transformer", "tokens_per_step": batch * ctx, "median_step_ms": s * 1e3, "tokens_per_s": batch * ctx / s}
+    return measure("transformer", batch * ctx, model, opt, lambda: model(idx, tgt), steps, warmup)
 
 
 def lstm(steps, warmup):
@@ -111,16 +108,12 @@ def lstm(steps, warmup):
     idx, tgt = torch.randint(v, (batch, bptt)), torch.randint(v, (batch, bptt))
     state = [None]
 
-    def step():
+    def loss_of_step():
         loss, st = model(idx, tgt, state[0])
         state[0] = tuple(s.detach() for s in st)  # truncated BPTT: carried, detached
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        return loss
 
-    s = time_steps(step, steps, warmup)
-    return {"model": "lstm", "tokens_per_step": batch * bptt, "median_step_ms": s * 1e3, "tokens_per_s": batch * bptt / s}
+    return measure("lstm", batch * bptt, model, opt, loss_of_step, steps, warmup)
 
 
 def main():

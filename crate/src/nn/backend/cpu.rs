@@ -330,9 +330,7 @@ impl Backend for Cpu {
         let ([l, p], [x]) = io(&mut self.bufs, self.checked, [losses, probs], [logits]);
         // `ops::cross_entropy::cross_entropy_forward`, with the kernels' softmax.
         softmax_rows(kern, p, x, c);
-        for (r, (&t, loss)) in t.iter().zip(l.iter_mut()).enumerate() {
-            *loss = -p[r * c + t as usize].ln();
-        }
+        ops::cross_entropy::nll(l, p, t, c);
     }
     fn cross_entropy_backward(&mut self, dlogits: Tensor, probs: Tensor, targets: Ids, scale: f32) {
         let c = probs.shape.last();

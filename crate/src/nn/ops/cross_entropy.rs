@@ -10,6 +10,12 @@ use crate::text::TokenId;
 /// logits, probs: [rows × cols]; targets, losses: [rows].
 pub fn cross_entropy_forward<F: Float>(losses: &mut [F], probs: &mut [F], logits: &[F], targets: &[TokenId], cols: usize) {
     softmax_forward(probs, logits, cols);
+    nll(losses, probs, targets, cols);
+}
+
+/// losses[r] = −ln probs[r][targets[r]]: the loss from probabilities already computed (a backend's
+/// own softmax, then this).
+pub fn nll<F: Float>(losses: &mut [F], probs: &[F], targets: &[TokenId], cols: usize) {
     for (r, (&t, loss)) in targets.iter().zip(losses.iter_mut()).enumerate() {
         *loss = -probs[r * cols + t as usize].ln();
     }

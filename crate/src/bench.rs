@@ -246,8 +246,9 @@ fn arg_usize(args: &Value, key: &str, default: usize) -> usize {
     args.get(key).and_then(Value::as_u64).map_or(default, |v| v as usize)
 }
 
-/// Single-thread sgemm C[m×n] = A[m×k]·B[k×n] (row-major, no transposes) with the target's best
-/// kernel flavour, or the one named by `args.flavour`. GFLOP/s = 2·m·n·k / median time.
+/// Single-thread sgemm C[m×n] = op(A)·op(B) with the target's best kernel flavour, or the one named
+/// by `args.flavour`; `ta` / `tb` read A [k×m] / B [n×k] transposed, as the layers' backward and
+/// x·Wᵀ do. GFLOP/s = 2·m·n·k / median time.
 fn sgemm(args: &Value, repeats: usize) -> Result<Value> {
     use crate::nn::kernels::{self, MatRef};
     let (m, n, k) = (arg_usize(args, "m", 512), arg_usize(args, "n", 512), arg_usize(args, "k", 512));
@@ -261,6 +262,9 @@ fn sgemm(args: &Value, repeats: usize) -> Result<Value> {
     let mut rng = crate::rng::Rng::new(1);
     let a: Vec<f32> = (0..m * k).map(|_| rng.normal() as f32).collect();
     let b: Vec<f32> = (0..k * n).map(|_| rng.normal() as f32).collect();
+    let (ta, tb) = (args.get("ta").and_then(Value::as_bool).unwrap_or(false), args.get("tb").and_then(Value::as_bool).unwrap_or(false));
+    let am = if ta { MatRef::t(&a, m) } else { MatRef::rows(&a, k) };
+    let bm = if tb { MatRef::t(&b, k) } else { MatRef::rows(&b, n) };
     let mut c = vec![0.0f32; m * n];
     // Small products take microseconds: time enough calls per sample for a stable median.
     let flops = 2.0 * m as f64 * n as f64 * k as f64; // in f64: usize is 32 bits in wasm
@@ -268,10 +272,10 @@ fn sgemm(args: &Value, repeats: usize) -> Result<Value> {
     let mut scratch = kernels::GemmScratch::new();
     let ms = time_ms(repeats, || {
         for _ in 0..calls {
-            (kern.sgemm)(m, n, k, MatRef::rows(&a, k), MatRef::rows(&b, n), &mut c, n, false, &mut scratch);
+            (kern.sgemm)(m, n, k, am, bm, &mut c, n, false, &mut scratch);
         }
     }) / calls as f64;
-    Ok(json!({ "gflops": flops / ms / 1e6, "median_ms": ms, "m": m, "n": n, "k": k, "flavour": kern.name, "repeats": repeats }))
+    Ok(json!({ "gflops": flops / ms / 1e6, "median_ms": ms, "m": m, "n": n, "k": k, "ta": ta, "tb": tb, "flavour": kern.name, "repeats": repeats }))
 }
 
 /// The machine's peak f32 throughput at 128-bit width on one thread: 12 independent 4-lane chains of

@@ -119,24 +119,23 @@ pub fn forward(kern: &Kernels, scratch: &mut GemmScratch, work: &mut [f32], out:
                     (kern.sgemm)(rows, nrel, dk, qm, wkt, qw, nrel, false, scratch);
                 }
                 for r in 0..rows {
+                    // Causal: row i's keys are 0..=i (i < nk); the rest of the row is 0.
                     let i = tk - tq + q0 + r;
-                    let row = &mut p[r * tk..(r + 1) * tk];
+                    let (live, masked) = p[r * tk..(r + 1) * tk].split_at_mut(i + 1);
                     let mut max = f32::NEG_INFINITY;
-                    for (j, v) in row.iter_mut().enumerate().take(nk) {
-                        if j > i {
-                            *v = f32::NEG_INFINITY;
-                            continue;
-                        }
+                    for (j, v) in live.iter_mut().enumerate() {
                         let mut sc = *v;
                         if let Some(kmax) = s.rel {
                             sc += qw[r * nrel + rel_index(i, j, kmax)];
                         }
                         *v = sc * d.scale - slope * (i - j) as f32;
-                        max = max.max(*v);
+                        if *v > max {
+                            max = *v; // not f32::max: a call to fmaxf in wasm
+                        }
                     }
-                    let sum = (kern.exp_sum)(&mut row[..nk], max);
-                    (kern.scale)(1.0 / sum, &mut row[..nk]);
-                    row[nk..].fill(0.0);
+                    let sum = (kern.exp_sum)(live, max);
+                    (kern.scale)(1.0 / sum, live);
+                    masked.fill(0.0);
                 }
                 // With dropout the products read P ⊙ m; `probs` keeps P.
                 let pm: &[f32] = match &mask {

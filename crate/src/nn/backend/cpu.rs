@@ -148,7 +148,8 @@ fn seq_dims(x: Tensor) -> (usize, usize) {
 fn softmax_rows(kern: &Kernels, y: &mut [f32], x: &[f32], cols: usize) {
     y.copy_from_slice(x);
     for row in y.chunks_exact_mut(cols) {
-        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        // A compare, not f32::max: that is a call to fmaxf in wasm. NaN is skipped either way.
+        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
         let sum = (kern.exp_sum)(row, max);
         (kern.scale)(1.0 / sum, row);
     }

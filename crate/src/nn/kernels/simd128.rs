@@ -15,8 +15,9 @@
 use super::gemm::{self, MicroKernel};
 use super::{AdamStep, GemmScratch, Kernels, MatRef};
 use core::arch::wasm32::*;
-/// The LSTM cell and the softmax exponentials: the portable loops, which LLVM vectorizes to simd128 as they are.
-use super::portable::{exp_sum, lstm_backward, lstm_forward};
+/// The LSTM cell: the portable loops, which LLVM vectorizes to simd128 as they are.
+use super::portable::{lstm_backward, lstm_forward};
+use super::vmath;
 /// Packing B whole: the portable flavour's (the same NR = 8 panels).
 use super::portable::{pack_b, packed_b_floats};
 
@@ -157,4 +158,51 @@ pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: &AdamStep
     if n4 < p.len() {
         super::scalar::adam(&mut p[n4..], &g[n4..], &mut m[n4..], &mut v[n4..], s);
     }
+}
+
+/// [`vmath::exp`] on four lanes, operation for operation (so the same bits; no fused multiply-add,
+/// in the relaxed build too).
+#[inline(always)]
+fn exp4(x: v128) -> v128 {
+    let x = f32x4_pmin(f32x4_pmax(x, f32x4_splat(vmath::EXP_MIN)), f32x4_splat(vmath::EXP_MAX));
+    let magic = f32x4_splat(vmath::MAGIC);
+    let v = f32x4_add(f32x4_mul(x, f32x4_splat(vmath::LOG2E)), magic);
+    let n = f32x4_sub(v, magic);
+    let r = f32x4_sub(f32x4_sub(x, f32x4_mul(n, f32x4_splat(vmath::LN2_HI))), f32x4_mul(n, f32x4_splat(vmath::LN2_LO)));
+    let mut p = f32x4_splat(vmath::EXP_POLY[0]);
+    for &c in &vmath::EXP_POLY[1..] {
+        p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
+    }
+    let p = f32x4_add(f32x4_add(f32x4_mul(p, f32x4_mul(r, r)), r), f32x4_splat(1.0));
+    let k = i32x4_sub(v, magic);
+    f32x4_mul(p, i32x4_shl(i32x4_add(k, i32x4_splat(127)), 23))
+}
+
+/// `portable::exp_sum` in explicit simd128 (LLVM leaves that loop scalar on wasm): the same
+/// exponentials and the same eight partial sums, added in the same order, so the same bits.
+pub fn exp_sum(v: &mut [f32], max: f32) -> f32 {
+    let n8 = v.len() / 8 * 8;
+    let (vm, low) = (f32x4_splat(max), f32x4_splat(-87.0));
+    let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+    for i in (0..n8).step_by(8) {
+        // SAFETY: i + 8 ≤ len.
+        unsafe {
+            let p = v.as_mut_ptr().add(i);
+            let x0 = f32x4_sub(v128_load(p.cast()), vm);
+            let x1 = f32x4_sub(v128_load(p.add(4).cast()), vm);
+            // e^x, and 0 below −87 (−∞ included); NaN stays NaN.
+            let e0 = v128_andnot(exp4(x0), f32x4_lt(x0, low));
+            let e1 = v128_andnot(exp4(x1), f32x4_lt(x1, low));
+            v128_store(p.cast(), e0);
+            v128_store(p.add(4).cast(), e1);
+            s0 = f32x4_add(s0, e0);
+            s1 = f32x4_add(s1, e1);
+        }
+    }
+    let lanes = [f32x4_extract_lane::<0>(s0), f32x4_extract_lane::<1>(s0), f32x4_extract_lane::<2>(s0), f32x4_extract_lane::<3>(s0)];
+    let mut sum = lanes.iter().sum::<f32>();
+    for x in [f32x4_extract_lane::<0>(s1), f32x4_extract_lane::<1>(s1), f32x4_extract_lane::<2>(s1), f32x4_extract_lane::<3>(s1)] {
+        sum += x;
+    }
+    sum + super::portable::exp_sum(&mut v[n8..], max)
 }

@@ -9,14 +9,17 @@
 //! leaves sigmoid and tanh exact to f32 there (sigmoid(−100) gives 6e−39 instead of 4e−44: far below
 //! any tolerance, and no Inf/NaN).
 
-const LOG2E: f32 = std::f32::consts::LOG2_E;
+pub const LOG2E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split in two (Cephes): n·LN2_HI is exact for |n| < 2⁹, so r = x − n·ln2 keeps its low bits.
-const LN2_HI: f32 = 0.693_359_4;
-const LN2_LO: f32 = -2.121_944_4e-4;
+pub const LN2_HI: f32 = 0.693_359_4;
+pub const LN2_LO: f32 = -2.121_944_4e-4;
 /// 1.5·2²³: adding it rounds a float below 2²² to an integer (to nearest even) in the low mantissa bits.
-const MAGIC: f32 = 12_582_912.0;
-const EXP_MIN: f32 = -87.0;
-const EXP_MAX: f32 = 88.0;
+pub const MAGIC: f32 = 12_582_912.0;
+pub const EXP_MIN: f32 = -87.0;
+pub const EXP_MAX: f32 = 88.0;
+
+/// Cephes' `expf` polynomial, highest power first (5e-1: Cephes' 5.0000001201e-1, the same f32).
+pub const EXP_POLY: [f32; 6] = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5e-1];
 
 /// e^x (Cephes `expf`): x = n·ln2 + r with |r| ≤ ln2/2, e^r by a degree-7 polynomial, 2ⁿ by
 /// writing the exponent bits.
@@ -28,12 +31,10 @@ pub fn exp(x: f32) -> f32 {
     let v = x * LOG2E + MAGIC;
     let n = v - MAGIC; // round(x·log2 e), |n| ≤ 127
     let r = x - n * LN2_HI - n * LN2_LO;
-    let mut p = 1.987_569_1e-4;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 5e-1; // Cephes: 5.0000001201e-1, the same f32
+    let mut p = EXP_POLY[0];
+    for &c in &EXP_POLY[1..] {
+        p = p * r + c;
+    }
     let p = p * (r * r) + r + 1.0;
     // The integer n sits in v's low mantissa bits: 2ⁿ has exponent field n + 127.
     let k = (v.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);

@@ -1,6 +1,7 @@
 """The PyTorch peers of the two training benchmarks, timed on this machine in the same session as ours.
 
     /path/to/venv/bin/python tests/bench/pytorch_peer.py [--threads 1] [--steps 60] [--only transformer|lstm]
+    /path/to/venv/bin/python tests/bench/pytorch_peer.py --serve     (driven by tests/bench/peer.mjs)
 
 Prints one JSON line per model: training tokens/s of PyTorch eager on the CPU (median of the timed
 steps after a warm-up), for the models of `transformer-train-char` and `lstm-train-char`:
@@ -13,10 +14,16 @@ steps after a warm-up), for the models of `transformer-train-char` and `lstm-tra
 
 The data are random token ids: the time of a step does not depend on them. Not part of the suite (it
 needs PyTorch); docs/benchmarks.md quotes its output next to ours.
+
+With `--serve` it builds both models once and then answers lines `MODEL STEPS` on stdin with one JSON
+line each (STEPS timed updates after 2 of warm-up), so `peer.mjs` can alternate short runs of it and
+of ours: on a shared machine whose speed drifts by ±30 % within minutes, only runs side by side in
+time compare.
 """
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import torch
@@ -91,17 +98,18 @@ def measure(name, tokens_per_step, model, opt, loss_of_step, steps, warmup):
     return {"model": name, "tokens_per_step": tokens_per_step, "median_step_ms": s * 1e3, "tokens_per_s": tokens_per_step / s}
 
 
-def transformer(steps, warmup):
+def transformer():
+    """The model and its optimizer; returns run(steps, warmup)."""
     v, ctx, batch = 65, 64, 12
     model = GPT(v, ctx, 128, 4, 4)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=1e-3, betas=(0.9, 0.99))
     idx, tgt = torch.randint(v, (batch, ctx)), torch.randint(v, (batch, ctx))
-    return measure("transformer", batch * ctx, model, opt, lambda: model(idx, tgt), steps, warmup)
+    return lambda steps, warmup: measure("transformer", batch * ctx, model, opt, lambda: model(idx, tgt), steps, warmup)
 
 
-def lstm(steps, warmup):
+def lstm():
     v, bptt, batch = 65, 64, 32
     model = CharLSTM(v, 64, 128)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
@@ -113,7 +121,7 @@ def lstm(steps, warmup):
         state[0] = tuple(s.detach() for s in st)  # truncated BPTT: carried, detached
         return loss
 
-    return measure("lstm", batch * bptt, model, opt, loss_of_step, steps, warmup)
+    return lambda steps, warmup: measure("lstm", batch * bptt, model, opt, loss_of_step, steps, warmup)
 
 
 def main():
@@ -122,14 +130,23 @@ def main():
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--only", choices=["transformer", "lstm"])
+    ap.add_argument("--serve", action="store_true", help="answer lines 'MODEL STEPS' on stdin")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    for name, run in [("transformer", transformer), ("lstm", lstm)]:
-        if a.only in (None, name):
-            r = run(a.steps, a.warmup)
+    models = {name: make() for name, make in [("transformer", transformer), ("lstm", lstm)] if a.only in (None, name)}
+    if a.serve:
+        print(json.dumps({"ready": True, "threads": a.threads, "torch": torch.__version__}), flush=True)
+        for line in sys.stdin:
+            name, steps = line.split()
+            r = models[name](int(steps), 2)
             r.update(threads=a.threads, torch=torch.__version__)
-            print(json.dumps(r))
+            print(json.dumps(r), flush=True)
+        return
+    for name, run in models.items():
+        r = run(a.steps, a.warmup)
+        r.update(threads=a.threads, torch=torch.__version__)
+        print(json.dumps(r))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@
 //! Only the full pattern comes here; the sparse pattern's kernel visits the allowed pairs only
 //! (`ops::attention`), which for long windows is the point of the pattern.
 
-use crate::nn::kernels::{GemmScratch, Kernels, MatRef};
+use crate::nn::kernels::{GemmScratch, Kernels, MatRef, PackedB};
 use crate::nn::ops::attention::{alibi_slope, AttnSpec, Pattern};
 use crate::nn::ops::dropout::Mask;
 
@@ -34,9 +34,34 @@ pub fn handles(s: &AttnSpec) -> bool {
     s.pattern == Pattern::Full && std::env::var("ORACLE").is_err()
 }
 
-/// Floats of work space a call needs: a block's dP/dS (R × Tk) and the relative terms (two R × (k+1)).
-pub fn work_floats(s: &AttnSpec, tk: usize) -> usize {
-    2 * R * tk + 2 * R * s.rel.map_or(0, |k| k + 1)
+/// Floats of work space a call needs: a block's dP/dS (R × Tk), the relative terms (two R × (k+1))
+/// and a head's keys and values packed for the products that read all of them ([`Packs`]).
+pub fn work_floats(kern: &Kernels, s: &AttnSpec, tk: usize, c: usize) -> usize {
+    2 * R * tk + 2 * R * s.rel.map_or(0, |k| k + 1) + Packs::floats(kern, tk, c / s.heads)
+}
+
+/// A head's K and V packed once as the B of the products every query block repeats (the blocks
+/// read the first nk keys of the same matrices): S = Q·Kᵀ and O = P·V forward, dP = dO·Vᵀ and
+/// dQ = dS·K backward. `t` holds a d_k × Tk transpose (Kᵀ or Vᵀ), `m` a Tk × d_k matrix (V or K).
+struct Packs<'a> {
+    t: &'a mut [f32],
+    m: &'a mut [f32],
+}
+
+impl<'a> Packs<'a> {
+    fn floats(kern: &Kernels, tk: usize, dk: usize) -> usize {
+        (kern.packed_b_floats)(dk, tk) + (kern.packed_b_floats)(tk, dk)
+    }
+    fn split(kern: &Kernels, work: &'a mut [f32], tk: usize, dk: usize) -> Packs<'a> {
+        let (t, m) = work.split_at_mut((kern.packed_b_floats)(dk, tk));
+        Packs { t, m: &mut m[..(kern.packed_b_floats)(tk, dk)] }
+    }
+    /// Packs `xt` (read transposed: d_k × Tk) and `xm` (Tk × d_k): head columns of a qkv sequence.
+    fn pack(&mut self, kern: &Kernels, d: &Dims, xt: MatRef, xm: MatRef) -> (PackedB<'_>, PackedB<'_>) {
+        (kern.pack_b)(d.dk, d.tk, xt, self.t);
+        (kern.pack_b)(d.tk, d.dk, xm, self.m);
+        (PackedB { data: self.t, k: d.dk, n: d.tk }, PackedB { data: self.m, k: d.tk, n: d.dk })
+    }
 }
 
 /// The dropped probabilities a·m of a block (`rows` rows of `nk` keys), m evaluated at each entry's
@@ -100,20 +125,22 @@ pub fn forward(kern: &Kernels, scratch: &mut GemmScratch, work: &mut [f32], out:
     let mask = s.mask();
     let (pd, rest) = work.split_at_mut(R * tk);
     let (qw, rest) = rest.split_at_mut(R * nrel);
-    let abuck = &mut rest[..R * nrel];
+    let (abuck, rest) = rest.split_at_mut(R * nrel);
+    let mut packs = Packs::split(kern, rest, tk, dk);
     for bi in 0..b {
         let x = &qkv[bi * tk * 3 * c..(bi + 1) * tk * 3 * c];
         for h in 0..d.heads {
             let slope = if s.alibi { alibi_slope(h, d.heads) as f32 } else { 0.0 };
             let pbase = (bi * d.heads + h) * tq * tk;
+            // Kᵀ (K read transposed in place: rows are the key's columns) and V.
+            let (kt, vm) = packs.pack(kern, &d, MatRef { data: &x[c + h * dk..], rs: 1, cs: 3 * c }, d.qkv(x, 2, h, 0));
             for q0 in (0..tq).step_by(R) {
                 let (q1, nk) = ((q0 + R).min(tq), d.keys((q0 + R).min(tq)));
                 let rows = q1 - q0;
                 let qm = d.qkv(x, 0, h, tk - tq + q0);
                 let p = &mut probs[pbase + q0 * tk..pbase + q1 * tk];
-                // S = Q·Kᵀ (K read transposed in place: rows are the key's columns).
-                let kt = MatRef { data: &x[c + h * dk..], rs: 1, cs: 3 * c };
-                (kern.sgemm)(rows, nk, dk, qm, kt, p, tk, false, scratch);
+                // S = Q·Kᵀ over the keys this block sees.
+                (kern.sgemm_packed_b)(rows, nk, dk, qm, kt, p, tk, false, scratch);
                 if s.rel.is_some() {
                     let wkt = MatRef { data: wk, rs: 1, cs: dk };
                     (kern.sgemm)(rows, nrel, dk, qm, wkt, qw, nrel, false, scratch);
@@ -152,7 +179,7 @@ pub fn forward(kern: &Kernels, scratch: &mut GemmScratch, work: &mut [f32], out:
                 }
                 // O = (P ⊙ m)·V (+ A·W^V) into the head's columns of out.
                 let o = &mut out[(bi * tq + q0) * c + h * dk..];
-                (kern.sgemm)(rows, dk, nk, MatRef::rows(pm, tk), d.qkv(x, 2, h, 0), o, c, false, scratch);
+                (kern.sgemm_packed_b)(rows, dk, nk, MatRef::rows(pm, tk), vm, o, c, false, scratch);
                 if s.rel.is_some() {
                     (kern.sgemm)(rows, dk, nrel, MatRef::rows(abuck, nrel), MatRef::rows(wv, dk), o, c, true, scratch);
                 }
@@ -174,13 +201,16 @@ pub fn backward(
     let (ds, rest) = work.split_at_mut(R * tk);
     let (pd, rest) = rest.split_at_mut(R * tk);
     let (dqw, rest) = rest.split_at_mut(R * nrel);
-    let abuck = &mut rest[..R * nrel];
+    let (abuck, rest) = rest.split_at_mut(R * nrel);
+    let mut packs = Packs::split(kern, rest, tk, dk);
     let row3 = 3 * c;
     for bi in 0..b {
         let x = &qkv[bi * tk * row3..(bi + 1) * tk * row3];
         let dx = &mut dqkv[bi * tk * row3..(bi + 1) * tk * row3];
         for h in 0..d.heads {
             let pbase = (bi * d.heads + h) * tq * tk;
+            // Vᵀ (read transposed in place) and K.
+            let (vt, km) = packs.pack(kern, &d, MatRef { data: &x[2 * c + h * dk..], rs: 1, cs: row3 }, d.qkv(x, 1, h, 0));
             for q0 in (0..tq).step_by(R) {
                 let (q1, nk) = ((q0 + R).min(tq), d.keys((q0 + R).min(tq)));
                 let rows = q1 - q0;
@@ -195,8 +225,7 @@ pub fn backward(
                 };
                 let go = MatRef { data: &dout[(bi * tq + q0) * c + h * dk..], rs: c, cs: 1 };
                 // d(P ⊙ m) = dO·Vᵀ (+ dO·W^Vᵀ gathered by r).
-                let vt = MatRef { data: &x[2 * c + h * dk..], rs: 1, cs: row3 };
-                (kern.sgemm)(rows, nk, dk, go, vt, ds, tk, false, scratch);
+                (kern.sgemm_packed_b)(rows, nk, dk, go, vt, ds, tk, false, scratch);
                 if let Some(kmax) = s.rel {
                     (kern.sgemm)(rows, nrel, dk, go, MatRef { data: wv, rs: 1, cs: dk }, dqw, nrel, false, scratch);
                     for r in 0..rows {
@@ -231,7 +260,7 @@ pub fn backward(
                 let dsm = MatRef::rows(ds, tk);
                 let qm = d.qkv(x, 0, h, i0);
                 // dQ += dS·K (+ dQW·W^K); dK += dSᵀ·Q; dW^K += dQWᵀ·Q.
-                (kern.sgemm)(rows, dk, nk, dsm, d.qkv(x, 1, h, 0), &mut dx[i0 * row3 + h * dk..], row3, true, scratch);
+                (kern.sgemm_packed_b)(rows, dk, nk, dsm, km, &mut dx[i0 * row3 + h * dk..], row3, true, scratch);
                 (kern.sgemm)(nk, dk, rows, MatRef { data: ds, rs: 1, cs: tk }, qm, &mut dx[c + h * dk..], row3, true, scratch);
                 if s.rel.is_some() {
                     (kern.sgemm)(rows, dk, nrel, MatRef::rows(dqw, nrel), MatRef::rows(wk, dk), &mut dx[i0 * row3 + h * dk..], row3, true, scratch);
@@ -299,7 +328,7 @@ mod tests {
                     for kern in flavours() {
                         let what = format!("{} {s:?} b {b} tq {tq} tk {tk} c {c}", kern.name);
                         let mut scratch = GemmScratch::new();
-                        let mut work = vec![f32::NAN; work_floats(&s, tk)];
+                        let mut work = vec![f32::NAN; work_floats(kern, &s, tk, c)];
                         let (mut o, mut p) = (vec![f32::NAN; o0.len()], vec![f32::NAN; p0.len()]);
                         forward(kern, &mut scratch, &mut work, &mut o, &mut p, &qkv, &wk, &wv, &s, b, tq, tk, c);
                         let (mut dx, mut dkk, mut dvv) = (start.clone(), vec![0.5; nrel], vec![-0.5; nrel]);

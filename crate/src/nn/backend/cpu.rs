@@ -8,7 +8,7 @@
 use super::pack_cache::{self, PackCache};
 use super::{Backend, SgdStep};
 use super::attention_gemm;
-use crate::nn::kernels::{self, AdamStep, GemmScratch, Kernels, MatRef};
+use crate::nn::kernels::{self, AdamStep, GemmScratch, Kernels, MatRef, PackedB};
 use crate::nn::ops::{self, activation::Activation, attention::AttnSpec, elementwise::Binary};
 use crate::nn::tensor::{BufferId, Ids, Tensor};
 use crate::text::TokenId;
@@ -252,7 +252,7 @@ impl Backend for Cpu {
             let bm = if tb { MatRef::t(b, k) } else { MatRef::rows(b, n) };
             if let Some(bp) = self.packed.get(key, (kern.packed_b_floats)(k, n), |dst| (kern.pack_b)(k, n, bm, dst)) {
                 let am = if ta { MatRef::t(a, m) } else { MatRef::rows(a, k) };
-                (kern.sgemm_packed_b)(m, n, k, am, bp, o, n, accumulate, &mut self.scratch);
+                (kern.sgemm_packed_b)(m, n, k, am, PackedB { data: bp, k, n }, o, n, accumulate, &mut self.scratch);
                 return;
             }
         }
@@ -400,7 +400,7 @@ impl Backend for Cpu {
         assert_eq!(probs.len(), b * spec.heads * tq * tk, "attention: probs {:?}", probs.shape);
         let fast = attention_gemm::handles(spec);
         if fast {
-            grow(&mut self.attn_work, attention_gemm::work_floats(spec, tk));
+            grow(&mut self.attn_work, attention_gemm::work_floats(self.kern, spec, tk, c));
         }
         let (kern, scratch, work) = (self.kern, &mut self.scratch, &mut self.attn_work[..]);
         let (rel, ins) = match rel {
@@ -420,7 +420,7 @@ impl Backend for Cpu {
         let tk = qkv.shape.rows() / b;
         let fast = attention_gemm::handles(spec);
         if fast {
-            grow(&mut self.attn_work, attention_gemm::work_floats(spec, tk));
+            grow(&mut self.attn_work, attention_gemm::work_floats(self.kern, spec, tk, c));
         }
         let (kern, scratch, work) = (self.kern, &mut self.scratch, &mut self.attn_work[..]);
         let mut run = |dx: &mut [f32], dwk: &mut [f32], dwv: &mut [f32], d: &[f32], o: &[f32], p: &[f32], x: &[f32], wk: &[f32], wv: &[f32]| {

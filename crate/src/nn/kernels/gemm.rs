@@ -18,7 +18,7 @@
 //! The packed blocks live in caller-owned scratch ([`GemmScratch`], [`SCRATCH_FLOATS`] floats, allocated
 //! once), so a call allocates nothing.
 
-use super::{GemmScratch, MatRef};
+use super::{GemmScratch, MatRef, PackedB};
 
 /// Depth of a packed panel: KC·(MR + NR) floats stay in L1 while a tile is computed.
 pub const KC: usize = 256;
@@ -45,6 +45,11 @@ pub trait MicroKernel {
     unsafe fn tile(kc: usize, a: *const f32, ars: usize, acs: usize, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool);
 }
 
+/// Panels packed side by side: a group's runs of one row (B) or column (A) are adjacent in the
+/// source, so they are read as one run, while GROUP output streams stay few enough for L1's ways
+/// (the panels lie a power-of-two stride apart, so they share cache sets).
+const GROUP: usize = 8;
+
 /// `dst.copy_from_slice(src)` for a panel's short run: at the tile widths (4, 8) a fixed-size copy,
 /// which compiles to vector loads and stores, where a slice copy of a runtime length is a call
 /// (wasm's `memory.copy`, costly at 16–32 bytes).
@@ -61,18 +66,36 @@ fn copy_run(dst: &mut [f32], src: &[f32]) {
 /// q·MR.. as `[col][MR]`, zero-padded to a multiple of MR rows. A transposed A (unit row stride: a
 /// panel column is contiguous) is copied column by column, a row-major one row by row.
 fn pack_a(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols: usize, mr: usize) {
+    if src.rs == 1 {
+        // A transposed: column p of a panel is a contiguous run of MR. The full panels go GROUP at a
+        // time, column by column across the group, so each column of A is read as one run of
+        // GROUP·MR floats (panel by panel, the reads stride through A once per panel).
+        let full = rows / mr;
+        for g0 in (0..full).step_by(GROUP) {
+            let g1 = (g0 + GROUP).min(full);
+            for p in 0..cols {
+                let start = (c0 + p) * src.cs + r0;
+                let col = &src.data[start + g0 * mr..start + g1 * mr];
+                for (q, run) in (g0..g1).zip(col.chunks_exact(mr)) {
+                    copy_run(&mut dst[q * cols * mr + p * mr..][..mr], run);
+                }
+            }
+        }
+        if full * mr < rows {
+            let (i0, h) = (full * mr, rows - full * mr);
+            let panel = &mut dst[full * cols * mr..(full + 1) * cols * mr];
+            for (p, out) in panel.chunks_exact_mut(mr).enumerate() {
+                let start = (c0 + p) * src.cs + r0 + i0;
+                out[..h].copy_from_slice(&src.data[start..start + h]);
+                out[h..].fill(0.0);
+            }
+        }
+        return;
+    }
     for (q, panel) in dst.chunks_exact_mut(cols * mr).take(rows.div_ceil(mr)).enumerate() {
         let i0 = q * mr;
         let h = mr.min(rows - i0);
-        if src.rs == 1 {
-            for (p, out) in panel.chunks_exact_mut(mr).enumerate() {
-                let start = (c0 + p) * src.cs + r0 + i0;
-                copy_run(&mut out[..h], &src.data[start..start + h]);
-                if h < mr {
-                    out[h..].fill(0.0);
-                }
-            }
-        } else if src.cs == 1 {
+        if src.cs == 1 {
             for i in 0..h {
                 let start = (r0 + i0 + i) * src.rs + c0;
                 for (out, &v) in panel.chunks_exact_mut(mr).zip(&src.data[start..start + cols]) {
@@ -98,19 +121,35 @@ fn pack_a(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols:
 /// transposed one (unit row stride: a panel column is contiguous, e.g. Wᵀ in dX = dY·Wᵀ, Kᵀ in the
 /// attention scores) column by column, one bounds check per column.
 fn pack_b(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols: usize, nr: usize) {
+    if src.cs == 1 {
+        // B row-major: row p of a panel is a contiguous run of NR. As in `pack_a`, the full panels
+        // go GROUP at a time, row by row across the group: one run of GROUP·NR floats per row.
+        let full = cols / nr;
+        for g0 in (0..full).step_by(GROUP) {
+            let g1 = (g0 + GROUP).min(full);
+            for p in 0..rows {
+                let start = (r0 + p) * src.rs + c0;
+                let row = &src.data[start + g0 * nr..start + g1 * nr];
+                for (q, run) in (g0..g1).zip(row.chunks_exact(nr)) {
+                    copy_run(&mut dst[q * rows * nr + p * nr..][..nr], run);
+                }
+            }
+        }
+        if full * nr < cols {
+            let (j0, w) = (full * nr, cols - full * nr);
+            let panel = &mut dst[full * rows * nr..(full + 1) * rows * nr];
+            for (p, out) in panel.chunks_exact_mut(nr).enumerate() {
+                let start = (r0 + p) * src.rs + c0 + j0;
+                out[..w].copy_from_slice(&src.data[start..start + w]);
+                out[w..].fill(0.0);
+            }
+        }
+        return;
+    }
     for (q, panel) in dst.chunks_exact_mut(rows * nr).take(cols.div_ceil(nr)).enumerate() {
         let j0 = q * nr;
         let w = nr.min(cols - j0);
-        if src.cs == 1 {
-            for p in 0..rows {
-                let out = &mut panel[p * nr..(p + 1) * nr];
-                let start = (r0 + p) * src.rs + c0 + j0;
-                copy_run(&mut out[..w], &src.data[start..start + w]);
-                if w < nr {
-                    out[w..].fill(0.0);
-                }
-            }
-        } else if src.rs == 1 {
+        if src.rs == 1 {
             for j in 0..w {
                 let start = (c0 + j0 + j) * src.cs + r0;
                 for (out, &v) in panel.chunks_exact_mut(nr).zip(&src.data[start..start + rows]) {
@@ -162,7 +201,7 @@ pub fn pack_b_whole(k: usize, n: usize, b: MatRef, dst: &mut [f32], nr: usize) {
 #[derive(Clone, Copy)]
 enum BSource<'a> {
     Matrix(MatRef<'a>),
-    Packed(&'a [f32]),
+    Packed(PackedB<'a>),
 }
 
 /// C[m×n] (+)= A[m×k]·B[k×n] with micro-kernel `K`, packing into `scratch`.
@@ -174,11 +213,12 @@ pub fn sgemm<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: MatRef,
     drive::<K>(m, n, k, a, BSource::Matrix(b), c, ldc, accumulate, scratch)
 }
 
-/// The same product with B packed beforehand by [`pack_b_whole`] (same NR): bit-identical to
-/// [`sgemm`], without packing B.
+/// The same product with B packed beforehand by [`pack_b_whole`] (same NR), reading its top-left
+/// k × n: bit-identical to [`sgemm`] on that corner, without packing B.
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm_packed<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
-    assert!(bp.len() >= packed_b_floats(k, n, K::NR), "packed B is too small");
+pub fn sgemm_packed<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, bp: PackedB, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
+    assert!(k <= bp.k && n <= bp.n, "the product reads {k} × {n} of a packed {} × {}", bp.k, bp.n);
+    assert!(bp.data.len() >= packed_b_floats(bp.k, bp.n, K::NR), "packed B is too small");
     drive::<K>(m, n, k, a, BSource::Packed(bp), c, ldc, accumulate, scratch)
 }
 
@@ -211,7 +251,13 @@ fn drive<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: BSource, c:
                     pack_b(bpack, bm, pc, kc, jc, nc, nr);
                     bpack
                 }
-                BSource::Packed(p) => &p[block_offset(k, jc, nc, pc, nr)..],
+                // Blocks and panels where the whole packed matrix put them (its own depth and width).
+                BSource::Packed(p) => &p.data[block_offset(p.k, jc, NC.min(p.n - jc), pc, nr)..],
+            };
+            // A panel's stride in the block: its depth as packed (a packed B may be deeper than k).
+            let stride = match b {
+                BSource::Matrix(_) => kc,
+                BSource::Packed(p) => KC.min(p.k - pc),
             };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
@@ -224,7 +270,7 @@ fn drive<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: BSource, c:
                 }
                 for jr in (0..nc).step_by(nr) {
                     let w = nr.min(nc - jr);
-                    let bp = bblock[jr * kc..(jr + nr) * kc].as_ptr();
+                    let bp = bblock[jr * stride..jr * stride + nr * kc].as_ptr();
                     for ir in (0..mc).step_by(mr) {
                         let h = mr.min(mc - ir);
                         let (ap, ars, acs) = if ir < full {

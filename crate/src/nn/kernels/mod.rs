@@ -117,9 +117,19 @@ impl Default for GemmScratch {
 pub type SgemmFn =
     fn(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch);
 
-/// C[m×n] (+)= A[m×k]·B[k×n] with B packed by the same flavour's `pack_b`.
+/// A matrix B packed whole by a flavour's `pack_b` as a `k × n` matrix. A product may read its
+/// top-left corner (fewer rows, fewer columns): attention packs a sequence's keys once and each
+/// query block reads the keys it can see.
+#[derive(Clone, Copy)]
+pub struct PackedB<'a> {
+    pub data: &'a [f32],
+    pub k: usize,
+    pub n: usize,
+}
+
+/// C[m×n] (+)= A[m×k]·B[k×n], B the top-left k × n of a B packed by the same flavour's `pack_b`.
 pub type SgemmPackedFn =
-    fn(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch);
+    fn(m: usize, n: usize, k: usize, a: MatRef, bp: PackedB, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch);
 
 /// One flavour of every kernel. All flavours take the same arguments and agree within the
 /// tolerances stated in the tests below.
@@ -269,7 +279,8 @@ mod tests {
 
     /// B packed whole once (`pack_b`) gives, in every flavour, exactly that flavour's `sgemm` (the same
     /// blocks in the same order), on shapes past KC and NC, every transpose of A and B and accumulation;
-    /// packed-buffer floats beyond `packed_b_floats` are never read (NaN there).
+    /// packed-buffer floats beyond `packed_b_floats` are never read (NaN there); so does a product
+    /// over a corner of the packed matrix.
     #[test]
     fn sgemm_with_b_packed_once_is_bit_identical() {
         use gemm::{KC, NC};
@@ -285,13 +296,18 @@ mod tests {
                 for kern in flavours() {
                     let mut bp = vec![f32::NAN; (kern.packed_b_floats)(k, n) + 5];
                     (kern.pack_b)(k, n, bm, &mut bp);
-                    for accumulate in [false, true] {
-                        let (mut want, mut got) = (c0.clone(), c0.clone());
-                        scratch.poison();
-                        (kern.sgemm)(m, n, k, am, bm, &mut want, n, accumulate, &mut scratch);
-                        scratch.poison();
-                        (kern.sgemm_packed_b)(m, n, k, am, &bp, &mut got, n, accumulate, &mut scratch);
-                        assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "{} {m}x{n}x{k} ta={ta} tb={tb} acc={accumulate}", kern.name);
+                    let packed = PackedB { data: &bp, k, n };
+                    // The whole matrix, and a top-left corner of it (fewer rows and columns, across
+                    // the KC and NC block edges where the shape has them).
+                    for (kk, nn) in [(k, n), (k - k / 3, n - n / 3)] {
+                        for accumulate in [false, true] {
+                            let (mut want, mut got) = (c0.clone(), c0.clone());
+                            scratch.poison();
+                            (kern.sgemm)(m, nn, kk, am, bm, &mut want, nn, accumulate, &mut scratch);
+                            scratch.poison();
+                            (kern.sgemm_packed_b)(m, nn, kk, am, packed, &mut got, nn, accumulate, &mut scratch);
+                            assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "{} {m}x{nn}x{kk} of {n}x{k} ta={ta} tb={tb} acc={accumulate}", kern.name);
+                        }
                     }
                 }
             }

@@ -6,7 +6,7 @@
 
 use super::gemm::{self, MicroKernel};
 use super::vmath::{sigmoid, tanh};
-use super::{AdamStep, GemmScratch, Kernels, MatRef};
+use super::{AdamStep, GemmScratch, Kernels, MatRef, PackedB};
 
 pub static KERNELS: Kernels = Kernels { name: "portable", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward, exp_sum };
 
@@ -54,7 +54,7 @@ pub fn pack_b(k: usize, n: usize, b: MatRef, dst: &mut [f32]) {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm_packed_b(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
+pub fn sgemm_packed_b(m: usize, n: usize, k: usize, a: MatRef, bp: PackedB, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
     gemm::sgemm_packed::<Tile<4>>(m, n, k, a, bp, c, ldc, accumulate, scratch)
 }
 

@@ -1,6 +1,6 @@
 //! The scalar flavour: the plainest correct loops, the oracle every other flavour is tested against.
 
-use super::{AdamStep, GemmScratch, Kernels, MatRef};
+use super::{AdamStep, GemmScratch, Kernels, MatRef, PackedB};
 
 pub static KERNELS: Kernels = Kernels { name: "scalar", sgemm, packed_b_floats, pack_b, sgemm_packed_b, axpy, dot, scale, adam, lstm_forward, lstm_backward, exp_sum };
 
@@ -37,8 +37,9 @@ pub fn pack_b(k: usize, n: usize, b: MatRef, dst: &mut [f32]) {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm_packed_b(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
-    sgemm(m, n, k, a, MatRef::rows(bp, n), c, ldc, accumulate, scratch)
+pub fn sgemm_packed_b(m: usize, n: usize, k: usize, a: MatRef, bp: PackedB, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
+    assert!(k <= bp.k && n <= bp.n, "the product reads {k} × {n} of a packed {} × {}", bp.k, bp.n);
+    sgemm(m, n, k, a, MatRef::rows(bp.data, bp.n), c, ldc, accumulate, scratch)
 }
 
 /// In order, with libm's `exp`, as `ops::softmax` computes it.

@@ -13,7 +13,7 @@
 //! loads it only after a feature test (docs/architecture.md).
 
 use super::gemm::{self, MicroKernel};
-use super::{AdamStep, GemmScratch, Kernels, MatRef};
+use super::{AdamStep, GemmScratch, Kernels, MatRef, PackedB};
 use core::arch::wasm32::*;
 /// The LSTM cell: the portable loops, which LLVM vectorizes to simd128 as they are.
 use super::portable::{lstm_backward, lstm_forward};
@@ -79,7 +79,7 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], 
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm_packed_b(m: usize, n: usize, k: usize, a: MatRef, bp: &[f32], c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
+pub fn sgemm_packed_b(m: usize, n: usize, k: usize, a: MatRef, bp: PackedB, c: &mut [f32], ldc: usize, accumulate: bool, scratch: &mut GemmScratch) {
     gemm::sgemm_packed::<Tile<4>>(m, n, k, a, bp, c, ldc, accumulate, scratch)
 }
 

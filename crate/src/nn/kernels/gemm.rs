@@ -284,7 +284,14 @@ fn drive<K: MicroKernel>(m: usize, n: usize, k: usize, a: MatRef, b: BSource, c:
                         // size check; an edge tile goes through `edge` (MR × NR).
                         unsafe {
                             if h == mr && w == nr {
-                                K::tile(kc, ap, ars, acs, bp, c.as_mut_ptr().add(c0), ldc, acc);
+                                // Two call sites, so each inlined tile sees its A strides as constants
+                                // where they are (1 in place, 1 and MR packed): fewer live registers in
+                                // the k loop, which V8 would otherwise spill.
+                                if ir < full {
+                                    K::tile(kc, ap, ars, 1, bp, c.as_mut_ptr().add(c0), ldc, acc);
+                                } else {
+                                    K::tile(kc, ap, 1, mr, bp, c.as_mut_ptr().add(c0), ldc, acc);
+                                }
                             } else {
                                 if acc {
                                     for i in 0..h {

@@ -62,34 +62,41 @@ fn copy_run(dst: &mut [f32], src: &[f32]) {
     }
 }
 
+/// The packing both operands share where a panel's line is contiguous in the source (B row-major:
+/// a row; A transposed: a column). Source line l is `data[first + l·step ..][..len]`; it is cut into
+/// panels of `w` values, panel q stored as `[line][w]` at q·lines·w, the last one zero-padded. The
+/// full panels go GROUP at a time, line by line across the group, so each line is read as one run of
+/// GROUP·w floats (panel by panel, the reads would stride through the source once per panel).
+fn pack_runs(dst: &mut [f32], data: &[f32], first: usize, step: usize, lines: usize, len: usize, w: usize) {
+    let full = len / w;
+    for g0 in (0..full).step_by(GROUP) {
+        let g1 = (g0 + GROUP).min(full);
+        for l in 0..lines {
+            let start = first + l * step;
+            let line = &data[start + g0 * w..start + g1 * w];
+            for (q, run) in (g0..g1).zip(line.chunks_exact(w)) {
+                copy_run(&mut dst[q * lines * w + l * w..][..w], run);
+            }
+        }
+    }
+    let rest = len - full * w;
+    if rest > 0 {
+        let panel = &mut dst[full * lines * w..(full + 1) * lines * w];
+        for (l, out) in panel.chunks_exact_mut(w).enumerate() {
+            let start = first + l * step + full * w;
+            out[..rest].copy_from_slice(&data[start..start + rest]);
+            out[rest..].fill(0.0);
+        }
+    }
+}
+
 /// Packs `rows × cols` of `src` starting at (r0, c0) into MR-row panels: panel q holds rows
 /// q·MR.. as `[col][MR]`, zero-padded to a multiple of MR rows. A transposed A (unit row stride: a
 /// panel column is contiguous) is copied column by column, a row-major one row by row.
 fn pack_a(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols: usize, mr: usize) {
     if src.rs == 1 {
-        // A transposed: column p of a panel is a contiguous run of MR. The full panels go GROUP at a
-        // time, column by column across the group, so each column of A is read as one run of
-        // GROUP·MR floats (panel by panel, the reads stride through A once per panel).
-        let full = rows / mr;
-        for g0 in (0..full).step_by(GROUP) {
-            let g1 = (g0 + GROUP).min(full);
-            for p in 0..cols {
-                let start = (c0 + p) * src.cs + r0;
-                let col = &src.data[start + g0 * mr..start + g1 * mr];
-                for (q, run) in (g0..g1).zip(col.chunks_exact(mr)) {
-                    copy_run(&mut dst[q * cols * mr + p * mr..][..mr], run);
-                }
-            }
-        }
-        if full * mr < rows {
-            let (i0, h) = (full * mr, rows - full * mr);
-            let panel = &mut dst[full * cols * mr..(full + 1) * cols * mr];
-            for (p, out) in panel.chunks_exact_mut(mr).enumerate() {
-                let start = (c0 + p) * src.cs + r0 + i0;
-                out[..h].copy_from_slice(&src.data[start..start + h]);
-                out[h..].fill(0.0);
-            }
-        }
+        // A transposed: column p of a panel is a contiguous run of MR (column p + c0 of A from row r0).
+        pack_runs(dst, src.data, c0 * src.cs + r0, src.cs, cols, rows, mr);
         return;
     }
     for (q, panel) in dst.chunks_exact_mut(cols * mr).take(rows.div_ceil(mr)).enumerate() {
@@ -122,28 +129,8 @@ fn pack_a(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols:
 /// attention scores) column by column, one bounds check per column.
 fn pack_b(dst: &mut [f32], src: MatRef, r0: usize, rows: usize, c0: usize, cols: usize, nr: usize) {
     if src.cs == 1 {
-        // B row-major: row p of a panel is a contiguous run of NR. As in `pack_a`, the full panels
-        // go GROUP at a time, row by row across the group: one run of GROUP·NR floats per row.
-        let full = cols / nr;
-        for g0 in (0..full).step_by(GROUP) {
-            let g1 = (g0 + GROUP).min(full);
-            for p in 0..rows {
-                let start = (r0 + p) * src.rs + c0;
-                let row = &src.data[start + g0 * nr..start + g1 * nr];
-                for (q, run) in (g0..g1).zip(row.chunks_exact(nr)) {
-                    copy_run(&mut dst[q * rows * nr + p * nr..][..nr], run);
-                }
-            }
-        }
-        if full * nr < cols {
-            let (j0, w) = (full * nr, cols - full * nr);
-            let panel = &mut dst[full * rows * nr..(full + 1) * rows * nr];
-            for (p, out) in panel.chunks_exact_mut(nr).enumerate() {
-                let start = (r0 + p) * src.rs + c0 + j0;
-                out[..w].copy_from_slice(&src.data[start..start + w]);
-                out[w..].fill(0.0);
-            }
-        }
+        // B row-major: row p of a panel is a contiguous run of NR (row p + r0 of B from column c0).
+        pack_runs(dst, src.data, r0 * src.rs + c0, src.rs, rows, cols, nr);
         return;
     }
     for (q, panel) in dst.chunks_exact_mut(rows * nr).take(cols.div_ceil(nr)).enumerate() {

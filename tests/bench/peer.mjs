@@ -5,8 +5,9 @@
 // do not compare. This runs short rounds of each side back to back (the order flipped every round):
 // ours is the case of cases.mjs in headless Chromium with the relaxed-SIMD module (what Chromium users
 // get), PyTorch eager is pytorch_peer.py --serve with the same model (its process and model stay up,
-// so every round is warm). It prints each round and the medians of tokens/s and of the per-round
-// ratio ours / PyTorch, the figure docs/benchmarks.md quotes. Needs a PyTorch install; not in the suite.
+// so every round is warm), timed with the same statistic as ours. It prints each round and the
+// medians of tokens/s and of the per-round ratio ours / PyTorch, the figure docs/benchmarks.md
+// quotes. Needs a PyTorch install; not in the suite.
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -25,8 +26,9 @@ const rounds = Number(opt('--rounds', 8));
 const threads = opt('--threads', '1');
 const models = opt('--only', null) ? [opt('--only')] : ['transformer', 'lstm'];
 const caseOf = { transformer: 'transformer-train-char', lstm: 'lstm-train-char' };
-// Timed PyTorch steps per round: about as long as one round of ours.
-const torchSteps = { transformer: 30, lstm: 60 };
+// Ours is the median of `repeats` runs of `steps` steps after one warm-up run (bench.rs): PyTorch
+// gets the same statistic, the median of as many chunks of as many steps after as many warm-up steps.
+const stat = (model) => CASES.find((x) => x.id === caseOf[model]).args;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -42,7 +44,8 @@ const nextLine = async () => {
 };
 const hello = await nextLine();
 const torchRound = async (model) => {
-  py.stdin.write(`${model} ${torchSteps[model]}\n`);
+  const { steps, repeats } = stat(model);
+  py.stdin.write(`${model} ${steps * repeats} ${steps} ${steps}\n`);
   return (await nextLine()).tokens_per_s;
 };
 

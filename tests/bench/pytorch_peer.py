@@ -15,9 +15,9 @@ steps after a warm-up), for the models of `transformer-train-char` and `lstm-tra
 The data are random token ids: the time of a step does not depend on them. Not part of the suite (it
 needs PyTorch); docs/benchmarks.md quotes its output next to ours.
 
-With `--serve` it builds both models once and then answers lines `MODEL STEPS` on stdin with one JSON
-line each (STEPS timed updates after 2 of warm-up), so `peer.mjs` can alternate short runs of it and
-of ours: on a shared machine whose speed drifts by ±30 % within minutes, only runs side by side in
+With `--serve` it builds both models once and then answers lines `MODEL STEPS WARMUP CHUNK` on stdin
+with one JSON line each (STEPS timed updates after WARMUP, the median over chunks of CHUNK steps), so
+`peer.mjs` can alternate short runs of it and of ours: on a shared machine whose speed drifts by ±30 % within minutes, only runs side by side in
 time compare.
 """
 import argparse
@@ -82,8 +82,10 @@ class CharLSTM(nn.Module):
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1)), state
 
 
-def measure(name, tokens_per_step, model, opt, loss_of_step, steps, warmup):
-    """Times `steps` updates (after `warmup`): forward (`loss_of_step()`), backward, clip 1.0, step."""
+def measure(name, tokens_per_step, model, opt, loss_of_step, steps, warmup, chunk=1):
+    """Times `steps` updates (after `warmup`): forward (`loss_of_step()`), backward, clip 1.0, step.
+    The figure is the median over chunks of `chunk` consecutive steps (1: the median step), so that
+    `peer.mjs` can take the same statistic as ours (the median of 3 runs of 10 steps)."""
     times = []
     for i in range(warmup + steps):
         t0 = time.perf_counter()
@@ -94,7 +96,8 @@ def measure(name, tokens_per_step, model, opt, loss_of_step, steps, warmup):
         opt.step()
         if i >= warmup:
             times.append(time.perf_counter() - t0)
-    s = statistics.median(times)
+    chunks = [sum(times[i:i + chunk]) / len(times[i:i + chunk]) for i in range(0, len(times), chunk)]
+    s = statistics.median(chunks)
     return {"model": name, "tokens_per_step": tokens_per_step, "median_step_ms": s * 1e3, "tokens_per_s": tokens_per_step / s}
 
 
@@ -106,7 +109,7 @@ def transformer():
     rest = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=1e-3, betas=(0.9, 0.99))
     idx, tgt = torch.randint(v, (batch, ctx)), torch.randint(v, (batch, ctx))
-    return lambda steps, warmup: measure("transformer", batch * ctx, model, opt, lambda: model(idx, tgt), steps, warmup)
+    return lambda steps, warmup, chunk=1: measure("transformer", batch * ctx, model, opt, lambda: model(idx, tgt), steps, warmup, chunk)
 
 
 def lstm():
@@ -121,7 +124,7 @@ def lstm():
         state[0] = tuple(s.detach() for s in st)  # truncated BPTT: carried, detached
         return loss
 
-    return lambda steps, warmup: measure("lstm", batch * bptt, model, opt, loss_of_step, steps, warmup)
+    return lambda steps, warmup, chunk=1: measure("lstm", batch * bptt, model, opt, loss_of_step, steps, warmup, chunk)
 
 
 def main():
@@ -130,7 +133,7 @@ def main():
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--only", choices=["transformer", "lstm"])
-    ap.add_argument("--serve", action="store_true", help="answer lines 'MODEL STEPS' on stdin")
+    ap.add_argument("--serve", action="store_true", help="answer lines 'MODEL STEPS WARMUP CHUNK' on stdin")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -138,8 +141,8 @@ def main():
     if a.serve:
         print(json.dumps({"ready": True, "threads": a.threads, "torch": torch.__version__}), flush=True)
         for line in sys.stdin:
-            name, steps = line.split()
-            r = models[name](int(steps), 2)
+            name, steps, warmup, chunk = line.split()
+            r = models[name](int(steps), int(warmup), int(chunk))
             r.update(threads=a.threads, torch=torch.__version__)
             print(json.dumps(r), flush=True)
         return

@@ -143,7 +143,6 @@ fn seq_dims(x: Tensor) -> (usize, usize) {
     (d[1], d[2] / 3)
 }
 
-/// The token ids of `ids`, borrowed in place.
 /// y[r] = softmax(x[r]) (`ops::softmax::softmax_forward`) with the flavour's exponentials and sum.
 fn softmax_rows(kern: &Kernels, y: &mut [f32], x: &[f32], cols: usize) {
     y.copy_from_slice(x);
@@ -155,6 +154,7 @@ fn softmax_rows(kern: &Kernels, y: &mut [f32], x: &[f32], cols: usize) {
     }
 }
 
+/// The token ids of `ids`, borrowed in place.
 fn id_slice(all: &[Vec<TokenId>], ids: Ids) -> &[TokenId] {
     &all[ids.buf.0 as usize][ids.offset..ids.offset + ids.len]
 }

@@ -83,6 +83,14 @@ pub trait Backend {
         }
     }
 
+    /// Backward of a linear layer y = x·Wᵀ (W: [out × in], nn.Linear's layout): dx = dy·W, or
+    /// dx += dy·W with `accumulate`, and dW += dyᵀ·x. Unlike `matmul_backward` it may overwrite dx,
+    /// which spares zeroing dx first when nothing else adds to it.
+    fn linear_backward(&mut self, dx: Tensor, dw: Tensor, dy: Tensor, x: Tensor, w: Tensor, accumulate: bool) {
+        self.matmul(dx, dy, w, false, false, accumulate);
+        self.matmul(dw, dy, x, true, false, true);
+    }
+
     // ---- pointwise ----
     /// out = a ∘ b with broadcasting (shapes from the tensors).
     fn binary(&mut self, op: Binary, out: Tensor, a: Tensor, b: Tensor);
@@ -224,6 +232,28 @@ mod tests {
                 assert!(be.read(da).iter().zip(&wa).all(|(g, w)| (g - w).abs() < 1e-4), "da {} {ta} {tb}", kern.name);
                 assert!(be.read(db).iter().zip(&wb).all(|(g, w)| (g - w).abs() < 1e-4), "db {} {ta} {tb}", kern.name);
             }
+        }
+    }
+
+    /// A linear layer's backward is matmul_backward's (out = x·Wᵀ), with dx overwritten (or
+    /// accumulated with `accumulate`): the same bits as zeroing dx first.
+    #[test]
+    fn linear_backward_is_matmul_backward_with_dx_overwritten() {
+        let mut rng = Rng::new(4);
+        let (rows, inp, out) = (9, 7, 5);
+        for accumulate in [false, true] {
+            let mut be = Cpu::new();
+            let (x, _) = upload(&mut be, &[rows, inp], &mut rng);
+            let (w, _) = upload(&mut be, &[out, inp], &mut rng);
+            let (dy, _) = upload(&mut be, &[rows, out], &mut rng);
+            let (dx, dx0) = upload(&mut be, &[rows, inp], &mut rng);
+            let (dw, dw0) = upload(&mut be, &[out, inp], &mut rng);
+            be.linear_backward(dx, dw, dy, x, w, accumulate);
+            let (got_dx, got_dw) = (be.read(dx), be.read(dw));
+            be.write(dx, &if accumulate { dx0 } else { vec![0.0; rows * inp] });
+            be.write(dw, &dw0);
+            be.matmul_backward(dx, dw, dy, x, w, false, true);
+            assert_eq!((got_dx, got_dw), (be.read(dx), be.read(dw)), "accumulate {accumulate}");
         }
     }
 

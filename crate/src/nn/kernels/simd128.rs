@@ -199,10 +199,15 @@ pub fn exp_sum(v: &mut [f32], max: f32) -> f32 {
             s1 = f32x4_add(s1, e1);
         }
     }
-    let lanes = [f32x4_extract_lane::<0>(s0), f32x4_extract_lane::<1>(s0), f32x4_extract_lane::<2>(s0), f32x4_extract_lane::<3>(s0)];
-    let mut sum = lanes.iter().sum::<f32>();
-    for x in [f32x4_extract_lane::<0>(s1), f32x4_extract_lane::<1>(s1), f32x4_extract_lane::<2>(s1), f32x4_extract_lane::<3>(s1)] {
-        sum += x;
-    }
-    sum + super::portable::exp_sum(&mut v[n8..], max)
+    let lanes = [
+        f32x4_extract_lane::<0>(s0),
+        f32x4_extract_lane::<1>(s0),
+        f32x4_extract_lane::<2>(s0),
+        f32x4_extract_lane::<3>(s0),
+        f32x4_extract_lane::<0>(s1),
+        f32x4_extract_lane::<1>(s1),
+        f32x4_extract_lane::<2>(s1),
+        f32x4_extract_lane::<3>(s1),
+    ];
+    lanes.iter().sum::<f32>() + super::portable::exp_sum(&mut v[n8..], max)
 }

@@ -319,14 +319,6 @@ pub fn forward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p: 
     }
 }
 
-/// Backward of a linear layer y = x·Wᵀ (W: [out × in], nn.Linear's layout): dx = dy·W, or
-/// dx += dy·W with `accumulate`, and dW += dyᵀ·x. `Backend::matmul_backward` always accumulates;
-/// overwriting dx spares the pass that would zero it first.
-pub fn linear_backward(be: &mut dyn Backend, dx: Tensor, dw: Tensor, dy: Tensor, x: Tensor, w: Tensor, accumulate: bool) {
-    be.matmul(dx, dy, w, false, false, accumulate);
-    be.matmul(dw, dy, x, true, false, true);
-}
-
 /// Backward of the last forward of block `p` (a whole pass, no cache): from dy (the gradient of its
 /// output) into dx (overwritten: it is this block's input gradient) and the parameter gradients `g`
 /// (accumulated). `seed`: the forward's (dropout's masks).
@@ -355,19 +347,19 @@ pub fn backward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p:
         _ => ds2,
     };
     be.sum_rows(g.fc2[1], dmlp, true);
-    linear_backward(be, r(d.dact), g.fc2[0], dmlp, r(a.act), p.fc2[0], false);
+    be.linear_backward(r(d.dact), g.fc2[0], dmlp, r(a.act), p.fc2[0], false);
     zero(be, d.dfc);
     be.activation_backward(c.activation, r(d.dfc), r(a.fc), r(a.act), r(d.dact));
     be.sum_rows(g.fc[1], r(d.dfc), true);
     if pre {
         // s2 = s1 + FFN(LN₂(s1)).
-        linear_backward(be, r(d.dn2), g.fc[0], r(d.dfc), r(a.ln2.out), p.fc[0], false);
+        be.linear_backward(r(d.dn2), g.fc[0], r(d.dfc), r(a.ln2.out), p.fc[0], false);
         be.copy_rows(r(d.ds1), 0, ds2, 0, rows);
         a.ln2.backward(be, rows, r(d.ds1), g.ln2, r(d.dn2), r(a.s1), p.ln2);
     } else {
         // s2 = m + FFN(m), m = LN₁(s1).
         be.copy_rows(r(d.dn2), 0, ds2, 0, rows);
-        linear_backward(be, r(d.dn2), g.fc[0], r(d.dfc), r(a.ln1.out), p.fc[0], true);
+        be.linear_backward(r(d.dn2), g.fc[0], r(d.dfc), r(a.ln1.out), p.fc[0], true);
         zero(be, d.ds1);
         a.ln1.backward(be, rows, r(d.ds1), g.ln1, r(d.dn2), r(a.s1), p.ln1);
     }
@@ -380,7 +372,7 @@ pub fn backward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p:
         _ => r(d.ds1),
     };
     be.sum_rows(g.proj[1], dproj, true);
-    linear_backward(be, r(d.datt), g.proj[0], dproj, r(a.att), p.proj[0], false);
+    be.linear_backward(r(d.datt), g.proj[0], dproj, r(a.att), p.proj[0], false);
     let probs = Tensor { shape: Shape::new(&[pass.b, spec.heads, pass.t, pass.t]), ..a.probs };
     let s3 = |t: Tensor| seq(t, pass.b, pass.t, 3 * w);
     let dqkv_attn = if a.qkvr.is_some() { d.dqkvr } else { d.dqkv };
@@ -399,9 +391,9 @@ pub fn backward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p:
     be.sum_rows(g.attn[1], r(d.dqkv), true);
     be.copy_rows(dx, 0, r(d.ds1), 0, rows);
     if pre {
-        linear_backward(be, r(d.dn1), g.attn[0], r(d.dqkv), r(a.ln1.out), p.attn[0], false);
+        be.linear_backward(r(d.dn1), g.attn[0], r(d.dqkv), r(a.ln1.out), p.attn[0], false);
         a.ln1.backward(be, rows, dx, g.ln1, r(d.dn1), x, p.ln1);
     } else {
-        linear_backward(be, dx, g.attn[0], r(d.dqkv), x, p.attn[0], true);
+        be.linear_backward(dx, g.attn[0], r(d.dqkv), x, p.attn[0], true);
     }
 }

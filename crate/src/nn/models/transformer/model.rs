@@ -535,7 +535,7 @@ impl Transformer {
         be.fill(r(self.dlogits_raw), 0.0);
         be.cross_entropy_backward(r(self.dlogits_raw), r(self.top.probs), self.targets.first(rows), 1.0 / count.max(1.0));
         be.binary(Binary::Mul, r(self.dlogits), r(self.dlogits_raw), r(self.weights));
-        block::linear_backward(be, r(self.dlnf), tg.head, r(self.dlogits), r(self.top.lnf.out), tp.head, false);
+        be.linear_backward(r(self.dlnf), tg.head, r(self.dlogits), r(self.top.lnf.out), tp.head, false);
         let input = |l: usize| if l == 0 { self.x0(rows, dropped) } else { self.acts[l - 1].output(c.norm, rows) };
         let mut dy = r(self.dx[0]);
         be.fill(dy, 0.0);

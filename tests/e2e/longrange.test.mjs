@@ -82,9 +82,12 @@ test('the copy-memory preset: an RNN and an LSTM, accuracy against distance with
   assert.match(await page.$eval('#view-panel .hint', (el) => el.textContent), /机会水平/);
   assert.equal((await heads(page))[3], '机会水平（12.5%）');
   await page.click('#lang');
+  // Back in English: wait for the page to re-render in it (the runs table too) before reading it.
+  await page.waitForFunction(() => document.getElementById('tab-long-range')?.textContent === 'Accuracy by distance');
 
   // The runs table names the preset; a share link keeps the preset and the view.
   await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr[data-run]').length === 2);
+  await page.waitForFunction(() => /copy memory/.test(document.querySelector('#runs tbody tr[data-run]')?.textContent ?? ''), null, { timeout: 10000 }).catch(() => {});
   assert.match(await page.$eval('#runs tbody tr[data-run]', (el) => el.textContent), /copy memory/);
   await page.click('#share');
   await page.waitForSelector('#share-dialog[open]');

@@ -167,7 +167,7 @@ fn a_training_step_allocates_nothing() {
             ("cross_entropy", Box::new(move |be| be.cross_entropy(losses, probs, logits, targets))),
             ("cross_entropy_backward", Box::new(move |be| be.cross_entropy_backward(dlogits, probs, targets, 0.25))),
             ("matmul_backward, n > NC", Box::new(move |be| be.matmul_backward(dact, du, dlogits, act, u, false, false))),
-            ("activation_backward", Box::new(move |be| be.activation_backward(Activation::Gelu, dpre, pre, act, dact))),
+            ("activation_backward", Box::new(move |be| be.activation_backward(Activation::Gelu, dpre, pre, act, dact, false))),
             ("sum_rows", Box::new(move |be| be.sum_rows(db1, dpre, true))),
             ("matmul_backward", Box::new(move |be| be.matmul_backward(de, dw1, dpre, e, w1, false, false))),
             ("embedding_backward", Box::new(move |be| be.embedding_backward(demb, de.reshape(&[rows * ctx, d]), ids))),

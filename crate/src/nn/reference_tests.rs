@@ -176,7 +176,7 @@ fn ops_match_pytorch() {
             "gelu" | "sigmoid" => {
                 let act = if name == "gelu" { Activation::Gelu } else { Activation::Sigmoid };
                 activation_forward(act, &mut y, &x);
-                activation_backward(act, &mut dx, &x, &y, &w);
+                activation_backward(act, &mut dx, &x, &y, &w, false);
             }
             "softmax" => {
                 softmax_forward(&mut y, &x, 9);

@@ -296,9 +296,9 @@ impl Backend for Cpu {
         let ([y], [x]) = io(&mut self.bufs, self.checked, [y], [x]);
         ops::activation::activation_forward(act, y, x);
     }
-    fn activation_backward(&mut self, act: Activation, dx: Tensor, x: Tensor, y: Tensor, dy: Tensor) {
+    fn activation_backward(&mut self, act: Activation, dx: Tensor, x: Tensor, y: Tensor, dy: Tensor, accumulate: bool) {
         let ([dx], [x, y, dy]) = io(&mut self.bufs, self.checked, [dx], [x, y, dy]);
-        ops::activation::activation_backward(act, dx, x, y, dy);
+        ops::activation::activation_backward(act, dx, x, y, dy, accumulate);
     }
 
     fn softmax(&mut self, y: Tensor, x: Tensor) {
@@ -701,7 +701,7 @@ mod tests {
             let y = random(&mut be, &[4, 3], rng);
             for act in [Activation::Tanh, Activation::Relu, Activation::Sigmoid, Activation::Gelu] {
                 be.activation(act, y, x);
-                assert_accumulates(&mut be, rng, act.name(), &[dx], |be| be.activation_backward(act, dx, x, y, dout));
+                assert_accumulates(&mut be, rng, act.name(), &[dx], |be| be.activation_backward(act, dx, x, y, dout, true));
             }
             be.softmax(y, x);
             assert_accumulates(&mut be, rng, "softmax_backward", &[dx], |be| be.softmax_backward(dx, y, dout));

@@ -102,7 +102,8 @@ pub trait Backend {
     /// y += s·x
     fn axpy(&mut self, y: Tensor, s: f32, x: Tensor);
     fn activation(&mut self, act: Activation, y: Tensor, x: Tensor);
-    fn activation_backward(&mut self, act: Activation, dx: Tensor, x: Tensor, y: Tensor, dy: Tensor);
+    /// dx = f'(x)·dy (or += with `accumulate`): the models' dx is this op's alone, so they skip zeroing it.
+    fn activation_backward(&mut self, act: Activation, dx: Tensor, x: Tensor, y: Tensor, dy: Tensor, accumulate: bool);
 
     // ---- rows ----
     fn softmax(&mut self, y: Tensor, x: Tensor);

@@ -266,14 +266,12 @@ impl FixedWindow {
         let (a, p, g, act) = (&self.a, self.p, self.g, self.config.activation);
         let be = eng.be.as_mut();
         let r = |t: Tensor| t.first_rows(rows);
-        // dh and de are written whole by their products; the accumulating ops' outputs start at 0.
-        for t in [a.dhpre, a.dlogits] {
-            be.fill(r(t), 0.0);
-        }
+        // dh, de and dhpre are written whole by their ops; the accumulating one's output starts at 0.
+        be.fill(r(a.dlogits), 0.0);
         be.cross_entropy_backward(r(a.dlogits), r(a.probs), a.targets.first(rows), 1.0 / rows as f32);
         be.sum_rows(g.b2, r(a.dlogits), true);
         be.linear_backward(r(a.dh), g.u, r(a.dlogits), r(a.h), p.u, false);
-        be.activation_backward(act, r(a.dhpre), r(a.hpre), r(a.h), r(a.dh));
+        be.activation_backward(act, r(a.dhpre), r(a.hpre), r(a.h), r(a.dh), false);
         be.sum_rows(g.b1, r(a.dhpre), true);
         be.linear_backward(r(a.de), g.w, r(a.dhpre), r(a.e), p.w, false);
         be.embedding_backward(g.emb, r(a.de), a.inputs.first(rows * self.config.context));

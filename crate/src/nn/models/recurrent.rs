@@ -517,16 +517,20 @@ impl<K: CellKind> Recurrent<K> {
                 let h_prev = prev(s, t, rev).map_or(h0.first_rows(b), |q| l.h.at(q, b));
                 let dh_prev = prev(s, t, rev).map_or(l.dh_sink.first_rows(b), |q| l.dh.at(q, b));
                 let (dpre, pre) = (l.dpre.at(s, b), l.pre.at(s, b));
-                be.fill(dpre, 0.0);
                 match K::GATES {
-                    1 => be.activation_backward(self.config.activation, dpre, pre, l.h.at(s, b), l.dh.at(s, b)),
+                    // The activation's backward writes dpre whole; the cells' accumulate into zeros.
+                    1 => be.activation_backward(self.config.activation, dpre, pre, l.h.at(s, b), l.dh.at(s, b), false),
                     4 => {
+                        be.fill(dpre, 0.0);
                         let (c, dc) = (l.c.expect("lstm"), l.dc.expect("lstm"));
                         let c_prev = prev(s, t, rev).map_or(c0.expect("lstm").first_rows(b), |q| c.at(q, b));
                         let dc_prev = prev(s, t, rev).map_or(l.dc_sink.expect("lstm").first_rows(b), |q| dc.at(q, b));
                         be.lstm_cell_backward(dpre, dc_prev, l.gates.expect("lstm").at(s, b), c.at(s, b), c_prev, l.dh.at(s, b), dc.at(s, b));
                     }
-                    _ => be.gru_cell_backward(dpre, l.dhh.expect("gru").at(s, b), dh_prev, l.gates.expect("gru").at(s, b), l.hh.expect("gru").at(s, b), h_prev, l.dh.at(s, b)),
+                    _ => {
+                        be.fill(dpre, 0.0);
+                        be.gru_cell_backward(dpre, l.dhh.expect("gru").at(s, b), dh_prev, l.gates.expect("gru").at(s, b), l.hh.expect("gru").at(s, b), h_prev, l.dh.at(s, b));
+                    }
                 }
                 if let Some(dtab) = dtab {
                     // Folded: the rows of each token summed (dTAB[v] = Σ_{t: w_t = v} dPRE_t) while dpre is hot.

@@ -348,8 +348,7 @@ pub fn backward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p:
     };
     be.sum_rows(g.fc2[1], dmlp, true);
     be.linear_backward(r(d.dact), g.fc2[0], dmlp, r(a.act), p.fc2[0], false);
-    zero(be, d.dfc);
-    be.activation_backward(c.activation, r(d.dfc), r(a.fc), r(a.act), r(d.dact));
+    be.activation_backward(c.activation, r(d.dfc), r(a.fc), r(a.act), r(d.dact), false);
     be.sum_rows(g.fc[1], r(d.dfc), true);
     if pre {
         // s2 = s1 + FFN(LN₂(s1)).

@@ -15,6 +15,7 @@
 
 pub mod attention_gemm;
 pub mod cpu;
+pub mod gpu;
 pub mod pack_cache;
 
 use super::kernels::AdamStep;

@@ -28,6 +28,10 @@ impl Mask {
         // Compare 24-bit uniforms, exact in f32.
         Mask { keep: 1.0 / (1.0 - p), threshold: (p as f64 * (1u32 << 24) as f64) as u32, seed }
     }
+    /// (1/(1 − p), the 24-bit threshold): what a GPU kernel needs to draw the same mask.
+    pub fn rule(&self) -> (f32, u32) {
+        (self.keep, self.threshold)
+    }
     /// mask[i]: 1/(1 − p) or 0.
     #[inline]
     pub fn at(&self, i: usize) -> f32 {

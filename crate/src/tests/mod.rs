@@ -6,6 +6,8 @@
 mod alloc;
 mod fixed_window;
 #[cfg(not(target_arch = "wasm32"))]
+mod gpu;
+#[cfg(not(target_arch = "wasm32"))]
 mod kenlm;
 #[cfg(not(target_arch = "wasm32"))]
 mod layering;

@@ -22,7 +22,7 @@
 pub mod context;
 mod arena;
 mod kernels;
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 use super::{Backend, SgdStep};
@@ -368,6 +368,24 @@ impl Gpu {
         let (_, p, _) = self.rope.as_ref().expect("made above");
         Bind { buf: u32::MAX - 1, ids: false, offset: 0, size: (*p * dk) as u64 * 4 }
     }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+/// The tests' device, one per test thread (creating a Vulkan device takes a while on lavapipe).
+pub(crate) fn test_context() -> Option<Rc<GpuContext>> {
+    thread_local! {
+        // Never dropped: a device torn down in a thread-local destructor aborts the process.
+        static CTX: std::mem::ManuallyDrop<Option<Rc<GpuContext>>> = std::mem::ManuallyDrop::new(match GpuContext::request_blocking() {
+            Ok(c) => Some(Rc::new(c)),
+            Err(e) => { eprintln!("NOTICE: no GPU adapter ({e}): the GPU kernel tests are skipped"); None }
+        });
+    }
+    static SAID: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let ctx = CTX.with(|c| (**c).clone());
+    if let Some(c) = &ctx {
+        SAID.get_or_init(|| eprintln!("GPU tests on adapter '{}' ({}, {})", c.adapter.name, c.adapter.backend, c.adapter.device_type));
+    }
+    ctx
 }
 
 fn bytemuck_f32(x: &[f32]) -> &[u8] {

@@ -4,28 +4,11 @@
 //! which one they ran on, and where there is none they print a notice and pass.
 
 use super::*;
+use super::test_context as context;
 use crate::nn::backend::cpu::Cpu;
 use crate::nn::ops::attention::{AttnDropout, AttnSpec, Pattern};
 use crate::nn::tensor::Shape;
 use crate::rng::Rng;
-use std::sync::OnceLock;
-
-/// One device for the whole test binary (creating a Vulkan device takes a while on lavapipe).
-fn context() -> Option<Rc<GpuContext>> {
-    thread_local! {
-        // Never dropped: a device torn down in a thread-local destructor aborts the process.
-        static CTX: std::mem::ManuallyDrop<Option<Rc<GpuContext>>> = std::mem::ManuallyDrop::new(match GpuContext::request_blocking() {
-            Ok(c) => Some(Rc::new(c)),
-            Err(e) => { eprintln!("NOTICE: no GPU adapter ({e}): the GPU kernel tests are skipped"); None }
-        });
-    }
-    static SAID: OnceLock<()> = OnceLock::new();
-    let ctx = CTX.with(|c| (**c).clone());
-    if let Some(c) = &ctx {
-        SAID.get_or_init(|| eprintln!("GPU tests on adapter '{}' ({}, {})", c.adapter.name, c.adapter.backend, c.adapter.device_type));
-    }
-    ctx
-}
 
 /// The CPU and the GPU side by side: every tensor made on both with the same values.
 struct Pair {

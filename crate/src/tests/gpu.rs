@@ -1,0 +1,191 @@
+//! Every family on the GPU backend against the CPU backend (the oracle): one training batch's loss
+//! and every gradient, then 50 steps of training from one seed, through the whole session (the
+//! trainer's one readback per chunk, evaluation, scoring, generation, saving and loading on the
+//! other backend). Natively on whatever Vulkan adapter there is (lavapipe in CI); skipped with a
+//! notice where there is none.
+//!
+//! Tolerances: a gradient within 5e-4 + 5e-3·|g| of the CPU's (f32 sums in another order, and the
+//! CPU's attention accumulates its dot products in f64); losses within 1e-4 relative after one
+//! step and 2e-3 relative over 50 steps of Adam.
+
+use crate::nn::backend::cpu::Cpu;
+use crate::nn::backend::gpu::{test_context, Gpu};
+use crate::nn::backend::Backend;
+use crate::nn::batches::Batch;
+use crate::nn::model::{Network, NeuralModel};
+use crate::nn::models::fixed_window::{FixedWindow, FixedWindowConfig};
+use crate::nn::models::recurrent::{GruCell, LstmCell, Recurrent, RecurrentConfig, RnnCell};
+use crate::nn::models::transformer::{AttentionKind, NormPlacement, Positional, Transformer, TransformerConfig};
+use crate::nn::ops::activation::Activation;
+use crate::session::{Device, ModelConfig, RunConfig, Session};
+use crate::text::{DataConfig, TokenId, Tokenizer, TokenizerKind, Vocab, BOS, EOS};
+use crate::train::LossPoint;
+
+fn gpu() -> Option<Box<dyn Backend>> {
+    Some(Box::new(Gpu::new(test_context()?)))
+}
+
+fn vocab() -> Vocab {
+    Vocab::from_tokens((0..9).map(|i| format!("t{i}")), true)
+}
+
+fn stream(n: usize) -> Vec<TokenId> {
+    let mut rng = crate::rng::Rng::new(4);
+    let mut s = vec![BOS];
+    while s.len() < n {
+        s.push(3 + rng.below(9) as TokenId);
+        if rng.below(6) == 0 {
+            s.extend([EOS, BOS]);
+        }
+    }
+    s.truncate(n);
+    s
+}
+
+/// One batch's mean loss and every parameter's gradient, on both backends from the same weights.
+fn same_step<M: NeuralModel>(what: &str, c: M::Config, batch: &Batch) {
+    let Some(be) = gpu() else { return };
+    let s = stream(60);
+    let cpu = Network::<M>::new(c.clone(), vocab(), Box::new(Cpu::new()), Some(5)).unwrap();
+    let gpu = Network::<M>::new(c, vocab(), be, Some(5)).unwrap();
+    // Weights of a trained-looking size, so that every gradient is far from zero.
+    let mut rng = crate::rng::Rng::new(6);
+    let mut p = cpu.engine.borrow_mut().params_named();
+    for (name, t) in p.iter_mut() {
+        let base = if name.contains("ln_") && name.ends_with("weight") { 1.0 } else { 0.0 };
+        t.data.iter_mut().for_each(|x| *x = (base + 0.3 * rng.normal()) as f32);
+    }
+    cpu.engine.borrow_mut().set_params(&mut p.clone()).unwrap();
+    gpu.engine.borrow_mut().set_params(&mut p).unwrap();
+    let (lc, lg) = (cpu.loss_and_gradients(&s, batch), gpu.loss_and_gradients(&s, batch));
+    assert!((lc - lg).abs() <= 1e-4 * (1.0 + lc.abs()), "{what}: loss cpu {lc}, gpu {lg}");
+    let (gc, gg) = (cpu.engine.borrow_mut().grads_named(), gpu.engine.borrow_mut().grads_named());
+    let mut biggest = 0.0f32;
+    for ((name, c), (_, g)) in gc.iter().zip(&gg) {
+        for (i, (a, b)) in c.data.iter().zip(&g.data).enumerate() {
+            biggest = biggest.max(a.abs());
+            assert!((a - b).abs() <= 5e-4 + 5e-3 * a.abs(), "{what}: d/d{name}[{i}]: cpu {a}, gpu {b}");
+        }
+    }
+    assert!(biggest > 1e-2, "{what}: gradients too small to compare ({biggest})");
+}
+
+fn recurrent(layers: usize, dropout: f64, bidirectional: bool) -> RecurrentConfig {
+    let mut c = RecurrentConfig { layers, embed: 6, hidden: 8, bptt: 5, dropout, bidirectional, ..Default::default() };
+    c.train.batch = 3;
+    c
+}
+
+fn transformer(pos: Positional) -> TransformerConfig {
+    let mut c = TransformerConfig { layers: 2, heads: 2, width: 8, ffn: 12, context: 6, positional: pos, rel_clip: 2, window: 2, stride: 3, activation: Activation::Gelu, ..Default::default() };
+    c.train.batch = 3;
+    c
+}
+
+const ALL_POSITIONAL: [Positional; 6] = [Positional::Learned, Positional::Sinusoidal, Positional::Relative, Positional::Alibi, Positional::Rope, Positional::None];
+
+#[test]
+fn a_step_on_the_gpu_equals_the_cpu_step_for_every_family() {
+    let lanes = Batch { starts: &[0, 10, 20], len: 5, reset: true, index: 3 };
+    // Predicted positions whose target is not `<s>` (never predicted: an infinite loss).
+    let positions: Vec<u32> = (3..40u32).filter(|&i| stream(60)[i as usize] != BOS).take(6).collect();
+    for (act, name) in [(Activation::Tanh, "fixed-window tanh"), (Activation::Relu, "fixed-window relu")] {
+        let c = FixedWindowConfig { context: 3, embed: 6, hidden: 8, activation: act, ..Default::default() };
+        same_step::<FixedWindow>(name, c, &Batch { starts: &positions, len: 1, reset: false, index: 0 });
+    }
+    same_step::<Recurrent<RnnCell>>("rnn", recurrent(2, 0.0, false), &lanes);
+    same_step::<Recurrent<RnnCell>>("rnn sigmoid", RecurrentConfig { activation: Activation::Sigmoid, ..recurrent(1, 0.0, false) }, &lanes);
+    same_step::<Recurrent<LstmCell>>("lstm", recurrent(2, 0.3, false), &lanes);
+    same_step::<Recurrent<GruCell>>("gru", recurrent(2, 0.0, false), &lanes);
+    same_step::<Recurrent<LstmCell>>("bidirectional lstm", recurrent(1, 0.0, true), &lanes);
+    let windows = Batch { starts: &[0, 11, 30], len: 6, reset: false, index: 2 };
+    for pos in ALL_POSITIONAL {
+        same_step::<Transformer>(&format!("transformer {pos:?}"), transformer(pos), &windows);
+    }
+    let sparse = TransformerConfig { attention: AttentionKind::Sparse, ..transformer(Positional::Rope) };
+    same_step::<Transformer>("transformer sparse + RoPE", sparse.clone(), &windows);
+    same_step::<Transformer>("transformer linear", TransformerConfig { attention: AttentionKind::Linear, ..transformer(Positional::Sinusoidal) }, &windows);
+    same_step::<Transformer>("transformer post-LN relative", TransformerConfig { norm: NormPlacement::Post, ..transformer(Positional::Relative) }, &windows);
+    same_step::<Transformer>("transformer untied ALiBi", TransformerConfig { tied: false, ..transformer(Positional::Alibi) }, &windows);
+    same_step::<Transformer>("transformer dropout sparse ALiBi", TransformerConfig { dropout: 0.3, attention: AttentionKind::Sparse, ..transformer(Positional::Alibi) }, &windows);
+    same_step::<Transformer>("transformer dropout relative", TransformerConfig { dropout: 0.3, ..transformer(Positional::Relative) }, &windows);
+}
+
+const CORPUS: &str = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\nthe mat and the log\n";
+
+fn run_config(family: &str, model: impl serde::Serialize) -> RunConfig {
+    RunConfig {
+        seed: 5,
+        data: DataConfig { tokenizer: Tokenizer::new(TokenizerKind::Char, false), ..Default::default() },
+        model: ModelConfig::new(family, &model),
+        ..Default::default()
+    }
+}
+
+/// 50 steps in chunks of 20 (so a chunk records many steps before its one readback): the same loss
+/// curve, the same validation losses and perplexity; then the GPU's model generates, and loads on
+/// the CPU with the same perplexity.
+fn same_training(family: &str, config: RunConfig) {
+    let Some(be) = gpu() else { return };
+    let corpus = CORPUS.repeat(6);
+    let mut cpu = Session::new(&corpus, config.clone()).unwrap();
+    let mut gpu = Session::with_device(&corpus, config, Device::new("gpu", be)).unwrap();
+    let (mut pc, mut pg) = (Vec::<LossPoint>::new(), Vec::<LossPoint>::new());
+    loop {
+        let (a, b) = (cpu.train_step(20).unwrap(), gpu.train_step(20).unwrap());
+        pc.extend(a.points);
+        pg.extend(b.points);
+        if a.done {
+            assert!(b.done);
+            break;
+        }
+    }
+    assert_eq!(pc.len(), 50, "{family}");
+    for (a, b) in pc.iter().zip(&pg) {
+        let close = |x: f64, y: f64| (x - y).abs() <= 2e-3 * (1.0 + x.abs());
+        assert!(close(a.train_loss, b.train_loss), "{family} step {}: train loss cpu {}, gpu {}", a.step, a.train_loss, b.train_loss);
+        assert!(close(a.grad_norm, b.grad_norm), "{family} step {}: gradient norm cpu {}, gpu {}", a.step, a.grad_norm, b.grad_norm);
+        match (a.valid_loss, b.valid_loss) {
+            (Some(x), Some(y)) => assert!(close(x, y), "{family} step {}: valid loss cpu {x}, gpu {y}", a.step),
+            (x, y) => assert_eq!(x.is_some(), y.is_some()),
+        }
+    }
+    let (rc, rg) = (cpu.report().unwrap(), gpu.report().unwrap());
+    let (xc, xg) = (rc.validation.perplexity, rg.validation.perplexity);
+    assert!((xc - xg).abs() <= 2e-3 * xc, "{family}: perplexity cpu {xc}, gpu {xg}");
+    if gpu.can_generate().is_ok() {
+        let mut n = 0;
+        gpu.generate("the ", &crate::lm::sample::SampleConfig { length: 20, seed: 3, ..Default::default() }, |_| {
+            n += 1;
+            true
+        })
+        .unwrap();
+        assert!(n > 0, "{family}: the GPU model generates");
+    }
+    // A model trained on the GPU loads on the CPU, and scores the same.
+    let back = Session::load(&gpu.save().unwrap(), Some(&corpus)).unwrap();
+    let xb = back.report().unwrap().validation.perplexity;
+    assert!((xb - xg).abs() <= 1e-3 * xg, "{family}: reloaded on the CPU {xb}, on the GPU {xg}");
+}
+
+#[test]
+fn fifty_steps_on_the_gpu_follow_the_cpu_curve() {
+    let mut fw = FixedWindowConfig { context: 3, embed: 8, hidden: 16, ..Default::default() };
+    fw.train.steps = 50;
+    fw.train.eval_interval = 25;
+    same_training("fixed-window", run_config("fixed-window", fw));
+    for family in ["rnn", "lstm", "gru"] {
+        let mut c = RecurrentConfig { layers: 2, embed: 8, hidden: 16, bptt: 8, ..Default::default() };
+        c.train.batch = 4;
+        c.train.steps = 50;
+        c.train.eval_interval = 25;
+        same_training(family, run_config(family, c));
+    }
+    for (pos, attention) in [(Positional::Learned, AttentionKind::Full), (Positional::Rope, AttentionKind::Sparse), (Positional::Alibi, AttentionKind::Full), (Positional::Sinusoidal, AttentionKind::Linear)] {
+        let mut c = TransformerConfig { layers: 2, heads: 2, width: 16, ffn: 32, context: 16, positional: pos, attention, window: 4, stride: 4, ..Default::default() };
+        c.train.batch = 4;
+        c.train.steps = 50;
+        c.train.eval_interval = 25;
+        same_training(&format!("transformer {pos:?} {attention:?}"), run_config("transformer", c));
+    }
+}

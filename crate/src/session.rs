@@ -79,6 +79,15 @@ impl Session {
         self.trainer.estimate()
     }
 
+    /// What saving must first read from an asynchronous device (WebGPU in the browser): await it and
+    /// pass the values to [`Session::save_prefetched`], then [`Session::save`]. `None` elsewhere.
+    pub fn save_prefetch(&mut self) -> Option<crate::train::Readback> {
+        self.trainer.save_prefetch()
+    }
+    pub fn save_prefetched(&mut self, values: Vec<Vec<f32>>) {
+        self.trainer.save_prefetched(values)
+    }
+
     /// The model as a safetensors file (docs/formats.md).
     pub fn save(&self) -> Result<Vec<u8>> {
         let (mut tensors, state) = self

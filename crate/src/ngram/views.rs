@@ -35,7 +35,7 @@ pub fn sparseness(counts: &NgramCounts, valid: &[TokenId], vocab: &Vocab) -> Val
         let mut ctx = Some(ROOT);
         for k in 1..=longest {
             if k > 1 {
-                ctx = ctx.and_then(|c| counts.extend(c, valid[i - k + 1]));
+                ctx = ctx.and_then(|c| counts.extend(c, valid[i + 1 - k]));
             }
             total[k] += 1;
             if ctx.and_then(|c| counts.find(c, t)).is_none() {

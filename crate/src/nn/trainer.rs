@@ -7,6 +7,7 @@
 //! update, so the model keeps its last good weights), validation losses go into slots too, and the
 //! trainer reads all of it back once, at the end of the chunk (`Trainer::run` / `Trainer::finish`).
 
+use super::backend::cpu::Cpu;
 use super::backend::Backend;
 use super::batches::{predicted_positions, Batch, Sampler, SamplerState};
 use super::engine::Engine;
@@ -152,6 +153,12 @@ impl<M: NeuralModel> Network<M> {
 
 pub struct NeuralTrainer<M: NeuralModel> {
     pub net: Rc<Network<M>>,
+    /// On a backend that cannot be read synchronously (WebGPU in the browser): the same model on the
+    /// CPU, whose weights every chunk's readback refreshes. It serves scoring, streams, views and
+    /// saving, which read synchronously; the device model only trains.
+    twin: Option<Rc<Network<M>>>,
+    /// The twin holds the device's optimizer moments (fetched by `save_prefetch`) until the next chunk.
+    moments_fresh: bool,
     sampler: Sampler,
     /// The fixed validation subset: the first `eval_tokens` predicted positions.
     valid: Vec<u32>,
@@ -187,6 +194,8 @@ impl<M: NeuralModel> NeuralTrainer<M> {
         let stats = Stats::new(&mut net.engine.borrow_mut())?;
         Ok(NeuralTrainer {
             net: Rc::new(net),
+            twin: None,
+            moments_fresh: false,
             sampler,
             valid,
             stats,
@@ -200,6 +209,17 @@ impl<M: NeuralModel> NeuralTrainer<M> {
             history: History::default(),
             file_sampler: None,
         })
+    }
+
+    /// Serves the synchronous reads from `twin`, a CPU copy of the model with the same weights.
+    pub fn with_twin(mut self, twin: Option<Network<M>>) -> Self {
+        self.twin = twin.map(Rc::new);
+        self
+    }
+
+    /// The model that answers synchronous calls: the twin where there is one.
+    fn served(&self) -> &Rc<Network<M>> {
+        self.twin.as_ref().unwrap_or(&self.net)
     }
 
     fn train_config(&self) -> crate::nn::train::TrainConfig {
@@ -293,14 +313,29 @@ impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
             }
         }
         let first = |t: Tensor, k: usize| Tensor { shape: Shape::new(&[k * ALIGN]), ..t };
-        let readback = eng.be.read_async(&[first(st.loss, n), first(st.norm, n), first(st.valid, self.evals.len()), st.flag]);
+        let mut reads = vec![first(st.loss, n), first(st.norm, n), first(st.valid, self.evals.len()), st.flag];
+        if self.twin.is_some() {
+            // The new weights come back with the chunk's statistics: still one readback.
+            reads.extend(&eng.params);
+            self.moments_fresh = false;
+        }
+        let readback = eng.be.read_async(&reads);
         self.pending = Some(Pending { sampler: snapshot, first: self.step, steps: n, tokens_per_step, t0 });
         Ok(Chunk { readback })
     }
 
     fn finish(&mut self, _data: &Dataset, values: Vec<Vec<f32>>) -> Result<Progress> {
         let p = self.pending.take().ok_or_else(|| Error::new("no-chunk", "No training chunk is waiting for results."))?;
+        let mut values = values;
+        let weights = values.split_off(4.min(values.len()));
         let [losses, norms, valids, flag]: [Vec<f32>; 4] = values.try_into().map_err(|_| Error::new("readback", "a training chunk's readback is incomplete"))?;
+        if let Some(twin) = &self.twin {
+            let eng = &mut *twin.engine.borrow_mut();
+            assert_eq!(weights.len(), eng.params.len(), "a chunk's readback brings every parameter part");
+            for (part, w) in eng.params.clone().into_iter().zip(&weights) {
+                eng.be.write(part, w);
+            }
+        }
         let at = |v: &[f32], i: usize| v[i * ALIGN] as f64;
         let bad = (flag[0] != 0.0).then(|| (0..p.steps).find(|&i| !at(&losses, i).is_finite() || !at(&norms, i).is_finite()).unwrap_or(0));
         let good = bad.unwrap_or(p.steps);
@@ -335,14 +370,17 @@ impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
     }
 
     fn model(&self) -> Option<Rc<dyn LanguageModel>> {
-        Some(self.net.clone())
+        Some(self.served().clone())
     }
 
     fn view(&self, name: &str, _args: &Value, _data: &Dataset) -> Option<Result<Value>> {
         match name {
             "history" => Some(Ok(json!({ "points": self.history }))),
             "memory" => self.estimate().map(|e| Ok(serde_json::to_value(e).expect("json"))),
-            _ => self.net.model.view(&mut self.net.engine.borrow_mut(), name, _args, _data),
+            _ => {
+                let net = self.served();
+                net.model.view(&mut net.engine.borrow_mut(), name, _args, _data)
+            }
         }
     }
 
@@ -352,8 +390,31 @@ impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
         if self.pending.is_some() {
             return Some(Err(Error::new("busy", "Wait for the training chunk to finish before saving.")));
         }
+        if self.twin.is_some() && !self.moments_fresh {
+            return Some(Err(Error::new("busy", "Saving a model on the GPU first fetches its optimizer state (save_prefetch).")));
+        }
         let state = serde_json::to_value(self.state()).expect("json");
-        Some(Ok((Box::new(self.net.engine.borrow_mut()), state)))
+        Some(Ok((Box::new(self.served().engine.borrow_mut()), state)))
+    }
+
+    fn save_prefetch(&mut self) -> Option<crate::train::Readback> {
+        self.twin.as_ref()?;
+        let eng = &mut *self.net.engine.borrow_mut();
+        let moments: Vec<Tensor> = eng.opt.m.iter().chain(&eng.opt.v).copied().collect();
+        Some(eng.be.read_async(&moments))
+    }
+
+    fn save_prefetched(&mut self, values: Vec<Vec<f32>>) {
+        let Some(twin) = &self.twin else { return };
+        let t = self.net.engine.borrow().opt.t;
+        let eng = &mut *twin.engine.borrow_mut();
+        let parts: Vec<Tensor> = eng.opt.m.iter().chain(&eng.opt.v).copied().collect();
+        assert_eq!(parts.len(), values.len(), "every moment part");
+        for (part, v) in parts.into_iter().zip(&values) {
+            eng.be.write(part, v);
+        }
+        eng.opt.t = t;
+        self.moments_fresh = true;
     }
 
     fn estimate(&self) -> Option<MemoryEstimate> {
@@ -397,15 +458,20 @@ impl<M: NeuralModel> Family for NeuralFamily<M> {
         Ok(Some(estimate::<M>(&config::<M>(settings)?, vocab_size)))
     }
     fn trainer(&self, settings: &Value, data: &Dataset, seed: u64, device: Device) -> Result<Box<dyn Trainer>> {
-        let net = Network::<M>::new(config::<M>(settings)?, data.vocab.clone(), backend(device)?, Some(seed))?;
-        Ok(Box::new(NeuralTrainer::new(net, data, seed)?))
+        let (c, be) = (config::<M>(settings)?, backend(device)?);
+        // The twin starts from the same seed: the same weights, with no readback.
+        let twin = if be.reads_synchronously() { None } else { Some(Network::<M>::new(c.clone(), data.vocab.clone(), Box::new(Cpu::new()), Some(seed))?) };
+        let net = Network::<M>::new(c, data.vocab.clone(), be, Some(seed))?;
+        Ok(Box::new(NeuralTrainer::new(net, data, seed)?.with_twin(twin)))
     }
     fn load(&self, file: &mut ModelFile, data: &Dataset, device: Device) -> Result<Box<dyn Trainer>> {
         let damaged = |e: Error| Error::new("file-corrupt", format!("The model file is damaged: {}", e.message));
         let c = config::<M>(&family::file_settings(file)).map_err(damaged)?;
         let seed = file.config.get("seed").and_then(Value::as_u64).unwrap_or(0);
         let state: TrainState = serde_json::from_value(file.state.clone()).map_err(|e| Error::new("file-corrupt", format!("The model file is damaged: invalid training state ({e}).")))?;
-        let net = Network::<M>::new(c, file.vocab.clone(), backend(device)?, None)?;
+        let be = backend(device)?;
+        let twin = if be.reads_synchronously() { None } else { Some(Network::<M>::new(c.clone(), file.vocab.clone(), Box::new(Cpu::new()), None)?) };
+        let net = Network::<M>::new(c, file.vocab.clone(), be, None)?;
         // Move every f32 tensor out of the file: nothing is copied twice.
         let mut tensors: Vec<(String, HostTensor)> = std::mem::take(&mut file.tensors)
             .into_iter()
@@ -414,13 +480,21 @@ impl<M: NeuralModel> Family for NeuralFamily<M> {
                 _ => None,
             })
             .collect();
+        if let Some(twin) = &twin {
+            let mut copy = tensors.clone();
+            let mut eng = twin.engine.borrow_mut();
+            eng.set_params(&mut copy)?;
+            let _ = eng.set_moments(&mut copy, state.optimizer_steps);
+        }
         {
             let mut eng = net.engine.borrow_mut();
             eng.set_params(&mut tensors)?;
             // A file without (complete) optimizer moments still loads; training restarts the moments.
             let _ = eng.set_moments(&mut tensors, state.optimizer_steps);
         }
-        let mut t = NeuralTrainer::new(net, data, seed)?;
+        let mut t = NeuralTrainer::new(net, data, seed)?.with_twin(twin);
+        // The twin holds the file's moments: it can save again before any training.
+        t.moments_fresh = true;
         t.restore(state)?;
         Ok(Box::new(t))
     }

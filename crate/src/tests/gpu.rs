@@ -189,3 +189,67 @@ fn fifty_steps_on_the_gpu_follow_the_cpu_curve() {
         same_training(&format!("transformer {pos:?} {attention:?}"), run_config("transformer", c));
     }
 }
+
+/// The browser's read design, natively: a GPU backend that refuses synchronous reads (as WebGPU in
+/// the page must) still trains, reports, scores, generates, shows every view and saves — the
+/// model's CPU twin, refreshed by each chunk's one readback, serves all of it — and agrees with
+/// the same run on the CPU. Any synchronous read on the device would panic here.
+#[test]
+fn a_gpu_that_cannot_block_serves_every_session_call() {
+    let Some(ctx) = test_context() else { return };
+    let corpus = CORPUS.repeat(6);
+    let mut lstm = RecurrentConfig { layers: 2, embed: 8, hidden: 16, bptt: 8, ..Default::default() };
+    lstm.train.batch = 4;
+    lstm.train.steps = 30;
+    lstm.train.eval_interval = 10;
+    let mut gpt = TransformerConfig { layers: 2, heads: 2, width: 16, ffn: 32, context: 16, ..Default::default() };
+    gpt.train.batch = 4;
+    gpt.train.steps = 30;
+    gpt.train.eval_interval = 10;
+    let views: [(&str, serde_json::Value); 5] = [
+        ("next", serde_json::json!({ "context": "the c" })),
+        ("surprisal", serde_json::json!({ "text": "the cat" })),
+        ("history", serde_json::json!({})),
+        ("hidden-states", serde_json::json!({ "text": "the dog" })),
+        ("attention", serde_json::json!({ "text": "the dog" })),
+    ];
+    for (family, config) in [("lstm", run_config("lstm", lstm)), ("transformer", run_config("transformer", gpt))] {
+        let mut cpu = Session::new(&corpus, config.clone()).unwrap();
+        let mut gpu = Session::with_device(&corpus, config, Device::new("gpu", Box::new(Gpu::async_only(ctx.clone())) as Box<dyn Backend>)).unwrap();
+        // Before any training the twin already has the device's initial weights.
+        let x0 = (cpu.report().unwrap().validation.perplexity, gpu.report().unwrap().validation.perplexity);
+        assert!((x0.0 - x0.1).abs() <= 1e-4 * x0.0, "{family}: untrained perplexity {x0:?}");
+        cpu.train_to_end().unwrap();
+        gpu.train_to_end().unwrap();
+        let (xc, xg) = (cpu.report().unwrap().validation.perplexity, gpu.report().unwrap().validation.perplexity);
+        assert!((xc - xg).abs() <= 2e-3 * xc, "{family}: perplexity cpu {xc}, gpu {xg}");
+        for (name, args) in &views {
+            let (a, b) = (cpu.view(name, args), gpu.view(name, args));
+            assert_eq!(a.is_ok(), b.is_ok(), "{family} view {name}");
+        }
+        let mut text = String::new();
+        gpu.generate("the ", &crate::lm::sample::SampleConfig { length: 12, seed: 3, ..Default::default() }, |g| {
+            text.push_str(&g.text);
+            true
+        })
+        .unwrap();
+        assert!(!text.is_empty(), "{family} generates");
+        // Saving needs the moments first: without the prefetch it is refused, with it the file
+        // loads on the CPU, continues training, and scores as the GPU did.
+        assert!(gpu.save().is_err(), "{family}: save without the prefetch");
+        let moments = crate::train::readback::block_on(gpu.save_prefetch().expect("a GPU session prefetches"));
+        gpu.save_prefetched(moments);
+        let file = gpu.save().unwrap();
+        let back = Session::load(&file, Some(&corpus)).unwrap();
+        let xb = back.report().unwrap().validation.perplexity;
+        assert!((xb - xg).abs() <= 1e-6 * xg, "{family}: the CPU reload scores {xb}, the GPU {xg}");
+        let (mc, mg) = (crate::modelfile::read(&cpu.save().unwrap()).unwrap(), crate::modelfile::read(&file).unwrap());
+        for (a, b) in mc.tensors.iter().zip(&mg.tensors) {
+            assert_eq!(a.name, b.name);
+            if let (crate::modelfile::TensorData::F32(x), crate::modelfile::TensorData::F32(y)) = (&a.data, &b.data) {
+                let worst = x.iter().zip(y).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
+                assert!(worst <= 2e-3, "{family}: {} differs by {worst} after 30 steps", a.name);
+            }
+        }
+    }
+}

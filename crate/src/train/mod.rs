@@ -82,6 +82,14 @@ pub trait Trainer {
     fn save(&self) -> Option<Result<(Box<dyn TensorSource + '_>, Value)>> {
         None
     }
+    /// On a device that is read only asynchronously (WebGPU in the browser), what saving reads from
+    /// the device beyond what each chunk already brought back (the optimizer moments): the caller
+    /// awaits it and hands the values to [`Trainer::save_prefetched`] before [`Trainer::save`].
+    /// `None` where `save` can read by itself.
+    fn save_prefetch(&mut self) -> Option<Readback> {
+        None
+    }
+    fn save_prefetched(&mut self, _values: Vec<Vec<f32>>) {}
     /// What the model needs in memory (neural models).
     fn estimate(&self) -> Option<MemoryEstimate> {
         None

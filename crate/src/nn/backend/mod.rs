@@ -1,9 +1,16 @@
 //! The backend boundary. Models never touch memory: they hold [`Tensor`] handles (buffer, offset,
 //! shape) and ask a [`Backend`] to run ops on them. The CPU backend ([`cpu::Cpu`]) keeps buffers in
 //! host memory and runs the ops of `nn::ops` (with the SIMD `kernels` for the hot ones). A WebGPU
-//! backend implements the same trait with GPU buffers and WGSL dispatches: tensors stay on the device
-//! for the whole training step, ops are recorded into a command encoder, and only what a caller
-//! [`Backend::read`]s (the loss, a requested view) comes back — asynchronously there, at once here.
+//! backend ([`gpu::Gpu`]) implements the same trait with GPU buffers and WGSL dispatches: tensors stay
+//! on the device for the whole training step, ops are recorded into a command encoder, and only what
+//! a caller reads comes back.
+//!
+//! **Ordering rule.** Ops and host writes take effect in the order they are called, as if each ran
+//! at once: a `write` (a batch's token ids, a mask) between two ops is seen by the ops after it and
+//! not by those before, even when a GPU backend records a whole chunk of steps into one submit (it
+//! stages such writes and copies them into place inside the recording: `gpu/arena.rs`). Per-step
+//! scalars (the learning rate, Adam's step, seeds, 1/count) travel as op arguments, never as values
+//! written once into a shared tensor for many steps.
 //!
 //! Conventions (the same as `nn::ops`): row-major; a matrix view is [rows × last dim]; every
 //! `*_backward` *accumulates* into the input gradients; in-place ops say so.
@@ -55,6 +62,13 @@ pub trait Backend {
     /// of a training chunk. The future borrows nothing, so the caller may await it freely.
     fn read_async(&mut self, srcs: &[Tensor]) -> Readback {
         readback::ready(srcs.iter().map(|&t| self.read(t)).collect())
+    }
+    /// Whether [`Backend::read`] may be called. False for WebGPU in the browser, where nothing can
+    /// wait for the GPU: a model on such a backend keeps a CPU twin of its weights, refreshed by each
+    /// training chunk's one readback, and serves scoring, streams, views and saving from it
+    /// (`nn::trainer`, docs/architecture.md "Reads on WebGPU").
+    fn reads_synchronously(&self) -> bool {
+        true
     }
     fn fill(&mut self, x: Tensor, value: f32);
     /// Bytes held in this backend's buffers (floats and ids).

@@ -110,6 +110,8 @@ pub struct Gpu {
     /// RoPE's (cos, sin) table for d_k: [positions × d_k/2 × 2], computed in f64 on the host once.
     rope: Option<(usize, usize, wgpu::Buffer)>,
     bytes: u64,
+    /// Whether `read` may block (natively yes, in the browser never).
+    sync_reads: bool,
     reads: Rc<Cell<(u64, u64)>>,
     submits: Rc<Cell<u64>>,
 }
@@ -130,9 +132,16 @@ impl Gpu {
             pass: None,
             rope: None,
             bytes: 0,
+            sync_reads: !cfg!(target_arch = "wasm32"),
             reads: Rc::default(),
             submits: Rc::default(),
         }
+    }
+
+    /// A backend that refuses synchronous reads, as in the browser: natively, it runs the page's
+    /// read design (the CPU twin, awaited readbacks) in `cargo test`.
+    pub fn async_only(ctx: Rc<GpuContext>) -> Gpu {
+        Gpu { sync_reads: false, ..Gpu::new(ctx) }
     }
 
     /// Natively: a backend on the default Vulkan adapter.
@@ -484,15 +493,17 @@ impl Backend for Gpu {
         let b = self.bind_ids(dst);
         self.upload(b, bytemuck_u32(src));
     }
+    fn reads_synchronously(&self) -> bool {
+        self.sync_reads
+    }
     fn read(&mut self, src: Tensor) -> Vec<f32> {
+        assert!(self.sync_reads, "a synchronous read of a {:?} tensor on WebGPU: the browser cannot wait for the GPU (read_async, or the model's CPU twin)", src.shape);
+        let (r, a) = self.reads.get();
+        self.reads.set((r + 1, a));
         #[cfg(target_arch = "wasm32")]
-        panic!("a synchronous read of a {:?} tensor on WebGPU: the browser cannot block on the GPU (use read_async)", src.shape);
+        unreachable!("no synchronous reads in wasm");
         #[cfg(not(target_arch = "wasm32"))]
-        {
-            let (r, a) = self.reads.get();
-            self.reads.set((r + 1, a));
-            self.read_now(&[src]).pop().expect("one tensor")
-        }
+        self.read_now(&[src]).pop().expect("one tensor")
     }
     fn read_async(&mut self, srcs: &[Tensor]) -> crate::train::Readback {
         let (r, a) = self.reads.get();

@@ -13,6 +13,7 @@
 pub mod bench;
 pub mod clock;
 pub mod config;
+pub mod devices;
 pub mod error;
 pub mod families;
 pub mod lm;

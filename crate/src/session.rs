@@ -63,9 +63,14 @@ impl Session {
 
     /// Uses a separate training and test text, as `lmplay eval --train a --test b` does.
     pub fn with_split(train: &str, test: &str, config: RunConfig) -> Result<Session> {
+        Self::with_split_on(train, test, config, cpu_device())
+    }
+
+    /// The same, computing on `device`.
+    pub fn with_split_on(train: &str, test: &str, config: RunConfig, device: Device) -> Result<Session> {
         let config = config.validated()?;
         let data = Dataset::from_split(train, test, &config.data)?;
-        Self::with_data(data, config, cpu_device())
+        Self::with_data(data, config, device)
     }
 
     fn with_data(data: Dataset, config: RunConfig, device: Device) -> Result<Session> {

@@ -282,8 +282,15 @@ mod cli {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// cpu, gpu (Vulkan, software adapters too) or auto: the GPU where a hardware adapter exists
+        /// and the model fits its limits, else the CPU (the page's rule).
+        #[arg(long, default_value = "auto", value_parser = ["cpu", "gpu", "auto"])]
+        device: String,
         #[arg(skip)]
         show_progress: std::cell::Cell<bool>,
+        /// What ran the model, and why (printed with the results).
+        #[arg(skip)]
+        device_report: std::cell::RefCell<Option<lmplay::devices::DeviceReport>>,
     }
 
     #[derive(Args)]
@@ -518,7 +525,7 @@ mod cli {
                 }
                 let bytes = std::fs::read(path).map_err(|e| Error::new("io", format!("cannot read {path}: {e}")))?;
                 let corpus = self.corpus.as_deref().map(read).transpose()?;
-                let mut s = Session::load(&bytes, corpus.as_deref())?;
+                let mut s = self.on_device(|d| Session::load_on(&bytes, corpus.as_deref(), d))?;
                 self.eval_flags(&mut s.config.eval)?;
                 s.config.eval.validate()?;
                 if let Some(test) = &self.test {
@@ -592,12 +599,13 @@ mod cli {
                 (Some(corpus), _, _, _) => {
                     let text = read(corpus)?;
                     self.announce(text.len());
-                    Session::new(&text, config)?
+                    self.on_device(|d| Session::with_device(&text, config.clone(), d))?
                 }
                 (None, Some(train), Some(test), _) => {
                     let text = read(train)?;
                     self.announce(text.len());
-                    Session::with_split(&text, &read(test)?, config)?
+                    let test = read(test)?;
+                    self.on_device(|d| Session::with_split_on(&text, &test, config.clone(), d))?
                 }
                 _ => return Err(Error::config("give --corpus FILE, or --train FILE and --test FILE, or --load-arpa FILE")),
             };
@@ -605,6 +613,18 @@ mod cli {
                 eprintln!("lmplay: tokenized in {:.1} s: {} training tokens, vocabulary {}", started.elapsed().as_secs_f64(), s.data.stats.train_tokens, s.data.stats.vocab_size);
                 s.set_progress(progress_printer());
             }
+            Ok(s)
+        }
+
+        /// Builds the session on the device `--device` picks (the page's Auto rule), and keeps the
+        /// report of what runs and why.
+        fn on_device(&self, build: impl Fn(lmplay::session::Device) -> Result<Session>) -> Result<Session> {
+            let choice: lmplay::devices::DeviceChoice = self.device.parse()?;
+            let (s, report) = lmplay::devices::Chosen::native(choice)?.session(build)?;
+            if !self.quiet && (choice != lmplay::devices::DeviceChoice::Cpu || report.backend != "cpu") {
+                eprintln!("device: {} ({})", report.backend, report.why);
+            }
+            *self.device_report.borrow_mut() = Some(report);
             Ok(s)
         }
 
@@ -666,6 +686,7 @@ mod cli {
                         "model": r.model,
                         "data": r.data,
                         "config": s.config,
+                        "device": *args.device_report.borrow(),
                     });
                     if let Some(w) = &r.windows {
                         out["validation_loss_windows"] = serde_json::to_value(w).expect("json");

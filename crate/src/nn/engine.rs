@@ -29,6 +29,11 @@ impl Engine {
     /// Allocates parameters (zeroed), gradients and optimizer state for `layout` on `be`.
     pub fn new(mut be: Box<dyn Backend>, layout: Layout, optim: OptimConfig) -> Result<Engine> {
         layout.check()?;
+        let limit = be.max_buffer_floats();
+        if let Some(&big) = layout.parts.iter().find(|&&n| n > limit) {
+            let name = layout.entries.iter().max_by_key(|e| e.shape.numel()).map_or("parameters", |e| e.name.as_str());
+            return Err(params::too_big_for(&format!("{name} (in a part of the parameters)"), big as u64, limit as u64));
+        }
         let part = |be: &mut Box<dyn Backend>| layout.parts.iter().map(|&n| Tensor { buf: be.alloc(n), offset: 0, shape: Shape::new(&[n]) }).collect::<Vec<_>>();
         let params = part(&mut be);
         let grads = part(&mut be);
@@ -54,8 +59,9 @@ impl Engine {
     /// A new activation tensor in a buffer of its own (so no op ever reads the buffer it writes).
     pub fn alloc(&mut self, dims: &[usize]) -> Result<Tensor> {
         let shape = Shape::new(dims);
-        if shape.numel() > params::MAX_PART_FLOATS {
-            return Err(params::too_big("activations", shape.numel() as u64));
+        let limit = params::MAX_PART_FLOATS.min(self.be.max_buffer_floats());
+        if shape.numel() > limit {
+            return Err(params::too_big_for("activations", shape.numel() as u64, limit as u64));
         }
         Ok(Tensor { buf: self.be.alloc(shape.numel()), offset: 0, shape })
     }

@@ -103,13 +103,18 @@ fn numel64(e: &Entry) -> u64 {
 
 /// The error for one tensor over the 128 MiB a GPU can bind at once.
 pub fn too_big(name: &str, floats: u64) -> Error {
+    too_big_for(name, floats, MAX_PART_FLOATS as u64)
+}
+
+/// The same against a device's own limit (`Backend::max_buffer_floats`: a GPU adapter's binding size).
+pub fn too_big_for(name: &str, floats: u64, limit: u64) -> Error {
     Error::new(
         "model-too-large",
         format!(
             "The tensor '{name}' would hold {} ({floats} numbers), more than the {} one GPU buffer may hold. \
              Reduce the vocabulary (max size / min count), the embedding or hidden size, or the batch size.",
             crate::train::memory::human(floats * 4),
-            crate::train::memory::human(MAX_PART_FLOATS as u64 * 4)
+            crate::train::memory::human(limit * 4)
         ),
     )
 }

@@ -253,3 +253,31 @@ fn a_gpu_that_cannot_block_serves_every_session_call() {
         }
     }
 }
+
+/// Auto takes a hardware GPU when the model fits it, and the CPU (saying why) when the model is
+/// over the adapter's buffer limit; `gpu` refuses such a model with the figures.
+#[test]
+fn auto_falls_back_to_the_cpu_for_a_model_over_the_gpus_limits() {
+    use crate::devices::{Chosen, DeviceChoice};
+    use crate::nn::backend::gpu::GpuContext;
+    let Some(_) = test_context() else { return };
+    let ctx = |limit: u64| {
+        let mut c = GpuContext::request_blocking().unwrap();
+        c.adapter.software = false; // as a hardware adapter would be
+        c.adapter.max_binding_bytes = limit;
+        c
+    };
+    let mut c = TransformerConfig { layers: 1, heads: 2, width: 64, ffn: 256, context: 16, ..Default::default() };
+    c.train.steps = 1;
+    let config = run_config("transformer", c);
+    let corpus = CORPUS.repeat(6);
+    let (s, report) = Chosen::new(DeviceChoice::Auto, Ok(ctx(1 << 30)), false).unwrap().session(|d| Session::with_device(&corpus, config.clone(), d)).unwrap();
+    assert_eq!((report.backend.as_str(), report.reason.as_str()), ("gpu", "auto-gpu"));
+    drop(s);
+    let (mut s, report) = Chosen::new(DeviceChoice::Auto, Ok(ctx(4096)), false).unwrap().session(|d| Session::with_device(&corpus, config.clone(), d)).unwrap();
+    assert_eq!((report.backend.as_str(), report.reason.as_str()), ("cpu", "auto-too-large"), "{}", report.why);
+    assert!(s.train_step(1).is_ok());
+    let err = Chosen::new(DeviceChoice::Gpu, Ok(ctx(4096)), false).unwrap().session(|d| Session::with_device(&corpus, config.clone(), d)).err().unwrap();
+    assert_eq!(err.code, "model-too-large");
+    assert!(err.message.contains("4.0 KiB") || err.message.contains("4 KiB") || err.message.contains("4096"), "{}", err.message);
+}

@@ -12,7 +12,7 @@ fn layer(module: &str) -> Option<u8> {
         "train" | "modelfile" | "tasks" => 3,
         "ngram" | "nn" => 4,
         "config" | "families" => 5,
-        "session" => 6,
+        "session" | "devices" => 6,
         "wasm" | "bench" | "bin" | "tests" | "lib" => 7,
         _ => return None,
     })

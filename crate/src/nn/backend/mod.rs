@@ -70,6 +70,12 @@ pub trait Backend {
     fn reads_synchronously(&self) -> bool {
         true
     }
+    /// The most floats one buffer may hold on this device: the rules' 128 MiB, or less where a GPU
+    /// adapter binds less (`maxStorageBufferBindingSize`, `maxBufferSize`). Models are refused
+    /// (`model-too-large`, with the figures) before anything is allocated.
+    fn max_buffer_floats(&self) -> usize {
+        super::params::MAX_PART_FLOATS
+    }
     fn fill(&mut self, x: Tensor, value: f32);
     /// Bytes held in this backend's buffers (floats and ids).
     fn allocated_bytes(&self) -> u64;

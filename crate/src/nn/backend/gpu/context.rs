@@ -2,10 +2,10 @@
 //! (the worker in the page, the CLI natively) and handed to [`super::Gpu`]. Natively wgpu runs on
 //! Vulkan (Mesa's lavapipe on a machine without a GPU); in the browser on WebGPU only.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What the page and the CLI show about the adapter, and what the Auto choice reads.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AdapterSummary {
     pub name: String,
     /// `vulkan` or `webgpu`.

@@ -496,6 +496,10 @@ impl Backend for Gpu {
     fn reads_synchronously(&self) -> bool {
         self.sync_reads
     }
+    fn max_buffer_floats(&self) -> usize {
+        let a = &self.ctx.adapter;
+        (a.max_binding_bytes.min(a.max_buffer_bytes) / 4).min(crate::nn::params::MAX_PART_FLOATS as u64) as usize
+    }
     fn read(&mut self, src: Tensor) -> Vec<f32> {
         assert!(self.sync_reads, "a synchronous read of a {:?} tensor on WebGPU: the browser cannot wait for the GPU (read_async, or the model's CPU twin)", src.shape);
         let (r, a) = self.reads.get();

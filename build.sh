@@ -61,6 +61,21 @@ ensure_chromium() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 }
 
+# A Vulkan driver for the GPU backend's native tests and benchmarks: Mesa's lavapipe (a software
+# adapter, "llvmpipe") where the machine has no GPU. With none, the GPU tests print a notice and pass.
+ensure_vulkan() {
+  [ -n "$(ls /usr/share/vulkan/icd.d/*.json 2>/dev/null)" ] && return
+  log "installing Debian's mesa-vulkan-drivers (lavapipe) for the GPU backend's tests"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+}
+# Mesa's drivers want a runtime directory (they print an error on every device without one).
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+
+vulkan_adapter() {
+  ls /usr/share/vulkan/icd.d/ 2>/dev/null | tr '\n' ' ' || echo none
+}
+
 # Third-party browser libraries, copied from node_modules (git-ignored; versions pinned in package.json).
 vendor() {
   ensure_npm
@@ -125,7 +140,8 @@ cmd_test() {
   build_wasm
   build_cli
   ensure_chromium
-  log "native tests (cargo test)"
+  ensure_vulkan
+  log "native tests (cargo test; the GPU backend's on $(vulkan_adapter))"
   cargo test --workspace --release
   log "wasm tests in node (wasm-bindgen-test-runner)"
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
@@ -145,6 +161,7 @@ cmd_bench() {
   build_wasm
   build_cli
   ensure_chromium
+  ensure_vulkan
   mkdir -p bench-results
   node tests/bench/run.mjs --out bench-results/bench.json
 }

@@ -4,7 +4,7 @@ import { worker } from './boot.js';
 import { readSettings, applySettings, readSampling, applySampling } from './lib/settings.js';
 import { fmtInt, fmtPpl, fmtPct, fmtDuration, fmtBytes } from './lib/format.js';
 import { t, detectLang, setLang, getLang } from './lib/i18n.js';
-import { encodeState, decodeHash, LINK_BUDGET, LinkError } from './lib/share.js';
+import { encodeState, decodeHash, LINK_BUDGET, LinkError, DEVICES } from './lib/share.js';
 import * as store from './lib/store.js';
 import { lineChart } from './lib/charts.js';
 import { appendPoints, fromHistory } from './lib/curve.js';
@@ -273,7 +273,31 @@ function estimateSoon() {
   }, 300);
 }
 
+/**
+ * What the "Compute" control will run, in words: before a model exists from the adapter the worker
+ * found (the same rule as the core's crate/src/devices.rs), after it from the core's own report.
+ */
+function renderDevice(report) {
+  if (report !== undefined) app.deviceReport = report;
+  report = app.deviceReport;
+  const choice = $('device').value;
+  const a = app.adapter;
+  let reason = report?.reason;
+  if (!reason) {
+    if (choice === 'cpu') reason = 'cpu-chosen';
+    else if (choice === 'gpu') reason = a ? 'gpu-chosen' : 'no-gpu';
+    else reason = !a ? 'auto-no-gpu' : a.software ? 'auto-software' : 'auto-gpu';
+  }
+  const adapter = (report?.adapter ?? a)?.name ?? '';
+  $('device-status').textContent = t(`device.why.${reason}`, { adapter });
+  if (report) {
+    app.backend = report.backend === 'gpu' ? `WebGPU · ${adapter}` : `wasm ${app.kernels}`;
+    $('backend').textContent = `${app.backend} · v${app.version}`;
+  }
+}
+
 function onProgress(p) {
+  if (p.phase === 'prepared' && p.device) renderDevice(p.device);
   if (p.phase === 'prepared') {
     renderEstimate(p.estimate, app.state.modelSettings?.family);
     app.lastEstimate = p.estimate;
@@ -341,7 +365,7 @@ async function runTraining({ fresh }) {
       app.showError(e);
       return;
     }
-    request = ['train', { corpus, config: JSON.stringify(settings) }];
+    request = ['train', { corpus, config: JSON.stringify(settings), device: $('device').value }];
   } else {
     settings = app.state.settings;
     request = ['continueTraining', {}];
@@ -444,6 +468,7 @@ function shareState(corpusOverride) {
   return {
     corpus: corpusOverride ?? (preset(presetId) ? { preset: presetId } : { text: $('corpus').value }),
     config: readSettings(),
+    device: $('device').value,
     sample: { ...readSampling(), prompt: $('prompt').value },
     view: app.activeView,
     // The active view's own settings (e.g. the hidden-state heatmap's text, layer and quantity).
@@ -529,6 +554,7 @@ async function applyDemo(state) {
   }
   if (!FAMILIES.some((f) => f.id === state.config.model.family)) throw new LinkError('invalid', `unknown model family '${state.config.model.family}'`);
   applySettings(state.config);
+  if (state.device) { $('device').value = state.device; renderDevice(null); }
   applySampling(state.sample || {});
   if (state.view) app.activeView = state.view;
   if (state.view && state.view_state) app.viewState = { [state.view]: state.view_state };
@@ -550,6 +576,7 @@ async function savePage() {
       corpus: preset(presetId) ? null : $('corpus').value,
       fileName: app.fileName || '',
       settings: readSettings(),
+      device: $('device').value,
       sample: { ...readSampling(), prompt: $('prompt').value },
       view: app.activeView,
       views: app.viewState || {},
@@ -580,6 +607,7 @@ async function restorePage() {
     updateCorpusSize();
   }
   applySettings(s.settings || {});
+  if (DEVICES.includes(s.device)) $('device').value = s.device;
   applySampling(s.sample || {});
   if (s.view) app.activeView = s.view;
   app.viewState = cleanViewStates(s.views);
@@ -594,7 +622,8 @@ async function restorePage() {
 /** Restores a model file (from a download, a drop, or a saved run) into the worker. */
 app.openModel = async (bytes, name) => {
   if (app.state.training || app.state.generating) throw new Error(t('error.busy'));
-  const info = await app.worker.call('load', { bytes, corpus: $('corpus').value });
+  const info = await app.worker.call('load', { bytes, corpus: $('corpus').value, device: $('device').value });
+  if (info.device) renderDevice(info.device);
   const settings = JSON.parse(info.config);
   applySettings(settings);
   renderFormulas();
@@ -694,6 +723,8 @@ function wire() {
   $('family').addEventListener('change', (e) => { switchFamily(e.target.value); renderFormulas(); estimateSoon(); app.saveSoon(); });
   $('model-params').addEventListener('change', () => { updateVisibility(); renderFormulas(); estimateSoon(); app.saveSoon(); });
   for (const id of ['tokenizer', 'lowercase', 'boundary', 'min-count', 'max-vocab', 'valid-pct', 'split', 'seed']) $(id).addEventListener('change', estimateSoon);
+  $('device').addEventListener('change', () => { renderDevice(null); app.saveSoon(); });
+  document.addEventListener('langchange', () => renderDevice());
   for (const id of ['tokenizer', 'lowercase', 'boundary', 'min-count', 'max-vocab', 'valid-pct', 'split', 'seed', 'prompt', 'length', 'temperature', 'top-k', 'top-p', 'greedy', 'gen-seed', 'score-text']) {
     $(id).addEventListener('change', () => app.saveSoon());
   }
@@ -785,8 +816,11 @@ async function main() {
     const [info, autoTrain] = await Promise.all([app.worker.ready, initialContent()]);
     app.state.ready = true;
     app.refreshButtons();
+    Object.assign(app, { kernels: info.kernels, version: info.version });
     app.backend = `wasm ${info.kernels}`;
     $('backend').textContent = `${app.backend} · v${info.version}`;
+    // The WebGPU adapter (if any) for the "Compute" control's words; asked once, never blocking.
+    app.worker.call('adapter').then((a) => { app.adapter = a; renderDevice(null); }, () => renderDevice(null));
     if (app.freshSeedWanted) $('seed').value = await app.worker.call('freshSeed');
     // Formulas (KaTeX) are not needed to start: draw them when the page is idle.
     (window.requestIdleCallback || setTimeout)(() => { renderFormulas(); renderPplFormula(); });

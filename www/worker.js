@@ -40,10 +40,11 @@ let coreTail = Promise.resolve();
 /**
  * The compute device for a new model: created here, in the worker, and handed to the core, which
  * takes it over (a model never builds its own). Asynchronous, because creating a GPU device is.
- * Today the core offers the CPU (wasm SIMD) only.
+ * `kind`: 'auto' (a hardware WebGPU adapter where the model fits it, else the CPU), 'cpu' (wasm
+ * SIMD) or 'gpu' (WebGPU, a software adapter too). The core checks `navigator.gpu` itself.
  */
-function createDevice() {
-  return wasm.Device.create('cpu');
+function createDevice(kind = 'auto') {
+  return wasm.Device.create(['auto', 'cpu', 'gpu'].includes(kind) ? kind : 'auto');
 }
 
 function core(fn) {
@@ -172,18 +173,19 @@ async function stopTraining() {
   await training.done;
 }
 
-async function train({ id, corpus, config, probes }) {
+async function train({ id, corpus, config, probes, device }) {
   return exclusiveTraining(async () => {
     await replaceModel(null);
     const fresh = await core(() => new wasm.Playground());
     let stats;
     try {
-      stats = await core(async () => fresh.prepare(corpus, config, await createDevice()));
+      stats = await core(async () => fresh.prepare(corpus, config, await createDevice(device)));
     } catch (e) { await core(() => fresh.free()); throw e; }
     pg = fresh;
     const estimate = await core(() => pg.estimate());
     const stoppable = await core(() => pg.stoppable());
-    post({ id, type: 'progress', value: { phase: 'prepared', stats, estimate, stoppable } });
+    const dev = await core(() => pg.device());
+    post({ id, type: 'progress', value: { phase: 'prepared', stats, estimate, stoppable, device: dev } });
     return trainLoop(id, { fresh: true, probes });
   });
 }
@@ -229,7 +231,7 @@ async function replaceModel(next) {
  * any training and freed when done. A new training or `stop` ends it. Streams per chunk
  * { positional, step, points: [[step, valid_loss]…], done, error? }.
  */
-async function comparePositional({ id, corpus, config, encodings, steps }) {
+async function comparePositional({ id, corpus, config, encodings, steps, device }) {
   return exclusiveTraining(async () => {
     Object.assign(training, { paused: false, stopped: false, resume: null });
     const base = JSON.parse(config);
@@ -239,7 +241,7 @@ async function comparePositional({ id, corpus, config, encodings, steps }) {
       const c = { ...base, model: { ...base.model, positional, train: { ...base.model.train, steps, eval_interval: interval } } };
       const run = await core(() => new wasm.Playground());
       try {
-        await core(async () => run.prepare(corpus, JSON.stringify(c), await createDevice()));
+        await core(async () => run.prepare(corpus, JSON.stringify(c), await createDevice(device)));
         let budget = 1;
         for (;;) {
           if (training.stopped) break;
@@ -324,25 +326,27 @@ const handlers = {
     await stopTraining();
     await replaceModel(null);
   },
+  /** The browser's WebGPU adapter ({ name, software, … }) or null: shown beside the backend control. */
+  adapter() { return core(() => wasm.gpuAdapter()); },
   /** The model file (safetensors) of the current model. */
   save() { return core(() => requireModel().save()); },
   /** Restores a model file; with the corpus it was trained on, validation and training continue. */
-  async load({ bytes, corpus }) {
+  async load({ bytes, corpus, device }) {
     const fresh = await core(() => new wasm.Playground());
     let info;
     let withCorpus = true;
     try {
-      info = await core(async () => fresh.load(bytes, corpus ?? undefined, await createDevice()));
+      info = await core(async () => fresh.load(bytes, corpus ?? undefined, await createDevice(device)));
     } catch (e) {
       if (e.code !== 'vocab-mismatch' && e.code !== 'empty-corpus' && e.code !== 'corpus-too-small') { await core(() => fresh.free()); throw e; }
       try {
-        info = await core(async () => fresh.load(bytes, undefined, await createDevice())); // a different corpus: keep the model, without its data
+        info = await core(async () => fresh.load(bytes, undefined, await createDevice(device))); // a different corpus: keep the model, without its data
         withCorpus = false;
       } catch (e2) { await core(() => fresh.free()); throw e2; }
     }
     await stopTraining();
     await replaceModel(fresh);
-    return { ...info, withCorpus, report: await core(() => fresh.report()) };
+    return { ...info, withCorpus, report: await core(() => fresh.report()), device: await core(() => fresh.device()) };
   },
   /** Reads an ARPA file (KenLM's, SRILM's or ours) as the model; scores `valid` as validation text. */
   async loadArpa({ text, config, valid }) {

@@ -7,7 +7,30 @@ use crate::{Error, Result};
 use serde_json::{json, Value};
 
 /// The benchmark cases, by name.
-pub const CASES: &[&str] = &["ngram-train", "ngram-estimate", "sgemm", "fixed-window-train", "lstm-train", "transformer-train", "attention", "simd-peak"];
+pub const CASES: &[&str] = &["ngram-train", "ngram-estimate", "sgemm", "gpu-matmul", "fixed-window-train", "lstm-train", "transformer-train", "attention", "simd-peak"];
+
+/// The backend a case runs on: `args.device` = `cpu` (default) or `gpu` (natively the Vulkan
+/// adapter wgpu finds, software or not), and what it is, for the JSON.
+fn bench_backend(args: &Value) -> Result<(Box<dyn crate::nn::backend::Backend>, Value)> {
+    match args.get("device").and_then(Value::as_str).unwrap_or("cpu") {
+        "cpu" => Ok((Box::new(crate::nn::backend::cpu::Cpu::new()), json!({ "backend": "cpu" }))),
+        #[cfg(not(target_arch = "wasm32"))]
+        "gpu" => {
+            let gpu = crate::nn::backend::gpu::Gpu::native().map_err(|e| Error::new("no-gpu", format!("bench: no GPU adapter ({e})")))?;
+            let adapter = serde_json::to_value(gpu.adapter()).expect("json");
+            Ok((Box::new(gpu), json!({ "backend": "gpu", "adapter": adapter })))
+        }
+        other => Err(Error::config(format!("bench: device '{other}' is not available on this target"))),
+    }
+}
+
+/// Waits until the backend has done what was recorded (a GPU runs asynchronously): reads one float.
+fn finish(be: &mut dyn crate::nn::backend::Backend, t: crate::nn::tensor::Tensor) {
+    if be.name() == "gpu" {
+        let one = crate::nn::tensor::Tensor { shape: crate::nn::tensor::Shape::new(&[1]), ..t };
+        std::hint::black_box(be.read(one));
+    }
+}
 
 /// Median of a sample (upper median for even sizes).
 pub fn median(xs: &mut [f64]) -> f64 {
@@ -122,6 +145,7 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
             }))
         }
         "sgemm" => sgemm(args, repeats),
+        "gpu-matmul" => backend_matmul(args, repeats),
         "fixed-window-train" => neural_train(args, repeats, "fixed-window"),
         "lstm-train" => neural_train(args, repeats, "lstm"),
         "transformer-train" => neural_train(args, repeats, "transformer"),
@@ -146,7 +170,8 @@ fn neural_train(args: &Value, repeats: usize, family: &str) -> Result<Value> {
     settings["train"]["steps"] = json!(steps * (repeats.max(1) as u64 + 1) + 1);
     settings["train"]["eval_interval"] = json!(u64::MAX / 2);
     let config = RunConfig { model: crate::config::ModelConfig::from_settings(family, settings.clone()), ..config };
-    let mut s = Session::new(corpus, config)?;
+    let (be, device) = bench_backend(args)?;
+    let mut s = Session::with_device(corpus, config, crate::train::Device::new("bench", be))?;
     let mut last = None;
     // Tokens a step trains on (the batch for the fixed-window model, batch × BPTT for recurrent ones,
     // batch × context for a Transformer).
@@ -193,6 +218,7 @@ fn neural_train(args: &Value, repeats: usize, family: &str) -> Result<Value> {
         "parameters": model.info().parameters,
         "final_loss": last,
         "repeats": repeats,
+        "device": device,
     }))
 }
 
@@ -202,7 +228,7 @@ fn neural_train(args: &Value, repeats: usize, family: &str) -> Result<Value> {
 /// denominators). `t`: the lengths (default 64 … 2048), `heads` (4), `width` (128), `patterns`
 /// (default all three).
 fn attention(args: &Value, repeats: usize) -> Result<Value> {
-    use crate::nn::backend::{cpu::Cpu, Backend};
+    use crate::nn::backend::Backend;
     use crate::nn::ops::attention::{AttnSpec, Pattern};
     use crate::nn::tensor::{Shape, Tensor};
     let ts: Vec<usize> = args.get("t").and_then(Value::as_array).map_or_else(|| vec![64, 128, 256, 512, 1024, 2048], |a| a.iter().filter_map(Value::as_u64).map(|x| x as usize).collect());
@@ -210,20 +236,23 @@ fn attention(args: &Value, repeats: usize) -> Result<Value> {
     let mut rng = crate::rng::Rng::new(3);
     let mut rows = Vec::new();
     let patterns: Vec<&str> = args.get("patterns").and_then(Value::as_array).map_or_else(|| vec!["full", "sparse", "linear"], |a| a.iter().filter_map(Value::as_str).collect());
+    let mut device = json!(null);
     for pattern in patterns {
         let mut points = Vec::new();
         for &t in &ts {
-            let mut be = Cpu::new();
-            let mut new = |be: &mut Cpu, dims: &[usize]| {
+            let (mut be, d) = bench_backend(args)?;
+            device = d;
+            let be = &mut *be;
+            let mut new = |be: &mut dyn Backend, dims: &[usize]| {
                 let shape = Shape::new(dims);
                 let x = Tensor { buf: be.alloc(shape.numel()), offset: 0, shape };
                 be.write(x, &(0..shape.numel()).map(|_| rng.normal() as f32 * 0.5).collect::<Vec<_>>());
                 x
             };
-            let (qkv, dqkv, out, dout) = (new(&mut be, &[1, t, 3 * c]), new(&mut be, &[1, t, 3 * c]), new(&mut be, &[1, t, c]), new(&mut be, &[1, t, c]));
+            let (qkv, dqkv, out, dout) = (new(be, &[1, t, 3 * c]), new(be, &[1, t, 3 * c]), new(be, &[1, t, c]), new(be, &[1, t, c]));
             let saved = if pattern == "linear" { h * t } else { h * t * t };
-            let probs = new(&mut be, &[saved]);
-            let scratch = new(&mut be, &[(c / h) * (c / h) + c / h]);
+            let probs = new(be, &[saved]);
+            let scratch = new(be, &[(c / h) * (c / h) + c / h]);
             let spec = AttnSpec { heads: h, pattern: if pattern == "sparse" { Pattern::Sparse { window: 16, stride: 16 } } else { Pattern::Full }, alibi: false, rel: None, dropout: None };
             let probs4 = Tensor { shape: Shape::new(&[1, h, t, t]), ..probs };
             let ms = time_ms(repeats, || {
@@ -234,16 +263,42 @@ fn attention(args: &Value, repeats: usize) -> Result<Value> {
                     be.attention(out, probs4, qkv, None, &spec);
                     be.attention_backward(dqkv, None, dout, out, probs4, qkv, None, &spec);
                 }
+                finish(be, dqkv);
             });
             points.push(json!({ "t": t, "ms": ms, "saved_floats": saved }));
         }
         rows.push(json!({ "pattern": pattern, "points": points }));
     }
-    Ok(json!({ "heads": h, "width": c, "repeats": repeats, "patterns": rows }))
+    Ok(json!({ "heads": h, "width": c, "repeats": repeats, "patterns": rows, "device": device }))
 }
 
 fn arg_usize(args: &Value, key: &str, default: usize) -> usize {
     args.get(key).and_then(Value::as_u64).map_or(default, |v| v as usize)
+}
+
+/// C[m×n] = A[m×k]·B[k×n] through a backend's `matmul` (`args.device`: the GPU's tiled WGSL kernel,
+/// or the CPU backend's sgemm), timed to completion (a GPU's work is read back once per sample).
+fn backend_matmul(args: &Value, repeats: usize) -> Result<Value> {
+    use crate::nn::tensor::{Shape, Tensor};
+    let (m, n, k) = (arg_usize(args, "m", 512), arg_usize(args, "n", 512), arg_usize(args, "k", 512));
+    let (mut be, device) = bench_backend(args)?;
+    let mut rng = crate::rng::Rng::new(1);
+    let mut new = |be: &mut dyn crate::nn::backend::Backend, dims: &[usize]| {
+        let shape = Shape::new(dims);
+        let x = Tensor { buf: be.alloc(shape.numel()), offset: 0, shape };
+        be.write(x, &(0..shape.numel()).map(|_| rng.normal() as f32).collect::<Vec<_>>());
+        x
+    };
+    let (a, b, c) = (new(&mut *be, &[m, k]), new(&mut *be, &[k, n]), new(&mut *be, &[m, n]));
+    let flops = 2.0 * m as f64 * n as f64 * k as f64;
+    let calls = ((2e9 / flops).ceil() as usize).clamp(1, 1000);
+    let ms = time_ms(repeats, || {
+        for _ in 0..calls {
+            be.matmul(c, a, b, false, false, false);
+        }
+        finish(&mut *be, c);
+    }) / calls as f64;
+    Ok(json!({ "gflops": flops / ms / 1e6, "median_ms": ms, "m": m, "n": n, "k": k, "calls": calls, "repeats": repeats, "device": device }))
 }
 
 /// Single-thread sgemm C[m×n] = op(A)·op(B) with the target's best kernel flavour, or the one named

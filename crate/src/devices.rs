@@ -78,16 +78,16 @@ pub struct Chosen {
 impl Chosen {
     /// Decides on an adapter request's outcome. `async_reads`: the browser's backend, which cannot
     /// block on the GPU.
-    pub fn new(choice: DeviceChoice, gpu: std::result::Result<GpuContext, NoGpu>, async_reads: bool) -> Result<Chosen> {
+    pub fn new(choice: DeviceChoice, gpu: std::result::Result<Rc<GpuContext>, NoGpu>, async_reads: bool) -> Result<Chosen> {
         let report = decide(choice, gpu.as_ref().map(|c| &c.adapter))?;
-        let ctx = if report.backend == "gpu" { gpu.ok().map(Rc::new) } else { None };
+        let ctx = if report.backend == "gpu" { gpu.ok() } else { None };
         Ok(Chosen { report, ctx, async_reads })
     }
 
     /// Natively: asks Vulkan for an adapter only when the choice may use one.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn native(choice: DeviceChoice) -> Result<Chosen> {
-        let gpu = if choice == DeviceChoice::Cpu { Err(NoGpu("not asked".into())) } else { GpuContext::request_blocking() };
+        let gpu = if choice == DeviceChoice::Cpu { Err(NoGpu("not asked".into())) } else { GpuContext::request_blocking().map(Rc::new) };
         Chosen::new(choice, gpu, false)
     }
 

@@ -3,7 +3,9 @@
 //! Settings cross the boundary as JSON text (the same JSON share links and the CLI's `--config` use);
 //! results come back as plain JS objects. Errors are JS `Error`s with a stable `code` property.
 
+use crate::devices::{Chosen, DeviceChoice, DeviceReport};
 use crate::lm::sample::SampleConfig;
+use crate::nn::backend::gpu::{GpuContext, NoGpu};
 use crate::session::{RunConfig, Session};
 use crate::Error;
 use serde::Serialize;
@@ -43,31 +45,65 @@ pub fn start() {
 }
 
 /// A compute device for a model. Created asynchronously — a GPU device is (`requestAdapter`,
-/// `requestDevice`) — by the worker, and handed to `prepare` or `load`, which take it over.
-/// Today's kinds: `cpu` (wasm SIMD kernels).
+/// `requestDevice`) — by the worker, and handed to `prepare` or `load`, which take it over. Kinds:
+/// `cpu` (wasm SIMD), `gpu` (WebGPU, also a software adapter) and `auto` (`crate::devices`: a
+/// hardware WebGPU adapter where there is one and the model fits it, else the CPU).
 #[wasm_bindgen]
 pub struct Device {
-    inner: Option<crate::train::Device>,
+    inner: Option<Chosen>,
+}
+
+thread_local! {
+    /// The page's one GPU device, requested on first use and shared by every model after it.
+    static GPU: RefCell<Option<std::result::Result<Rc<GpuContext>, NoGpu>>> = const { RefCell::new(None) };
+}
+
+async fn gpu_context() -> std::result::Result<Rc<GpuContext>, NoGpu> {
+    if let Some(r) = GPU.with(|g| g.borrow().clone()) {
+        return r;
+    }
+    let r = GpuContext::request().await.map(Rc::new);
+    GPU.with(|g| *g.borrow_mut() = Some(r.clone()));
+    r
 }
 
 #[wasm_bindgen]
 impl Device {
-    /// `await Device.create("cpu")`.
+    /// `await Device.create("auto")` (or `"cpu"`, `"gpu"`). `gpu` fails with `no-gpu` where the
+    /// browser has no WebGPU adapter.
     pub async fn create(kind: String) -> Result<Device, JsValue> {
-        match kind.as_str() {
-            "cpu" => Ok(Device { inner: Some(crate::session::cpu_device()) }),
-            other => Err(to_js_error(Error::new("no-device", format!("There is no compute device '{other}' in this build; use 'cpu'.")))),
-        }
+        let choice: DeviceChoice = kind.parse().map_err(to_js_error)?;
+        let gpu = if choice == DeviceChoice::Cpu { Err(NoGpu("not asked".into())) } else { gpu_context().await };
+        Ok(Device { inner: Some(Chosen::new(choice, gpu, true).map_err(to_js_error)?) })
     }
 
     pub fn name(&self) -> String {
-        self.inner.as_ref().map_or("used", |d| d.name()).into()
+        self.inner.as_ref().map_or("used".into(), |d| d.report.backend.clone())
+    }
+
+    /// `{ choice, backend, adapter, reason, why }`: what will run and why (before a model is built).
+    pub fn report(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.as_ref().map(|d| &d.report))
     }
 }
 
-fn take_device(d: Option<Device>) -> Result<crate::train::Device, JsValue> {
+/// The browser's WebGPU adapter (`{ name, backend, device_type, software, … }`), or `null` with no
+/// WebGPU: what the page shows beside its backend control.
+#[wasm_bindgen(js_name = gpuAdapter)]
+pub async fn gpu_adapter() -> Result<JsValue, JsValue> {
+    to_js(&gpu_context().await.ok().map(|c| c.adapter.clone()))
+}
+
+/// `[[name, entry, wgsl], …]`: every GPU kernel's module, for a test that compiles them with the
+/// browser's WGSL compiler.
+#[wasm_bindgen(js_name = kernelSources)]
+pub fn kernel_sources() -> Result<JsValue, JsValue> {
+    to_js(&crate::nn::backend::gpu::Gpu::kernel_sources())
+}
+
+fn take_device(d: Option<Device>) -> Result<Chosen, JsValue> {
     match d {
-        None => Ok(crate::session::cpu_device()),
+        None => Chosen::new(DeviceChoice::Cpu, Err(NoGpu("not asked".into())), true).map_err(to_js_error),
         Some(mut d) => d.inner.take().ok_or_else(|| to_js_error(Error::new("device-used", "This device already belongs to a model; create another."))),
     }
 }
@@ -87,6 +123,8 @@ fn promise(r: Result<JsValue, JsValue>) -> js_sys::Promise {
 #[wasm_bindgen]
 pub struct Playground {
     session: Rc<RefCell<Option<Session>>>,
+    /// What runs the model and why (`device()`).
+    device: RefCell<Option<DeviceReport>>,
 }
 
 impl Default for Playground {
@@ -114,7 +152,7 @@ impl Playground {
 impl Playground {
     #[wasm_bindgen(constructor)]
     pub fn new() -> Playground {
-        Playground { session: Rc::new(RefCell::new(None)) }
+        Playground { session: Rc::new(RefCell::new(None)), device: RefCell::new(None) }
     }
 
     /// Tokenizes and splits the corpus under the settings (JSON) and builds the model on `device`
@@ -122,7 +160,8 @@ impl Playground {
     pub fn prepare(&self, corpus: &str, config_json: &str, device: Option<Device>) -> Result<JsValue, JsValue> {
         *self.session.borrow_mut() = None;
         let config: RunConfig = parse(config_json)?;
-        let s = Session::with_device(corpus, config, take_device(device)?).map_err(to_js_error)?;
+        let (s, report) = take_device(device)?.session(|d| Session::with_device(corpus, config.clone(), d)).map_err(to_js_error)?;
+        *self.device.borrow_mut() = Some(report);
         let stats = to_js(&s.data.stats)?;
         *self.session.borrow_mut() = Some(s);
         Ok(stats)
@@ -218,9 +257,26 @@ impl Playground {
         })
     }
 
-    /// The trained (or training) model as a safetensors file (a `Uint8Array`), for a download.
+    /// The trained (or training) model as a safetensors file (a `Uint8Array`), for a download. On
+    /// WebGPU the optimizer moments are read back first (one awaited readback), the rest comes from
+    /// the model's CPU twin.
     pub fn save(&self) -> js_sys::Promise {
-        promise(self.with(|s| Ok(js_sys::Uint8Array::from(&s.save().map_err(to_js_error)?[..]).into())))
+        let cell = self.session.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let prefetch = cell.borrow_mut().as_mut().ok_or_else(not_trained)?.save_prefetch();
+            if let Some(readback) = prefetch {
+                let values = readback.await;
+                cell.borrow_mut().as_mut().ok_or_else(not_trained)?.save_prefetched(values);
+            }
+            let bytes = cell.borrow().as_ref().ok_or_else(not_trained)?.save().map_err(to_js_error)?;
+            Ok(js_sys::Uint8Array::from(&bytes[..]).into())
+        })
+    }
+
+    /// `{ choice, backend, adapter, reason, why }` of the model's device (after `prepare` or `load`):
+    /// under Auto, a model over the GPU's limits runs on the CPU, and `reason` says so.
+    pub fn device(&self) -> Result<JsValue, JsValue> {
+        to_js(&*self.device.borrow())
     }
 
     /// Restores a saved model (an uploaded file) onto `device` (the CPU if none). With `corpus` (the
@@ -230,7 +286,8 @@ impl Playground {
     /// `file-truncated`, `file-corrupt`, `file-wrong-format`, `file-version`, `vocab-mismatch`.
     pub fn load(&self, bytes: &[u8], corpus: Option<String>, device: Option<Device>) -> Result<JsValue, JsValue> {
         *self.session.borrow_mut() = None;
-        let s = Session::load_on(bytes, corpus.as_deref(), take_device(device)?).map_err(to_js_error)?;
+        let (s, report) = take_device(device)?.session(|d| Session::load_on(bytes, corpus.as_deref(), d)).map_err(to_js_error)?;
+        *self.device.borrow_mut() = Some(report);
         let out = serde_json::json!({
             "config": serde_json::to_string(&s.config).expect("serializable"),
             "stats": s.data.stats,

@@ -115,4 +115,40 @@ export const CASES = [
     targets: ['native', 'node', 'chromium', 'chromium-relaxed'],
     figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, V: r.vocab_size }),
   },
+  // The GPU backend natively, on the Vulkan adapter wgpu finds (lavapipe on a machine without a GPU:
+  // those figures prove the harness only), each beside the CPU backend's figure on the same case.
+  ...[256, 512, 1024, 2048, 4096].flatMap((n) => ['cpu', 'gpu'].map((device) => ({
+    id: `backend-matmul-${n}-${device}`,
+    title: `Backend::matmul ${n}×${n}·${n}×${n} on the ${device.toUpperCase()} backend`,
+    name: 'gpu-matmul',
+    args: { m: n, n, k: n, device, repeats: n >= 2048 ? 1 : 3 },
+    targets: ['native'],
+    figures: (r) => ({ 'GFLOP/s': r.gflops, device: r.device.adapter?.name ?? 'cpu' }),
+  }))),
+  ...['cpu', 'gpu'].map((device) => ({
+    id: `attention-${device}`,
+    title: `attention forward + backward against T (4 heads, width 128) on the ${device.toUpperCase()} backend`,
+    name: 'attention',
+    args: { t: [64, 128, 256, 512], patterns: ['full', 'linear'], repeats: 3, device },
+    targets: ['native'],
+    figures: (r) => Object.fromEntries(r.patterns.flatMap((p) => p.points.map((q) => [`${p.pattern} T=${q.t} ms`, q.ms]))),
+  })),
+  ...['cpu', 'gpu'].flatMap((device) => [
+    {
+      id: `transformer-train-char-${device}`,
+      title: `Transformer training (nanoGPT CPU config) on the ${device.toUpperCase()} backend`,
+      name: 'transformer-train',
+      args: { corpus_file: 'tests/data/tinyshakespeare.txt', steps: 5, repeats: 3, device, config: { data: { tokenizer: { kind: 'char' }, boundary: 'none', split: 'tail' }, model: { family: 'transformer' } } },
+      targets: ['native'],
+      figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, device: r.device.adapter?.name ?? 'cpu' }),
+    },
+    {
+      id: `lstm-train-char-${device}`,
+      title: `LSTM training (char, H = 128, BPTT 64, batch 32) on the ${device.toUpperCase()} backend`,
+      name: 'lstm-train',
+      args: { corpus_file: 'tests/data/tinyshakespeare.txt', steps: 5, repeats: 3, device, config: { data: { tokenizer: { kind: 'char' }, split: 'tail' }, model: { family: 'lstm' } } },
+      targets: ['native'],
+      figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, device: r.device.adapter?.name ?? 'cpu' }),
+    },
+  ]),
 ];

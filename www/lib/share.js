@@ -7,6 +7,8 @@
 import { checkViewState, ViewStateError } from './viewstate.js';
 
 export const LINK_VERSION = 1;
+/** The compute choices a link may carry (the page's "Compute" control; crate/src/devices.rs). */
+export const DEVICES = ['auto', 'cpu', 'gpu'];
 export const SUPPORTED_VERSIONS = [1];
 /** Longest link we hand out (whole URL, characters): Discord's 2,000-character messages, IE/legacy
  *  Edge's 2,083-character URLs; Outlook may break even shorter links (1,024). See docs/conventions.md. */
@@ -114,6 +116,10 @@ export function validateState(s) {
   if (!isObj(s.config)) bad('settings');
   out.config = plain(s.config, 4) ?? bad('settings');
   if (!isObj(out.config.model) || typeof out.config.model.family !== 'string') bad('model');
+  if (s.device !== undefined) {
+    if (!DEVICES.includes(s.device)) bad('compute device');
+    out.device = s.device;
+  }
   if (s.sample !== undefined) out.sample = isObj(s.sample) ? plain(s.sample, 1) ?? bad('generation settings') : bad('generation settings');
   if (s.view !== undefined) {
     if (typeof s.view !== 'string' || !/^[a-z0-9-]{1,40}$/.test(s.view)) bad('view');

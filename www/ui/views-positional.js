@@ -102,6 +102,7 @@ const POSITIONAL_VIEW = {
           config: JSON.stringify(settings),
           encodings: POSITIONAL,
           steps: n,
+          device: document.getElementById('device').value,
         }, (_type, p) => {
           let r = app.compare.runs.find((x) => x.positional === p.positional);
           if (!r) { r = { positional: p.positional, points: [], done: false }; app.compare.runs.push(r); }

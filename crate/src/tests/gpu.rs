@@ -265,7 +265,7 @@ fn auto_falls_back_to_the_cpu_for_a_model_over_the_gpus_limits() {
         let mut c = GpuContext::request_blocking().unwrap();
         c.adapter.software = false; // as a hardware adapter would be
         c.adapter.max_binding_bytes = limit;
-        c
+        std::rc::Rc::new(c)
     };
     let mut c = TransformerConfig { layers: 1, heads: 2, width: 64, ffn: 256, context: 16, ..Default::default() };
     c.train.steps = 1;

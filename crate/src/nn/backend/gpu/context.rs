@@ -50,6 +50,24 @@ fn has_webgpu() -> bool {
     !nav.is_undefined() && js_sys::Reflect::get(&nav, &JsValue::from_str("gpu")).is_ok_and(|g| !g.is_undefined() && !g.is_null())
 }
 
+/// The browser's words for its adapter: `GPUAdapterInfo.description`, else "vendor architecture"
+/// (browsers often leave the description empty; wgpu reads only that).
+#[cfg(target_arch = "wasm32")]
+async fn web_adapter_name() -> Option<String> {
+    use js_sys::Reflect;
+    use wasm_bindgen::{JsCast, JsValue};
+    let get = |o: &JsValue, k: &str| Reflect::get(o, &JsValue::from_str(k)).ok().filter(|v| !v.is_undefined() && !v.is_null());
+    let gpu = get(&get(&js_sys::global(), "navigator")?, "gpu")?;
+    let request: js_sys::Function = get(&gpu, "requestAdapter")?.dyn_into().ok()?;
+    let promise: js_sys::Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
+    let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok().filter(|a| !a.is_null())?;
+    let info = get(&adapter, "info")?;
+    let field = |k: &str| get(&info, k).and_then(|v| v.as_string()).unwrap_or_default();
+    let description = field("description");
+    let name = if description.is_empty() { format!("{} {}", field("vendor"), field("architecture")).trim().to_string() } else { description };
+    (!name.is_empty()).then_some(name)
+}
+
 impl GpuContext {
     /// Requests the default adapter and a device with the adapter's own limits.
     pub async fn request() -> Result<GpuContext, NoGpu> {
@@ -67,7 +85,12 @@ impl GpuContext {
             .request_adapter(&wgpu::RequestAdapterOptions { power_preference: wgpu::PowerPreference::HighPerformance, ..Default::default() })
             .await
             .map_err(|e| NoGpu(format!("no GPU adapter was found ({e})")))?;
-        let info = adapter.get_info();
+        #[allow(unused_mut)]
+        let mut info = adapter.get_info();
+        #[cfg(target_arch = "wasm32")]
+        if info.name.is_empty() {
+            info.name = web_adapter_name().await.unwrap_or_else(|| "WebGPU adapter".into());
+        }
         let limits = adapter.limits();
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor { label: Some("lmplay"), required_limits: limits.clone(), ..Default::default() })

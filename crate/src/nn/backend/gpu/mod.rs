@@ -245,6 +245,12 @@ impl Gpu {
         pipe
     }
 
+    /// Every kernel's (name, entry point, WGSL module): what a browser test compiles with the
+    /// browser's own WGSL compiler (Tint is stricter than naga in places).
+    pub fn kernel_sources() -> Vec<(&'static str, &'static str, String)> {
+        K::ALL.iter().map(|&k| (k.name(), k.spec().1, kernels::source(k))).collect()
+    }
+
     /// Builds every pipeline now (a page warms up before its first step; tests check they compile).
     pub fn compile_all(&mut self) {
         for &k in K::ALL {
@@ -949,9 +955,15 @@ impl Gpu {
         if rows == 0 || cols == 0 {
             return;
         }
-        let o: Vec<Bind> = outs.iter().map(|&t| self.bind(t)).collect();
-        let i: Vec<Bind> = ins.iter().map(|&t| self.bind(t)).collect();
-        self.run(k, &o, &i, words().u(rows).u(cols), grid(rows, 1));
+        // Fixed arrays, not vectors: a step allocates nothing on the host.
+        let (mut o, mut i) = ([Gpu::NONE; 2], [Gpu::NONE; 2]);
+        for (b, &t) in o.iter_mut().zip(outs) {
+            *b = self.bind(t);
+        }
+        for (b, &t) in i.iter_mut().zip(ins) {
+            *b = self.bind(t);
+        }
+        self.run(k, &o[..outs.len()], &i[..ins.len()], words().u(rows).u(cols), grid(rows, 1));
     }
 
     /// dst[r·ds + d0 + j] = src[r·ss + s0 + j] for r < rows, j < cols: concat, slice and copy_rows.

@@ -16,8 +16,10 @@ fn flat(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, size: u32) -> u32 {
 fn is_nonfinite(x: f32) -> bool {
     return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
 }
+// The start of a running maximum: the lowest finite f32 (a constant −∞ is rejected by Tint, which
+// evaluates constant expressions and refuses non-finite ones).
 fn neg_inf() -> f32 {
-    return bitcast<f32>(0xff800000u);
+    return -3.4028234e38;
 }
 fn is_neg_inf(x: f32) -> bool {
     return bitcast<u32>(x) == 0xff800000u;

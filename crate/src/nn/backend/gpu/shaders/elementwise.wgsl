@@ -49,7 +49,7 @@ fn binary_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     let yd = vec4<u32>(p.y0, p.y1, p.y2, p.y3);
     let xi = unflat(i, xd);
     // The repeated axes: size 1 in x, larger in the output.
-    let rep = select(vec4<u32>(1u), od, xd == vec4<u32>(1u) & od != vec4<u32>(1u));
+    let rep = select(vec4<u32>(1u), od, (xd == vec4<u32>(1u)) & (od != vec4<u32>(1u)));
     let total = rep.x * rep.y * rep.z * rep.w;
     var acc = 0.0;
     for (var r = 0u; r < total; r++) {

@@ -44,6 +44,10 @@ pub struct TrainState {
     /// The batch sampler's random stream and place (absent in files of format version 1).
     #[serde(default)]
     pub sampler: Option<SamplerState>,
+    /// What trained the model, in words ("cpu (simd128)", "gpu (NVIDIA …, webgpu)"); absent in
+    /// older files. Informative: a model loads on any device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 /// The per-chunk device statistics: slot i of a tensor is at offset i·ALIGN (a bindable offset).
@@ -235,6 +239,7 @@ impl<M: NeuralModel> NeuralTrainer<M> {
             clipped_steps: self.clipped_steps,
             history: self.history.clone(),
             sampler: if self.sampler.is_empty() { self.file_sampler.clone() } else { Some(self.sampler.state()) },
+            device: Some(self.net.engine.borrow().be.describe()),
         }
     }
 

@@ -281,3 +281,30 @@ fn auto_falls_back_to_the_cpu_for_a_model_over_the_gpus_limits() {
     assert_eq!(err.code, "model-too-large");
     assert!(err.message.contains("4.0 KiB") || err.message.contains("4 KiB") || err.message.contains("4096"), "{}", err.message);
 }
+
+/// After a warm-up chunk, training makes no new GPU objects: no storage buffer, bind group or
+/// pipeline (the model's buffers are allocated once, bind groups and pipelines cached), and a chunk
+/// is a few submits, not one per op. The warm-up is a whole chunk (256 steps): each step's loss and
+/// norm go to a slot of their own, a binding of its own.
+#[test]
+fn a_gpu_training_step_makes_no_new_gpu_objects() {
+    let Some(ctx) = test_context() else { return };
+    let mut lstm = RecurrentConfig { layers: 2, embed: 8, hidden: 16, bptt: 8, dropout: 0.2, ..Default::default() };
+    lstm.train.batch = 4;
+    lstm.train.steps = 400;
+    lstm.train.eval_interval = 8;
+    let mut gpt = TransformerConfig { layers: 2, heads: 2, width: 16, ffn: 32, context: 16, dropout: 0.1, positional: Positional::Rope, ..Default::default() };
+    gpt.train.batch = 4;
+    gpt.train.steps = 400;
+    gpt.train.eval_interval = 8;
+    for (family, config) in [("lstm", run_config("lstm", lstm)), ("transformer", run_config("transformer", gpt))] {
+        let gpu = Gpu::new(ctx.clone());
+        let (made, submits) = (gpu.made(), gpu.submit_count());
+        let mut s = Session::with_device(&CORPUS.repeat(6), config, Device::new("gpu", Box::new(gpu) as Box<dyn Backend>)).unwrap();
+        s.train_step(256).unwrap();
+        let (before, sub) = (made.get(), submits.get());
+        s.train_step(40).unwrap();
+        assert_eq!(made.get(), before, "{family}: 40 more steps (4 evaluations) made no storage buffer, bind group or pipeline");
+        assert!(submits.get() - sub <= 3, "{family}: a chunk of 40 steps took {} submits", submits.get() - sub);
+    }
+}

@@ -189,6 +189,9 @@ impl Backend for Cpu {
     fn name(&self) -> &'static str {
         "cpu"
     }
+    fn describe(&self) -> String {
+        format!("cpu ({})", self.kern.name)
+    }
 
     fn alloc(&mut self, len: usize) -> BufferId {
         assert!(!self.checked || len <= crate::nn::params::MAX_PART_FLOATS, "buffer rule: a buffer of {len} floats is over 128 MiB");

@@ -45,6 +45,10 @@ pub struct SgdStep {
 
 pub trait Backend {
     fn name(&self) -> &'static str;
+    /// What computes, in words for a model file and a run: "cpu (simd128)", "gpu (llvmpipe …)".
+    fn describe(&self) -> String {
+        self.name().to_string()
+    }
 
     // ---- memory ----
     /// A new zeroed buffer of `len` floats.

@@ -110,6 +110,9 @@ pub struct Gpu {
     /// RoPE's (cos, sin) table for d_k: [positions × d_k/2 × 2], computed in f64 on the host once.
     rope: Option<(usize, usize, wgpu::Buffer)>,
     bytes: u64,
+    /// GPU objects made so far: (storage buffers, bind groups, pipelines). After a warm-up a training
+    /// step makes none (a test checks): they are pooled with the model and cached.
+    made: Rc<Cell<(u64, u64, u64)>>,
     /// Whether `read` may block (natively yes, in the browser never).
     sync_reads: bool,
     reads: Rc<Cell<(u64, u64)>>,
@@ -132,6 +135,7 @@ impl Gpu {
             pass: None,
             rope: None,
             bytes: 0,
+            made: Rc::default(),
             sync_reads: !cfg!(target_arch = "wasm32"),
             reads: Rc::default(),
             submits: Rc::default(),
@@ -157,6 +161,15 @@ impl Gpu {
     pub fn read_counts(&self) -> Rc<Cell<(u64, u64)>> {
         self.reads.clone()
     }
+    /// A live count of (storage buffers, bind groups, pipelines) created so far.
+    pub fn made(&self) -> Rc<Cell<(u64, u64, u64)>> {
+        self.made.clone()
+    }
+    fn count(&self, f: impl FnOnce(&mut (u64, u64, u64))) {
+        let mut m = self.made.get();
+        f(&mut m);
+        self.made.set(m);
+    }
     /// Command buffers submitted so far.
     pub fn submit_count(&self) -> Rc<Cell<u64>> {
         self.submits.clone()
@@ -166,6 +179,7 @@ impl Gpu {
         let size = bytes.max(4).next_multiple_of(256);
         assert!(size <= self.ctx.adapter.max_binding_bytes, "a buffer of {size} bytes is over this GPU's binding limit ({} bytes)", self.ctx.adapter.max_binding_bytes);
         self.bytes += size;
+        self.count(|m| m.0 += 1);
         self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size,
@@ -242,6 +256,7 @@ impl Gpu {
             cache: None,
         });
         self.pipelines.pipes.insert(k, pipe.clone());
+        self.count(|m| m.2 += 1);
         pipe
     }
 
@@ -288,6 +303,7 @@ impl Gpu {
                 });
             }
             let group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &layout, entries: &entries });
+            self.count(|m| m.1 += 1);
             self.groups.insert((k, key), group);
         }
         if self.pass.is_none() {
@@ -378,7 +394,8 @@ impl Gpu {
             let buf = self.new_buffer(table.len() as u64 * 4, "rope");
             self.ctx.queue.write_buffer(&buf, 0, bytemuck_f32(&table));
             self.rope = Some((dk, p, buf));
-            self.groups.clear();
+            // Only the bind groups of the old table go (the others stay cached).
+            self.groups.retain(|(_, key), _| key.iter().all(|b| b.buf != u32::MAX - 1));
         }
         let (_, p, _) = self.rope.as_ref().expect("made above");
         Bind { buf: u32::MAX - 1, ids: false, offset: 0, size: (*p * dk) as u64 * 4 }
@@ -477,6 +494,9 @@ fn dims4(d: &[usize]) -> [usize; 4] {
 impl Backend for Gpu {
     fn name(&self) -> &'static str {
         "gpu"
+    }
+    fn describe(&self) -> String {
+        format!("gpu ({}, {})", self.ctx.adapter.name, self.ctx.adapter.backend)
     }
 
     fn alloc(&mut self, len: usize) -> BufferId {

@@ -18,28 +18,12 @@ use crate::nn::models::recurrent::{GruCell, LstmCell, Recurrent, RecurrentConfig
 use crate::nn::models::transformer::{AttentionKind, NormPlacement, Positional, Transformer, TransformerConfig};
 use crate::nn::ops::activation::Activation;
 use crate::session::{Device, ModelConfig, RunConfig, Session};
-use crate::text::{DataConfig, TokenId, Tokenizer, TokenizerKind, Vocab, BOS, EOS};
+use super::recurrent::{stream, vocab};
+use crate::text::{DataConfig, Tokenizer, TokenizerKind, BOS};
 use crate::train::LossPoint;
 
 fn gpu() -> Option<Box<dyn Backend>> {
     Some(Box::new(Gpu::new(test_context()?)))
-}
-
-fn vocab() -> Vocab {
-    Vocab::from_tokens((0..9).map(|i| format!("t{i}")), true)
-}
-
-fn stream(n: usize) -> Vec<TokenId> {
-    let mut rng = crate::rng::Rng::new(4);
-    let mut s = vec![BOS];
-    while s.len() < n {
-        s.push(3 + rng.below(9) as TokenId);
-        if rng.below(6) == 0 {
-            s.extend([EOS, BOS]);
-        }
-    }
-    s.truncate(n);
-    s
 }
 
 /// One batch's mean loss and every parameter's gradient, on both backends from the same weights.

@@ -25,12 +25,12 @@ fn small(layers: usize, act: Activation) -> RecurrentConfig {
     c
 }
 
-fn vocab() -> Vocab {
+pub(super) fn vocab() -> Vocab {
     Vocab::from_tokens((0..9).map(|i| format!("t{i}")), true)
 }
 
 /// A stream with sentence boundaries, so some targets are `<s>` (never predicted).
-fn stream(n: usize) -> Vec<TokenId> {
+pub(super) fn stream(n: usize) -> Vec<TokenId> {
     let mut rng = crate::rng::Rng::new(4);
     let mut s = vec![BOS];
     while s.len() < n {

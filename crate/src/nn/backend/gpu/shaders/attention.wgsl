@@ -13,6 +13,17 @@ struct P {
 }
 @group(0) @binding(0) var<uniform> p: P;
 
+// Where a query row's data lives: batch bi, head h, query qi at position i; xb = the batch's first
+// qkv float, at = its probs row, o = its output (and dout) slice.
+struct Query { bi: u32, h: u32, qi: u32, i: u32, xb: u32, at: u32, o: u32 }
+fn query(idx: u32) -> Query {
+    let bi = idx / (p.heads * p.tq);
+    let h = (idx / p.tq) % p.heads;
+    let qi = idx % p.tq;
+    let at = ((bi * p.heads + h) * p.tq + qi) * p.tk;
+    return Query(bi, h, qi, p.tk - p.tq + qi, bi * p.tk * 3u * p.c, at, (bi * p.tq + qi) * p.c + h * p.dk);
+}
+
 fn lo_of(i: u32) -> u32 {
     if (p.sparse == 1u && i + 1u > p.window) {
         return i + 1u - p.window;
@@ -92,12 +103,11 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     if (idx >= p.b * p.heads * p.tq) {
         return;
     }
-    let bi = idx / (p.heads * p.tq);
-    let h = (idx / p.tq) % p.heads;
-    let qi = idx % p.tq;
-    let i = p.tk - p.tq + qi;
-    let xb = bi * p.tk * 3u * p.c;
-    let at = ((bi * p.heads + h) * p.tq + qi) * p.tk;
+    let q = query(idx);
+    let h = q.h;
+    let i = q.i;
+    let xb = q.xb;
+    let at = q.at;
     var mx = neg_inf();
     for (var j = first_key(i); j <= i; j = next_key(i, j)) {
         let v = score(xb, i, j, h);
@@ -111,7 +121,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
         sum += e;
     }
     let inv = 1.0 / sum;
-    let o = (bi * p.tq + qi) * p.c + h * p.dk;
+    let o = q.o;
     for (var e = 0u; e < p.dk; e++) {
         out[o + e] = 0.0;
     }
@@ -182,13 +192,12 @@ fn attention_backward_q(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_work
     if (idx >= p.b * p.heads * p.tq) {
         return;
     }
-    let bi = idx / (p.heads * p.tq);
-    let h = (idx / p.tq) % p.heads;
-    let qi = idx % p.tq;
-    let i = p.tk - p.tq + qi;
-    let xb = bi * p.tk * 3u * p.c;
-    let at = ((bi * p.heads + h) * p.tq + qi) * p.tk;
-    let go = (bi * p.tq + qi) * p.c + h * p.dk;
+    let q = query(idx);
+    let h = q.h;
+    let i = q.i;
+    let xb = q.xb;
+    let at = q.at;
+    let go = q.o;
     let d_i = d_of(go);
     let q0 = xb + i * 3u * p.c + h * p.dk;
     for (var j = first_key(i); j <= i; j = next_key(i, j)) {

@@ -273,7 +273,7 @@ const COST_POINT_MS = 2500;
  * each, through the lock); a pattern stops growing T once a point took longer than COST_POINT_MS.
  * Streams { pattern, t, ms, bytes, scores } per point.
  */
-async function attentionCost({ id, lengths, width, window, stride }) {
+async function attentionCost({ id, lengths, width, window, stride, device }) {
   cost.stopped = false;
   const patterns = await core(() => wasm.attentionPatterns());
   const slow = new Set();
@@ -281,8 +281,8 @@ async function attentionCost({ id, lengths, width, window, stride }) {
     for (const pattern of patterns) {
       if (cost.stopped) return { stopped: true };
       if (slow.has(pattern)) continue;
-      const r = await core(() => wasm.attentionCost(JSON.stringify({ pattern, t, width, window, stride })));
-      post({ id, type: 'progress', value: { pattern, t, ms: r.ms, bytes: r.bytes, scores: r.scores } });
+      const r = await core(() => wasm.attentionCost(JSON.stringify({ pattern, t, width, window, stride }), device));
+      post({ id, type: 'progress', value: { pattern, t, ms: r.ms, bytes: r.bytes, scores: r.scores, backend: r.backend } });
       if (r.ms * (r.repeats || 1) > COST_POINT_MS) slow.add(pattern);
       await tick();
     }

@@ -326,9 +326,20 @@ pub fn attention_patterns() -> Vec<String> {
 /// The cost lesson: one attention forward timed at a length (`nn::attention_cost`; JSON arguments
 /// `pattern`, `t`, `width`, `heads`, `window`, `stride`) → `{ pattern, t, ms, repeats, bytes, scores }`.
 #[wasm_bindgen(js_name = attentionCost)]
-pub fn attention_cost(args_json: &str) -> Result<JsValue, JsValue> {
-    let args: crate::nn::attention_cost::CostArgs = parse(args_json)?;
-    to_js(&crate::nn::attention_cost::measure(&args).map_err(to_js_error)?)
+pub fn attention_cost(args_json: &str, device: Option<String>) -> js_sys::Promise {
+    let args = parse::<crate::nn::attention_cost::CostArgs>(args_json);
+    wasm_bindgen_futures::future_to_promise(async move {
+        let args = args?;
+        // The page's Compute choice, by the same rule as a model's (crate/src/devices.rs).
+        let choice: DeviceChoice = device.as_deref().unwrap_or("cpu").parse().map_err(to_js_error)?;
+        let gpu = if choice == DeviceChoice::Cpu { Err(NoGpu("not asked".into())) } else { gpu_context().await };
+        let report = crate::devices::decide(choice, gpu.as_ref().map(|c| &c.adapter)).map_err(to_js_error)?;
+        let be: Box<dyn crate::nn::backend::Backend> = match gpu {
+            Ok(ctx) if report.backend == "gpu" => Box::new(crate::nn::backend::gpu::Gpu::async_only(ctx)),
+            _ => Box::new(crate::nn::backend::cpu::Cpu::new()),
+        };
+        to_js(&crate::nn::attention_cost::measure_on(be, args).await.map_err(to_js_error)?)
+    })
 }
 
 /// Memory a model configuration (settings JSON) needs for a vocabulary of `vocab_size` ids, before

@@ -122,3 +122,17 @@ test('every WGSL kernel compiles with the browser\'s own compiler (Tint), and bu
   assert.ok(errors.n >= 40, `${errors.n} kernels`);
   assert.deepEqual(errors.out, []);
 });
+
+test('the cost lesson measures on the GPU when Compute says GPU, and says so', async () => {
+  const page = await openPage(env);
+  await setup(page, 'transformer', { layers: 1, heads: 2, width: 16, ffn: 32, context: 16, batch: 4, steps: 5, warmup: 0 });
+  await page.selectOption('#device', 'gpu');
+  await trainNow(page, 300000);
+  await page.click('#tab-attention-cost');
+  await page.selectOption('#cost-max', '512');
+  await page.click('#cost-run');
+  await page.waitForFunction(() => !document.getElementById('cost-run').disabled && document.querySelectorAll('#cost-slopes li').length === 3, null, { timeout: 300000 });
+  assert.equal(await page.$eval('#cost-time', (el) => el.dataset.points), String(3 * 4), 'T = 64 … 512 for full, sparse and linear attention');
+  assert.match(await page.$eval('#view-panel', (el) => el.textContent), /Measured on: gpu \(.+, webgpu\)/);
+  assert.deepEqual(page.errors, []);
+});

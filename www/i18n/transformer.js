@@ -124,6 +124,7 @@ export default {
     'views.cost_col_pattern': 'Pattern',
     'views.cost_progress': '{pattern}, T = {t}: {ms} ms',
     'views.cost_done': 'Measured.',
+    'views.cost_on': '(Measured on: {backend}.)',
     'views.cost_bad_width': 'The width must be an even whole number from 2 to 512.',
   },
   zh: {
@@ -248,6 +249,7 @@ export default {
     'views.cost_col_pattern': '模式',
     'views.cost_progress': '{pattern}，T = {t}：{ms} 毫秒',
     'views.cost_done': '测量完成。',
+    'views.cost_on': '（测量设备：{backend}。）',
     'views.cost_bad_width': '宽度必须是 2 到 512 之间的偶数。',
   },
 };

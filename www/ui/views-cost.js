@@ -121,6 +121,8 @@ const COST = {
         width: Number(width.input.value),
         window: Number(window.input.value),
         stride: Number(stride.input.value),
+        // Measured where the page's models run (the Compute control).
+        device: document.getElementById('device')?.value ?? 'cpu',
       };
       if (!Number.isInteger(args.width) || args.width < 2 || args.width % 2) throw new Error(t('views.cost_bad_width'));
       start.disabled = true;
@@ -133,9 +135,10 @@ const COST = {
           if (!s) { s = { pattern: p.pattern, points: [] }; res.patterns.push(s); }
           s.points.push({ t: p.t, ms: p.ms, bytes: p.bytes, scores: p.scores });
           status.textContent = t('views.cost_progress', { pattern: t(`attn.${p.pattern}`), t: p.t, ms: p.ms.toPrecision(3) });
+          if (p.backend) status.dataset.backend = p.backend;
           if (panel.isConnected) draw(res);
         });
-        status.textContent = t('views.cost_done');
+        status.textContent = t('views.cost_done') + (status.dataset.backend ? ` ${t('views.cost_on', { backend: status.dataset.backend })}` : '');
       } finally {
         start.disabled = false;
         stop.disabled = true;

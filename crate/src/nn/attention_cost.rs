@@ -12,6 +12,9 @@
 //! ms    = median wall time of `repeats` forwards (after one warm-up), repeats chosen to fill ~50 ms
 //! bytes = what the pass allocates on the backend: qkv + out + probs (or den + state)
 //! ```
+//!
+//! It runs on the page's chosen backend (`measure_on`): on a GPU each pass is timed to its awaited
+//! completion.
 
 use crate::clock::now_ms;
 use crate::nn::backend::{cpu::Cpu, Backend};
@@ -60,6 +63,8 @@ pub struct CostPoint {
     /// Keys read per query, summed over the queries (the scores the pattern forms); 0 for linear
     /// attention, which forms none.
     pub scores: u64,
+    /// What ran it (`Backend::describe`): the CPU's kernels or the GPU's adapter.
+    pub backend: String,
 }
 
 /// Median of some numbers (sorted in place).
@@ -68,8 +73,15 @@ fn median(xs: &mut [f64]) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// Measures one attention forward of `a.t` tokens under `a.pattern`.
+/// Measures one attention forward of `a.t` tokens under `a.pattern`, on the CPU backend.
 pub fn measure(a: &CostArgs) -> Result<CostPoint> {
+    crate::train::readback::block_on(Box::pin(measure_on(Box::new(Cpu::new()), a.clone())))
+}
+
+/// The same on any backend. Each pass is timed to its completion: a one-float readback of its
+/// output is awaited (a GPU runs asynchronously; on the CPU the readback is ready at once).
+pub async fn measure_on(mut be: Box<dyn Backend>, a: CostArgs) -> Result<CostPoint> {
+    let a = &a;
     // None: linear attention.
     let pattern = match a.pattern.as_str() {
         "full" => Some(Pattern::Full),
@@ -82,39 +94,48 @@ pub fn measure(a: &CostArgs) -> Result<CostPoint> {
         return Err(Error::config("the cost measurement needs 1 ≤ T ≤ 8192 and a width of at most 1024, a multiple of the heads"));
     }
     let (t, c, h) = (a.t, a.width, a.heads);
-    let mut be = Cpu::new();
+    let be = &mut *be;
     let before = be.allocated_bytes();
-    let tensor = |be: &mut Cpu, dims: &[usize]| {
+    let tensor = |be: &mut dyn Backend, dims: &[usize]| {
         let shape = Shape::new(dims);
         Tensor { buf: be.alloc(shape.numel()), offset: 0, shape }
     };
-    let qkv = tensor(&mut be, &[1, t, 3 * c]);
-    let out = tensor(&mut be, &[1, t, c]);
+    let qkv = tensor(be, &[1, t, 3 * c]);
+    let out = tensor(be, &[1, t, c]);
     let dk = c / h;
     // Full and sparse: the probabilities; linear: the denominators and the running state.
     let [p0, p1] = match pattern {
-        Some(_) => [tensor(&mut be, &[1, h, t, t]), tensor(&mut be, &[0])],
-        None => [tensor(&mut be, &[1, h, t]), tensor(&mut be, &[dk * dk + dk])],
+        Some(_) => [tensor(be, &[1, h, t, t]), tensor(be, &[0])],
+        None => [tensor(be, &[1, h, t]), tensor(be, &[dk * dk + dk])],
     };
     let bytes = be.allocated_bytes() - before;
     let mut rng = Rng::derive(7, "attention-cost");
     let x: Vec<f32> = (0..qkv.len()).map(|_| (rng.uniform() * 2.0 - 1.0) as f32).collect();
     be.write(qkv, &x);
     let spec = pattern.map(|pattern| AttnSpec { heads: h, pattern, alibi: false, rel: None, dropout: None });
-    let mut once = || {
+    let one = Tensor { shape: Shape::new(&[1]), ..out };
+    // Enough repeats to fill ~50 ms (at least 1, at most 9) after a first pass that sets the count:
+    // a long pass is timed once more.
+    let (mut ts, mut repeats) = (Vec::with_capacity(9), 1);
+    for pass in 0..=9 {
         let t0 = now_ms();
         match &spec {
             Some(spec) => be.attention(out, p0, qkv, None, spec),
             None => be.linear_attention(out, p0, p1, qkv, h),
         }
-        now_ms() - t0
-    };
-    let first = once();
-    // Enough repeats to fill ~50 ms (at least 1, at most 9): a long pass is timed once more.
-    let repeats = ((50.0 / first.max(1e-3)) as usize).clamp(1, 9);
-    let mut ts: Vec<f64> = (0..repeats).map(|_| once()).collect();
+        be.read_async(&[one]).await;
+        let ms = now_ms() - t0;
+        if pass == 0 {
+            repeats = ((50.0 / ms.max(1e-3)) as usize).clamp(1, 9);
+        } else {
+            ts.push(ms);
+            if ts.len() == repeats {
+                break;
+            }
+        }
+    }
     let scores = pattern.map_or(0, |p| (0..t).map(|i| (0..=i).filter(|&j| p.allowed(i, j)).count() as u64).sum::<u64>() * h as u64);
-    Ok(CostPoint { pattern: a.pattern.clone(), t, ms: median(&mut ts), repeats, bytes, scores })
+    Ok(CostPoint { pattern: a.pattern.clone(), t, ms: median(&mut ts), repeats, bytes, scores, backend: be.describe() })
 }
 
 #[cfg(test)]

@@ -292,3 +292,21 @@ fn a_gpu_training_step_makes_no_new_gpu_objects() {
         assert!(submits.get() - sub <= 3, "{family}: a chunk of 40 steps took {} submits", submits.get() - sub);
     }
 }
+
+/// The cost lesson measures on the GPU too: the same tensors (the bytes up to the GPU's 256-byte
+/// buffer rounding, the same scores) as on the CPU, each pass timed to its completion, and the point
+/// says what ran it.
+#[test]
+fn the_cost_lesson_measures_on_the_gpu() {
+    use crate::nn::attention_cost::{measure, measure_on, CostArgs};
+    let Some(ctx) = test_context() else { return };
+    for pattern in ["full", "sparse", "linear"] {
+        let a = CostArgs { pattern: pattern.into(), t: 128, ..CostArgs::default() };
+        let cpu = measure(&a).unwrap();
+        let gpu = crate::train::readback::block_on(Box::pin(measure_on(Box::new(Gpu::async_only(ctx.clone())), a))).unwrap();
+        assert_eq!(gpu.scores, cpu.scores, "{pattern}");
+        assert!(gpu.bytes >= cpu.bytes && gpu.bytes <= cpu.bytes + 4 * 256, "{pattern}: {} bytes on the GPU, {} on the CPU", gpu.bytes, cpu.bytes);
+        assert!(gpu.ms > 0.0 && gpu.repeats >= 1);
+        assert!(gpu.backend.starts_with("gpu (") && cpu.backend.starts_with("cpu ("), "{} / {}", gpu.backend, cpu.backend);
+    }
+}

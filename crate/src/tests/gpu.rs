@@ -293,6 +293,27 @@ fn a_gpu_training_step_makes_no_new_gpu_objects() {
     }
 }
 
+/// A char-LSTM step (H = 128, T = 64, B = 32, the bench's) is not a chain of tiny dispatches: each
+/// layer's pass through time is one dispatch each way (`recurrence.wgsl`), and the steps' gathers,
+/// scatters and slices are one each. The per-step ops were about 600 dispatches.
+#[test]
+fn a_recurrent_step_on_the_gpu_is_a_few_dispatches() {
+    let Some(ctx) = test_context() else { return };
+    let mut lstm = RecurrentConfig { layers: 1, embed: 64, hidden: 128, bptt: 64, ..Default::default() };
+    lstm.train.batch = 32;
+    lstm.train.steps = 10;
+    lstm.train.eval_interval = 1000;
+    let gpu = Gpu::new(ctx);
+    let dispatches = gpu.dispatch_count();
+    let mut s = Session::with_device(&CORPUS.repeat(40), run_config("lstm", lstm), Device::new("gpu", Box::new(gpu) as Box<dyn Backend>)).unwrap();
+    s.train_step(1).unwrap();
+    let before = dispatches.get();
+    s.train_step(2).unwrap();
+    let per_step = (dispatches.get() - before) / 2;
+    println!("char-LSTM training step on the GPU: {per_step} dispatches");
+    assert!(per_step <= 60, "a char-LSTM step took {per_step} dispatches");
+}
+
 /// The cost lesson measures on the GPU too: the same tensors (the bytes up to the GPU's 256-byte
 /// buffer rounding, the same scores) as on the CPU, each pass timed to its completion, and the point
 /// says what ran it.

@@ -6,7 +6,7 @@
 //! copies part by part (`nn::alloc_tests` checks a whole step's ops with a counting allocator).
 
 use super::pack_cache::{self, PackCache};
-use super::{Backend, SgdStep};
+use super::{Backend, SgdStep, Strides};
 use super::attention_gemm;
 use crate::nn::kernels::{self, AdamStep, GemmScratch, Kernels, MatRef, PackedB};
 use crate::nn::ops::{self, activation::Activation, attention::AttnSpec, elementwise::Binary};
@@ -489,6 +489,18 @@ impl Backend for Cpu {
         assert!((dst_row + rows) * w <= dst.len() && (src_row + rows) * w <= src.len(), "copy_rows: rows out of range");
         let ([d], [s]) = io(&mut self.bufs, self.checked, [dst], [src]);
         d[dst_row * w..(dst_row + rows) * w].copy_from_slice(&s[src_row * w..(src_row + rows) * w]);
+    }
+
+    fn copy_blocks(&mut self, dst: Tensor, d: Strides, src: Tensor, s: Strides, dims: [usize; 3]) {
+        let [blocks, rows, len] = dims;
+        assert!(d.end(dims) <= dst.len() && s.end(dims) <= src.len(), "copy_blocks: out of range");
+        let ([dv], [sv]) = io(&mut self.bufs, self.checked, [dst], [src]);
+        for i in 0..blocks {
+            for r in 0..rows {
+                let (a, b) = (d.at + i * d.block + r * d.row, s.at + i * s.block + r * s.row);
+                dv[a..a + len].copy_from_slice(&sv[b..b + len]);
+            }
+        }
     }
 
     fn embedding(&mut self, out: Tensor, table: Tensor, ids: Ids) {

@@ -24,6 +24,7 @@ pub mod attention_gemm;
 pub mod cpu;
 pub mod gpu;
 pub mod pack_cache;
+pub mod recurrence;
 
 use super::kernels::AdamStep;
 use super::ops::activation::Activation;
@@ -41,6 +42,21 @@ pub struct SgdStep {
     pub momentum: f32,
     pub weight_decay: f32,
     pub first: bool,
+}
+
+/// Where a block copy's element (block i, row r) starts: at + i·block + r·row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Strides {
+    pub at: usize,
+    pub block: usize,
+    pub row: usize,
+}
+
+impl Strides {
+    /// The last element a copy of `[blocks, rows, len]` touches, plus one (0 when it is empty).
+    pub fn end(&self, [blocks, rows, len]: [usize; 3]) -> usize {
+        if blocks * rows * len == 0 { 0 } else { self.at + (blocks - 1) * self.block + (rows - 1) * self.row + len }
+    }
 }
 
 pub trait Backend {
@@ -160,6 +176,22 @@ pub trait Backend {
     #[allow(clippy::too_many_arguments)]
     fn gru_cell_backward(&mut self, dih: Tensor, dhh: Tensor, dh_prev: Tensor, gates: Tensor, hh: Tensor, h_prev: Tensor, dh: Tensor);
 
+    // ---- a recurrent layer through time (recurrence.rs) ----
+    /// Whether [`Backend::recurrence`] runs fused (one dispatch per layer) when every sequence is in
+    /// one buffer: a model then allocates its per-step state unsplit and does not fold layer 0.
+    fn fuses_recurrence(&self) -> bool {
+        false
+    }
+    /// The serial part of one recurrent layer's forward over T steps; the default loops over the
+    /// per-step ops above.
+    fn recurrence(&mut self, r: &recurrence::Recurrence) {
+        recurrence::forward_steps(self, r)
+    }
+    /// Its backward: dpre (dhh) for every step and the gradients carried back through time.
+    fn recurrence_backward(&mut self, r: &recurrence::Recurrence, g: &recurrence::RecurrenceGrads) {
+        recurrence::backward_steps(self, r, g)
+    }
+
     // ---- attention (nn::ops::attention, nn::ops::rope), one dispatch per call ----
     /// Fused multi-head causal attention: out [B × Tq × C] and probs [B × H × Tq × Tk] from qkv
     /// [B × Tk × 3C] (the last Tq rows are the queries); `rel`: Shaw's tables w^K, w^V [(k+1) × d_k].
@@ -185,6 +217,10 @@ pub trait Backend {
     /// dst[dst_row ..][..rows] = src[src_row ..][..rows] (rows of the last dimension's width): a KV
     /// cache's new row, or one row out of a batch.
     fn copy_rows(&mut self, dst: Tensor, dst_row: usize, src: Tensor, src_row: usize, rows: usize);
+
+    /// Strided copies of `blocks` blocks of [rows × len] (between per-step slots and batch-major
+    /// rows, in one op): dst[d.at + i·d.block + r·d.row + j] = src[s.at + i·s.block + r·s.row + j].
+    fn copy_blocks(&mut self, dst: Tensor, d: Strides, src: Tensor, s: Strides, dims: [usize; 3]);
 
     // ---- gather / layout ----
     /// out[i] = table[ids[i]]: table [V × d], out [len(ids) × d].

@@ -25,6 +25,8 @@
 //! step's views are GPU-bindable. A stream (generation, the `next` view) keeps its state on the host
 //! and advances it one token at a time: O(1) per token, never a re-run over the prefix.
 
+use crate::nn::backend::recurrence::{nth, prev, Cell as CellOp, Recurrence, RecurrenceGrads, Seq, StepIds};
+use crate::nn::backend::Strides;
 use crate::nn::batches::{Batch, Batching};
 use crate::nn::engine::Engine;
 use crate::nn::model::{NeuralModel, NO_POSITION};
@@ -92,17 +94,6 @@ fn b_hh(k: usize, r: bool) -> String {
     format!("rnn.bias_hh_l{k}{}", dir(r))
 }
 
-/// The step before step s in a direction's reading order (`None`: the first step, which reads the
-/// initial state): s − 1 forward, s + 1 in reverse.
-fn prev(s: usize, t: usize, reverse: bool) -> Option<usize> {
-    if reverse { (s + 1 < t).then_some(s + 1) } else { s.checked_sub(1) }
-}
-
-/// The j-th step a direction reads.
-fn nth(j: usize, t: usize, reverse: bool) -> usize {
-    if reverse { t - 1 - j } else { j }
-}
-
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(default)]
 pub struct RecurrentConfig {
@@ -139,52 +130,31 @@ impl Default for RecurrentConfig {
     }
 }
 
-/// A per-time-step tensor: T slots of [rows × width], each at a 256-byte-aligned offset. A `split`
-/// one keeps even and odd steps in two buffers, so a step that reads step t − 1 and writes step t (a
-/// cell's state, its gradient) never reads the buffer it writes; the others keep all steps in one
-/// buffer, so that when the slots are contiguous a span of steps is one matrix (one big matmul for
-/// the input weights over all steps instead of T small ones).
-#[derive(Clone, Copy)]
-struct Seq {
-    bufs: [Tensor; 2],
-    split: bool,
-    stride: usize,
-    rows: usize,
-    width: usize,
+/// Floats of a per-step tensor of `t` slots of [rows × width] (see [`Seq`]).
+fn seq_floats(t: usize, rows: usize, width: usize) -> usize {
+    t * aligned(rows * width)
 }
 
-impl Seq {
-    fn floats(t: usize, rows: usize, width: usize) -> usize {
-        t * aligned(rows * width)
-    }
-    fn new(eng: &mut Engine, t: usize, rows: usize, width: usize, split: bool) -> Result<Seq> {
-        let stride = aligned(rows * width);
-        let bufs = if split {
-            [eng.alloc(&[t.div_ceil(2) * stride])?, eng.alloc(&[(t / 2) * stride])?]
-        } else {
-            [eng.alloc(&[t * stride])?, eng.alloc(&[0])?]
-        };
-        Ok(Seq { bufs, split, stride, rows, width })
-    }
-    /// Step t, its first `b` rows.
-    fn at(&self, t: usize, b: usize) -> Tensor {
-        assert!(b <= self.rows);
-        if self.split {
-            Tensor { buf: self.bufs[t % 2].buf, offset: (t / 2) * self.stride, shape: Shape::new(&[b, self.width]) }
-        } else {
-            Tensor { buf: self.bufs[0].buf, offset: t * self.stride, shape: Shape::new(&[b, self.width]) }
-        }
-    }
-    /// Steps t0..t1 of all rows as one [(t1 − t0)·rows × width] matrix, when they are contiguous.
-    fn span(&self, t0: usize, t1: usize, b: usize) -> Option<Tensor> {
-        (!self.split && b == self.rows && self.stride == self.rows * self.width && t1 > t0)
-            .then(|| Tensor { buf: self.bufs[0].buf, offset: t0 * self.stride, shape: Shape::new(&[(t1 - t0) * self.rows, self.width]) })
-    }
-    fn zero(&self, be: &mut dyn crate::nn::backend::Backend) {
-        for b in self.bufs {
-            be.fill(b, 0.0);
-        }
-    }
+/// A sequence's element (step s, row r, column col + j) as a block copy's (block s) strides.
+fn seq_strides(q: &Seq, col: usize) -> Strides {
+    Strides { at: col, block: q.stride, row: q.width }
+}
+
+/// The same element in a batch-major [b × t·w] matrix: row r, column s·w + col + j.
+fn rows_strides(t: usize, w: usize, col: usize) -> Strides {
+    Strides { at: col, block: w, row: t * w }
+}
+
+/// A per-step tensor of `t` slots of [rows × width], each 256-byte aligned; `split`: even and odd
+/// steps in two buffers.
+fn new_seq(eng: &mut Engine, t: usize, rows: usize, width: usize, split: bool) -> Result<Seq> {
+    let stride = aligned(rows * width);
+    let bufs = if split {
+        [eng.alloc(&[t.div_ceil(2) * stride])?, eng.alloc(&[(t / 2) * stride])?]
+    } else {
+        [eng.alloc(&[t * stride])?, eng.alloc(&[0])?]
+    };
+    Ok(Seq { bufs, split, stride, rows, width })
 }
 
 /// One layer's activations over the T steps, and the gradients of the backward pass.
@@ -236,9 +206,11 @@ pub struct Recurrent<K: CellKind> {
     /// Layer-0 inputs (embeddings) and their gradients.
     x: Seq,
     dx: Seq,
-    /// Input ids, one aligned slot per step; targets, batch-major (row b·T + t).
+    /// Input ids, one aligned slot per step, then (for passes over all rows) the same ids
+    /// contiguous from `flat_at`, step-major; targets, batch-major (row b·T + t).
     inputs: Ids,
     id_stride: usize,
+    flat_at: usize,
     targets: Ids,
     /// The top layer's output concatenated batch-major: [B × T·W] = [B·T × W] (W = D·H), and its gradient.
     hcat: Tensor,
@@ -255,6 +227,7 @@ pub struct Recurrent<K: CellKind> {
     /// The top layer's output slots, for concatenation: for B rows and for 1 row.
     top_b: Vec<Tensor>,
     top_1: Vec<Tensor>,
+    top: Seq,
     /// Host staging: row weights and the positions evaluation rows score.
     host: RefCell<(Vec<f32>, Vec<u32>)>,
     /// Whether layer 0 may read its input side from the folded table (on; the tests turn it off to
@@ -309,8 +282,13 @@ impl<K: CellKind> Recurrent<K> {
         let be = eng.be.as_mut();
         let emb = eng_param(&eng.layout, &eng.params, EMBEDDING);
         if !folded {
-            for s in 0..t {
-                be.embedding(self.x.at(s, b), emb, self.id_slot(s, b));
+            match self.flat_ids(b, t) {
+                Some((ids, x, _)) => be.embedding(x, emb, ids),
+                None => {
+                    for s in 0..t {
+                        be.embedding(self.x.at(s, b), emb, self.id_slot(s, b));
+                    }
+                }
             }
         }
         for (i, l) in self.layers.iter().enumerate() {
@@ -324,13 +302,17 @@ impl<K: CellKind> Recurrent<K> {
                     be.add_rows(tab, bh); // b_hh adds to the same sum (not the GRU's, inside r ⊙ hh)
                 }
             }
-            let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
             let input_seq = if k == 0 { self.x } else { self.input_of(i, seed.is_some()).0 };
             if let (Some([mask, xd, _]), Some(seed)) = (&l.drop, seed) {
                 be.dropout_mask(mask.bufs[0], self.config.dropout as f32, crate::nn::ops::dropout::hash32(seed ^ (k as u32).wrapping_mul(0x9e37_79b9)));
                 let below = self.output_of(k - 1).0;
-                for s in 0..t {
-                    be.binary(Binary::Mul, xd.at(s, b), below.at(s, b), mask.at(s, b));
+                match (xd.span(0, t, b), below.span(0, t, b), mask.span(0, t, b)) {
+                    (Some(xd), Some(below), Some(mask)) => be.binary(Binary::Mul, xd, below, mask),
+                    _ => {
+                        for s in 0..t {
+                            be.binary(Binary::Mul, xd.at(s, b), below.at(s, b), mask.at(s, b));
+                        }
+                    }
                 }
             }
             // The input side does not depend on the previous step: all steps at once when it can.
@@ -343,60 +325,89 @@ impl<K: CellKind> Recurrent<K> {
                     }
                     _ => false,
                 };
-            for j in 0..t {
-                let s = nth(j, t, rev);
-                let input = input_seq.at(s, b);
-                let h_prev = prev(s, t, rev).map_or(h0, |p| l.h.at(p, b));
-                let pre = l.pre.at(s, b);
-                if let Some(tab) = tab {
-                    // Gathered here, not all steps up front, so the slot is still in cache for the
-                    // matmul and the cell that read it next.
-                    be.embedding(pre, tab, self.id_slot(s, b));
-                }
-                if !input_done {
-                    be.matmul(pre, input, wi, false, true, false); // in·W_ihᵀ: [b × G·H]
+            if !input_done {
+                for s in 0..t {
+                    let pre = l.pre.at(s, b);
+                    be.matmul(pre, input_seq.at(s, b), wi, false, true, false); // in·W_ihᵀ: [b × G·H]
                     be.add_rows(pre, bi);
                 }
-                match &l.hh {
-                    Some(hh) => {
-                        be.matmul(hh.at(s, b), h_prev, wh, false, true, false);
-                        be.add_rows(hh.at(s, b), bh);
-                    }
-                    None => {
-                        be.matmul(pre, h_prev, wh, false, true, true); // += h₋·W_hhᵀ
-                        if tab.is_none() {
-                            be.add_rows(pre, bh);
-                        }
-                    }
-                }
-                match (K::GATES, &l.gates) {
-                    (1, _) => be.activation(self.config.activation, l.h.at(s, b), pre),
-                    (4, Some(g)) => {
-                        let c = l.c.expect("lstm");
-                        let c_prev = prev(s, t, rev).map_or(c0.expect("lstm"), |p| c.at(p, b));
-                        be.lstm_cell(g.at(s, b), c.at(s, b), l.h.at(s, b), pre, c_prev);
-                    }
-                    (_, Some(g)) => be.gru_cell(g.at(s, b), l.h.at(s, b), pre, l.hh.expect("gru").at(s, b), h_prev),
-                    _ => unreachable!(),
-                }
             }
+            // The serial part, step after step (one dispatch on a GPU).
+            be.recurrence(&self.recurrence(l, b, t, [wh, bh], eval, tab.is_some()));
             // Both directions of layer k done: its output [h_fwd; h_bwd].
             if let (true, Some(&(cat, _))) = (rev, self.cat.get(k)) {
                 let fwd = self.layers[i - 1].h;
-                for s in 0..t {
-                    be.concat(cat.at(s, b), &[fwd.at(s, b), l.h.at(s, b)]);
+                if fwd.split || l.h.split {
+                    for s in 0..t {
+                        be.concat(cat.at(s, b), &[fwd.at(s, b), l.h.at(s, b)]);
+                    }
+                } else {
+                    for (d, half) in [fwd, l.h].iter().enumerate() {
+                        be.copy_blocks(cat.slots(t), seq_strides(&cat, d * half.width), half.slots(t), seq_strides(half, 0), [t, b, half.width]);
+                    }
                 }
             }
         }
+    }
+
+    /// Layer entry `l`'s serial part over `t` steps of `b` rows, with its recurrent weights
+    /// [W_hh, b_hh], from the lanes' state or (`eval`) the evaluation one; `folded`: layer 0 gathers
+    /// its input side from the folded table.
+    fn recurrence(&self, l: &Layer, b: usize, t: usize, [w_hh, b_hh]: [Tensor; 2], eval: bool, folded: bool) -> Recurrence {
+        let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
+        let cell = match K::GATES {
+            1 => CellOp::Rnn(self.config.activation),
+            4 => CellOp::Lstm,
+            _ => CellOp::Gru,
+        };
+        let tab = l.tab.filter(|_| folded).map(|(tab, _)| (tab, self.step_ids()));
+        Recurrence {
+            cell,
+            b,
+            t,
+            reverse: l.reverse,
+            w_hh,
+            // A folded table already holds b_hh (but not the GRU's, which r multiplies).
+            b_hh: (tab.is_none() || l.hh.is_some()).then_some(b_hh),
+            pre: l.pre,
+            hh: l.hh,
+            gates: l.gates,
+            c: l.c,
+            h: l.h,
+            h0,
+            c0,
+            gather: tab,
+        }
+    }
+
+    fn recurrence_grads(&self, l: &Layer, dtab: Option<Tensor>) -> RecurrenceGrads {
+        RecurrenceGrads { dpre: l.dpre, dhh: l.dhh, dc: l.dc, dh: l.dh, dh_sink: l.dh_sink, dc_sink: l.dc_sink, scatter: dtab.map(|d| (d, self.step_ids())) }
+    }
+
+    /// The input ids, one slot per step.
+    fn step_ids(&self) -> StepIds {
+        StepIds { ids: self.inputs, stride: self.id_stride }
     }
 
     /// Stages and uploads the input ids of `t` steps, one aligned slot per step: `step(s, ids)`
     /// appends step s's ids, one per row.
     fn upload_inputs(&self, eng: &mut Engine, t: usize, mut step: impl FnMut(usize, &mut Vec<TokenId>)) {
         eng.ids.clear();
+        let mut b = 0;
         for s in 0..t {
             step(s, &mut eng.ids);
+            if s == 0 {
+                b = eng.ids.len();
+            }
             eng.ids.resize((s + 1) * self.id_stride, 0);
+        }
+        // A pass over all rows: the same ids again, contiguous, so that layer 0's gather and its
+        // scatter are one op each (`flat_ids`).
+        if b == self.x.rows {
+            eng.ids.resize(self.flat_at, 0);
+            for s in 0..t {
+                eng.ids.extend_from_within(s * self.id_stride..s * self.id_stride + b);
+            }
         }
         eng.upload_ids(self.inputs);
     }
@@ -412,6 +423,13 @@ impl<K: CellKind> Recurrent<K> {
         }
     }
 
+    /// All `t` steps' ids of a pass over all `b` rows, contiguous, when layer 0's input is one
+    /// matrix [t·b × E] too (`upload_inputs` stores them so).
+    fn flat_ids(&self, b: usize, t: usize) -> Option<(Ids, Tensor, Tensor)> {
+        let (x, dx) = (self.x.span(0, t, b)?, self.dx.span(0, t, b)?);
+        (b == self.x.rows).then_some((Ids { buf: self.inputs.buf, offset: self.flat_at, len: b * t }, x, dx))
+    }
+
     fn id_slot(&self, s: usize, b: usize) -> Ids {
         Ids { buf: self.inputs.buf, offset: s * self.id_stride, len: b }
     }
@@ -422,10 +440,14 @@ impl<K: CellKind> Recurrent<K> {
         let rows = b * t;
         let (u, b2) = (eng_param(&eng.layout, &eng.params, OUTPUT_W), eng_param(&eng.layout, &eng.params, OUTPUT_B));
         let be = eng.be.as_mut();
-        let parts = if b == self.layers[0].h.rows { &self.top_b[..t] } else { &self.top_1[..t] };
         let w = self.out_width();
         let hcat = Tensor { shape: Shape::new(&[b, t * w]), ..self.hcat };
-        be.concat(hcat, parts);
+        if self.top.split {
+            let parts = if b == self.layers[0].h.rows { &self.top_b[..t] } else { &self.top_1[..t] };
+            be.concat(hcat, parts);
+        } else {
+            be.copy_blocks(hcat, rows_strides(t, w, 0), self.top.slots(t), seq_strides(&self.top, 0), [t, b, w]);
+        }
         let hcat = hcat.reshape(&[rows, w]);
         let r = |x: Tensor| x.first_rows(rows);
         be.matmul(r(self.logits), hcat, u, false, true, false); // [b·t × V]
@@ -461,7 +483,7 @@ impl<K: CellKind> Recurrent<K> {
         let g = |name: &str| eng_param(&eng.layout, &eng.grads, name);
         let (u, gu, gb2, emb, gemb) = (p(OUTPUT_W), g(OUTPUT_W), g(OUTPUT_B), p(EMBEDDING), g(EMBEDDING));
         let folded = self.folds(b, t);
-        let names: Vec<[Tensor; 6]> = self.layers.iter().map(|l| (l.depth, l.reverse)).map(|(k, r)| [p(&w_ih(k, r)), p(&w_hh(k, r)), g(&w_ih(k, r)), g(&w_hh(k, r)), g(&b_ih(k, r)), g(&b_hh(k, r))]).collect();
+        let names: Vec<[Tensor; 7]> = self.layers.iter().map(|l| (l.depth, l.reverse)).map(|(k, r)| [p(&w_ih(k, r)), p(&w_hh(k, r)), g(&w_ih(k, r)), g(&w_hh(k, r)), g(&b_ih(k, r)), g(&b_hh(k, r)), p(&b_hh(k, r))]).collect();
         let be = eng.be.as_mut();
         let r = |x: Tensor| x.first_rows(rows);
         for l in &self.layers {
@@ -495,52 +517,37 @@ impl<K: CellKind> Recurrent<K> {
         let dhcat = dhcat.reshape(&[b, t * w]);
         // Each direction of the top layer takes its H columns of [dh_fwd; dh_bwd].
         for (d, top) in self.layers[self.layers.len() - dirs..].iter().enumerate() {
-            for s in 0..t {
-                be.slice(top.dh.at(s, b), dhcat, s * w + d * h);
+            if top.dh.split {
+                for s in 0..t {
+                    be.slice(top.dh.at(s, b), dhcat, s * w + d * h);
+                }
+            } else {
+                be.copy_blocks(top.dh.slots(t), seq_strides(&top.dh, 0), dhcat, rows_strides(t, w, d * h), [t, b, h]);
             }
         }
         // Through time, layer by layer from the top, each direction against its reading order.
         for (i, l) in self.layers.iter().enumerate().rev() {
             let (k, rev) = (l.depth, l.reverse);
-            let [wi, wh, gwi, gwh, gbi, gbh] = names[i];
+            let [wi, wh, gwi, gwh, gbi, gbh, bh] = names[i];
             let (input_seq, dinput_seq) = if k == 0 { (self.x, self.dx) } else { self.input_of(i, dropped) };
             let batched = [input_seq, dinput_seq, l.pre, l.dpre].iter().all(|q| q.span(0, t, b).is_some())
                 && l.dhh.is_none_or(|d| d.span(0, t, b).is_some());
-            let (h0, c0) = if eval { (l.eh0, l.ec0) } else { (l.h0, l.c0) };
+            let h0 = if eval { l.eh0 } else { l.h0 };
             let dtab = l.tab.filter(|_| folded).map(|(_, dtab)| dtab);
             if let Some(dtab) = dtab {
                 be.fill(dtab, 0.0);
             }
-            for j in (0..t).rev() {
-                let s = nth(j, t, rev);
-                let (input, dinput) = (input_seq.at(s, b), dinput_seq.at(s, b));
-                let h_prev = prev(s, t, rev).map_or(h0.first_rows(b), |q| l.h.at(q, b));
-                let dh_prev = prev(s, t, rev).map_or(l.dh_sink.first_rows(b), |q| l.dh.at(q, b));
-                let (dpre, pre) = (l.dpre.at(s, b), l.pre.at(s, b));
-                match K::GATES {
-                    // The activation's backward writes dpre whole; the cells' accumulate into zeros.
-                    1 => be.activation_backward(self.config.activation, dpre, pre, l.h.at(s, b), l.dh.at(s, b), false),
-                    4 => {
-                        be.fill(dpre, 0.0);
-                        let (c, dc) = (l.c.expect("lstm"), l.dc.expect("lstm"));
-                        let c_prev = prev(s, t, rev).map_or(c0.expect("lstm").first_rows(b), |q| c.at(q, b));
-                        let dc_prev = prev(s, t, rev).map_or(l.dc_sink.expect("lstm").first_rows(b), |q| dc.at(q, b));
-                        be.lstm_cell_backward(dpre, dc_prev, l.gates.expect("lstm").at(s, b), c.at(s, b), c_prev, l.dh.at(s, b), dc.at(s, b));
-                    }
-                    _ => {
-                        be.fill(dpre, 0.0);
-                        be.gru_cell_backward(dpre, l.dhh.expect("gru").at(s, b), dh_prev, l.gates.expect("gru").at(s, b), l.hh.expect("gru").at(s, b), h_prev, l.dh.at(s, b));
-                    }
-                }
-                if let Some(dtab) = dtab {
-                    // Folded: the rows of each token summed (dTAB[v] = Σ_{t: w_t = v} dPRE_t) while dpre is hot.
-                    be.embedding_backward(dtab, dpre, self.id_slot(s, b));
-                }
-                // The recurrence: the previous state's gradient, needed by the next (earlier) step.
-                let dhh = l.dhh.map_or(dpre, |d| d.at(s, b));
-                be.matmul(dh_prev, dhh, wh, false, false, true);
-                if !batched {
-                    // The input side: W_ih, b_ih and the layer's input; the recurrent weights.
+            // The serial part, against the reading order (one dispatch on a GPU).
+            let fwd = self.recurrence(l, b, t, [wh, bh], eval, dtab.is_some());
+            be.recurrence_backward(&fwd, &self.recurrence_grads(l, dtab));
+            if !batched {
+                // Step by step, in the same order: the input side (W_ih, b_ih, the layer's input)
+                // and the recurrent weights.
+                for j in (0..t).rev() {
+                    let s = nth(j, t, rev);
+                    let (input, dinput, dpre) = (input_seq.at(s, b), dinput_seq.at(s, b), l.dpre.at(s, b));
+                    let h_prev = prev(s, t, rev).map_or(h0.first_rows(b), |q| l.h.at(q, b));
+                    let dhh = l.dhh.map_or(dpre, |d| d.at(s, b));
                     if dtab.is_none() {
                         be.matmul(gwi, dpre, input, true, false, true);
                         be.sum_rows(gbi, dpre, true);
@@ -585,23 +592,38 @@ impl<K: CellKind> Recurrent<K> {
                 // Through the dropout: the layer below's output gradient is still zero here, so the
                 // product is its value.
                 if let (Some([mask, _, dxd]), true) = (&l.drop, dropped) {
-                    for s in 0..t {
-                        be.binary(Binary::Mul, dbelow.at(s, b), dxd.at(s, b), mask.at(s, b));
+                    match (dbelow.span(0, t, b), dxd.span(0, t, b), mask.span(0, t, b)) {
+                        (Some(dbelow), Some(dxd), Some(mask)) => be.binary(Binary::Mul, dbelow, dxd, mask),
+                        _ => {
+                            for s in 0..t {
+                                be.binary(Binary::Mul, dbelow.at(s, b), dxd.at(s, b), mask.at(s, b));
+                            }
+                        }
                     }
                 }
                 // Bidirectional: [dh_fwd; dh_bwd] to each direction of the layer below.
                 if self.config.bidirectional {
                     for d in 0..2 {
-                        for s in 0..t {
-                            be.slice(self.layers[(k - 1) * 2 + d].dh.at(s, b), dbelow.at(s, b), d * h);
+                        let dh = self.layers[(k - 1) * 2 + d].dh;
+                        if dh.split {
+                            for s in 0..t {
+                                be.slice(dh.at(s, b), dbelow.at(s, b), d * h);
+                            }
+                        } else {
+                            be.copy_blocks(dh.slots(t), seq_strides(&dh, 0), dbelow.slots(t), seq_strides(&dbelow, d * h), [t, b, h]);
                         }
                     }
                 }
             }
         }
         if !folded {
-            for s in 0..t {
-                be.embedding_backward(gemb, self.dx.at(s, b), self.id_slot(s, b));
+            match self.flat_ids(b, t) {
+                Some((ids, _, dx)) => be.embedding_backward(gemb, dx, ids),
+                None => {
+                    for s in 0..t {
+                        be.embedding_backward(gemb, self.dx.at(s, b), self.id_slot(s, b));
+                    }
+                }
             }
         }
     }
@@ -704,7 +726,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
 
     fn activation_bytes(c: &RecurrentConfig, v: usize) -> u64 {
         let (b, t, h, e, g) = (c.train.batch, c.bptt, c.hidden, c.embed, K::GATES);
-        let seq = |w: usize| Seq::floats(t, b, w) as u64;
+        let seq = |w: usize| seq_floats(t, b, w) as u64;
         let gated = K::GATES > 1;
         let per_layer = 2 * seq(g * h) // pre, dpre
             + if K::GATES == 3 { 2 * seq(g * h) } else { 0 } // hh, dhh
@@ -715,7 +737,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         let rows = (b * t) as u64;
         let (d, w) = if c.bidirectional { (2, 2 * h) } else { (1, h) };
         let shared = 2 * seq(e) + 2 * rows * w as u64 + 4 * rows * v as u64 + 3 * rows + v as u64;
-        let ids = (t * aligned(b)) as u64 + rows;
+        let ids = (t * aligned(b)) as u64 + 2 * rows; // inputs per step and contiguous, targets
         let dropout = if c.dropout > 0.0 { (c.layers as u64 - 1) * 3 * seq(w) } else { 0 };
         let cat = if c.bidirectional { c.layers as u64 * 2 * seq(w) } else { 0 };
         let folded = if v <= b * t { d as u64 * 2 * (v * g * h) as u64 } else { 0 }; // tab, dtab
@@ -728,24 +750,27 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         let (lstm, gru) = (K::GATES == 4, K::GATES == 3);
         let dirs = if config.bidirectional { 2 } else { 1 };
         let w = dirs * h;
+        // A backend that runs a layer's steps in one dispatch needs each sequence in one buffer
+        // (its kernel reads and writes it), and gathers no folded table (see `folds`).
+        let fused = eng.be.fuses_recurrence();
         let mut layers = Vec::with_capacity(dirs * config.layers);
         for (k, reverse) in (0..config.layers).flat_map(|k| [(k, false), (k, true)].into_iter().take(dirs)) {
-            // Split (even/odd buffers) where a step reads the step before in the same tensor: the
-            // LSTM's c and dc, the GRU's h and dh.
-            let opt = |eng: &mut Engine, on: bool, w: usize, split: bool| -> Result<Option<Seq>> { if on { Seq::new(eng, t, b, w, split).map(Some) } else { Ok(None) } };
+            // Split (even/odd buffers) where a per-step op reads the step before in the same
+            // tensor: the LSTM's c and dc, the GRU's h and dh.
+            let opt = |eng: &mut Engine, on: bool, w: usize, split: bool| -> Result<Option<Seq>> { if on { new_seq(eng, t, b, w, split).map(Some) } else { Ok(None) } };
             let opt_t = |eng: &mut Engine, on: bool, dims: &[usize]| -> Result<Option<Tensor>> { if on { eng.alloc(dims).map(Some) } else { Ok(None) } };
             layers.push(Layer {
                 depth: k,
                 reverse,
-                pre: Seq::new(eng, t, b, gh, false)?,
+                pre: new_seq(eng, t, b, gh, false)?,
                 hh: opt(eng, gru, gh, false)?,
                 gates: opt(eng, lstm || gru, gh, false)?,
-                c: opt(eng, lstm, h, true)?,
-                h: Seq::new(eng, t, b, h, gru)?,
-                dpre: Seq::new(eng, t, b, gh, false)?,
+                c: opt(eng, lstm, h, !fused)?,
+                h: new_seq(eng, t, b, h, gru && !fused)?,
+                dpre: new_seq(eng, t, b, gh, false)?,
                 dhh: opt(eng, gru, gh, false)?,
-                dc: opt(eng, lstm, h, true)?,
-                dh: Seq::new(eng, t, b, h, gru)?,
+                dc: opt(eng, lstm, h, !fused)?,
+                dh: new_seq(eng, t, b, h, gru && !fused)?,
                 h0: eng.alloc(&[b, h])?,
                 c0: opt_t(eng, lstm, &[b, h])?,
                 eh0: eng.alloc(&[1, h])?,
@@ -753,11 +778,11 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
                 dh_sink: eng.alloc(&[b, h])?,
                 dc_sink: opt_t(eng, lstm, &[b, h])?,
                 drop: if k > 0 && !reverse && config.dropout > 0.0 {
-                    Some([Seq::new(eng, t, b, w, false)?, Seq::new(eng, t, b, w, false)?, Seq::new(eng, t, b, w, false)?])
+                    Some([new_seq(eng, t, b, w, false)?, new_seq(eng, t, b, w, false)?, new_seq(eng, t, b, w, false)?])
                 } else {
                     None
                 },
-                tab: if k == 0 && v <= b * t { Some((eng.alloc(&[v, gh])?, eng.alloc(&[v, gh])?)) } else { None },
+                tab: if k == 0 && v <= b * t && !fused { Some((eng.alloc(&[v, gh])?, eng.alloc(&[v, gh])?)) } else { None },
             });
         }
         let rows = b * t;
@@ -765,16 +790,17 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
         let mut cat = Vec::new();
         if config.bidirectional {
             for _ in 0..config.layers {
-                cat.push((Seq::new(eng, t, b, w, false)?, Seq::new(eng, t, b, w, false)?));
+                cat.push((new_seq(eng, t, b, w, false)?, new_seq(eng, t, b, w, false)?));
             }
         }
         let top = cat.last().map_or(layers.last().expect("a layer").h, |c: &(Seq, Seq)| c.0);
         let mask = eng.unpredictable_mask(vocab)?;
         let model = Recurrent {
-            x: Seq::new(eng, t, b, e, false)?,
-            dx: Seq::new(eng, t, b, e, false)?,
-            inputs: eng.alloc_ids(t * id_stride),
+            x: new_seq(eng, t, b, e, false)?,
+            dx: new_seq(eng, t, b, e, false)?,
+            inputs: eng.alloc_ids(t * id_stride + rows),
             id_stride,
+            flat_at: t * id_stride,
             targets: eng.alloc_ids(rows),
             hcat: eng.alloc(&[rows * w])?,
             dhcat: eng.alloc(&[rows * w])?,
@@ -788,6 +814,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
             mask,
             top_b: (0..t).map(|s| top.at(s, b)).collect(),
             top_1: (0..t).map(|s| top.at(s, 1)).collect(),
+            top,
             host: RefCell::new((Vec::with_capacity(rows), Vec::with_capacity(t))),
             fold: Cell::new(true),
             layers,
@@ -795,7 +822,7 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
             config,
             _cell: PhantomData,
         };
-        eng.ids.reserve(t * id_stride + rows);
+        eng.ids.reserve(t * id_stride + 2 * rows);
         Ok(model)
     }
 

@@ -25,7 +25,7 @@ macro_rules! kernels {
 
 kernels! {
     Fill => ("memory.wgsl", "fill", 1, 0),
-    Copy2d => ("memory.wgsl", "copy2d", 1, 1),
+    Copy => ("memory.wgsl", "copy_blocks", 1, 1),
     Transpose => ("memory.wgsl", "transpose", 1, 1),
     Matmul => ("matmul.wgsl", "matmul", 1, 2),
     Binary => ("elementwise.wgsl", "binary", 1, 2),
@@ -51,6 +51,12 @@ kernels! {
     LstmBack => ("recurrent.wgsl", "lstm_cell_backward", 2, 5),
     Gru => ("recurrent.wgsl", "gru_cell", 2, 3),
     GruBack => ("recurrent.wgsl", "gru_cell_backward", 3, 4),
+    RnnSeq => ("recurrence.wgsl", "rnn_sequence", 2, 3),
+    LstmSeq => ("recurrence.wgsl", "lstm_sequence", 4, 4),
+    GruSeq => ("recurrence.wgsl", "gru_sequence", 3, 4),
+    RnnSeqBack => ("recurrence.wgsl", "rnn_sequence_backward", 2, 2),
+    LstmSeqBack => ("recurrence.wgsl", "lstm_sequence_backward", 3, 4),
+    GruSeqBack => ("recurrence.wgsl", "gru_sequence_backward", 3, 5),
     Attention => ("attention.wgsl", "attention", 2, 3),
     AttentionBackQ => ("attention.wgsl", "attention_backward_q", 1, 6),
     AttentionBackKv => ("attention.wgsl", "attention_backward_kv", 1, 6),

@@ -25,7 +25,8 @@ mod kernels;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
-use super::{Backend, SgdStep};
+use super::recurrence::{self, Cell as CellOp, Recurrence, RecurrenceGrads, Seq};
+use super::{Backend, SgdStep, Strides};
 use crate::nn::kernels::AdamStep;
 use crate::nn::ops::{activation::Activation, attention::AttnSpec, attention::Pattern, elementwise::Binary};
 use crate::nn::tensor::{BufferId, Ids, Tensor};
@@ -91,6 +92,33 @@ fn grid(n: usize, per: u32) -> (u32, u32, u32) {
     }
 }
 
+/// The parameters of a fused recurrence kernel (`shaders/recurrence.wgsl`), `None` for an empty
+/// pass. Its sequences are addressed with two strides: one for the G·H-wide ones, one for the H-wide.
+/// Batch rows per workgroup of the fused recurrence kernels (`ROWS` in recurrence.wgsl).
+const SEQ_ROWS: usize = 4;
+
+fn sequence_words(r: &Recurrence, g: Option<&RecurrenceGrads>) -> Option<Words> {
+    if r.b == 0 || r.t == 0 {
+        return None;
+    }
+    assert!(r.b.div_ceil(SEQ_ROWS) <= 65_535, "recurrence: {} rows is over one dispatch's workgroups", r.b);
+    let (hd, gh) = (r.h.width, r.cell.gates() * r.h.width);
+    assert_eq!(r.w_hh.shape.dims(), &[gh, hd], "recurrence: W_hh");
+    let wide: Vec<Seq> = [Some(r.pre), r.hh, r.gates, g.map(|g| g.dpre), g.and_then(|g| g.dhh)].into_iter().flatten().collect();
+    let narrow: Vec<Seq> = [Some(r.h), r.c, g.map(|g| g.dh), g.and_then(|g| g.dc)].into_iter().flatten().collect();
+    for (seqs, width) in [(&wide, gh), (&narrow, hd)] {
+        for q in seqs {
+            assert!(q.width == width && q.stride == seqs[0].stride && q.rows >= r.b, "recurrence: sequences of one width share a layout");
+        }
+    }
+    let act = match r.cell {
+        CellOp::Rnn(Activation::Tanh) | CellOp::Lstm | CellOp::Gru => 0,
+        CellOp::Rnn(Activation::Sigmoid) => 1,
+        CellOp::Rnn(a) => panic!("recurrence: the RNN's σ is tanh or sigmoid, not {}", a.name()),
+    };
+    Some(words().u(r.b).u(r.t).u(hd).u(r.reverse as usize).u(wide[0].stride).u(narrow[0].stride).u(act).u(r.b_hh.is_some() as usize))
+}
+
 struct Pipelines {
     layouts: FxHashMap<(u32, u32), wgpu::BindGroupLayout>,
     pipes: FxHashMap<K, wgpu::ComputePipeline>,
@@ -117,6 +145,7 @@ pub struct Gpu {
     sync_reads: bool,
     reads: Rc<Cell<(u64, u64)>>,
     submits: Rc<Cell<u64>>,
+    dispatches: Rc<Cell<u64>>,
 }
 
 impl Gpu {
@@ -139,6 +168,7 @@ impl Gpu {
             sync_reads: !cfg!(target_arch = "wasm32"),
             reads: Rc::default(),
             submits: Rc::default(),
+            dispatches: Rc::default(),
         }
     }
 
@@ -173,6 +203,11 @@ impl Gpu {
     /// Command buffers submitted so far.
     pub fn submit_count(&self) -> Rc<Cell<u64>> {
         self.submits.clone()
+    }
+
+    /// Compute dispatches recorded so far: what makes a small model's step GPU-bound or not.
+    pub fn dispatch_count(&self) -> Rc<Cell<u64>> {
+        self.dispatches.clone()
     }
 
     fn new_buffer(&mut self, bytes: u64, label: &str) -> wgpu::Buffer {
@@ -315,6 +350,7 @@ impl Gpu {
         pass.set_pipeline(&pipe);
         pass.set_bind_group(0, group, &[offset]);
         pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+        self.dispatches.set(self.dispatches.get() + 1);
     }
 
     /// Submits what is recorded: the arenas' host data first (`queue.write_buffer`), then the commands.
@@ -776,6 +812,50 @@ impl Backend for Gpu {
         self.run(K::GruBack, &b[..3], &b[3..], words().u(dh.len()).u(hd), grid(dh.len(), WG));
     }
 
+    fn fuses_recurrence(&self) -> bool {
+        true
+    }
+    fn recurrence(&mut self, r: &Recurrence) {
+        if !r.fusable(None) {
+            return recurrence::forward_steps(self, r);
+        }
+        let Some(p) = sequence_words(r, None) else { return };
+        let (pre, h, w, h0) = (self.bind(r.pre.slots(r.t)), self.bind(r.h.slots(r.t)), self.bind(r.w_hh), self.bind(r.h0));
+        let bias = r.b_hh.map_or(Gpu::NONE, |t| self.bind(t));
+        let groups = (r.b.div_ceil(SEQ_ROWS) as u32, 1, 1);
+        match r.cell {
+            CellOp::Rnn(_) => self.run(K::RnnSeq, &[pre, h], &[w, bias, h0], p, groups),
+            CellOp::Lstm => {
+                let (gates, c, c0) = (self.bind(r.gates.expect("lstm: gates").slots(r.t)), self.bind(r.c.expect("lstm: c").slots(r.t)), self.bind(r.c0.expect("lstm: c0")));
+                self.run(K::LstmSeq, &[pre, gates, c, h], &[w, bias, h0, c0], p, groups)
+            }
+            CellOp::Gru => {
+                let (hh, gates) = (self.bind(r.hh.expect("gru: hh").slots(r.t)), self.bind(r.gates.expect("gru: gates").slots(r.t)));
+                self.run(K::GruSeq, &[hh, gates, h], &[pre, w, bias, h0], p, groups)
+            }
+        }
+    }
+    fn recurrence_backward(&mut self, r: &Recurrence, g: &RecurrenceGrads) {
+        if !r.fusable(Some(g)) {
+            return recurrence::backward_steps(self, r, g);
+        }
+        let Some(p) = sequence_words(r, Some(g)) else { return };
+        let t = r.t;
+        let (dpre, dh, h, w) = (self.bind(g.dpre.slots(t)), self.bind(g.dh.slots(t)), self.bind(r.h.slots(t)), self.bind(r.w_hh));
+        let groups = (r.b.div_ceil(SEQ_ROWS) as u32, 1, 1);
+        match r.cell {
+            CellOp::Rnn(_) => self.run(K::RnnSeqBack, &[dpre, dh], &[h, w], p, groups),
+            CellOp::Lstm => {
+                let (dc, gates, c, c0) = (self.bind(g.dc.expect("lstm: dc").slots(t)), self.bind(r.gates.expect("lstm: gates").slots(t)), self.bind(r.c.expect("lstm: c").slots(t)), self.bind(r.c0.expect("lstm: c0")));
+                self.run(K::LstmSeqBack, &[dpre, dh, dc], &[gates, c, c0, w], p, groups)
+            }
+            CellOp::Gru => {
+                let (dhh, gates, hh, h0) = (self.bind(g.dhh.expect("gru: dhh").slots(t)), self.bind(r.gates.expect("gru: gates").slots(t)), self.bind(r.hh.expect("gru: hh").slots(t)), self.bind(r.h0));
+                self.run(K::GruSeqBack, &[dpre, dhh, dh], &[gates, hh, h, h0, w], p, groups)
+            }
+        }
+    }
+
     fn attention(&mut self, out: Tensor, probs: Tensor, qkv: Tensor, rel: Option<[Tensor; 2]>, spec: &AttnSpec) {
         let (b, tq, c) = attn_dims(out, qkv);
         let tk = qkv.shape.rows() / b;
@@ -899,6 +979,17 @@ impl Backend for Gpu {
         let v = dtable.shape.rows();
         self.run(K::EmbeddingBack, &[g], &[db, i], words().u(v).u(d).u(ids.len), grid(v, 1));
     }
+    fn copy_blocks(&mut self, dst: Tensor, d: Strides, src: Tensor, s: Strides, dims: [usize; 3]) {
+        let [blocks, rows, len] = dims;
+        let n = blocks * rows * len;
+        if n == 0 {
+            return;
+        }
+        assert!(d.end(dims) <= dst.len() && s.end(dims) <= src.len(), "copy_blocks: out of range");
+        let (db, sb) = (self.bind(dst), self.bind(src));
+        let p = words().u(n).u(len).u(rows).u(d.at).u(d.row).u(d.block).u(s.at).u(s.row).u(s.block);
+        self.run(K::Copy, &[db], &[sb], p, grid(n, WG));
+    }
     fn concat(&mut self, out: Tensor, parts: &[Tensor]) {
         let (outer, total) = (out.shape.rows(), out.shape.last());
         if outer == 0 {
@@ -989,11 +1080,7 @@ impl Gpu {
     /// dst[r·ds + d0 + j] = src[r·ss + s0 + j] for r < rows, j < cols: concat, slice and copy_rows.
     #[allow(clippy::too_many_arguments)]
     fn copy2d(&mut self, dst: Tensor, d0: usize, ds: usize, src: Tensor, s0: usize, ss: usize, rows: usize, cols: usize) {
-        if rows * cols == 0 {
-            return;
-        }
-        let (d, s) = (self.bind(dst), self.bind(src));
-        self.run(K::Copy2d, &[d], &[s], words().u(rows * cols).u(cols).u(d0).u(ds).u(s0).u(ss), grid(rows * cols, WG));
+        self.copy_blocks(dst, Strides { at: d0, block: 0, row: ds }, src, Strides { at: s0, block: 0, row: ss }, [1, rows, cols]);
     }
 
     #[cfg(not(target_arch = "wasm32"))]

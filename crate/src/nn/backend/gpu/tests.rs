@@ -214,6 +214,77 @@ fn recurrent_cells_match_the_cpu() {
     p.check("gru_cell_backward", &[dih, dhh, dhp], 1e-5);
 }
 
+/// One layer's pass through time: the GPU's fused kernel (a workgroup per row, a barrier per
+/// step) against the CPU's loop over the per-step ops, forward and backward, both reading orders,
+/// with and without b_hh, widths past the workgroup's 128 threads, fewer rows than allocated, and
+/// rows past a workgroup's four.
+#[test]
+fn fused_recurrence_matches_the_cpu_loop() {
+    use crate::nn::backend::recurrence::{Cell as CellOp, Recurrence, RecurrenceGrads, Seq};
+    let Some(mut p) = Pair::new(12) else { return };
+    let seq = |p: &mut Pair, t: usize, rows: usize, width: usize, zero: bool| {
+        let stride = crate::nn::params::aligned(rows * width);
+        let buf = if zero { p.with(&[t * stride], &vec![0.0; t * stride]) } else { p.rand(&[t * stride]) };
+        Seq { bufs: [buf, buf], split: false, stride, rows, width }
+    };
+    let cells = [CellOp::Rnn(Activation::Tanh), CellOp::Rnn(Activation::Sigmoid), CellOp::Lstm, CellOp::Gru];
+    for (cell, (b, rows, t, h), reverse, bias) in [
+        (0, (3, 3, 5, 7), false, true),
+        (1, (2, 4, 4, 9), true, true),
+        (2, (3, 3, 5, 7), false, true),
+        (2, (2, 4, 6, 130), true, false),
+        (3, (3, 3, 5, 7), false, true),
+        (3, (2, 4, 3, 130), true, true),
+        (0, (1, 1, 1, 200), false, false),
+        // More rows than a workgroup's 4, the last workgroup part-full.
+        (2, (6, 7, 3, 33), false, true),
+        (3, (5, 5, 4, 20), true, true),
+        (1, (9, 9, 2, 5), false, true),
+    ] {
+        let cell = cells[cell];
+        let g = cell.gates();
+        // Small weights, so that 130-wide sums keep the gates off saturation.
+        let w_data: Vec<f32> = (0..g * h * h).map(|_| 0.3 * p.rng.normal() as f32 / (h as f32).sqrt()).collect();
+        let w_hh = p.with(&[g * h, h], &w_data);
+        let b_hh = p.rand(&[g * h]);
+        let (h0, c0) = (p.rand(&[rows, h]), p.rand(&[rows, h]));
+        let lstm = cell == CellOp::Lstm;
+        let gru = cell == CellOp::Gru;
+        let r = Recurrence {
+            cell,
+            b,
+            t,
+            reverse,
+            w_hh,
+            b_hh: (bias || gru).then_some(b_hh),
+            pre: seq(&mut p, t, rows, g * h, false),
+            hh: gru.then(|| seq(&mut p, t, rows, g * h, true)),
+            gates: (lstm || gru).then(|| seq(&mut p, t, rows, g * h, true)),
+            c: lstm.then(|| seq(&mut p, t, rows, h, true)),
+            h: seq(&mut p, t, rows, h, true),
+            h0,
+            c0: lstm.then_some(c0),
+            gather: None,
+        };
+        let what = format!("{cell:?} b={b} of {rows} T={t} H={h} reverse={reverse} bias={bias}");
+        p.both(|be| be.recurrence(&r));
+        let outs: Vec<Tensor> = [Some(r.pre), r.hh, r.gates, r.c, Some(r.h)].into_iter().flatten().map(|q| q.slots(t)).collect();
+        p.check(&format!("{what}: forward"), &outs, 2e-5);
+        let grads = RecurrenceGrads {
+            dpre: seq(&mut p, t, rows, g * h, true),
+            dhh: gru.then(|| seq(&mut p, t, rows, g * h, true)),
+            dc: lstm.then(|| seq(&mut p, t, rows, h, true)),
+            dh: seq(&mut p, t, rows, h, false),
+            dh_sink: p.rand(&[rows, h]),
+            dc_sink: lstm.then(|| p.rand(&[rows, h])),
+            scatter: None,
+        };
+        p.both(|be| be.recurrence_backward(&r, &grads));
+        let outs: Vec<Tensor> = [Some(grads.dpre), grads.dhh, grads.dc, Some(grads.dh)].into_iter().flatten().map(|q| q.slots(t)).collect();
+        p.check(&format!("{what}: backward"), &outs, 1e-4);
+    }
+}
+
 #[test]
 fn layout_ops_match_the_cpu() {
     let Some(mut p) = Pair::new(6) else { return };
@@ -226,6 +297,12 @@ fn layout_ops_match_the_cpu() {
     let dst = p.rand(&[6, 7]);
     p.both(|be| be.copy_rows(dst, 2, out, 1, 3));
     p.check("concat, slice, transpose, copy_rows", &[out, s, t, dst], 0.0);
+    // Per-step slots [T × stride] (3 rows of 5, stride 17) to a batch-major [3 × T·5] matrix and back.
+    let (slots, rows, back) = (p.rand(&[4 * 17]), p.rand(&[3, 4 * 5 + 2]), p.rand(&[4 * 17]));
+    let (seq, mat) = (Strides { at: 1, block: 17, row: 5 }, Strides { at: 2, block: 5, row: 22 });
+    p.both(|be| be.copy_blocks(rows, mat, slots, seq, [4, 3, 5]));
+    p.both(|be| be.copy_blocks(back, seq, rows, mat, [4, 3, 5]));
+    p.check("copy_blocks", &[rows, back], 0.0);
     let table = p.rand(&[11, 6]);
     let ids = p.ids(&[3, 0, 10, 3, 3, 7, 0]);
     let (e, de, dt) = (p.rand(&[7, 6]), p.rand(&[7, 6]), p.rand(&[11, 6]));

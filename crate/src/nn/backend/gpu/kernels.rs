@@ -28,6 +28,8 @@ kernels! {
     Copy => ("memory.wgsl", "copy_blocks", 1, 1),
     Transpose => ("memory.wgsl", "transpose", 1, 1),
     Matmul => ("matmul.wgsl", "matmul", 1, 2),
+    MatmulVec4 => ("matmul.wgsl", "matmul_vec4", 1, 2),
+    SplitKReduce => ("matmul.wgsl", "splitk_reduce", 1, 1),
     Binary => ("elementwise.wgsl", "binary", 1, 2),
     BinaryGrad => ("elementwise.wgsl", "binary_grad", 1, 2),
     AddRows => ("elementwise.wgsl", "add_rows", 1, 1),

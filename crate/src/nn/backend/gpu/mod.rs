@@ -94,6 +94,16 @@ fn grid(n: usize, per: u32) -> (u32, u32, u32) {
 
 /// The parameters of a fused recurrence kernel (`shaders/recurrence.wgsl`), `None` for an empty
 /// pass. Its sequences are addressed with two strides: one for the G·H-wide ones, one for the H-wide.
+/// How many K slices a product of `tiles` 64×64 output tiles gets: enough for about 32 workgroups
+/// when the output is a few tiles and K is long (each slice at least 256 deep), none otherwise; the
+/// scratch of partial products stays under 16 Mi floats.
+fn split_k(tiles: usize, mn: usize, k: usize) -> usize {
+    if tiles >= 16 || k < 512 {
+        return 1;
+    }
+    (32 / tiles).min(k / 256).min(16).min((16 << 20) / mn.max(1)).max(1)
+}
+
 /// Batch rows per workgroup of the fused recurrence kernels (`ROWS` in recurrence.wgsl).
 const SEQ_ROWS: usize = 4;
 
@@ -146,7 +156,12 @@ pub struct Gpu {
     reads: Rc<Cell<(u64, u64)>>,
     submits: Rc<Cell<u64>>,
     dispatches: Rc<Cell<u64>>,
+    /// Split-K's partial products (see `scratch`).
+    scratch: Option<wgpu::Buffer>,
 }
+
+/// The binding index of the backend's scratch buffer (u32::MAX: the dummy, − 1: RoPE's table).
+const SCRATCH: u32 = u32::MAX - 2;
 
 impl Gpu {
     pub fn new(ctx: Rc<GpuContext>) -> Gpu {
@@ -169,6 +184,7 @@ impl Gpu {
             reads: Rc::default(),
             submits: Rc::default(),
             dispatches: Rc::default(),
+            scratch: None,
         }
     }
 
@@ -205,6 +221,19 @@ impl Gpu {
         self.submits.clone()
     }
 
+    /// A binding of `floats` floats of the backend's own scratch (split-K's partial products), grown
+    /// when a product needs more: a model's first step sizes it, so later steps make none.
+    fn scratch(&mut self, floats: usize) -> Bind {
+        let bytes = (floats as u64 * 4).max(4);
+        if self.scratch.as_ref().is_none_or(|s| s.size() < bytes) {
+            self.flush(); // recorded dispatches may still bind the old one
+            let buf = self.new_buffer(bytes, "scratch");
+            self.scratch = Some(buf);
+            self.groups.retain(|(_, key), _| key.iter().all(|b| b.buf != SCRATCH));
+        }
+        Bind { buf: SCRATCH, ids: false, offset: 0, size: bytes }
+    }
+
     /// Compute dispatches recorded so far: what makes a small model's step GPU-bound or not.
     pub fn dispatch_count(&self) -> Rc<Cell<u64>> {
         self.dispatches.clone()
@@ -239,6 +268,8 @@ impl Gpu {
     fn buffer(&self, b: &Bind) -> &wgpu::Buffer {
         if b.buf == u32::MAX {
             &self.dummy
+        } else if b.buf == SCRATCH {
+            self.scratch.as_ref().expect("a scratch buffer")
         } else if b.buf == u32::MAX - 1 {
             &self.rope.as_ref().expect("a RoPE table").2
         } else if b.ids {
@@ -632,9 +663,24 @@ impl Backend for Gpu {
         if out.is_empty() {
             return;
         }
-        let (o, a, b) = (self.bind(out), self.bind(a), self.bind(b));
-        let p = words().u(m).u(n).u(k).b(ta).b(tb).b(accumulate);
-        self.run(K::Matmul, &[o], &[a, b], p, (n.div_ceil(64) as u32, m.div_ceil(64) as u32, batch as u32));
+        let (o, ab, bb) = (self.bind(out), self.bind(a), self.bind(b));
+        // 16-byte loads where both operands' contiguous dimension is a multiple of 4.
+        let vec4 = (if ta { m } else { k }).is_multiple_of(4) && (if tb { k } else { n }).is_multiple_of(4);
+        let kern = if vec4 { K::MatmulVec4 } else { K::Matmul };
+        let tiles = n.div_ceil(64) * m.div_ceil(64);
+        let slices = if batch == 1 { split_k(tiles, m * n, k) } else { 1 };
+        if slices > 1 {
+            let kslice = k.div_ceil(slices).next_multiple_of(16);
+            let slices = k.div_ceil(kslice);
+            let part = self.scratch(slices * m * n);
+            let p = words().u(m).u(n).u(k).b(ta).b(tb).b(false).u(1).u(kslice);
+            self.run(kern, &[part], &[ab, bb], p, (n.div_ceil(64) as u32, m.div_ceil(64) as u32, slices as u32));
+            let p = words().u(m).u(n).u(k).b(ta).b(tb).b(accumulate).u(slices).u(kslice);
+            self.run(K::SplitKReduce, &[o], &[part], p, grid(m * n, WG));
+            return;
+        }
+        let p = words().u(m).u(n).u(k).b(ta).b(tb).b(accumulate).u(0).u(k);
+        self.run(kern, &[o], &[ab, bb], p, (n.div_ceil(64) as u32, m.div_ceil(64) as u32, batch as u32));
     }
 
     fn binary(&mut self, op: Binary, out: Tensor, a: Tensor, b: Tensor) {

@@ -68,7 +68,10 @@ fn every_pipeline_compiles() {
 #[test]
 fn matmul_matches_the_cpu_in_every_form() {
     let Some(mut p) = Pair::new(1) else { return };
-    for (m, n, k) in [(1, 1, 1), (7, 5, 9), (65, 63, 17), (130, 70, 100), (3, 200, 64)] {
+    // The scalar kernel, the vec4 one (contiguous dimensions multiples of 4: (3, 200, 64) in the forms
+    // that keep m contiguous-free, (68, 36, 1000), (128, 128, 2048)) and split-K (few tiles, long K:
+    // the last three, K not a multiple of a slice).
+    for (m, n, k) in [(1, 1, 1), (7, 5, 9), (65, 63, 17), (130, 70, 100), (3, 200, 64), (68, 36, 1000), (5, 7, 777), (128, 128, 2048)] {
         for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
             let a = p.rand(&if ta { [k, m] } else { [m, k] });
             let b = p.rand(&if tb { [n, k] } else { [k, n] });

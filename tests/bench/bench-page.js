@@ -29,3 +29,34 @@ window.trainRun = async (corpus, configJson, chunk = 50) => {
   pg.free();
   return { stats, progress: p, report, prepare_ms: t1 - t0, train_ms: t2 - t1, report_ms: t3 - t2, kernels: mod.kernels() };
 };
+
+// The cases that need the page's asynchronous API (WebGPU: creating a device and reading back are
+// awaited), by name, with JSON arguments; `device` is the Compute choice ('cpu' or 'gpu').
+window.runBrowserCase = async (name, argsJson) => {
+  await window.benchReady;
+  const a = JSON.parse(argsJson);
+  if (name === 'train-timed') {
+    // A warm-up chunk (pipelines, buffers, the first readback), then `steps` steps in one chunk,
+    // timed to its awaited readback.
+    const pg = new mod.Playground();
+    pg.prepare(a.corpus, JSON.stringify(a.config), await mod.Device.create(a.device));
+    const p0 = await pg.train(a.warm ?? 1);
+    const t0 = performance.now();
+    const p1 = await pg.train(a.steps);
+    const ms = performance.now() - t0;
+    const device = pg.device();
+    pg.free();
+    return { ms, steps: p1.step - p0.step, tokens_per_s: (p1.tokens - p0.tokens) / (ms / 1000), steps_per_s: (p1.step - p0.step) / (ms / 1000), device };
+  }
+  if (name === 'attention-cost') {
+    // The cost lesson's measurement (forward passes, each awaited to completion) on the device.
+    const patterns = [];
+    for (const pattern of a.patterns) {
+      const points = [];
+      for (const t of a.t) points.push(await mod.attentionCost(JSON.stringify({ pattern, t, width: a.width, heads: a.heads }), a.device));
+      patterns.push({ pattern, points });
+    }
+    return { patterns, device: patterns[0]?.points[0]?.backend ?? null };
+  }
+  throw new Error(`unknown browser case '${name}'`);
+};

@@ -151,4 +151,32 @@ export const CASES = [
       figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, device: r.device.adapter?.name ?? 'cpu' }),
     },
   ]),
+  // The same on the page's WebGPU path in headless Chromium (SwiftShader there: a software adapter,
+  // so the figures prove the harness, as lavapipe's do natively), beside the page's CPU path.
+  ...['cpu', 'gpu'].flatMap((device) => [
+    {
+      id: `transformer-train-char-webgpu-${device}`,
+      title: `Transformer training (nanoGPT CPU config) in Chromium, Compute = ${device.toUpperCase()}`,
+      name: 'train-timed',
+      args: { corpus_file: 'tests/data/tinyshakespeare.txt', warm: 1, steps: 2, device, config: { data: { tokenizer: { kind: 'char' }, boundary: 'none', split: 'tail' }, model: { family: 'transformer' } } },
+      targets: ['chromium-webgpu'],
+      figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, device: r.device.adapter?.name ?? 'cpu' }),
+    },
+    {
+      id: `lstm-train-char-webgpu-${device}`,
+      title: `LSTM training (char, H = 128, BPTT 64, batch 32) in Chromium, Compute = ${device.toUpperCase()}`,
+      name: 'train-timed',
+      args: { corpus_file: 'tests/data/tinyshakespeare.txt', warm: 1, steps: 3, device, config: { data: { tokenizer: { kind: 'char' }, split: 'tail' }, model: { family: 'lstm' } } },
+      targets: ['chromium-webgpu'],
+      figures: (r) => ({ 'tokens/s': r.tokens_per_s, 'steps/s': r.steps_per_s, device: r.device.adapter?.name ?? 'cpu' }),
+    },
+    {
+      id: `attention-webgpu-${device}`,
+      title: `the cost lesson's attention forward against T (4 heads, width 128) in Chromium, Compute = ${device.toUpperCase()}`,
+      name: 'attention-cost',
+      args: { t: [64, 128, 256], patterns: ['full', 'linear'], width: 128, heads: 4, device },
+      targets: ['chromium-webgpu'],
+      figures: (r) => Object.fromEntries(r.patterns.flatMap((p) => p.points.map((q) => [`${p.pattern} T=${q.t} ms`, q.ms]))),
+    },
+  ]),
 ];

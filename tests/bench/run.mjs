@@ -37,6 +37,10 @@ const runners = {
     const out = execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', path.join(ROOT, 'tests/bench/node-wasm.mjs'), 'pkg-relaxed', c.name, JSON.stringify(withCorpus(c.args))], { encoding: 'utf8', maxBuffer: 1 << 26 });
     return JSON.parse(out);
   },
+  // Cases that need the page's asynchronous API (a WebGPU device, awaited readbacks).
+  async 'chromium-webgpu'(c, env) {
+    return env.page.evaluate(([n, a]) => window.runBrowserCase(n, a), [c.name, JSON.stringify(withCorpus(c.args))]);
+  },
   async 'chromium-relaxed'(c, env) {
     return env.relaxedPage.evaluate(([n, a]) => window.runBench(n, a), [c.name, JSON.stringify(withCorpus(c.args))]);
   },
@@ -45,7 +49,7 @@ const runners = {
 const results = [];
 let env = null;
 const cases = CASES.filter((c) => !only || c.id.includes(only));
-if (cases.some((c) => c.targets.includes('chromium')) || !only || 'page-load'.includes(only)) {
+if (cases.some((c) => c.targets.includes('chromium') || c.targets.includes('chromium-webgpu')) || !only || 'page-load'.includes(only)) {
   env = await startBrowser();
   const context = await env.browser.newContext();
   env.page = await context.newPage();

@@ -250,11 +250,12 @@ fn attention(args: &Value, repeats: usize) -> Result<Value> {
                 x
             };
             let (qkv, dqkv, out, dout) = (new(be, &[1, t, 3 * c]), new(be, &[1, t, 3 * c]), new(be, &[1, t, c]), new(be, &[1, t, c]));
-            let saved = if pattern == "linear" { h * t } else { h * t * t };
+            // What the forward keeps for the backward: the probabilities, or (linear, fused) a value per row.
+            let saved = if pattern == "linear" || pattern == "fused" { h * t } else { h * t * t };
             let probs = new(be, &[saved]);
             let scratch = new(be, &[(c / h) * (c / h) + c / h]);
-            let spec = AttnSpec { heads: h, pattern: if pattern == "sparse" { Pattern::Sparse { window: 16, stride: 16 } } else { Pattern::Full }, alibi: false, rel: None, dropout: None };
-            let probs4 = Tensor { shape: Shape::new(&[1, h, t, t]), ..probs };
+            let spec = AttnSpec { heads: h, pattern: if pattern == "sparse" { Pattern::Sparse { window: 16, stride: 16 } } else { Pattern::Full }, alibi: false, rel: None, dropout: None, lse: pattern == "fused" };
+            let probs4 = Tensor { shape: if spec.lse { Shape::new(&[1, h, t]) } else { Shape::new(&[1, h, t, t]) }, ..probs };
             let ms = time_ms(repeats, || {
                 if pattern == "linear" {
                     be.linear_attention(out, probs, scratch, qkv, h);

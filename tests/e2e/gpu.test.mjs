@@ -131,8 +131,8 @@ test('the cost lesson measures on the GPU when Compute says GPU, and says so', a
   await page.click('#tab-attention-cost');
   await page.selectOption('#cost-max', '512');
   await page.click('#cost-run');
-  await page.waitForFunction(() => !document.getElementById('cost-run').disabled && document.querySelectorAll('#cost-slopes li').length === 3, null, { timeout: 300000 });
-  assert.equal(await page.$eval('#cost-time', (el) => el.dataset.points), String(3 * 4), 'T = 64 … 512 for full, sparse and linear attention');
+  await page.waitForFunction(() => !document.getElementById('cost-run').disabled && document.querySelectorAll('#cost-slopes li').length === 4, null, { timeout: 300000 });
+  assert.equal(await page.$eval('#cost-time', (el) => el.dataset.points), String(4 * 4), 'T = 64 … 512 for full, sparse, linear and fused attention');
   assert.match(await page.$eval('#view-panel', (el) => el.textContent), /Measured on: gpu \(.+, webgpu\)/);
   assert.deepEqual(page.errors, []);
 });

@@ -138,8 +138,8 @@ test('the cost lesson measures attention against T in the worker and draws log-l
   await page.click('#tab-attention-cost');
   await page.selectOption('#cost-max', '512');
   await page.click('#cost-run');
-  await page.waitForFunction(() => !document.getElementById('cost-run').disabled && document.querySelectorAll('#cost-slopes li').length === 3, null, { timeout: 120000 });
-  assert.equal(await page.$eval('#cost-time', (el) => el.dataset.points), String(3 * 4), 'T = 64 … 512 for full, sparse and linear attention');
+  await page.waitForFunction(() => !document.getElementById('cost-run').disabled && document.querySelectorAll('#cost-slopes li').length === 4, null, { timeout: 120000 });
+  assert.equal(await page.$eval('#cost-time', (el) => el.dataset.points), String(4 * 4), 'T = 64 … 512 for full, sparse, linear and fused attention');
   await page.waitForSelector('#cost-time .uplot canvas');
   await page.waitForSelector('#cost-memory .uplot canvas');
   const slopes = await page.$$eval('#cost-slopes li', (lis) => lis.map((li) => [li.dataset.pattern, Number(li.dataset.timeSlope), Number(li.dataset.memorySlope)]));
@@ -150,6 +150,9 @@ test('the cost lesson measures attention against T in the worker and draws log-l
   const linear = slopes.find((s) => s[0] === 'linear');
   assert.ok(full[2] > 1.4 && full[2] < 2, `${full[2]}`);
   assert.ok(linear[2] > 0.9 && linear[2] < 1.05, `${linear[2]}`);
+  // The fused (FlashAttention) form keeps a log-sum-exp per row, not the T × T matrix: linear memory.
+  const fused = slopes.find((s) => s[0] === 'fused');
+  assert.ok(fused[2] > 0.9 && fused[2] < 1.05, `${fused[2]}`);
   assert.equal(await page.$eval('#cost-slopes li[data-pattern="linear"]', (el) => el.dataset.scoresSlope), '—', 'linear attention forms no scores');
   await page.$eval('#view-panel .cost-values', (d) => { d.open = true; });
   await screenshot(page, 'transformer-cost', '#views-card');
@@ -161,7 +164,7 @@ test('the cost lesson measures attention against T in the worker and draws log-l
   await trainNow(page);
   await page.click('#tab-attention-cost');
   assert.equal(await value(page, 'cost-max'), '512');
-  await page.waitForFunction(() => document.querySelectorAll('#cost-slopes li').length === 3);
+  await page.waitForFunction(() => document.querySelectorAll('#cost-slopes li').length === 4);
   assert.deepEqual(await page.$$eval('#cost-slopes li', (lis) => lis.map((li) => [li.dataset.pattern, Number(li.dataset.timeSlope), Number(li.dataset.memorySlope)])), slopes);
   assert.deepEqual(page.errors, []);
 });

@@ -147,7 +147,7 @@ fn a_training_step_allocates_nothing() {
         let (rk, rv, drk, drv) = (tensor(&mut be, rng, &[2, 2]), tensor(&mut be, rng, &[2, 2]), tensor(&mut be, rng, &[2, 2]), tensor(&mut be, rng, &[2, 2]));
         let (den, lscratch, cache) = (tensor(&mut be, rng, &[12]), tensor(&mut be, rng, &[6]), tensor(&mut be, rng, &[4, 12]));
         let (lstate, att1) = (tensor(&mut be, rng, &[2, 6]), tensor(&mut be, rng, &[1, 4]));
-        let spec = AttnSpec { heads: 2, pattern: Pattern::Sparse { window: 2, stride: 2 }, alibi: true, rel: Some(1), dropout: Some(AttnDropout { p: 0.1, seed: 7 }) };
+        let spec = AttnSpec { heads: 2, pattern: Pattern::Sparse { window: 2, stride: 2 }, alibi: true, rel: Some(1), dropout: Some(AttnDropout { p: 0.1, seed: 7 }), lse: false };
         let adam = AdamStep::new(1e-3, 0.9, 0.999, 1e-8, 0.01, 3);
         let sgd = SgdStep { lr: 0.1, momentum: 0.9, weight_decay: 1e-4, first: false };
 

@@ -4,11 +4,13 @@
 //! T = 64 … 4096 and each pattern and draws time and memory log-log: full attention computes and
 //! stores T² scores (slope ≈ 2); linear attention keeps a d_k × d_k state per head instead
 //! (slope ≈ 1); a local-only sparse pattern (stride 0) reads a fixed number of keys per query, and the
-//! kernel visits only those, so its slope tends to 1 too (a stride s adds T/s keys per query).
+//! kernel visits only those, so its slope tends to 1 too (a stride s adds T/s keys per query). The
+//! fused (FlashAttention) form of full attention computes the same T² scores but keeps only each
+//! row's log-sum-exp (`AttnSpec::lse`): its time grows as T², its memory as T.
 //!
 //! ```text
 //! qkv: [1 × T × 3C] random (seeded), out: [1 × T × C]
-//! full, sparse: probs [1 × H × T × T];  linear: den [1 × H × T], state [d_k² + d_k]
+//! full, sparse: probs [1 × H × T × T];  fused: lse [1 × H × T];  linear: den [1 × H × T], state [d_k² + d_k]
 //! ms    = median wall time of `repeats` forwards (after one warm-up), repeats chosen to fill ~50 ms
 //! bytes = what the pass allocates on the backend: qkv + out + probs (or den + state)
 //! ```
@@ -25,13 +27,13 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// The patterns whose cost can be measured, by the names the page shows (`attn.<name>`).
-pub const PATTERNS: &[&str] = &["full", "sparse", "linear"];
+pub const PATTERNS: &[&str] = &["full", "sparse", "linear", "fused"];
 
 /// One measurement's settings (JSON from the page).
 #[derive(Deserialize, Clone, Debug)]
 #[serde(default)]
 pub struct CostArgs {
-    /// `full`, `sparse` or `linear`.
+    /// `full`, `sparse`, `linear` or `fused` (full attention, memory-efficient).
     pub pattern: String,
     /// Sequence length T (1 … 8192).
     pub t: usize,
@@ -84,11 +86,11 @@ pub async fn measure_on(mut be: Box<dyn Backend>, a: CostArgs) -> Result<CostPoi
     let a = &a;
     // None: linear attention.
     let pattern = match a.pattern.as_str() {
-        "full" => Some(Pattern::Full),
+        "full" | "fused" => Some(Pattern::Full),
         "sparse" if a.window >= 1 => Some(Pattern::Sparse { window: a.window, stride: a.stride }),
         "sparse" => return Err(Error::config("sparse attention needs a local window of at least 1 position")),
         "linear" => None,
-        other => return Err(Error::config(format!("unknown attention pattern '{other}' (full, sparse or linear)"))),
+        other => return Err(Error::config(format!("unknown attention pattern '{other}' (full, sparse, linear or fused)"))),
     };
     if !(1..=8192).contains(&a.t) || a.heads == 0 || a.width == 0 || !a.width.is_multiple_of(a.heads) || a.width > 1024 {
         return Err(Error::config("the cost measurement needs 1 ≤ T ≤ 8192 and a width of at most 1024, a multiple of the heads"));
@@ -103,8 +105,11 @@ pub async fn measure_on(mut be: Box<dyn Backend>, a: CostArgs) -> Result<CostPoi
     let qkv = tensor(be, &[1, t, 3 * c]);
     let out = tensor(be, &[1, t, c]);
     let dk = c / h;
-    // Full and sparse: the probabilities; linear: the denominators and the running state.
+    // Full and sparse: the probabilities; fused: each row's log-sum-exp; linear: the denominators and
+    // the running state.
+    let lse = a.pattern == "fused";
     let [p0, p1] = match pattern {
+        Some(_) if lse => [tensor(be, &[1, h, t]), tensor(be, &[0])],
         Some(_) => [tensor(be, &[1, h, t, t]), tensor(be, &[0])],
         None => [tensor(be, &[1, h, t]), tensor(be, &[dk * dk + dk])],
     };
@@ -112,7 +117,7 @@ pub async fn measure_on(mut be: Box<dyn Backend>, a: CostArgs) -> Result<CostPoi
     let mut rng = Rng::derive(7, "attention-cost");
     let x: Vec<f32> = (0..qkv.len()).map(|_| (rng.uniform() * 2.0 - 1.0) as f32).collect();
     be.write(qkv, &x);
-    let spec = pattern.map(|pattern| AttnSpec { heads: h, pattern, alibi: false, rel: None, dropout: None });
+    let spec = pattern.map(|pattern| AttnSpec { heads: h, pattern, alibi: false, rel: None, dropout: None, lse });
     let one = Tensor { shape: Shape::new(&[1]), ..out };
     // Enough repeats to fill ~50 ms (at least 1, at most 9) after a first pass that sets the count:
     // a long pass is timed once more.
@@ -165,6 +170,18 @@ mod tests {
         assert_eq!(a.scores, 0);
         let b = measure(&CostArgs { pattern: "linear".into(), t: 256, width: 32, heads: 2, ..CostArgs::default() }).unwrap();
         assert_eq!(b.bytes - a.bytes, 4 * 128 * (96 + 32 + 2));
+    }
+
+    /// The fused form reads the same T² scores as full attention, but its memory is linear in T:
+    /// qkv + out + one log-sum-exp per (head, query).
+    #[test]
+    fn fused_attention_reads_t_squared_scores_in_linear_memory() {
+        let a = measure(&CostArgs { pattern: "fused".into(), t: 128, width: 32, heads: 2, ..CostArgs::default() }).unwrap();
+        assert_eq!(a.bytes, 4 * (128 * 96 + 128 * 32 + 2 * 128));
+        assert_eq!(a.scores, 2 * 128 * 129 / 2);
+        let b = measure(&CostArgs { pattern: "fused".into(), t: 256, width: 32, heads: 2, ..CostArgs::default() }).unwrap();
+        assert_eq!(b.bytes - a.bytes, 4 * 128 * (96 + 32 + 2), "memory grows as T");
+        assert_eq!(b.scores, 2 * 256 * 257 / 2, "the scores as T²");
     }
 
     #[test]

@@ -321,7 +321,7 @@ fn a_recurrent_step_on_the_gpu_is_a_few_dispatches() {
 fn the_cost_lesson_measures_on_the_gpu() {
     use crate::nn::attention_cost::{measure, measure_on, CostArgs};
     let Some(ctx) = test_context() else { return };
-    for pattern in ["full", "sparse", "linear"] {
+    for pattern in crate::nn::attention_cost::PATTERNS.iter().copied() {
         let a = CostArgs { pattern: pattern.into(), t: 128, ..CostArgs::default() };
         let cpu = measure(&a).unwrap();
         let gpu = crate::train::readback::block_on(Box::pin(measure_on(Box::new(Gpu::async_only(ctx.clone())), a))).unwrap();

@@ -127,7 +127,7 @@ fn gradients_match_finite_differences_for_every_variant() {
 fn dropout_applies_to_training_passes_only() {
     use crate::nn::models::transformer::block::attn_spec;
     use crate::nn::ops::attention::{AttnSpec, Pattern};
-    let spec = AttnSpec { heads: 2, pattern: Pattern::Full, alibi: false, rel: None, dropout: None };
+    let spec = AttnSpec { heads: 2, pattern: Pattern::Full, alibi: false, rel: None, dropout: None, lse: false };
     let c = TransformerConfig { dropout: 0.3, attention: AttentionKind::Sparse, ..small(Positional::Alibi) };
     assert_eq!(attn_spec(&c, &spec, Some(4)).dropout.map(|d| d.p), Some(0.3));
     assert_ne!(attn_spec(&c, &spec, Some(4)).dropout, attn_spec(&c, &spec, Some(5)).dropout, "a seed per pass and layer");

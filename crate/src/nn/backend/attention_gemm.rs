@@ -31,7 +31,7 @@ const R: usize = 16;
 /// Whether this path computes `s` (otherwise the oracle does). Dropout on the probabilities (m_ij,
 /// `AttnDropout`) is the oracle's mask, drawn at the same indices: the products read P ⊙ m.
 pub fn handles(s: &AttnSpec) -> bool {
-    s.pattern == Pattern::Full && std::env::var("ORACLE").is_err()
+    s.pattern == Pattern::Full && !s.lse && std::env::var("ORACLE").is_err()
 }
 
 /// Floats of work space a call needs: a block's dP/dS (R × Tk), the relative terms (two R × (k+1))
@@ -305,7 +305,7 @@ mod tests {
         for (heads, c) in [(2, 12), (4, 32), (3, 9)] {
             let drop = Some(AttnDropout { p: 0.3, seed: 5 });
             for (alibi, rel, dropout) in [(false, None, None), (true, None, None), (false, Some(3), None), (true, Some(40), None), (false, None, drop), (true, Some(2), drop)] {
-                let s = AttnSpec { heads, pattern: Pattern::Full, alibi, rel, dropout };
+                let s = AttnSpec { heads, pattern: Pattern::Full, alibi, rel, dropout, lse: false };
                 for (b, tq, tk) in [(2, 37, 37), (1, 5, 5), (2, 3, 21), (1, 1, 18), (1, 16, 16)] {
                     let dk = c / heads;
                     let nrel = rel.map_or(0, |k| k + 1) * dk;

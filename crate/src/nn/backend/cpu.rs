@@ -400,7 +400,7 @@ impl Backend for Cpu {
     fn attention(&mut self, out: Tensor, probs: Tensor, qkv: Tensor, rel: Option<[Tensor; 2]>, spec: &AttnSpec) {
         let (b, tq, c) = attn_dims(out, qkv);
         let tk = qkv.shape.rows() / b;
-        assert_eq!(probs.len(), b * spec.heads * tq * tk, "attention: probs {:?}", probs.shape);
+        assert_eq!(probs.len(), b * spec.heads * tq * if spec.lse { 1 } else { tk }, "attention: probs {:?}", probs.shape);
         let fast = attention_gemm::handles(spec);
         if fast {
             grow(&mut self.attn_work, attention_gemm::work_floats(self.kern, spec, tk, c));

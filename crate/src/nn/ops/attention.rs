@@ -85,6 +85,10 @@ pub struct AttnSpec {
     pub rel: Option<usize>,
     /// `None` outside training (evaluation, streams, views) and with p = 0.
     pub dropout: Option<AttnDropout>,
+    /// The memory-efficient (FlashAttention) form: `probs` holds only each query row's
+    /// log-sum-exp [B × H × Tq] — O(T) memory, not O(T²) — and the backward recomputes the
+    /// probabilities from it (a_ij = exp(s_ij − lse_i)). The same O(T²) time; no maps to show.
+    pub lse: bool,
 }
 
 impl AttnSpec {
@@ -112,33 +116,44 @@ fn kept<F: Float>(mask: &Option<Mask>, at: usize) -> F {
     mask.map_or(F::one(), |m| F::c(m.at(at) as f64))
 }
 
+/// The score of query position i against key position j, head h: (q_i·k_j + q_i·w^K_r)/√d_k
+/// − slope·(i − j).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn score<F: Float>(x: &[F], wk: &[F], s: &AttnSpec, c: usize, dk: usize, h: usize, i: usize, j: usize, scale: F, slope: F) -> F {
+    let row = 3 * c;
+    let q = &x[i * row + h * dk..][..dk];
+    let k = &x[j * row + c + h * dk..][..dk];
+    let mut qk = dot(q, k);
+    if let Some(kmax) = s.rel {
+        let r = (i - j).min(kmax);
+        qk = qk + dot(q, &wk[r * dk..(r + 1) * dk]);
+    }
+    qk * scale - slope * F::c((i - j) as f64)
+}
+
 /// Forward. `b`, `tq`, `tk`, `c` are the sizes; `wk`, `wv` the relative tables (empty without).
 /// Entries of `probs` outside the pattern (a_ij = 0) are not written: O(pairs read), not O(T²);
-/// whoever shows the matrix masks it (`Pattern::allowed`).
+/// whoever shows the matrix masks it (`Pattern::allowed`). With `s.lse`, `probs` is [B × H × Tq]
+/// and gets each row's log-sum-exp (the probabilities go through a one-row scratch).
 #[allow(clippy::too_many_arguments)]
 pub fn attention_forward<F: Float>(out: &mut [F], probs: &mut [F], qkv: &[F], wk: &[F], wv: &[F], s: &AttnSpec, b: usize, tq: usize, tk: usize, c: usize) {
     let (h_n, dk) = (s.heads, c / s.heads);
     let scale = F::c(1.0 / (dk as f64).sqrt());
     let row = 3 * c;
     let mask = s.mask();
+    let mut scratch = vec![F::zero(); if s.lse { tk } else { 0 }];
     for bi in 0..b {
         let x = &qkv[bi * tk * row..(bi + 1) * tk * row];
         for h in 0..h_n {
             let slope = F::c(if s.alibi { alibi_slope(h, h_n) } else { 0.0 });
             for qi in 0..tq {
                 let i = tk - tq + qi;
-                let q = &x[i * row + h * dk..][..dk];
                 let at = ((bi * h_n + h) * tq + qi) * tk;
-                let p = &mut probs[at..][..tk];
+                let p = if s.lse { &mut scratch[..] } else { &mut probs[at..][..tk] };
                 let mut max = F::neg_infinity();
                 for j in s.pattern.keys(i) {
-                    let k = &x[j * row + c + h * dk..][..dk];
-                    let mut qk = dot(q, k);
-                    if let Some(kmax) = s.rel {
-                        let r = (i - j).min(kmax);
-                        qk = qk + dot(q, &wk[r * dk..(r + 1) * dk]);
-                    }
-                    let v = qk * scale - slope * F::c((i - j) as f64);
+                    let v = score(x, wk, s, c, dk, h, i, j, scale, slope);
                     p[j] = v;
                     max = max.max(v);
                 }
@@ -168,13 +183,17 @@ pub fn attention_forward<F: Float>(out: &mut [F], probs: &mut [F], qkv: &[F], wk
                         }
                     }
                 }
+                if s.lse {
+                    probs[(bi * h_n + h) * tq + qi] = max + sum.ln();
+                }
             }
         }
     }
 }
 
 /// Backward: dqkv (and dwk, dwv with relative positions) += from dout, given the forward's out and
-/// probs (and the same spec: dropout's mask is drawn again).
+/// probs (and the same spec: dropout's mask is drawn again). With `s.lse`, probs holds the rows'
+/// log-sum-exps and each row's probabilities are recomputed.
 #[allow(clippy::too_many_arguments)]
 pub fn attention_backward<F: Float>(
     dqkv: &mut [F], dwk: &mut [F], dwv: &mut [F], dout: &[F], out: &[F], probs: &[F], qkv: &[F], wk: &[F], wv: &[F], s: &AttnSpec, b: usize, tq: usize, tk: usize, c: usize,
@@ -183,14 +202,25 @@ pub fn attention_backward<F: Float>(
     let scale = F::c(1.0 / (dk as f64).sqrt());
     let row = 3 * c;
     let mask = s.mask();
+    let mut scratch = vec![F::zero(); if s.lse { tk } else { 0 }];
     for bi in 0..b {
         let x = &qkv[bi * tk * row..(bi + 1) * tk * row];
         let dx = &mut dqkv[bi * tk * row..(bi + 1) * tk * row];
         for h in 0..h_n {
+            let slope = F::c(if s.alibi { alibi_slope(h, h_n) } else { 0.0 });
             for qi in 0..tq {
                 let i = tk - tq + qi;
                 let at = ((bi * h_n + h) * tq + qi) * tk;
-                let p = &probs[at..][..tk];
+                let p = if s.lse {
+                    // The memory-efficient form: the row's probabilities again, from its log-sum-exp.
+                    let lse = probs[(bi * h_n + h) * tq + qi];
+                    for j in s.pattern.keys(i) {
+                        scratch[j] = (score(x, wk, s, c, dk, h, i, j, scale, slope) - lse).exp();
+                    }
+                    &scratch[..]
+                } else {
+                    &probs[at..][..tk]
+                };
                 let go = &dout[(bi * tq + qi) * c + h * dk..][..dk];
                 let o = &out[(bi * tq + qi) * c + h * dk..][..dk];
                 // D_i = Σ_j a_ij·∂L/∂a_ij = Σ_j a_ij·m_ij·dout_i·(v_j + w^V_r) = ⟨dout_i, out_i⟩,
@@ -277,6 +307,40 @@ mod tests {
         (out, probs)
     }
 
+    /// The memory-efficient form (each row's log-sum-exp kept, the probabilities recomputed in the
+    /// backward) computes the same output and gradients as the form that keeps the probabilities,
+    /// for every variant.
+    #[test]
+    fn the_memory_efficient_form_equals_the_stored_one() {
+        let mut rng = Rng::new(37);
+        let sparse = Pattern::Sparse { window: 2, stride: 3 };
+        let drop = Some(AttnDropout { p: 0.3, seed: 5 });
+        for (pattern, alibi, rel, dropout) in [(Pattern::Full, false, None, None), (sparse, true, Some(1), None), (Pattern::Full, false, Some(2), drop), (sparse, false, None, drop)] {
+            for (tq, tk) in [(5, 5), (2, 5)] {
+                let qkv = rand(&mut rng, B * tk * 3 * C);
+                let dk = C / H;
+                let (wk, wv) = if rel.is_some() { (rand(&mut rng, 3 * dk), rand(&mut rng, 3 * dk)) } else { (vec![], vec![]) };
+                let dout = rand(&mut rng, B * tq * C);
+                let mut results = Vec::new();
+                for lse in [false, true] {
+                    let s = AttnSpec { heads: H, pattern, alibi, rel, dropout, lse };
+                    let mut out = vec![0.0; B * tq * C];
+                    let mut probs = vec![0.0; B * H * tq * if lse { 1 } else { tk }];
+                    attention_forward(&mut out, &mut probs, &qkv, &wk, &wv, &s, B, tq, tk, C);
+                    let (mut dqkv, mut dwk, mut dwv) = (vec![0.0; qkv.len()], vec![0.0; wk.len()], vec![0.0; wv.len()]);
+                    attention_backward(&mut dqkv, &mut dwk, &mut dwv, &dout, &out, &probs, &qkv, &wk, &wv, &s, B, tq, tk, C);
+                    results.push((out, dqkv, dwk, dwv));
+                }
+                let (a, b) = (&results[0], &results[1]);
+                for (what, x, y) in [("out", &a.0, &b.0), ("dqkv", &a.1, &b.1), ("dwk", &a.2, &b.2), ("dwv", &a.3, &b.3)] {
+                    for (u, v) in x.iter().zip(y.iter()) {
+                        assert!((u - v).abs() <= 1e-12 * (1.0 + u.abs()), "{pattern:?} rel {rel:?} tq {tq} {what}: {u} vs {v}");
+                    }
+                }
+            }
+        }
+    }
+
     /// L = Σ w·out against central differences in qkv and the relative tables, for every variant,
     /// with dropout on the probabilities too (a fixed seed: a fixed mask), over a whole window
     /// (Tq = Tk) and a stream's last rows (Tq < Tk).
@@ -298,7 +362,7 @@ mod tests {
             (sparse, true, Some(1), drop),
         ];
         for (pattern, alibi, rel, dropout) in variants {
-            let s = AttnSpec { heads: H, pattern, alibi, rel, dropout };
+            let s = AttnSpec { heads: H, pattern, alibi, rel, dropout, lse: false };
             for (tq, tk) in [(5, 5), (2, 5)] {
                 let qkv = rand(&mut rng, B * tk * 3 * C);
                 let nrel = rel.map_or(0, |k| (k + 1) * C / H);
@@ -405,7 +469,7 @@ mod tests {
             (1, 2, 4, 2, 9, Pattern::Full, false, None, None),
         ];
         for (b, heads, c, tq, tk, pattern, alibi, rel, dropout) in cases {
-            let s = AttnSpec { heads, pattern, alibi, rel, dropout };
+            let s = AttnSpec { heads, pattern, alibi, rel, dropout, lse: false };
             let nrel = rel.map_or(0, |k| (k + 1) * c / heads);
             let (qkv, wk, wv, dout) = (rand(&mut rng, b * tk * 3 * c), rand(&mut rng, nrel), rand(&mut rng, nrel), rand(&mut rng, b * tq * c));
             let (mut out, mut probs) = (vec![0.0; b * tq * c], vec![f64::NAN; b * heads * tq * tk]);
@@ -452,7 +516,7 @@ mod tests {
                 }
             }
         }
-        let s = AttnSpec { heads, pattern: Pattern::Full, alibi: false, rel: None, dropout: Some(AttnDropout { p, seed: 99 }) };
+        let s = AttnSpec { heads, pattern: Pattern::Full, alibi: false, rel: None, dropout: Some(AttnDropout { p, seed: 99 }), lse: false };
         let (mut out, mut probs) = (vec![0.0; b * t * c], vec![0.0; b * heads * t * t]);
         attention_forward(&mut out, &mut probs, &qkv, &[], &[], &s, b, t, t, c);
         let rule = Mask::new(p, 99);
@@ -480,7 +544,7 @@ mod tests {
         let qkv = rand(&mut rng, B * 7 * 3 * C);
         let (wk, wv, dout) = (rand(&mut rng, 3 * C / H), rand(&mut rng, 3 * C / H), rand(&mut rng, B * 7 * C));
         let bits = |dropout| {
-            let s = AttnSpec { heads: H, pattern: Pattern::Sparse { window: 2, stride: 3 }, alibi: true, rel: Some(2), dropout };
+            let s = AttnSpec { heads: H, pattern: Pattern::Sparse { window: 2, stride: 3 }, alibi: true, rel: Some(2), dropout, lse: false };
             let (out, probs) = run(&qkv, &wk, &wv, &s, 7, 7);
             let (mut dqkv, mut dwk, mut dwv) = (vec![0.0; qkv.len()], vec![0.0; wk.len()], vec![0.0; wv.len()]);
             attention_backward(&mut dqkv, &mut dwk, &mut dwv, &dout, &out, &probs, &qkv, &wk, &wv, &s, B, 7, 7, C);
@@ -494,7 +558,7 @@ mod tests {
     #[test]
     fn a_cached_query_equals_the_last_row_of_the_window() {
         let mut rng = Rng::new(32);
-        let s = AttnSpec { heads: H, pattern: Pattern::Sparse { window: 2, stride: 2 }, alibi: true, rel: Some(1), dropout: None };
+        let s = AttnSpec { heads: H, pattern: Pattern::Sparse { window: 2, stride: 2 }, alibi: true, rel: Some(1), dropout: None, lse: false };
         let tk = 6;
         let qkv = rand(&mut rng, B * tk * 3 * C);
         let (wk, wv) = (rand(&mut rng, 2 * C / H), rand(&mut rng, 2 * C / H));

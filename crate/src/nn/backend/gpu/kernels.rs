@@ -60,6 +60,7 @@ kernels! {
     LstmSeqBack => ("recurrence.wgsl", "lstm_sequence_backward", 3, 4),
     GruSeqBack => ("recurrence.wgsl", "gru_sequence_backward", 3, 5),
     Attention => ("attention.wgsl", "attention", 2, 3),
+    AttentionOnline => ("attention.wgsl", "attention_online", 2, 3),
     AttentionBackQ => ("attention.wgsl", "attention_backward_q", 1, 6),
     AttentionBackKv => ("attention.wgsl", "attention_backward_kv", 1, 6),
     AttentionBackRel => ("attention.wgsl", "attention_backward_rel", 2, 6),

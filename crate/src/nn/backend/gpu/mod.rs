@@ -540,6 +540,7 @@ fn attn_words(s: &AttnSpec, b: usize, tq: usize, tk: usize, c: usize) -> Words {
         .u(threshold as usize)
         .u(seed as usize)
         .f(1.0 / ((c / s.heads) as f32).sqrt())
+        .b(s.lse)
 }
 
 fn act_code(a: Activation) -> usize {
@@ -905,14 +906,15 @@ impl Backend for Gpu {
     fn attention(&mut self, out: Tensor, probs: Tensor, qkv: Tensor, rel: Option<[Tensor; 2]>, spec: &AttnSpec) {
         let (b, tq, c) = attn_dims(out, qkv);
         let tk = qkv.shape.rows() / b;
-        assert_eq!(probs.len(), b * spec.heads * tq * tk, "attention: probs {:?}", probs.shape);
+        assert_eq!(probs.len(), b * spec.heads * tq * if spec.lse { 1 } else { tk }, "attention: probs {:?}", probs.shape);
         if out.is_empty() {
             return;
         }
         let (o, p, x) = (self.bind(out), self.bind(probs), self.bind(qkv));
         let (wk, wv) = rel.map_or((Gpu::NONE, Gpu::NONE), |[k, v]| (self.bind(k), self.bind(v)));
         let rows = b * spec.heads * tq;
-        self.run(K::Attention, &[o, p], &[x, wk, wv], attn_words(spec, b, tq, tk, c), grid(rows, 64));
+        let kern = if spec.lse { K::AttentionOnline } else { K::Attention };
+        self.run(kern, &[o, p], &[x, wk, wv], attn_words(spec, b, tq, tk, c), grid(rows, 64));
     }
     fn attention_backward(&mut self, dqkv: Tensor, drel: Option<[Tensor; 2]>, dout: Tensor, out: Tensor, probs: Tensor, qkv: Tensor, rel: Option<[Tensor; 2]>, spec: &AttnSpec) {
         let (b, tq, c) = attn_dims(out, qkv);

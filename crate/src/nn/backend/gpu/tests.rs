@@ -326,7 +326,6 @@ fn attention_matches_the_cpu_in_every_variant() {
     let sparse = Pattern::Sparse { window: 3, stride: 4 };
     let drop = Some(AttnDropout { p: 0.25, seed: 9 });
     let (b, heads, c) = (2, 3, 12);
-    let dk = c / heads;
     for (pattern, alibi, rel, dropout) in [
         (Pattern::Full, false, None, None),
         (sparse, false, None, None),
@@ -336,22 +335,32 @@ fn attention_matches_the_cpu_in_every_variant() {
         (Pattern::Full, false, None, drop),
         (Pattern::Full, true, Some(4), drop),
     ] {
-        let spec = AttnSpec { heads, pattern, alibi, rel, dropout };
-        for (tq, tk) in [(11, 11), (3, 11), (1, 6)] {
-            let qkv = p.rand(&[b, tk, 3 * c]);
-            let (out, probs) = (p.rand(&[b, tq, c]), p.rand(&[b, heads, tq, tk]));
-            // Entries outside the pattern are left unwritten by both: start them equal.
-            p.both(|be| be.fill(probs, 0.0));
-            let nrel = rel.map_or(1, |k| (k + 1) * dk);
-            let (wk, wv) = (p.rand(&[nrel]), p.rand(&[nrel]));
-            let rels = rel.map(|_| [wk, wv]);
-            p.both(|be| be.attention(out, probs, qkv, rels, &spec));
-            let what = format!("{spec:?} tq {tq} tk {tk}");
-            p.check(&format!("attention {what}"), &[out, probs], 1e-4);
-            let (dout, dqkv, dwk, dwv) = (p.rand(&[b, tq, c]), p.rand(&[b, tk, 3 * c]), p.rand(&[nrel]), p.rand(&[nrel]));
-            p.both(|be| be.attention_backward(dqkv, rel.map(|_| [dwk, dwv]), dout, out, probs, qkv, rels, &spec));
-            p.check(&format!("attention_backward {what}"), &[dqkv, dwk, dwv], 1e-4);
+        // Both forms: the probabilities kept, and the memory-efficient one (each row's log-sum-exp).
+        for lse in [false, true] {
+            let spec = AttnSpec { heads, pattern, alibi, rel, dropout, lse };
+            attention_pair(&mut p, &spec, b, c, rel);
         }
+    }
+}
+
+/// One spec of attention, forward and backward, on both backends: a window (Tq = Tk), a stream's
+/// last rows (Tq < Tk) and one row.
+fn attention_pair(p: &mut Pair, spec: &AttnSpec, b: usize, c: usize, rel: Option<usize>) {
+    let (heads, dk, lse) = (spec.heads, c / spec.heads, spec.lse);
+    for (tq, tk) in [(11, 11), (3, 11), (1, 6)] {
+        let qkv = p.rand(&[b, tk, 3 * c]);
+        let (out, probs) = (p.rand(&[b, tq, c]), p.rand(&[b, heads, tq, if lse { 1 } else { tk }]));
+        // Entries outside the pattern are left unwritten by both: start them equal.
+        p.both(|be| be.fill(probs, 0.0));
+        let nrel = rel.map_or(1, |k| (k + 1) * dk);
+        let (wk, wv) = (p.rand(&[nrel]), p.rand(&[nrel]));
+        let rels = rel.map(|_| [wk, wv]);
+        p.both(|be| be.attention(out, probs, qkv, rels, spec));
+        let what = format!("{spec:?} tq {tq} tk {tk}");
+        p.check(&format!("attention {what}"), &[out, probs], 1e-4);
+        let (dout, dqkv, dwk, dwv) = (p.rand(&[b, tq, c]), p.rand(&[b, tk, 3 * c]), p.rand(&[nrel]), p.rand(&[nrel]));
+        p.both(|be| be.attention_backward(dqkv, rel.map(|_| [dwk, dwv]), dout, out, probs, qkv, rels, spec));
+        p.check(&format!("attention_backward {what}"), &[dqkv, dwk, dwv], 1e-4);
     }
 }
 

@@ -273,6 +273,7 @@ impl NeuralModel for Transformer {
             alibi: config.positional == Positional::Alibi,
             rel: (config.positional == Positional::Relative).then_some(config.rel_clip),
             dropout: None, // set per training pass (block::attn_spec)
+            lse: false,    // the attention maps read the probabilities
         };
         let rel = config.positional == Positional::Relative;
         let (tp, tg) = (TopParams::new(&config, |n| eng.param(n)), TopParams::new(&config, |n| eng.grad(n)));

@@ -4,12 +4,15 @@
 // same indices), P·V. Every pass visits a query's allowed keys in the CPU's order (the strided
 // columns before the window, then the window). The backward uses D_i = ⟨dout_i, out_i⟩ and runs as
 // three gathers, none of which needs float atomics: dq per query, dk and dv per key, the relative
-// tables' gradients per (row, element).
+// tables' gradients per (row, element). The memory-efficient form (`lse`, FlashAttention's
+// algorithm): the forward keeps each row's log-sum-exp instead of its probabilities, with an online
+// softmax (the running maximum rescales the sum and the output as keys arrive), and the backward
+// recomputes a_ij = exp(s_ij − lse_i): O(T) memory instead of O(T²), the same O(T²) work.
 
 struct P {
     b: u32, tq: u32, tk: u32, c: u32, heads: u32, dk: u32,
     sparse: u32, window: u32, stride: u32, alibi: u32, rel_rows: u32,
-    drop: u32, keep: f32, threshold: u32, seed: u32, scale: f32,
+    drop: u32, keep: f32, threshold: u32, seed: u32, scale: f32, lse: u32,
 }
 @group(0) @binding(0) var<uniform> p: P;
 
@@ -88,12 +91,59 @@ fn score(xb: u32, i: u32, j: u32, h: u32) -> f32 {
     }
     return s * p.scale - slope(h) * f32(i - j);
 }
-// @entry attention
+// @entry attention attention_online
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read_write> probs: array<f32>;
 @group(0) @binding(3) var<storage, read> qkv: array<f32>;
 @group(0) @binding(4) var<storage, read> wk: array<f32>;
 @group(0) @binding(5) var<storage, read> wv: array<f32>;
+
+// @entry attention_online
+// A thread per (batch, head, query row), visiting the row's keys once: m the running maximum, l the
+// running Σ exp(s − m), out the running Σ exp(s − m)·m_ij·(v_j + w^V_r); a new maximum rescales
+// both. probs[row] = m + ln l at the end.
+@compute @workgroup_size(64)
+fn attention_online(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let idx = flat(wid, nwg, lid, 64u);
+    if (idx >= p.b * p.heads * p.tq) {
+        return;
+    }
+    let q = query(idx);
+    let h = q.h;
+    let i = q.i;
+    let xb = q.xb;
+    let o = q.o;
+    for (var e = 0u; e < p.dk; e++) {
+        out[o + e] = 0.0;
+    }
+    var m = neg_inf();
+    var l = 0.0;
+    for (var j = first_key(i); j <= i; j = next_key(i, j)) {
+        let s = score(xb, i, j, h);
+        let m_new = max(m, s);
+        let corr = exp(m - m_new);
+        let w = exp(s - m_new);
+        l = l * corr + w;
+        m = m_new;
+        let a = w * kept(q.at + j);
+        let v0 = xb + j * 3u * p.c + 2u * p.c + h * p.dk;
+        let r = rel_row(i, j) * p.dk;
+        for (var e = 0u; e < p.dk; e++) {
+            var v = qkv[v0 + e];
+            if (p.rel_rows > 0u) {
+                v += wv[r + e];
+            }
+            out[o + e] = out[o + e] * corr + a * v;
+        }
+    }
+    let inv = 1.0 / l;
+    for (var e = 0u; e < p.dk; e++) {
+        out[o + e] = out[o + e] * inv;
+    }
+    probs[idx] = m + log(l);
+}
+
+// @entry attention
 
 // A thread per (batch, head, query row): its probs row is its own, so the scores, their
 // exponentials and the probabilities are written and re-read in place.
@@ -166,6 +216,13 @@ fn dattn(xb: u32, go: u32, i: u32, j: u32, h: u32, m: f32) -> f32 {
     }
     return da * m;
 }
+// a_ij of the row whose probs row starts at `at`: stored, or (lse) recomputed from its log-sum-exp.
+fn prob(at: u32, xb: u32, i: u32, j: u32, h: u32) -> f32 {
+    if (p.lse == 1u) {
+        return exp(score(xb, i, j, h) - probs[at / p.tk]);
+    }
+    return probs[at + j];
+}
 // D_i = ⟨dout_i, out_i⟩ for the output slice at o.
 fn d_of(o: u32) -> f32 {
     var d = 0.0;
@@ -201,7 +258,7 @@ fn attention_backward_q(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_work
     let d_i = d_of(go);
     let q0 = xb + i * 3u * p.c + h * p.dk;
     for (var j = first_key(i); j <= i; j = next_key(i, j)) {
-        let a = probs[at + j];
+        let a = prob(at, xb, i, j, h);
         if (a == 0.0) {
             continue;
         }
@@ -246,7 +303,7 @@ fn attention_backward_kv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
             continue;
         }
         let at = ((bi * p.heads + h) * p.tq + qi) * p.tk;
-        let a = probs[at + j];
+        let a = prob(at, xb, i, j, h);
         if (a == 0.0) {
             continue;
         }
@@ -304,7 +361,7 @@ fn attention_backward_rel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
                 }
                 for (var j = i - r; ; j--) {
                     if (allowed(i, j)) {
-                        let a = probs[at + j];
+                        let a = prob(at, xb, i, j, h);
                         if (a != 0.0) {
                             let m = kept(at + j);
                             let ds = a * (dattn(xb, go, i, j, h, m) - d_i) * p.scale;

@@ -20,6 +20,36 @@ fn nth(j: u32) -> u32 {
     return select(j, p.t - 1u - j, p.reverse != 0u);
 }
 
+// @entry rnn_sequence lstm_sequence gru_sequence
+// h_{s₋} at unit k of row r for the step read j-th (h0 before the first): every entry binds h and h0.
+fn h_prev(j: u32, r: u32, k: u32) -> f32 {
+    if (j == 0u) {
+        return h0[r * p.hd + k];
+    }
+    return h[nth(j - 1u) * p.hs + r * p.hd + k];
+}
+
+// @entry rnn_sequence_backward lstm_sequence_backward gru_sequence_backward
+// The recurrence of the backward, after step s's cell (j > 0): dh_{s₋} += dgate_s·W_hh for this
+// thread's units of the workgroup's rows, dgate [B × G·H] being dpre (RNN, LSTM) or dhh (GRU).
+fn carry_back(j: u32, s: u32, r0: u32, nr: u32, lid: u32, g: u32) {
+    let hd = p.hd;
+    let ps = nth(j - 1u);
+    for (var u = lid; u < hd; u += SEQ_WG) {
+        var acc = array<f32, ROWS>();
+        for (var q = 0u; q < g * hd; q++) {
+            let w = w_hh[q * hd + u];
+            for (var k = 0u; k < nr; k++) {
+                acc[k] += dgate[s * p.gs + (r0 + k) * g * hd + q] * w;
+            }
+        }
+        for (var k = 0u; k < nr; k++) {
+            let pk = ps * p.hs + (r0 + k) * hd + u;
+            dh[pk] = dh[pk] + acc[k];
+        }
+    }
+}
+
 // @entry rnn_sequence
 // pre_s += h₋·W_hhᵀ + b_hh;  h_s = σ(pre_s)  (act 0: tanh, 1: sigmoid).
 @group(0) @binding(1) var<storage, read_write> pre: array<f32>;
@@ -27,13 +57,6 @@ fn nth(j: u32) -> u32 {
 @group(0) @binding(3) var<storage, read> w_hh: array<f32>;
 @group(0) @binding(4) var<storage, read> b_hh: array<f32>;
 @group(0) @binding(5) var<storage, read> h0: array<f32>;
-
-fn h_prev(j: u32, r: u32, k: u32) -> f32 {
-    if (j == 0u) {
-        return h0[r * p.hd + k];
-    }
-    return h[nth(j - 1u) * p.hs + r * p.hd + k];
-}
 
 @compute @workgroup_size(128)
 fn rnn_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -75,13 +98,6 @@ fn rnn_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
 @group(0) @binding(6) var<storage, read> b_hh: array<f32>;
 @group(0) @binding(7) var<storage, read> h0: array<f32>;
 @group(0) @binding(8) var<storage, read> c0: array<f32>;
-
-fn h_prev(j: u32, r: u32, k: u32) -> f32 {
-    if (j == 0u) {
-        return h0[r * p.hd + k];
-    }
-    return h[nth(j - 1u) * p.hs + r * p.hd + k];
-}
 
 @compute @workgroup_size(128)
 fn lstm_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -141,13 +157,6 @@ fn lstm_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
 @group(0) @binding(6) var<storage, read> b_hh: array<f32>;
 @group(0) @binding(7) var<storage, read> h0: array<f32>;
 
-fn h_prev(j: u32, r: u32, k: u32) -> f32 {
-    if (j == 0u) {
-        return h0[r * p.hd + k];
-    }
-    return h[nth(j - 1u) * p.hs + r * p.hd + k];
-}
-
 @compute @workgroup_size(128)
 fn gru_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let r0 = wid.x * ROWS;
@@ -184,8 +193,8 @@ fn gru_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
 }
 
 // @entry rnn_sequence_backward
-// dpre_s = dh_s ⊙ σ'(h_s);  dh₋ += dpre_s·W_hh.
-@group(0) @binding(1) var<storage, read_write> dpre: array<f32>;
+// dpre_s = dh_s ⊙ σ'(h_s) (dpre bound as dgate);  dh₋ += dpre_s·W_hh.
+@group(0) @binding(1) var<storage, read_write> dgate: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dh: array<f32>;
 @group(0) @binding(3) var<storage, read> h: array<f32>;
 @group(0) @binding(4) var<storage, read> w_hh: array<f32>;
@@ -204,32 +213,19 @@ fn rnn_sequence_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
                 let k = s * p.hs + r * hd + u;
                 let y = h[k];
                 let d = select(1.0 - y * y, y * (1.0 - y), p.act == 1u);
-                dpre[s * p.gs + r * hd + u] = dh[k] * d;
+                dgate[s * p.gs + r * hd + u] = dh[k] * d;
             }
         }
         storageBarrier();
         if (j > 0u) {
-            let ps = nth(j - 1u);
-            for (var u = lid; u < hd; u += SEQ_WG) {
-                var acc = array<f32, ROWS>();
-                for (var g = 0u; g < hd; g++) {
-                    let w = w_hh[g * hd + u];
-                    for (var q = 0u; q < nr; q++) {
-                        acc[q] += dpre[s * p.gs + (r0 + q) * hd + g] * w;
-                    }
-                }
-                for (var q = 0u; q < nr; q++) {
-                    let pk = ps * p.hs + (r0 + q) * hd + u;
-                    dh[pk] = dh[pk] + acc[q];
-                }
-            }
+            carry_back(j, s, r0, nr, lid, 1u);
         }
     }
 }
 
 // @entry lstm_sequence_backward
-// dpre_s and dc₋ from dh_s, dc_s (the cell's backward);  dh₋ += dpre_s·W_hh.
-@group(0) @binding(1) var<storage, read_write> dpre: array<f32>;
+// dpre_s (bound as dgate) and dc₋ from dh_s, dc_s (the cell's backward);  dh₋ += dpre_s·W_hh.
+@group(0) @binding(1) var<storage, read_write> dgate: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dh: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dc: array<f32>;
 @group(0) @binding(4) var<storage, read> gates: array<f32>;
@@ -260,10 +256,10 @@ fn lstm_sequence_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
                 if (j > 0u) {
                     cp = c[nth(j - 1u) * p.hs + r * hd + u];
                 }
-                dpre[g0] = dct * g * i * (1.0 - i);
-                dpre[g0 + hd] = dct * cp * f * (1.0 - f);
-                dpre[g0 + 2u * hd] = dct * i * (1.0 - g * g);
-                dpre[g0 + 3u * hd] = dh[k] * tc * o * (1.0 - o);
+                dgate[g0] = dct * g * i * (1.0 - i);
+                dgate[g0 + hd] = dct * cp * f * (1.0 - f);
+                dgate[g0 + 2u * hd] = dct * i * (1.0 - g * g);
+                dgate[g0 + 3u * hd] = dh[k] * tc * o * (1.0 - o);
                 if (j > 0u) {
                     let pk = nth(j - 1u) * p.hs + r * hd + u;
                     dc[pk] = dc[pk] + dct * f;
@@ -272,28 +268,16 @@ fn lstm_sequence_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
         }
         storageBarrier();
         if (j > 0u) {
-            let ps = nth(j - 1u);
-            for (var u = lid; u < hd; u += SEQ_WG) {
-                var acc = array<f32, ROWS>();
-                for (var g = 0u; g < 4u * hd; g++) {
-                    let w = w_hh[g * hd + u];
-                    for (var q = 0u; q < nr; q++) {
-                        acc[q] += dpre[s * p.gs + (r0 + q) * 4u * hd + g] * w;
-                    }
-                }
-                for (var q = 0u; q < nr; q++) {
-                    let pk = ps * p.hs + (r0 + q) * hd + u;
-                    dh[pk] = dh[pk] + acc[q];
-                }
-            }
+            carry_back(j, s, r0, nr, lid, 4u);
         }
     }
 }
 
 // @entry gru_sequence_backward
-// dih_s (into dpre), dhh_s and dh₋ += dh_s ⊙ z from the cell's backward;  dh₋ += dhh_s·W_hh.
+// dih_s (into dpre), dhh_s (into dgate) and dh₋ += dh_s ⊙ z from the cell's backward;
+// dh₋ += dhh_s·W_hh.
 @group(0) @binding(1) var<storage, read_write> dpre: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dhh: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dgate: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dh: array<f32>;
 @group(0) @binding(4) var<storage, read> gates: array<f32>;
 @group(0) @binding(5) var<storage, read> hh: array<f32>;
@@ -325,11 +309,11 @@ fn gru_sequence_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
                 let dz = dh[k] * (hp - n) * z * (1.0 - z);
                 let dr = dn * hh[g0 + 2u * hd] * rr * (1.0 - rr);
                 dpre[g0] = dr;
-                dhh[g0] = dr;
+                dgate[g0] = dr;
                 dpre[g0 + hd] = dz;
-                dhh[g0 + hd] = dz;
+                dgate[g0 + hd] = dz;
                 dpre[g0 + 2u * hd] = dn;
-                dhh[g0 + 2u * hd] = dn * rr;
+                dgate[g0 + 2u * hd] = dn * rr;
                 if (j > 0u) {
                     let pk = nth(j - 1u) * p.hs + r * hd + u;
                     dh[pk] = dh[pk] + dh[k] * z;
@@ -338,20 +322,7 @@ fn gru_sequence_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
         }
         storageBarrier();
         if (j > 0u) {
-            let ps = nth(j - 1u);
-            for (var u = lid; u < hd; u += SEQ_WG) {
-                var acc = array<f32, ROWS>();
-                for (var g = 0u; g < 3u * hd; g++) {
-                    let w = w_hh[g * hd + u];
-                    for (var q = 0u; q < nr; q++) {
-                        acc[q] += dhh[s * p.gs + (r0 + q) * 3u * hd + g] * w;
-                    }
-                }
-                for (var q = 0u; q < nr; q++) {
-                    let pk = ps * p.hs + (r0 + q) * hd + u;
-                    dh[pk] = dh[pk] + acc[q];
-                }
-            }
+            carry_back(j, s, r0, nr, lid, 3u);
         }
     }
 }

@@ -266,6 +266,39 @@ fn auto_falls_back_to_the_cpu_for_a_model_over_the_gpus_limits() {
     assert!(err.message.contains("4.0 KiB") || err.message.contains("4 KiB") || err.message.contains("4096"), "{}", err.message);
 }
 
+/// A Transformer whose training probabilities [B × H × T × T] exceed the GPU's binding limit (but
+/// one sequence's [H × T × T] does not) trains there in the memory-efficient form (a log-sum-exp per
+/// row) instead of being refused: the same losses as the CPU's (which keeps the probabilities), and
+/// the attention view still draws every head's map.
+#[test]
+fn attention_over_the_gpus_limit_trains_in_the_memory_efficient_form() {
+    use crate::nn::backend::gpu::GpuContext;
+    let Some(_) = test_context() else { return };
+    let mut c = TransformerConfig { layers: 1, heads: 4, width: 16, context: 32, ..Default::default() };
+    c.train.batch = 8;
+    c.train.steps = 6;
+    c.train.eval_interval = 3;
+    let config = run_config("transformer", c);
+    let corpus = CORPUS.repeat(12);
+    // 20,000 floats: over every other tensor (the FFN's 256 rows × 64), under B·H·T² = 32,768.
+    let limited = |limit: u64| {
+        let mut ctx = GpuContext::request_blocking().unwrap();
+        ctx.adapter.max_binding_bytes = limit;
+        Gpu::new(std::rc::Rc::new(ctx))
+    };
+    let mut cpu = Session::new(&corpus, config.clone()).unwrap();
+    let mut gpu = Session::with_device(&corpus, config.clone(), Device::new("gpu", Box::new(limited(20_000 * 4)) as Box<dyn Backend>)).unwrap();
+    let (a, b) = (cpu.train_step(6).unwrap(), gpu.train_step(6).unwrap());
+    for (x, y) in a.points.iter().zip(&b.points) {
+        assert!((x.train_loss - y.train_loss).abs() <= 2e-3 * x.train_loss, "step {}: cpu {}, gpu {}", x.step, x.train_loss, y.train_loss);
+    }
+    let view = gpu.view("attention", &serde_json::json!({ "text": "the cat sat" })).unwrap();
+    assert_eq!(view["layers"][0]["heads"].as_array().map(Vec::len), Some(4), "{view}");
+    // Below one sequence's maps, the model is refused with the figures, as before.
+    let err = Session::with_device(&corpus, config, Device::new("gpu", Box::new(limited(1_000 * 4)) as Box<dyn Backend>)).err().unwrap();
+    assert_eq!(err.code, "model-too-large");
+}
+
 /// After a warm-up chunk, training makes no new GPU objects: no storage buffer, bind group or
 /// pipeline (the model's buffers are allocated once, bind groups and pipelines cached), and a chunk
 /// is a few submits, not one per op. The warm-up is a whole chunk (256 steps): each step's loss and

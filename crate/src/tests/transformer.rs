@@ -125,13 +125,14 @@ fn gradients_match_finite_differences_for_every_variant() {
 /// weights. Training passes give the attention op a dropout spec with the model's p (nanoGPT's one p).
 #[test]
 fn dropout_applies_to_training_passes_only() {
-    use crate::nn::models::transformer::block::attn_spec;
+    use crate::nn::models::transformer::block::{attn_spec, Pass};
     use crate::nn::ops::attention::{AttnSpec, Pattern};
+    let pass = Pass { b: 2, t: 8, pos0: 0, maps: false };
     let spec = AttnSpec { heads: 2, pattern: Pattern::Full, alibi: false, rel: None, dropout: None, lse: false };
     let c = TransformerConfig { dropout: 0.3, attention: AttentionKind::Sparse, ..small(Positional::Alibi) };
-    assert_eq!(attn_spec(&c, &spec, Some(4)).dropout.map(|d| d.p), Some(0.3));
-    assert_ne!(attn_spec(&c, &spec, Some(4)).dropout, attn_spec(&c, &spec, Some(5)).dropout, "a seed per pass and layer");
-    assert_eq!(attn_spec(&c, &spec, None), spec, "no seed (evaluation): no dropout");
+    assert_eq!(attn_spec(&c, &spec, Some(4), pass).dropout.map(|d| d.p), Some(0.3));
+    assert_ne!(attn_spec(&c, &spec, Some(4), pass).dropout, attn_spec(&c, &spec, Some(5), pass).dropout, "a seed per pass and layer");
+    assert_eq!(attn_spec(&c, &spec, None, pass), spec, "no seed (evaluation): no dropout");
     let dropped = Network::<Transformer>::new(c.clone(), vocab(), Box::new(Cpu::checked()), Some(5)).unwrap();
     let plain = Network::<Transformer>::new(TransformerConfig { dropout: 0.0, ..c }, vocab(), Box::new(Cpu::checked()), Some(5)).unwrap();
     randomise(&dropped, 6);

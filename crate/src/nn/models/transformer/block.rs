@@ -210,6 +210,9 @@ pub struct Pass {
     pub b: usize,
     pub t: usize,
     pub pos0: usize,
+    /// The attention view's pass: the probabilities are kept for the maps even where training
+    /// keeps only their log-sum-exps (`AttnSpec::lse`).
+    pub maps: bool,
 }
 
 impl Pass {
@@ -225,9 +228,16 @@ fn seq(x: Tensor, b: usize, t: usize, w: usize) -> Tensor {
 
 /// The attention op's spec for a pass: with a dropout seed (training), dropout p on the attention
 /// probabilities too (nanoGPT's `attn_dropout`, the same p), its mask drawn from the layer's seed.
-pub fn attn_spec(c: &TransformerConfig, spec: &AttnSpec, seed: Option<u32>) -> AttnSpec {
+pub fn attn_spec(c: &TransformerConfig, spec: &AttnSpec, seed: Option<u32>, pass: Pass) -> AttnSpec {
     let dropout = seed.filter(|_| c.dropout > 0.0).map(|seed| AttnDropout { p: c.dropout as f32, seed: hash32(seed ^ 0x68e3_1da4) });
-    AttnSpec { dropout, ..*spec }
+    AttnSpec { dropout, lse: spec.lse && !pass.maps, ..*spec }
+}
+
+/// The attention probabilities of a pass as `Backend::attention` takes them: [B × H × Tq × Tk], or
+/// [B × H × Tq] log-sum-exps in the memory-efficient form.
+fn probs_of(probs: Tensor, s: &AttnSpec, pass: Pass, tk: usize) -> Tensor {
+    let dims: &[usize] = if s.lse { &[pass.b, s.heads, pass.t] } else { &[pass.b, s.heads, pass.t, tk] };
+    Tensor { shape: Shape::new(dims), ..probs }
 }
 
 /// What a stream's step reads besides its own row.
@@ -277,8 +287,8 @@ pub fn forward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p: 
             be.linear_attention(seq(a.att, pass.b, pass.t, w), den, scratch, keys, spec.heads);
         }
         (_, None) => {
-            let probs = Tensor { shape: Shape::new(&[pass.b, spec.heads, pass.t, tk]), ..a.probs };
-            be.attention(seq(a.att, pass.b, pass.t, w), probs, keys, p.rel, &attn_spec(c, spec, seed));
+            let s = attn_spec(c, spec, seed, pass);
+            be.attention(seq(a.att, pass.b, pass.t, w), probs_of(a.probs, &s, pass, tk), keys, p.rel, &s);
         }
     }
     be.matmul(r(a.proj), r(a.att), p.proj[0], false, true, false); // concat(heads)·W_Oᵀ
@@ -372,7 +382,6 @@ pub fn backward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p:
     };
     be.sum_rows(g.proj[1], dproj, true);
     be.linear_backward(r(d.datt), g.proj[0], dproj, r(a.att), p.proj[0], false);
-    let probs = Tensor { shape: Shape::new(&[pass.b, spec.heads, pass.t, pass.t]), ..a.probs };
     let s3 = |t: Tensor| seq(t, pass.b, pass.t, 3 * w);
     let dqkv_attn = if a.qkvr.is_some() { d.dqkvr } else { d.dqkv };
     zero(be, dqkv_attn);
@@ -381,7 +390,10 @@ pub fn backward(be: &mut dyn Backend, c: &TransformerConfig, spec: &AttnSpec, p:
             let den = Tensor { shape: Shape::new(&[pass.b * spec.heads * pass.t]), ..a.probs };
             be.linear_attention_backward(s3(dqkv_attn), scratch, seq(d.datt, pass.b, pass.t, w), seq(a.att, pass.b, pass.t, w), den, s3(a.attn_input()), spec.heads);
         }
-        None => be.attention_backward(s3(dqkv_attn), g.rel, seq(d.datt, pass.b, pass.t, w), seq(a.att, pass.b, pass.t, w), probs, s3(a.attn_input()), p.rel, &attn_spec(c, spec, seed)),
+        None => {
+            let s = attn_spec(c, spec, seed, pass);
+            be.attention_backward(s3(dqkv_attn), g.rel, seq(d.datt, pass.b, pass.t, w), seq(a.att, pass.b, pass.t, w), probs_of(a.probs, &s, pass, pass.t), s3(a.attn_input()), p.rel, &s)
+        }
     }
     if a.qkvr.is_some() {
         zero(be, d.dqkv);

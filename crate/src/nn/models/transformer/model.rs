@@ -267,13 +267,20 @@ impl NeuralModel for Transformer {
         let (b, t, v, w) = (config.train.batch, config.context, vocab.len(), config.width);
         let rows = b * t;
         let drop = config.dropout > 0.0;
+        // The memory-efficient form (`AttnSpec::lse`) where a training pass's [B × H × T × T]
+        // probabilities would not fit one buffer of this backend (a GPU's binding limit) but one
+        // sequence's [H × T × T] does: training keeps a log-sum-exp per row (B·H·T floats) and the
+        // attention view, a pass over one sequence, still gets its maps.
+        let (full, one) = (probs_floats(&config).0 as usize, config.heads * config.context * config.context);
+        let limit = eng.be.max_buffer_floats();
+        let lse = config.attention != AttentionKind::Linear && full > limit && one <= limit;
         let spec = AttnSpec {
             heads: config.heads,
             pattern: config.pattern(),
             alibi: config.positional == Positional::Alibi,
             rel: (config.positional == Positional::Relative).then_some(config.rel_clip),
             dropout: None, // set per training pass (block::attn_spec)
-            lse: false,    // the attention maps read the probabilities
+            lse,
         };
         let rel = config.positional == Positional::Relative;
         let (tp, tg) = (TopParams::new(&config, |n| eng.param(n)), TopParams::new(&config, |n| eng.grad(n)));
@@ -282,8 +289,9 @@ impl NeuralModel for Transformer {
         let mut acts = Vec::with_capacity(config.layers);
         let mut step = Vec::with_capacity(config.layers);
         let (scores, scores1) = probs_floats(&config);
+        let scores = if lse { (rows * config.heads).max(one) } else { scores as usize };
         for _ in 0..config.layers {
-            acts.push(BlockActs::new(eng, &config, rows, scores as usize, drop)?);
+            acts.push(BlockActs::new(eng, &config, rows, scores, drop)?);
             step.push(BlockActs::new(eng, &config, 1, scores1 as usize, false)?);
         }
         let mut state = Vec::new();
@@ -354,7 +362,7 @@ impl NeuralModel for Transformer {
         eng.upload_ids(self.inputs);
         let count = self.upload_targets(eng, batch.starts.iter().flat_map(|&s| (1..=t).map(move |k| Some(stream[s as usize + k]))));
         let seed = (self.config.dropout > 0.0).then(|| hash32(batch.index as u32 ^ ((batch.index >> 32) as u32).wrapping_mul(0x85eb_ca6b)));
-        let pass = Pass { b, t, pos0: 0 };
+        let pass = Pass { b, t, pos0: 0, maps: false };
         self.forward(eng, pass, seed);
         let wl = self.output(eng, b * t);
         eng.be.sum_rows(loss, wl, false);
@@ -375,7 +383,7 @@ impl NeuralModel for Transformer {
             eng.ids.push(BOS);
             eng.upload_ids(self.inputs);
             self.upload_targets(eng, std::iter::once(Some(stream[0])));
-            self.forward(eng, Pass { b: 1, t: 1, pos0: 0 }, None);
+            self.forward(eng, Pass { b: 1, t: 1, pos0: 0, maps: false }, None);
             let wl = self.output(eng, 1);
             sink(eng, wl, &[0]);
         }
@@ -402,7 +410,7 @@ impl NeuralModel for Transformer {
                 host.1.extend((0..nb).flat_map(rows).map(|(k, r)| if target((k, r)).is_some() { ((w + k) * stride + r + 1) as u32 } else { NO_POSITION }));
                 std::mem::take(&mut host.1)
             };
-            self.forward(eng, Pass { b: nb, t, pos0: 0 }, None);
+            self.forward(eng, Pass { b: nb, t, pos0: 0, maps: false }, None);
             let wl = self.output(eng, nb * t);
             sink(eng, wl, &pos);
             self.host.borrow_mut().1 = pos;
@@ -580,7 +588,7 @@ impl Transformer {
         be.write_ids(self.inputs1, &[token]);
         be.write_ids(self.pos1, &[pos as TokenId]);
         let mut x = self.embed(be, &self.top1, 1, self.inputs1, self.pos1, None);
-        let pass = Pass { b: 1, t: 1, pos0: pos };
+        let pass = Pass { b: 1, t: 1, pos0: pos, maps: false };
         for (l, (p, a)) in self.p.iter().zip(&self.step).enumerate() {
             let memory = match self.state.get(l) {
                 Some(&state) => Memory::State(state),
@@ -598,7 +606,7 @@ impl Transformer {
         let t = st.tokens.len();
         if t > 0 {
             eng.be.write_ids(self.inputs.first(t), &st.tokens);
-            self.forward(eng, Pass { b: 1, t, pos0: 0 }, None);
+            self.forward(eng, Pass { b: 1, t, pos0: 0, maps: false }, None);
             eng.be.copy_rows(self.top1.lnf.out, 0, self.top.lnf.out, t - 1, 1);
         }
         for (&state, a) in self.state.iter().zip(&self.acts) {
@@ -623,7 +631,7 @@ impl Transformer {
         let n = tokens.len().min(self.config.context);
         self.owner.set(0);
         eng.be.write_ids(self.inputs.first(n), &tokens[..n]);
-        self.forward(eng, Pass { b: 1, t: n, pos0: 0 }, None);
+        self.forward(eng, Pass { b: 1, t: n, pos0: 0, maps: true }, None);
         let (h, w) = (self.config.heads, self.config.width);
         let dk = w / h;
         let shape = crate::nn::tensor::Shape::new;

@@ -14,6 +14,7 @@ import { errorText } from './lib/errors.js';
 import { renderTex } from './lib/math.js';
 import { FAMILIES, FORMULAS, POSITIONAL, family } from './lib/models.js';
 import { cleanViewStates, cleanCost, cleanComparison } from './lib/viewstate.js';
+import { decodeText } from './lib/textfile.js';
 import { buildForm, switchFamily, updateVisibility, readModel } from './ui/modelform.js';
 import { describeModel } from './lib/describe.js';
 import { setupGenerate } from './ui/generate.js';
@@ -163,7 +164,8 @@ function tooBig(chars, name) {
 /** Puts a text file into the corpus box, refusing files the page cannot handle (the box is unchanged). */
 async function loadTextFile(file) {
   if (file.size > MAX_CORPUS_CHARS * 4) { app.showError(tooBig(file.size, file.name)); return; }
-  const text = await file.text();
+  const { text, reason } = decodeText(new Uint8Array(await file.arrayBuffer()));
+  if (reason) { app.showError(new Error(t('data.not_text', { name: file.name, why: t(`data.not_text_${reason}`) }))); return; }
   if (text.length > MAX_CORPUS_CHARS) { app.showError(tooBig(text.length, file.name)); return; }
   app.showError(null);
   $('corpus').value = text;

@@ -159,6 +159,27 @@ test('a file too big for the page is refused with a message, and the text is kep
   assert.match(await page.$eval('#attribution', (el) => el.textContent), /small\.txt/);
 });
 
+test('a binary file is refused as a corpus with a message, and the text is kept, in English and 中文', async () => {
+  const page = await openPage(env);
+  const before = await page.$eval('#corpus', (el) => el.value);
+  // A PNG's signature and header: not UTF-8. Before the check it became replacement and NUL characters, and trained.
+  const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, ...Array(200).fill(0)]);
+  await page.setInputFiles('#file', { name: 'cat.png', mimeType: 'image/png', buffer: png });
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.$eval('#error', (el) => el.textContent), /cat\.png is not a text file: it is not valid UTF-8\. .*Your current text is unchanged/);
+  assert.equal(await page.$eval('#corpus', (el) => el.value), before);
+  await page.setInputFiles('#file', { name: 'nul.txt', mimeType: 'text/plain', buffer: Buffer.from('text\0with NUL bytes\n') });
+  await page.waitForFunction(() => /NUL/.test(document.getElementById('error').textContent));
+  assert.equal(await page.$eval('#corpus', (el) => el.value), before);
+  await page.click('#lang');
+  await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+  await page.setInputFiles('#file', { name: 'cat.png', mimeType: 'image/png', buffer: png });
+  await page.waitForFunction(() => /不是文本文件/.test(document.getElementById('error').textContent));
+  assert.match(await page.$eval('#error', (el) => el.textContent), /cat\.png 不是文本文件：它不是有效的 UTF-8。/);
+  assert.equal(await page.$eval('#corpus', (el) => el.value), before);
+  assert.deepEqual(page.errors, []);
+});
+
 test('ticked runs are compared side by side, and different vocabularies are flagged', async () => {
   const page = await openPage(env);
   await page.selectOption('#p-method', 'addk');

@@ -43,6 +43,11 @@ const WG: u32 = 256;
 /// The largest d_k linear attention runs with on the GPU: a thread keeps a column of the running
 /// state in registers (`linear_attention.wgsl`'s `MAX_DK`).
 pub const MAX_LINEAR_DK: usize = 128;
+/// The widest head the tiled attention kernels take (`MAX_DK` in shaders/attention.wgsl: a thread
+/// keeps its row in registers); wider heads run the untiled kernels.
+pub const TILED_DK: usize = 64;
+/// Rows per workgroup of the tiled attention kernels (`ROWS` in shaders/attention.wgsl).
+const TILED_ROWS: usize = 64;
 
 /// A bound buffer range: (buffer, id buffer?, byte offset, byte size).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -912,9 +917,15 @@ impl Backend for Gpu {
         }
         let (o, p, x) = (self.bind(out), self.bind(probs), self.bind(qkv));
         let (wk, wv) = rel.map_or((Gpu::NONE, Gpu::NONE), |[k, v]| (self.bind(k), self.bind(v)));
-        let rows = b * spec.heads * tq;
+        let bh = b * spec.heads;
+        if c / spec.heads <= TILED_DK {
+            // A workgroup per 64 query rows of one (batch, head).
+            let groups = bh * tq.div_ceil(TILED_ROWS);
+            self.run(K::AttentionTiled, &[o, p], &[x, wk, wv], attn_words(spec, b, tq, tk, c), grid(groups, 1));
+            return;
+        }
         let kern = if spec.lse { K::AttentionOnline } else { K::Attention };
-        self.run(kern, &[o, p], &[x, wk, wv], attn_words(spec, b, tq, tk, c), grid(rows, 64));
+        self.run(kern, &[o, p], &[x, wk, wv], attn_words(spec, b, tq, tk, c), grid(bh * tq, 64));
     }
     fn attention_backward(&mut self, dqkv: Tensor, drel: Option<[Tensor; 2]>, dout: Tensor, out: Tensor, probs: Tensor, qkv: Tensor, rel: Option<[Tensor; 2]>, spec: &AttnSpec) {
         let (b, tq, c) = attn_dims(out, qkv);
@@ -925,13 +936,25 @@ impl Backend for Gpu {
         let [dx, d, o, p, x] = [dqkv, dout, out, probs, qkv].map(|t| self.bind(t));
         let (wk, wv) = rel.map_or((Gpu::NONE, Gpu::NONE), |[k, v]| (self.bind(k), self.bind(v)));
         let ins = [d, o, p, x, wk, wv];
-        // dq: a thread per query row; dk, dv: a thread per key row (summing over the queries that
-        // read it); the relative tables: a thread per (row, element), summing over every pair.
-        self.run(K::AttentionBackQ, &[dx], &ins, attn_words(spec, b, tq, tk, c), grid(b * spec.heads * tq, 64));
-        self.run(K::AttentionBackKv, &[dx], &ins, attn_words(spec, b, tq, tk, c), grid(b * spec.heads * tk, 64));
+        let bh = b * spec.heads;
+        // With relative positions the dq pass also leaves each query row's sums per clipped
+        // distance (2(k + 1) floats) in the scratch, for the tables' second pass.
+        // (Without, the binding is still a writable buffer: the dummy is bound read-only too.)
+        let relp = self.scratch(spec.rel.map_or(1, |kmax| bh * tq * 2 * (kmax + 1)));
+        let words = || attn_words(spec, b, tq, tk, c);
+        if c / spec.heads <= TILED_DK {
+            // The tiled twins: a workgroup per 64 queries (dq) or keys (dk, dv) of one (batch, head).
+            self.run(K::AttentionTiledBackQ, &[dx, relp], &ins, words(), grid(bh * tq.div_ceil(TILED_ROWS), 1));
+            self.run(K::AttentionTiledBackKv, &[dx], &ins, words(), grid(bh * tk.div_ceil(TILED_ROWS), 1));
+        } else {
+            // A thread per query row (dq), per key row (dk, dv, summing over the queries that read it).
+            self.run(K::AttentionBackQ, &[dx, relp], &ins, words(), grid(bh * tq, 64));
+            self.run(K::AttentionBackKv, &[dx], &ins, words(), grid(bh * tk, 64));
+        }
         if let (Some([dwk, dwv]), Some(kmax)) = (drel, spec.rel) {
+            // The tables: a thread per (row, element), summing the query rows in order.
             let (gk, gv) = (self.bind(dwk), self.bind(dwv));
-            self.run(K::AttentionBackRel, &[gk, gv], &ins, attn_words(spec, b, tq, tk, c), grid((kmax + 1) * (c / spec.heads), 64));
+            self.run(K::AttentionBackRel, &[gk, gv], &[relp, d, x], words(), grid((kmax + 1) * (c / spec.heads), 64));
         }
     }
     fn linear_attention(&mut self, out: Tensor, den: Tensor, _scratch: Tensor, qkv: Tensor, heads: usize) {

@@ -343,11 +343,38 @@ fn attention_matches_the_cpu_in_every_variant() {
     }
 }
 
+/// The tiled kernels past one tile: 70 rows (a second, part-full workgroup of 64), 133 keys (tiles
+/// of 512 / 85 / 30 keys for d_k = 4 / 24 / 64, the last part-full); and heads wider than the
+/// tiles take (d_k = 66: the untiled kernels).
+#[test]
+fn attention_matches_the_cpu_past_a_tile_and_for_wide_heads() {
+    let Some(mut p) = Pair::new(8) else { return };
+    let sparse = Pattern::Sparse { window: 5, stride: 16 };
+    let drop = Some(AttnDropout { p: 0.25, seed: 3 });
+    let shapes = [(70, 70), (6, 133)];
+    for (heads, c, pattern, alibi, rel, dropout) in [
+        (3, 12, Pattern::Full, true, Some(3), drop),
+        (3, 72, Pattern::Full, false, None, None),
+        (2, 72, sparse, true, None, drop),
+        (1, 64, Pattern::Full, false, Some(2), None),
+        (2, 132, Pattern::Full, true, None, drop),
+    ] {
+        for lse in [false, true] {
+            let spec = AttnSpec { heads, pattern, alibi, rel, dropout, lse };
+            attention_shapes(&mut p, &spec, 1, c, rel, &shapes);
+        }
+    }
+}
+
 /// One spec of attention, forward and backward, on both backends: a window (Tq = Tk), a stream's
 /// last rows (Tq < Tk) and one row.
 fn attention_pair(p: &mut Pair, spec: &AttnSpec, b: usize, c: usize, rel: Option<usize>) {
+    attention_shapes(p, spec, b, c, rel, &[(11, 11), (3, 11), (1, 6)]);
+}
+
+fn attention_shapes(p: &mut Pair, spec: &AttnSpec, b: usize, c: usize, rel: Option<usize>, shapes: &[(usize, usize)]) {
     let (heads, dk, lse) = (spec.heads, c / spec.heads, spec.lse);
-    for (tq, tk) in [(11, 11), (3, 11), (1, 6)] {
+    for &(tq, tk) in shapes {
         let qkv = p.rand(&[b, tk, 3 * c]);
         let (out, probs) = (p.rand(&[b, tq, c]), p.rand(&[b, heads, tq, if lse { 1 } else { tk }]));
         // Entries outside the pattern are left unwritten by both: start them equal.
@@ -416,3 +443,4 @@ fn writes_inside_a_recording_keep_their_order() {
     assert!(be.read(y).iter().all(|&v| v == 6.0 + 111.0), "{:?}", &be.read(y)[..3]);
     assert_eq!(submits.get(), 1, "one submit for the whole recording");
 }
+

@@ -103,8 +103,10 @@ const app = {
     $('continue').disabled = !s.ready || busy;
     // A neural model exists from initialisation on, so it can generate while training is paused.
     const canUse = (s.trained || s.live) && (!s.training || s.paused) && !s.generating;
-    // A bidirectional model cannot generate; the page says why (ui/bidirectional.js).
-    $('generate').disabled = !canUse || !showGenerative(s);
+    // A bidirectional model cannot generate; the page says why (ui/bidirectional.js). The notes
+    // follow the current model at every refresh, a new run's included.
+    const lm = showGenerative(s);
+    $('generate').disabled = !canUse || !lm;
     $('gen-stop').disabled = !s.generating;
     $('score').disabled = !canUse;
     $('share').disabled = busy && !s.paused;
@@ -209,6 +211,8 @@ function clearReport() {
   $('notes').replaceChildren();
   $('output').replaceChildren();
   $('score-out').replaceChildren();
+  $('score-ppl').textContent = '';
+  delete $('score-ppl').dataset.code;
   $('loss-wrap').hidden = true;
   resetSaturation(app);
 }

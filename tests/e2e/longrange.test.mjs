@@ -6,7 +6,7 @@
 //    its perplexity is flagged, Generate is off with the reason; 中文; the knob is in the share link.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrowser, openPage, screenshot, setKnobs, trainNow } from '../harness/browser.mjs';
+import { startBrowser, openPage, screenshot, setKnobs, trainNow, waitForResult } from '../harness/browser.mjs';
 import fs from 'node:fs';
 import { pngSize } from '../../www/lib/export.js';
 
@@ -161,6 +161,17 @@ test('a bidirectional LSTM sees the future: its loss collapses, the page says wh
   assert.ok(await page.$('#notes li[data-code="not-generative"]'), 'the perplexity carries the warning');
   assert.equal(await page.$eval('#generate', (el) => el.disabled), true);
   assert.match(await page.$eval('#gen-why', (el) => el.textContent), /Generation is off/);
+  // Every probability it shows is flagged the same way: the surprisal of the user's own text and the
+  // next-token view.
+  await page.$eval('#score-box', (d) => { d.open = true; });
+  await page.fill('#score-text', 'to be or not');
+  await page.click('#score');
+  await page.waitForFunction(() => document.getElementById('score-ppl').textContent !== '');
+  assert.equal(await page.$eval('#score-ppl', (el) => el.dataset.code), 'not-generative');
+  assert.match(await page.$eval('#score-ppl', (el) => el.textContent), /^Not a perplexity/);
+  await page.click('#tab-next');
+  await page.waitForSelector('#view-panel [data-code="not-generative"]');
+  assert.match(await page.$eval('#view-panel [data-code="not-generative"]', (el) => el.textContent), /^Not a language model/);
   // Both runs are in the table, to compare.
   await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr[data-run]').length === 2);
   assert.match(await page.$eval('#runs tbody tr[data-run]', (el) => el.textContent), /bidirectional LSTM/);
@@ -183,13 +194,27 @@ test('a bidirectional LSTM sees the future: its loss collapses, the page says wh
   assert.deepEqual(shared.errors, []);
   await shared.context().close();
 
-  // Unticked again, the next model generates.
+  // Unticked again, the next model generates, and the notes about the last one leave as soon as its
+  // training starts: they belong to the model they describe.
   await page.uncheck('#p-bidirectional');
   await page.$eval('#p-bidirectional', (el) => el.dispatchEvent(new Event('change', { bubbles: true })));
-  await setKnobs(page, { steps: 20 });
-  await trainNow(page);
+  await setKnobs(page, { steps: 100000 });
+  await page.click('#train');
+  await page.waitForFunction(() => !document.getElementById('pause').disabled);
+  for (const id of ['bidi-callout', 'gen-why']) assert.equal(await page.$eval(`#${id}`, (el) => el.hidden), true, `#${id} during the next run`);
+  assert.equal(await page.$eval('#score-ppl', (el) => el.textContent), '', 'the last model\'s score is cleared');
+  await page.click('#stop');
+  assert.equal(await waitForResult(page), null);
+  await page.waitForFunction(() => !document.getElementById('train').disabled);
   assert.equal(await page.$eval('#generate', (el) => el.disabled), false);
   assert.equal(await page.$eval('#bidi-callout', (el) => el.hidden), true);
+  await page.click('#score');
+  await page.waitForFunction(() => document.getElementById('score-ppl').textContent !== '');
+  assert.match(await page.$eval('#score-ppl', (el) => el.textContent), /^Perplexity of this text/);
+  assert.equal(await page.$eval('#score-ppl', (el) => el.dataset.code), undefined);
+  await page.click('#tab-next');
+  await page.waitForSelector('#view-panel button');
+  assert.equal(await page.$('#view-panel [data-code="not-generative"]'), null);
   assert.deepEqual(page.errors, []);
 });
 

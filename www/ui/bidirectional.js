@@ -26,3 +26,17 @@ export function showGenerative(state) {
   }
   return ok;
 }
+
+/**
+ * The flag every probability of a non-generative model carries (the next-token view's, the
+ * surprisal of the user's text; the report's note says the same): null for a language model.
+ */
+export function notGenerativeFlag(state) {
+  if (generative(state)) return null;
+  const p = document.createElement('p');
+  p.className = 'callout';
+  p.setAttribute('role', 'note');
+  p.dataset.code = 'not-generative';
+  p.textContent = t('views.not_generative');
+  return p;
+}

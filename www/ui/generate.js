@@ -3,6 +3,7 @@ import { readSampling } from '../lib/settings.js';
 import { tokenSpan, makeExplorable } from './tokens.js';
 import { t } from '../lib/i18n.js';
 import { fmtPpl } from '../lib/format.js';
+import { generative } from './bidirectional.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -62,7 +63,12 @@ async function score(app) {
   try {
     const r = await app.worker.call('view', { name: 'surprisal', args: { text } });
     out.replaceChildren(...r.tokens.map(tokenSpan));
-    $('score-ppl').textContent = t('gen.score_ppl', { ppl: fmtPpl(r.perplexity), m: r.m }) + (r.truncated ? ` ${t('gen.truncated')}` : '');
+    // A bidirectional model's number is not a perplexity: flagged as the report's note is.
+    const lm = generative(app.state);
+    const line = $('score-ppl');
+    line.textContent = t(lm ? 'gen.score_ppl' : 'gen.score_not_lm', { ppl: fmtPpl(r.perplexity), m: r.m }) + (r.truncated ? ` ${t('gen.truncated')}` : '');
+    if (lm) delete line.dataset.code;
+    else line.dataset.code = 'not-generative';
   } catch (e) {
     app.showError(e);
   }

@@ -9,6 +9,7 @@ import { TRANSFORMER_VIEWS } from './views-transformer.js';
 import { barList, field, form } from './widgets.js';
 import { errorLine } from '../lib/errors.js';
 import { barsPng } from './png.js';
+import { notGenerativeFlag } from './bidirectional.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -31,6 +32,8 @@ const NEXT = {
       const png = barsPng(app, bars, rows, { title: t('views.next_png', { context: ctx.input.value || '∅' }), chart: 'next-token' });
       out.replaceChildren(png, bars, named);
     };
+    const flag = notGenerativeFlag(app.state);
+    if (flag) panel.append(flag);
     panel.append(form([ctx, k, tok], 'views.show', run), out);
     return run;
   },

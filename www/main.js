@@ -99,8 +99,10 @@ const app = {
     $('stop').title = why;
     $('stop-why').textContent = why;
     $('reset').disabled = !s.ready || busy;
-    $('continue').hidden = !s.canContinue || s.training;
+    const more = continueTo(s);
+    $('continue').hidden = !more || s.training;
     $('continue').disabled = !s.ready || busy;
+    $('continue').textContent = more ? t('train.continue_to', { steps: fmtInt(more) }) : t('train.continue');
     // A neural model exists from initialisation on, so it can generate while training is paused.
     const canUse = (s.trained || s.live) && (!s.training || s.paused) && !s.generating;
     // A bidirectional model cannot generate; the page says why (ui/bidirectional.js). The notes
@@ -124,6 +126,19 @@ const app = {
     app.saveTimer = setTimeout(savePage, 400);
   },
 };
+
+/**
+ * "Train more": the step count Continue trains the current model to (the form's Steps), or 0 where it
+ * is not offered — a neural model with its data in the worker (a finished or stopped run, or a file
+ * loaded with its corpus) and Steps above the steps it has taken. It keeps the optimizer state and
+ * the loss curve.
+ */
+function continueTo(s) {
+  if (!s.trained || !s.withData || !family(s.modelSettings?.family).neural) return 0;
+  if ($('family').value !== s.modelSettings.family) return 0; // the form shows another model
+  const steps = Number($('p-steps')?.value);
+  return Number.isInteger(steps) && steps > (s.stepsDone ?? 0) && steps <= 1_000_000 ? steps : 0;
+}
 
 /** The status line; kept as a key so it follows a language switch. */
 function setStatus(key, params = {}) {
@@ -312,6 +327,7 @@ function onProgress(p) {
     renderViews(app); // a model with live views (a Transformer's attention) shows them while it trains
   }
   if (p.phase !== 'prepared' && p.phase !== 'paused') trackRate(p);
+  if (p.phase !== 'prepared' && typeof p.step === 'number') app.state.stepsDone = p.step;
   if (p.phase !== 'prepared' && p.total_steps) {
     $('progress').max = p.total_steps;
     $('progress').value = p.step;
@@ -373,13 +389,18 @@ async function runTraining({ fresh }) {
     }
     request = ['train', { corpus, config: JSON.stringify(settings), device: $('device').value }];
   } else {
-    settings = app.state.settings;
-    request = ['continueTraining', {}];
+    // To the form's step count: the file's settings otherwise, with the new Steps.
+    const steps = continueTo(app.state);
+    if (!steps) return;
+    const prev = app.state.settings;
+    settings = { ...prev, model: { ...prev.model, train: { ...prev.model.train, steps } } };
+    request = ['continueTraining', { steps }];
   }
   // Recurrent models sample their gate saturation as they train (ui/saturation.js).
   request[1].probes = { saturation: Boolean(family(settings.model.family).recurrent) };
   // A fresh neural model is usable (paused) once it is initialised; a continued one already is.
-  Object.assign(app.state, { training: true, paused: false, pausable: !fresh, trained: false, live: !fresh, canContinue: false, modelSettings: settings.model, settings, stoppable: undefined });
+  Object.assign(app.state, { training: true, paused: false, pausable: !fresh, trained: false, live: !fresh, withData: true, modelSettings: settings.model, settings, stoppable: undefined });
+  if (fresh) app.state.stepsDone = 0;
   if (fresh) app.state.task = preset($('preset').value)?.task ?? null;
   announce('announce.training');
   app.rate = { visible: { tokens: 0, ms: 0 }, hidden: { tokens: 0, ms: 0 }, last: null };
@@ -636,8 +657,7 @@ app.openModel = async (bytes, name) => {
   const modelSettings = info.withCorpus ? settings.model : { ...settings.model, source: 'file-alone' };
   app.curve = fromHistory(info.history);
   const lastStep = app.curve.length ? app.curve[app.curve.length - 1][0] : 0;
-  const canContinue = Boolean(family(settings.model.family).neural && info.withCorpus && lastStep < (settings.model.train?.steps ?? 0));
-  Object.assign(app.state, { trained: true, modelSettings, settings, report: info.report, canContinue, task: preset($('preset').value)?.task ?? null });
+  Object.assign(app.state, { trained: true, modelSettings, settings, report: info.report, withData: Boolean(info.withCorpus), stepsDone: lastStep, task: preset($('preset').value)?.task ?? null });
   clearReport();
   renderReport(info.report, settings);
   drawLoss();
@@ -648,7 +668,7 @@ app.openModel = async (bytes, name) => {
 
 /** The worker crashed (a bug in the core): it has been replaced; the page starts over, keeping its inputs. */
 function onCrash(err) {
-  Object.assign(app.state, { training: false, paused: false, generating: false, trained: false, live: false, canContinue: false, report: null, ready: false });
+  Object.assign(app.state, { training: false, paused: false, generating: false, trained: false, live: false, withData: false, report: null, ready: false });
   $('progress').hidden = true;
   clearReport();
   renderViews(app);
@@ -742,6 +762,8 @@ function wire() {
   $('stop').addEventListener('click', () => { app.worker.send('stop'); app.state.paused = false; });
   $('reset').addEventListener('click', () => reset().catch((e) => app.showError(e)));
   $('continue').addEventListener('click', continueTraining);
+  // Raising Steps offers Continue again (and the form's rebuild for another family hides it).
+  for (const ev of ['input', 'change']) $('model-card').addEventListener(ev, () => app.refreshButtons());
   app.worker.onCrash = onCrash;
   $('lang').addEventListener('click', () => setLang(getLang() === 'en' ? 'zh' : 'en'));
   $('share').addEventListener('click', () => openShare().catch((e) => app.showError(e)));

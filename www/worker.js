@@ -302,8 +302,10 @@ function hashText(s) {
 const handlers = {
   train,
   /** Trains the current model further (a model file loaded with its corpus, with steps left). */
-  continueTraining({ id, probes }) {
-    requireModel();
+  /** Trains the current model further, to `steps` (the page's Steps) when given. */
+  async continueTraining({ id, probes, steps }) {
+    const model = requireModel();
+    if (steps) await core(() => model.setSteps(steps));
     return exclusiveTraining(() => trainLoop(id, { fresh: false, probes }));
   },
   generate,

@@ -35,6 +35,17 @@ impl ModelConfig {
         &self.family
     }
 
+    /// Sets a neural family's `train.steps` (Continue to a new step count); false if it has none.
+    pub fn set_train_steps(&mut self, steps: u64) -> bool {
+        match self.settings.get_mut("train").and_then(Value::as_object_mut) {
+            Some(train) => {
+                train.insert("steps".into(), steps.into());
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The family's settings (without the `family` tag).
     pub fn settings(&self) -> Value {
         Value::Object(self.settings.clone())

@@ -193,6 +193,14 @@ impl Session {
         (&self.data, self.trainer.as_mut())
     }
 
+    /// Trains to `steps` optimizer steps from here on ("train more"): the trainer's count and the
+    /// config a saved file carries. The optimizer state and the loss history are kept.
+    pub fn set_steps(&mut self, steps: u64) -> Result<()> {
+        self.trainer.set_steps(steps)?;
+        self.config.model.set_train_steps(steps);
+        Ok(())
+    }
+
     /// Whether training can be interrupted between chunks (n-gram counting cannot).
     pub fn stoppable(&self) -> bool {
         self.trainer.stoppable()

@@ -183,6 +183,13 @@ impl Playground {
         })
     }
 
+    /// Sets the step count to train to ("train more": Continue after a stop or a finished run); the
+    /// optimizer state and the loss curve are kept.
+    #[wasm_bindgen(js_name = setSteps)]
+    pub fn set_steps(&self, steps: f64) -> Result<(), JsValue> {
+        self.with_mut(|s| s.set_steps(steps.max(0.0) as u64).map_err(to_js_error))
+    }
+
     /// Whether a running training can be stopped between chunks (n-gram counting cannot).
     pub fn stoppable(&self) -> Result<bool, JsValue> {
         self.with(|s| Ok(s.stoppable()))

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startBrowser, openPage, screenshot, ROOT, waitForResult } from '../harness/browser.mjs';
+import { startBrowser, openPage, screenshot, ROOT, waitForResult, setKnobs } from '../harness/browser.mjs';
 
 let env;
 before(async () => { env = await startBrowser(); });
@@ -235,6 +235,29 @@ test('a stopped model saved to a file continues training on the same curve', asy
   await third.waitForFunction(() => /Trained in/.test(document.getElementById('status').textContent), null, { timeout: 60000 });
   assert.equal(await third.$eval('#r-ppl', (el) => el.dataset.value), full);
   assert.equal(await third.$eval('#continue', (el) => el.hidden), true);
+
+  // Train more in the same page: after Stop, Continue is offered, and it ends where the uninterrupted
+  // run did (the optimizer state and the batch stream are kept).
+  await other.waitForSelector('#continue:not([hidden])', { timeout: 5000 });
+  assert.equal(await other.$eval('#continue', (el) => el.textContent), 'Continue training to 3,000 steps');
+  await other.click('#continue');
+  await other.waitForFunction(() => document.querySelectorAll('#runs tbody tr[data-run]').length === 2, null, { timeout: 60000 });
+  assert.equal(await other.$eval('#r-ppl', (el) => el.dataset.value), full);
+  assert.equal(await other.$eval('#continue', (el) => el.hidden), true, 'nothing more to train at 3,000 of 3,000 steps');
+  // After a finished run, raising Steps brings Continue back, to the new count; the curve goes on.
+  await setKnobs(other, { steps: 3100 });
+  await other.waitForSelector('#continue:not([hidden])', { timeout: 5000 });
+  await other.click('#lang');
+  assert.equal(await other.$eval('#continue', (el) => el.textContent), '继续训练到 3,100 步');
+  await other.click('#lang');
+  await other.click('#continue');
+  await other.waitForFunction(() => document.querySelectorAll('#runs tbody tr[data-run]').length === 3, null, { timeout: 60000 });
+  const curves = await storedCurves(other);
+  const last = curves[curves.length - 1];
+  assert.equal(last[0][0], 1, 'the whole curve, from step 1');
+  assert.equal(last[last.length - 1][0], 3100);
+  assert.notEqual(await other.$eval('#r-ppl', (el) => el.dataset.value), full);
+  assert.deepEqual(other.errors, []);
 });
 
 test('a continued model file shows the speed it trains at now, and its run keeps the whole training time', async () => {

@@ -242,6 +242,7 @@ export default {
   'error.crashed': 'The model hit an internal error and was reset ({message}). Your text and settings are kept: train again.',
   'error.wasm-load': 'The page’s WebAssembly could not be loaded ({message}). This browser may be too old: the page needs WebAssembly SIMD.',
   'train.continue': 'Continue training',
+  'train.continue_to': 'Continue training to {steps} steps',
   'gen.output': 'Generated text',
   'announce.training': 'Training started.',
   'announce.paused': 'Training paused.',

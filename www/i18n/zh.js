@@ -242,6 +242,7 @@ export default {
   'error.crashed': '模型遇到内部错误，已重置（{message}）。你的文本和设置都保留着：请重新训练。',
   'error.wasm-load': '无法载入页面的 WebAssembly（{message}）。这个浏览器可能太旧：页面需要 WebAssembly SIMD。',
   'train.continue': '继续训练',
+  'train.continue_to': '继续训练到 {steps} 步',
   'gen.output': '生成的文本',
   'announce.training': '开始训练。',
   'announce.paused': '训练已暂停。',

@@ -157,6 +157,8 @@ impl<M: NeuralModel> Network<M> {
 
 pub struct NeuralTrainer<M: NeuralModel> {
     pub net: Rc<Network<M>>,
+    /// The step count set by `set_steps` ("train more"), over the model's config.
+    steps: Option<u64>,
     /// On a backend that cannot be read synchronously (WebGPU in the browser): the same model on the
     /// CPU, whose weights every chunk's readback refreshes. It serves scoring, streams, views and
     /// saving, which read synchronously; the device model only trains.
@@ -198,6 +200,7 @@ impl<M: NeuralModel> NeuralTrainer<M> {
         let stats = Stats::new(&mut net.engine.borrow_mut())?;
         Ok(NeuralTrainer {
             net: Rc::new(net),
+            steps: None,
             twin: None,
             moments_fresh: false,
             sampler,
@@ -226,8 +229,13 @@ impl<M: NeuralModel> NeuralTrainer<M> {
         self.twin.as_ref().unwrap_or(&self.net)
     }
 
+    /// The model's training settings, with the step count Continue may have raised (`set_steps`).
     fn train_config(&self) -> crate::nn::train::TrainConfig {
-        *M::train_config(self.net.model.config())
+        let mut c = *M::train_config(self.net.model.config());
+        if let Some(steps) = self.steps {
+            c.steps = steps;
+        }
+        c
     }
 
     pub fn state(&self) -> TrainState {
@@ -391,6 +399,17 @@ impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
 
     /// The parameters and the optimizer moments, each read from the device only when the writer
     /// reaches it (see `modelfile::write_from`).
+    fn set_steps(&mut self, steps: u64) -> Result<()> {
+        if self.pending.is_some() {
+            return Err(Error::new("busy", "Wait for the training chunk to finish."));
+        }
+        if steps < self.step || steps == 0 || steps > 100_000_000 {
+            return Err(Error::new("bad-steps", format!("Training can continue to between {} and 100,000,000 steps: it has taken {} ({steps} asked).", self.step.max(1), self.step)));
+        }
+        self.steps = Some(steps);
+        Ok(())
+    }
+
     fn save(&self) -> Option<Result<(Box<dyn TensorSource + '_>, Value)>> {
         if self.pending.is_some() {
             return Some(Err(Error::new("busy", "Wait for the training chunk to finish before saving.")));

@@ -236,3 +236,30 @@ fn missing_optimizer_moments_leave_no_half_written_state() {
     let TensorData::F32(w) = &saved.tensor("output.weight").unwrap().data else { unreachable!() };
     assert!(w.iter().any(|&x| x != 0.0), "the parameters load");
 }
+
+/// "Train more": a run that ended (or stopped) continues to a raised step count with its optimizer
+/// state and loss curve. With a constant rate after warm-up, 20 steps then 20 more equal 40 straight;
+/// the raised count is what a saved file carries; a lower count and an n-gram model are refused.
+#[test]
+fn a_finished_run_trains_more_to_a_raised_step_count() {
+    let constant = |steps| {
+        let mut c = small(steps);
+        c.train.decay = crate::nn::optim::schedule::Decay::None;
+        run_config(c)
+    };
+    let mut straight = Session::new(CORPUS, constant(40)).unwrap();
+    let a = train_in_chunks(&mut straight, 40);
+    let mut more = Session::new(CORPUS, constant(20)).unwrap();
+    assert_eq!(more.train_to_end().unwrap().step, 20);
+    assert_eq!(more.set_steps(10).unwrap_err().code, "bad-steps");
+    more.set_steps(40).unwrap();
+    let p = more.train_to_end().unwrap();
+    assert_eq!((p.step, p.total_steps), (40, 40));
+    let hist = more.view("history", &serde_json::json!({})).unwrap();
+    assert_eq!(serde_json::from_value::<Vec<LossPoint>>(hist["points"].clone()).unwrap(), a, "the same curve as 40 steps straight");
+    let loaded = Session::load(&more.save().unwrap(), Some(CORPUS)).unwrap();
+    assert_eq!(loaded.config.model.settings()["train"]["steps"], 40);
+    let mut ngram = Session::new(CORPUS, RunConfig { model: ModelConfig::from_settings("ngram", serde_json::json!({"order": 2, "method": "witten-bell"})), ..Default::default() }).unwrap();
+    ngram.train_to_end().unwrap();
+    assert_eq!(ngram.set_steps(5).unwrap_err().code, "cannot-continue");
+}

@@ -18,7 +18,7 @@ pub use readback::{block_on, Readback};
 use crate::lm::LanguageModel;
 use crate::modelfile::TensorSource;
 use crate::text::Dataset;
-use crate::Result;
+use crate::{Error, Result};
 use serde::Serialize;
 use serde_json::Value;
 use std::rc::Rc;
@@ -70,6 +70,12 @@ pub trait Trainer {
     /// Family-specific views (e.g. the n-gram "why this probability" trace); `None` if unknown.
     fn view(&self, _name: &str, _args: &Value, _data: &Dataset) -> Option<Result<Value>> {
         None
+    }
+    /// Sets the number of optimizer steps to train to ("train more": Continue after a stop or a
+    /// finished run), at least the steps already taken; the remaining steps follow the schedule of the
+    /// new count. Families without steps (n-gram counting) refuse.
+    fn set_steps(&mut self, _steps: u64) -> Result<()> {
+        Err(Error::new("cannot-continue", "Only a neural model can train further."))
     }
     /// Receives progress reports from inside long steps (the CLI prints them; the page ignores them).
     fn set_progress(&mut self, _hook: ProgressHook) {}

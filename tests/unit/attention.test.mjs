@@ -52,6 +52,15 @@ test('the positional maps of each encoding, from the core\'s view', () => {
   const alibi = positionalMaps({ kind: 'alibi', slopes: [0.25, 0.0625], bias: [[[0, null], [-0.25, 0]], [[0, null], [-0.0625, 0]]] });
   assert.deepEqual(alibi.map((m) => [m.kind, m.params.head, m.range[1]]), [['alibi', 1, 0], ['alibi', 2, 0]]);
   assert.equal(alibi[0].range[0], -0.25);
+  // The heads share one colour scale, so the gentler slope looks lighter (issue 19, defect 5).
+  assert.deepEqual(alibi[1].range, alibi[0].range);
+  // RoPE's angles wrap: a cyclic scale, where 0 and 2π are one colour (defect 8).
+  assert.equal(rope.scale, 'cyclic');
+  const [lo, hi] = rope.range;
+  assert.deepEqual(colorOf(lo, lo, hi, 'cyclic'), colorOf(hi, lo, hi, 'cyclic'));
+  assert.notDeepEqual(colorOf(Math.PI, lo, hi, 'cyclic'), colorOf(0, lo, hi, 'cyclic'));
+  const mid = colorOf(Math.PI / 2, lo, hi, 'cyclic');
+  assert.ok(mid.every((c) => c >= 0 && c <= 255 && Number.isInteger(c)), String(mid));
   const rel = positionalMaps({ kind: 'relative', layers: [{ layer: 0, w_k: [[0.5, -1]], w_v: [[0.1, 0.2]] }] });
   assert.deepEqual(rel.map((m) => [m.kind, m.params.layer, m.range]), [['relative_k', 1, [-1, 1]], ['relative_v', 1, [-0.2, 0.2]]]);
   assert.deepEqual(positionalMaps({ kind: 'learned', similarity: [[1, 0.2], [0.2, 1]] })[0].kind, 'similarity');

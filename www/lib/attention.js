@@ -8,9 +8,13 @@ const HI = [25, 60, 170];
 /** A diverging scale's negative end (similarities, biases below 0). */
 const NEG = [200, 60, 40];
 
-/** The colour of v on [lo, hi]: white at 0 (or lo ≥ 0) towards blue, and towards red below 0. */
-export function colorOf(v, lo, hi) {
+/**
+ * The colour of v on [lo, hi]: white at 0 (or lo ≥ 0) towards blue, and towards red below 0. With
+ * `scale` 'cyclic' (angles): a hue wheel, so lo and hi — 0 and 2π — are the same colour.
+ */
+export function colorOf(v, lo, hi, scale = 'linear') {
   if (!Number.isFinite(v)) return [235, 235, 235]; // masked: −∞ before the softmax
+  if (scale === 'cyclic') return hue(hi > lo ? (v - lo) / (hi - lo) : 0);
   if (lo < 0) {
     const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
     const a = Math.min(1, Math.abs(v) / m);
@@ -21,11 +25,22 @@ export function colorOf(v, lo, hi) {
   return LO.map((c, i) => Math.round(c + (HI[i] - c) * a));
 }
 
+/** A point f (turns, wrapping) of a hue wheel at a moderate saturation and lightness (HSL → RGB). */
+function hue(f) {
+  const h = (((f % 1) + 1) % 1) * 6;
+  const [s, l] = [0.55, 0.62];
+  const c = (1 - Math.abs(2 * l - 1)) * s;
+  const x = c * (1 - Math.abs((h % 2) - 1));
+  const [r, g, b] = [[c, x, 0], [x, c, 0], [0, c, x], [0, x, c], [x, 0, c], [c, 0, x]][Math.floor(h) % 6];
+  const m = l - c / 2;
+  return [r, g, b].map((v) => Math.round((v + m) * 255));
+}
+
 export const css = ([r, g, b]) => `rgb(${r}, ${g}, ${b})`;
 
 /** The colour bar's stops, low to high. */
-export function colorStops(lo, hi, n = 9) {
-  return Array.from({ length: n }, (_, i) => css(colorOf(lo + ((hi - lo) * i) / (n - 1), lo, hi)));
+export function colorStops(lo, hi, n = 9, scale = 'linear') {
+  return Array.from({ length: n }, (_, i) => css(colorOf(lo + ((hi - lo) * i) / (n - 1), lo, hi, scale)));
 }
 
 /** The range of a matrix's finite values ([min, max]); attention uses [0, 1] (rows sum to 1). */
@@ -37,13 +52,13 @@ export function rangeOf(m) {
 }
 
 /** A [rows][cols] matrix as RGBA pixels (row-major; an ImageData's data). */
-export function pixels(m, lo, hi) {
+export function pixels(m, lo, hi, scale = 'linear') {
   const R = m.length;
   const C = R ? m[0].length : 0;
   const px = new Uint8ClampedArray(R * C * 4);
   for (let i = 0; i < R; i++) {
     for (let j = 0; j < C; j++) {
-      const [r, g, b] = colorOf(m[i][j], lo, hi);
+      const [r, g, b] = colorOf(m[i][j], lo, hi, scale);
       const o = (i * C + j) * 4;
       px[o] = r; px[o + 1] = g; px[o + 2] = b; px[o + 3] = 255;
     }
@@ -116,8 +131,9 @@ const symmetric = (m) => { const [lo, hi] = rangeOf(m); const a = Math.max(Math.
  * The heatmaps of the core's `positional` view, by its `kind`: [{ kind, rows, cols, values, range,
  * params }] — `kind` names the strings (views.pos_map_<kind>, views.pos_about_<kind>,
  * views.pos_cell_<kind>). Sinusoidal: the matrix p(pos, i); learned: the cosine similarity of the
- * position embeddings; RoPE: the angles m·θ_i folded into [0, 2π) (what the rotation sees); ALiBi:
- * each head's bias (null above the diagonal: masked); relative: each layer's w^K and w^V tables.
+ * position embeddings; RoPE: the angles m·θ_i folded into [0, 2π) (what the rotation sees), on a
+ * cyclic scale (`scale`); ALiBi: each head's bias (null above the diagonal: masked), every head on one
+ * scale; relative: each layer's w^K and w^V tables.
  * NoPE gives [].
  */
 export function positionalMaps(r) {
@@ -127,11 +143,12 @@ export function positionalMaps(r) {
   if (r.angles) {
     const tau = 2 * Math.PI;
     const folded = r.angles.map((row) => row.map((a) => ((a % tau) + tau) % tau));
-    out.push({ kind: 'rope', rows: positions(folded.length), cols: positions(folded[0]?.length ?? 0), values: folded, range: [0, tau] });
+    out.push({ kind: 'rope', rows: positions(folded.length), cols: positions(folded[0]?.length ?? 0), values: folded, range: [0, tau], scale: 'cyclic' });
   }
+  // ALiBi's heads share one scale (the steepest head's lowest bias): their slopes are the point.
+  const lowest = Math.min(-1e-9, ...(r.bias || []).map((b) => rangeOf(b)[0]));
   for (const [h, bias] of (r.bias || []).entries()) {
-    const [lo] = rangeOf(bias);
-    out.push({ kind: 'alibi', rows: positions(bias.length), cols: positions(bias.length), values: bias, range: [Math.min(lo, -1e-9), 0], params: { head: h + 1, slope: Number(r.slopes?.[h] ?? 0).toPrecision(3) } });
+    out.push({ kind: 'alibi', rows: positions(bias.length), cols: positions(bias.length), values: bias, range: [lowest, 0], params: { head: h + 1, slope: Number(r.slopes?.[h] ?? 0).toPrecision(3) } });
   }
   for (const l of r.kind === 'relative' ? r.layers || [] : []) {
     for (const [kind, m] of [['relative_k', l.w_k], ['relative_v', l.w_v]]) {

@@ -5,21 +5,21 @@ import { pixels, colorStops, css, colorOf, moveCell, tokenLabel } from '../lib/a
 import { el } from './widgets.js';
 
 /** Draws matrix `m` at one pixel a cell into `canvas` (CSS scales it up, pixelated). */
-export function paint(canvas, m, lo, hi) {
+export function paint(canvas, m, lo, hi, scale = 'linear') {
   const R = m.length;
   const C = R ? m[0].length : 0;
   canvas.width = Math.max(1, C);
   canvas.height = Math.max(1, R);
   if (!R || !C) return;
-  canvas.getContext('2d').putImageData(new ImageData(pixels(m, lo, hi), C, R), 0, 0);
+  canvas.getContext('2d').putImageData(new ImageData(pixels(m, lo, hi, scale), C, R), 0, 0);
 }
 
 /**
  * A heatmap of `m` ([rows][cols]) in a new element. `rows`, `cols`: labels (tokens or numbers);
- * `range`: [lo, hi]; `describe(i, j, v)`: the cell in words; `label`: the chart's accessible name;
+ * `range`: [lo, hi]; `scale`: 'linear' or 'cyclic' (angles); `describe(i, j, v)`: the cell in words; `label`: the chart's accessible name;
  * `fmt`: a value as text. Returns { el, canvas, plot (for `pngButton`), colorbar }.
  */
-export function heatmap(m, { rows, cols, range, describe, label, fmt = (v) => v.toFixed(3), maxPx = 560, id = '' }) {
+export function heatmap(m, { rows, cols, range, scale = 'linear', describe, label, fmt = (v) => v.toFixed(3), maxPx = 560, id = '' }) {
   const [lo, hi] = range;
   const R = m.length;
   const C = R ? m[0].length : 0;
@@ -41,7 +41,7 @@ export function heatmap(m, { rows, cols, range, describe, label, fmt = (v) => v.
   }
   const canvas = el('canvas', 'mx-canvas');
   if (id) canvas.id = id;
-  paint(canvas, m, lo, hi);
+  paint(canvas, m, lo, hi, scale);
   canvas.style.width = `${C * cell}px`;
   canvas.style.height = `${R * cell}px`;
   canvas.tabIndex = 0;
@@ -60,7 +60,7 @@ export function heatmap(m, { rows, cols, range, describe, label, fmt = (v) => v.
   said.setAttribute('aria-live', 'polite');
   const bar = el('div', 'mx-bar');
   const stops = el('span', 'mx-bar-stops');
-  stops.style.backgroundImage = `linear-gradient(to right, ${colorStops(lo, hi).join(', ')})`;
+  stops.style.backgroundImage = `linear-gradient(to right, ${colorStops(lo, hi, 9, scale).join(', ')})`;
   bar.append(el('span', '', fmt(lo)), stops, el('span', '', fmt(hi)));
   bar.setAttribute('aria-hidden', 'true');
   wrap.append(grid, bar, said);
@@ -90,13 +90,13 @@ export function heatmap(m, { rows, cols, range, describe, label, fmt = (v) => v.
 
   // The PNG (ui/png.js): this matrix at a readable size with its labels; the title and colour bar are
   // added by the figure.
-  const plot = async () => ({ canvas: figure(m, { rows, cols, lo, hi }), scale: 1 });
-  const colorbar = { stops: colorStops(lo, hi), min: fmt(lo), max: fmt(hi) };
+  const plot = async () => ({ canvas: figure(m, { rows, cols, lo, hi, scale }), scale: 1 });
+  const colorbar = { stops: colorStops(lo, hi, 9, scale), min: fmt(lo), max: fmt(hi) };
   return { el: wrap, canvas, plot, colorbar };
 }
 
 /** The matrix at a readable size (up to ~900 px) with its row and column labels, on white. */
-function figure(m, { rows, cols, lo, hi }) {
+function figure(m, { rows, cols, lo, hi, scale }) {
   const R = m.length;
   const C = R ? m[0].length : 0;
   const cell = Math.max(4, Math.min(24, Math.floor(900 / Math.max(R, C, 1))));
@@ -117,7 +117,7 @@ function figure(m, { rows, cols, lo, hi }) {
   ctx.fillRect(0, 0, c.width, c.height);
   for (let i = 0; i < R; i++) {
     for (let j = 0; j < C; j++) {
-      ctx.fillStyle = css(colorOf(m[i][j], lo, hi));
+      ctx.fillStyle = css(colorOf(m[i][j], lo, hi, scale));
       ctx.fillRect(x0 + j * cell, top + i * cell, cell, cell);
     }
   }

@@ -22,7 +22,7 @@ function renderMaps(box, r, model) {
     const title = t(`views.pos_map_${m.kind}`, m.params || {});
     const section = el('section', 'pos-map');
     const describe = (i, j, v) => t(`views.pos_cell_${m.kind}`, { i: m.rows[i], j: m.cols[j], v: v.toFixed(3) });
-    const hm = heatmap(m.values, { rows: m.rows, cols: m.cols, range: m.range, describe, label: t('views.pos_map_label', { title, rows: m.rows.length, cols: m.cols.length }), id: `pos-map-${k}`, fmt: (v) => v.toFixed(2) });
+    const hm = heatmap(m.values, { rows: m.rows, cols: m.cols, range: m.range, scale: m.scale, describe, label: t('views.pos_map_label', { title, rows: m.rows.length, cols: m.cols.length }), id: `pos-map-${k}`, fmt: (v) => v.toFixed(2) });
     const png = pngButton(() => ({ title, subtitle: describeModel(model), chart: `positional-${m.kind}`, model, extra: m.params?.head ? `h${m.params.head}` : '', plot: hm.plot, colorbar: hm.colorbar }),
       { onError: (e) => box.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: e })) });
     section.append(el('h3', '', title), el('p', 'hint', t(`views.pos_about_${m.kind}`)), hm.el, png);

@@ -85,7 +85,7 @@ test('the runs table shows 20 summaries a page, newest first, turned from the ke
   await page.click('#runs tbody tr[data-run="44"] input[type=checkbox]');
   await page.waitForFunction(() => document.querySelectorAll('#runs-compare th[scope=col]').length === 3);
   assert.deepEqual(await page.$$eval('#runs-compare th[scope=col]', (ths) => ths.map((th) => th.textContent)), ['', '#44', '#3']);
-  assert.match(await page.$eval('#runs-compare', (el) => el.textContent), /seed.*44.*3/s);
+  assert.match(await page.$eval('#runs-compare', (el) => el.textContent), /Seed.*44.*3/s);
   const curveReads = (await page.evaluate(() => window.__reads)).filter((r) => r.store === 'curves');
   assert.deepEqual([...new Set(curveReads.map((r) => r.key))].sort(), [3, 44]);
   assert.equal(await page.$eval('#runs-chart', (el) => el.hidden), false);

@@ -202,13 +202,15 @@ test('ticked runs are compared side by side, and different vocabularies are flag
   await tick(3);
   await page.waitForSelector('#runs-compare:not([hidden]) table');
   const same = await page.$eval('#runs-compare', (el) => el.textContent);
-  assert.match(same, /model\.order/);
-  assert.doesNotMatch(same, /data\.min_count/);
+  // Settings by their labels in the form, never raw keys (issue 19, defect 8).
+  assert.match(same, /Order n/);
+  assert.doesNotMatch(same, /Min count/);
+  assert.doesNotMatch(same, /\b(model|data)\.[a-z]/);
   assert.equal(await page.$eval('#runs-warning', (el) => el.hidden), true, 'same vocabulary: comparable');
   await tick(2);
   await page.waitForFunction(() => !document.getElementById('runs-warning').hidden);
   assert.match(await page.$eval('#runs-warning', (el) => el.textContent), /not comparable/);
-  assert.match(await page.$eval('#runs-compare', (el) => el.textContent), /data\.min_count/);
+  assert.match(await page.$eval('#runs-compare', (el) => el.textContent), /Min count \(rarer → \[UNK\]\)/);
   assert.ok(await page.$('#runs .flag'));
   await screenshot(page, 'ui-runs-compared', '#runs-card');
 });

@@ -86,3 +86,19 @@ test('the Transformer\'s formula follows its settings: the mask, the block, each
   assert.match(POSITIONAL_TEX.sinusoidal, /\\sin\\!\\big\(t \/ 10000\^\{2j\/d\}\\big\)/);
   assert.match(POSITIONAL_TEX.relative, /\\mathrm\{clip\}\(i - j, -k, k\)/);
 });
+
+test('every setting a run can differ in has a label in the form, not a raw key (issue 19, defect 8)', async () => {
+  const { settingLabel, flattenSettings } = await import('../../www/lib/models.js');
+  for (const f of FAMILIES) {
+    const model = { family: f.id };
+    for (const p of f.params) setParam(model, p, p.default);
+    const settings = { seed: 1, data: { tokenizer: { kind: 'char', lowercase: false }, boundary: 'line', min_count: 1, max_vocab: 0, valid_fraction: 0.1, split: 'tail', split_unit: 'token' }, model };
+    for (const key of Object.keys(flattenSettings(settings))) {
+      const label = settingLabel(key);
+      assert.ok(label, `${f.id}: ${key} has a label`);
+    }
+  }
+  assert.equal(settingLabel('model.activation'), 'p.activation');
+  assert.equal(settingLabel('model.family'), 'model.family');
+  assert.equal(settingLabel('nonsense'), null);
+});

@@ -243,3 +243,39 @@ export function defaults(familyId) {
   for (const p of family(familyId).params) out[p.id] = p.default;
   return out;
 }
+
+/** The run settings outside a family's params, by their dotted key (as the runs comparison lists them). */
+const SETTING_LABELS = {
+  seed: 'data.seed',
+  'data.tokenizer.kind': 'data.tokenizer',
+  'data.tokenizer.lowercase': 'data.lowercase',
+  'data.boundary': 'data.boundary',
+  'data.min_count': 'data.min_count',
+  'data.max_vocab': 'data.max_vocab',
+  'data.valid_fraction': 'data.valid',
+  'data.split': 'data.split',
+  'data.split_unit': 'data.split',
+  'model.family': 'model.family',
+};
+
+/**
+ * The i18n key of a setting's label from its dotted key in the run settings ('model.train.lr' →
+ * 'p.lr'), or null for a key the form does not show.
+ */
+export function settingLabel(key) {
+  if (SETTING_LABELS[key]) return SETTING_LABELS[key];
+  if (!key.startsWith('model.')) return null;
+  const path = key.slice('model.'.length);
+  for (const f of FAMILIES) for (const p of f.params) if ((p.path || p.id) === path) return p.label;
+  return null;
+}
+
+/** Flattens settings to dotted keys: { data: { min_count: 2 } } → { 'data.min_count': '2' }. */
+export function flattenSettings(obj, prefix = '', out = {}) {
+  for (const [k, v] of Object.entries(obj || {})) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === 'object' && !Array.isArray(v)) flattenSettings(v, key, out);
+    else out[key] = Array.isArray(v) ? v.join(', ') : String(v);
+  }
+  return out;
+}

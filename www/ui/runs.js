@@ -10,6 +10,7 @@ import { describeModel } from '../lib/describe.js';
 import { errorText, showErrorIn } from '../lib/errors.js';
 import { comparisonSeries, levelOf, vocabGroups } from '../lib/compare.js';
 import { pngButton, chartParts, besideHeading } from './png.js';
+import { settingLabel, flattenSettings } from '../lib/models.js';
 
 const $ = (id) => document.getElementById(id);
 let chart = null;
@@ -70,22 +71,12 @@ export function setupRuns(app) {
   });
 }
 
-/** Flattens settings to dotted keys: { data: { min_count: 2 } } → { 'data.min_count': 2 }. */
-function flatten(obj, prefix = '', out = {}) {
-  for (const [k, v] of Object.entries(obj || {})) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === 'object' && !Array.isArray(v)) flatten(v, key, out);
-    else out[key] = Array.isArray(v) ? v.join(', ') : String(v);
-  }
-  return out;
-}
-
 /** The ticked runs side by side: their results, and every setting in which they differ. */
 function renderComparison(chosen) {
   const box = $('runs-compare');
   box.hidden = chosen.length < 2;
   if (chosen.length < 2) { box.replaceChildren(); return; }
-  const flat = chosen.map((r) => flatten(r.settings));
+  const flat = chosen.map((r) => flattenSettings(r.settings));
   const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))].sort();
   const differing = keys.filter((k) => new Set(flat.map((f) => f[k] ?? '—')).size > 1);
   const rows = [
@@ -96,7 +87,8 @@ function renderComparison(chosen) {
     [t('runs.m'), ...chosen.map((r) => fmtInt(r.report.validation.m))],
     [t('results.vocab'), ...chosen.map((r) => fmtInt(r.report.data.vocab_size))],
     ...(chosen.some((r) => r.saturation) ? [[t('runs.saturation'), ...chosen.map(saturationText)]] : []),
-    ...differing.map((k) => [k, ...flat.map((f) => f[k] ?? '—')]),
+    // Each setting by its label in the form (the dotted key where the form has none).
+    ...differing.map((k) => [settingLabel(k) ? t(settingLabel(k)) : k, ...flat.map((f) => f[k] ?? '—')]),
   ];
   const tbl = document.createElement('table');
   tbl.className = 'data';

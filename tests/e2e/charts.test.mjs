@@ -60,6 +60,13 @@ test('an LSTM: gate saturation grows with training; the heatmap of h and the gat
   assert.equal(await page.$eval('#sat-chart', (el) => el.dataset.series), '6');
   assert.match(await page.$eval('#sat-latest', (el) => el.textContent), /^At step 120: layer 1: f \d+(\.\d+)?%, i \d+(\.\d+)?%, o \d+(\.\d+)?%; layer 2: f/);
   assert.equal(await page.$$eval('#sat-chart .u-legend .u-series', (s) => s.length), 6);
+  // Each legend swatch draws its line's style: a layer's gates share a colour with the other layer's,
+  // so the swatches must differ by dash (issue 19, defect 8).
+  const swatches = await page.$$eval('#sat-chart .u-legend .u-series', (s) => s.map((x) => {
+    const m = x.querySelector('.u-marker');
+    return `${x.textContent.trim()}|${getComputedStyle(m).borderTopColor}|${getComputedStyle(m).borderTopStyle}`;
+  }));
+  assert.equal(new Set(swatches.map((x) => x.split('|').slice(1).join('|'))).size, 6, swatches.join('; '));
 
   // The loss chart as a PNG: the chart's width, taller (its title and legend), named for what it shows.
   const loss = await downloadPng(page, '#loss-wrap .png-export');

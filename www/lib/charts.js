@@ -37,6 +37,13 @@ const decades = (ax) => ({
 /** The smallest value a log y axis draws. */
 export const LOG_FLOOR = 1e-15;
 
+/** A line's dash pattern as the CSS border style of its legend swatch. */
+export function markerStyle(dash) {
+  if (!dash?.length) return 'solid';
+  if (dash.length > 2) return 'double';
+  return dash[0] >= 5 ? 'dashed' : 'dotted';
+}
+
 function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 
 /**
@@ -57,7 +64,9 @@ export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, 
       height,
       scales: { x: { time: false, distr: logX ? 3 : 1 }, y: { distr: logY ? 3 : 1, ...(yRange ? { range: yRange } : {}) } },
       axes: [{ ...axis(xLabel), ...(integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100] } : {}) }, decadesY ? decades(axis(yLabel)) : { ...axis(yLabel), size: 64 }],
-      legend: { live: false },
+      // The legend's swatches draw each line's style too (solid, dashed, dotted, double): series that
+      // share a colour — a gate in two layers — stay apart.
+      legend: { live: false, markers: { width: 3, dash: (_u, i) => markerStyle(ser[i - 1]?.dash) } },
       cursor: { drag: { x: false, y: false } },
       series: [{ label: xLabel }, ...ser.map((s, i) => ({
         label: s.label,

@@ -401,7 +401,15 @@ async function runTraining({ fresh }) {
   // A fresh neural model is usable (paused) once it is initialised; a continued one already is.
   Object.assign(app.state, { training: true, paused: false, pausable: !fresh, trained: false, live: !fresh, withData: true, modelSettings: settings.model, settings, stoppable: undefined });
   if (fresh) app.state.stepsDone = 0;
-  if (fresh) app.state.task = preset($('preset').value)?.task ?? null;
+  if (fresh) {
+    app.state.task = preset($('preset').value)?.task ?? null;
+    // What a view was asked (the attention view's text) belongs to the model's data: on another
+    // corpus or tokenization it would be [UNK]s, so it is dropped. A page restored or a link opened
+    // keeps its own for the first training.
+    const data = `${JSON.stringify(settings.data)}\u0000${corpus}`;
+    if (app.lastData !== undefined && app.lastData !== data) app.viewState = {};
+    app.lastData = data;
+  }
   announce('announce.training');
   app.rate = { visible: { tokens: 0, ms: 0 }, hidden: { tokens: 0, ms: 0 }, last: null };
   if (fresh) {

@@ -226,6 +226,18 @@ test('the attention maps: every layer and head, head averages, rollout, live whi
   assert.equal(await page.$('#tab-next'), null, 'only live views while training');
   await page.click('#stop');
   await page.waitForFunction(() => !document.getElementById('train').disabled);
+  assert.equal(await page.$eval('#att-text', (el) => el.value), 'To be, or not', 'the same data keeps the text');
+
+  // On another corpus the typed text is dropped: in the new model's vocabulary it would be [UNK]s
+  // (issue 19, defect 8).
+  await page.selectOption('#preset', 'tang300');
+  await page.waitForFunction(() => /[\u4e00-\u9fff]/.test(document.getElementById('corpus').value.slice(0, 200)));
+  await setKnobs(page, { steps: 5 });
+  await trainNow(page);
+  assert.ok(await openView(page, 'attention', '#att-grid .att-thumb'));
+  assert.equal(await page.$eval('#att-text', (el) => el.value), '');
+  await page.selectOption('#preset', 'shakespeare');
+  await page.waitForFunction(() => /Citizen/.test(document.getElementById('corpus').value.slice(0, 200)));
 
   // Each encoding's own picture of the trained model (none has nothing to draw).
   for (const positional of ENCODINGS) {

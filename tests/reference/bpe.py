@@ -14,7 +14,10 @@ The rules (a line is a string without a newline):
 1. Pre-split: regex.findall(PATTERN, line) with GPT-2's pattern, case-sensitive
        '(?:[sdmt]|ll|ve|re)| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+
    (\\s is Unicode White_Space; \\p{L} and \\p{N} are the general categories L* and N*). Each piece is a
-   chunk; merges never cross chunks. The pieces concatenate back to the line.
+   chunk; merges never cross chunks. The pieces concatenate back to the line. Alternatives are tried
+   in order at each position (leftmost-first, with backtracking): \\s+(?!\\S) takes a whitespace run
+   less its last character when a non-space follows, so "a  b" gives "a", " ", " b" and "\\t\\tx" gives
+   "\\t", "\\t", "x"; " 'tis" gives " '", "tis" (a contraction must start its own piece).
 2. Bytes: a chunk is its UTF-8 bytes; ids 0..255 are the bytes; merge i (0-based) creates id 256 + i.
 3. Training on lines with vocabulary size V >= 256 (at most V - 256 merges):
    - count each distinct chunk's frequency over all lines;

@@ -288,8 +288,13 @@ function estimateSoon() {
     try {
       const settings = readSettings();
       renderEstimate(await app.worker.call('estimate', { corpus: $('corpus').value, config: JSON.stringify(settings) }), settings.model.family);
-    } catch {
+    } catch (e) {
       renderEstimate(null); // e.g. an empty corpus: training will say so
+      // A setting the core refuses (heads that do not divide the width…) is flagged as it is typed.
+      if (e?.code === 'invalid-config') {
+        $('memory').textContent = errorText(e);
+        $('memory').classList.add('warning');
+      }
     }
   }, 300);
 }

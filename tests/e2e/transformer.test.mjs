@@ -53,6 +53,13 @@ test('the Transformer\'s knobs follow its choices and its formula follows the po
   await setKnobs(page, { positional: 'sinusoidal' });
   await page.waitForFunction(() => /sin/.test(document.getElementById('formula').textContent) && /cos/.test(document.getElementById('formula').textContent));
   await page.waitForFunction(() => /Memory:/.test(document.getElementById('memory').textContent));
+  // Heads that do not divide the width are flagged as they are typed, before Train (issue 19, defect 8).
+  await setKnobs(page, { heads: 3 });
+  await page.waitForFunction(() => /multiple of the number of heads \(3\)/.test(document.getElementById('memory').textContent));
+  assert.equal(await page.$eval('#memory', (el) => el.classList.contains('warning')), true);
+  await setKnobs(page, { heads: 4 });
+  await page.waitForFunction(() => /Memory:/.test(document.getElementById('memory').textContent));
+  assert.equal(await page.$eval('#memory', (el) => el.classList.contains('warning')), false);
   await page.click('#lang');
   assert.equal(await page.$eval('#family option[value="transformer"]', (el) => el.textContent), 'Transformer（仅解码器，GPT）');
   assert.match(await page.$eval('label[for="p-positional"]', (el) => el.textContent), /位置编码/);

@@ -541,7 +541,9 @@ async function openShare() {
   $('share-copy').hidden = false;
   if (url.length <= LINK_BUDGET) {
     $('share-url').value = url;
-    $('share-msg').textContent = t('share.ready', { n: fmtInt(url.length) });
+    // A preset travels by its name, not its text (lib/share.js).
+    const id = $('preset').value;
+    $('share-msg').textContent = preset(id) ? t('share.ready_preset', { preset: t(`preset.${id}`), n: fmtInt(url.length) }) : t('share.ready', { n: fmtInt(url.length) });
   } else {
     // The corpus does not fit: offer the settings with a preset, or the model file.
     const fallback = guessPreset($('corpus').value);

@@ -188,6 +188,8 @@ test('a bidirectional LSTM sees the future: its loss collapses, the page says wh
   await page.click('#share');
   await page.waitForSelector('#share-dialog[open]');
   const url = await page.$eval('#share-url', (el) => el.value);
+  // A preset is named, not copied (issue 19, defect 8).
+  assert.match(await page.$eval('#share-msg', (el) => el.textContent), /^This link names the .* corpus \(a preset: its text is not copied\)/);
   await page.click('#share-close');
   const shared = await openPage(env, { hash: url.slice(url.indexOf('#')) });
   assert.equal(await value(shared, 'p-bidirectional'), true);

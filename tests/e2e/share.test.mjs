@@ -37,6 +37,7 @@ test('Share copies a link that restores corpus, settings, seed and view, and tra
   const url = await page.$eval('#share-url', (el) => el.value);
   assert.match(url, /#v=1&s=/);
   assert.ok(url.length <= 2000);
+  assert.match(await page.$eval('#share-msg', (el) => el.textContent), /^This link holds the corpus/);
   await screenshot(page, 'share-dialog');
 
   const other = await openPage(env, { hash: url.slice(url.indexOf('#')) });

@@ -393,6 +393,7 @@ export default {
   'share.copy': 'Copy link',
   'share.copied': 'Copied. Anyone who opens it sees this demo and can train it.',
   'share.ready': 'This link holds the corpus, the settings, the seed and the view ({n} characters).',
+  'share.ready_preset': 'This link names the {preset} corpus (a preset: its text is not copied) and holds the settings, the seed and the view ({n} characters).',
   'share.too_long': 'The corpus does not fit in a link: it would be {n} characters, and links longer than {max} get cut by common chat and mail clients. You can share the settings with the {preset} preset instead, or export the model.',
   'share.with_preset': 'This link holds the settings with the {preset} preset ({n} characters).',
   'share.settings_only': 'Share settings with a preset',

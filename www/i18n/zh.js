@@ -393,6 +393,7 @@ export default {
   'share.copy': '复制链接',
   'share.copied': '已复制。打开链接的人会看到这个演示，并可以训练它。',
   'share.ready': '这个链接包含语料、设置、种子和当前视图（{n} 个字符）。',
+  'share.ready_preset': '这个链接注明了语料“{preset}”（预设语料：不复制其文本），并包含设置、种子和当前视图（{n} 个字符）。',
   'share.too_long': '语料放不进链接：链接会有 {n} 个字符，而常见的聊天和邮件软件会截断超过 {max} 个字符的链接。你可以改为分享使用“{preset}”预设的设置，或者导出模型。',
   'share.with_preset': '这个链接包含使用“{preset}”预设的设置（{n} 个字符）。',
   'share.settings_only': '用预设分享设置',

@@ -112,6 +112,10 @@ test('the comparison runner trains the six encodings in the worker and charts th
   await trainNow(page);
   const mine = await ppl(page);
   await page.click('#tab-positional');
+  // No empty chart before a comparison has run (issue 19, defect 8).
+  await page.waitForSelector('#cmp-run');
+  assert.equal(await page.$eval('#cmp-chart', (el) => el.hidden), true);
+  assert.equal(await page.$eval('#cmp-png', (el) => el.hidden), true);
   await page.fill('#cmp-steps', '20');
   await page.click('#cmp-run');
   await page.waitForFunction(() => document.getElementById('cmp-chart')?.dataset.done === '6', null, { timeout: 180000 });
@@ -149,6 +153,10 @@ test('the cost lesson measures attention against T in the worker and draws log-l
   assert.equal(await page.$eval('#cost-time', (el) => el.dataset.points), String(4 * 4), 'T = 64 … 512 for full, sparse, linear and fused attention');
   await page.waitForSelector('#cost-time .uplot canvas');
   await page.waitForSelector('#cost-memory .uplot canvas');
+  // The T axis ends where the data does (issue 19, defect 8: it ran on to the next decade).
+  for (const id of ['cost-time', 'cost-memory']) {
+    assert.deepEqual(await page.$eval(`#${id}`, (el) => [Number(el.dataset.xMin), Number(el.dataset.xMax)]), [64, 512], id);
+  }
   const slopes = await page.$$eval('#cost-slopes li', (lis) => lis.map((li) => [li.dataset.pattern, Number(li.dataset.timeSlope), Number(li.dataset.memorySlope)]));
   for (const [p, time, mem] of slopes) assert.ok(Number.isFinite(time) && Number.isFinite(mem), `${p}: ${time} ${mem}`);
   // Memory is exact: full attention's T × T scores dominate (128T + T² floats at d = 32); linear

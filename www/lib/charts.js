@@ -48,12 +48,12 @@ function cssVar(name) { return getComputedStyle(document.documentElement).getPro
 
 /**
  * A line chart in `el`. `series`: [{ label, color?, dash? }]; data: [xs, ys1, ys2, ...] (null = gap).
- * `decadesY` (with `logY`): y ticks only at powers of ten, labelled 10ᵏ. `yRange`: [min, max] fixed.
+ * `decadesY` (with `logY`): y ticks only at powers of ten, labelled 10ᵏ. `yRange`, `xRange`: [min, max] fixed.
  * Returns { setData(data), setSeries(series, data), legend(), snapshot(), destroy() }. Updates are
  * batched per animation frame. `snapshot()` draws the chart again, at its size, in the light theme
  * (for PNG export: lib/export.js) and resolves to { canvas, scale }.
  */
-export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, logY = false, height = 240, points = false, integerX = false, decadesY = false, yRange = null }) {
+export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, logY = false, height = 240, points = false, integerX = false, decadesY = false, yRange = null, xRange = null }) {
   let plot = null;
   let pending = null;
   let current = { series, data: [[], ...series.map(() => [])] };
@@ -62,7 +62,10 @@ export function lineChart(el, { series, xLabel = '', yLabel = '', logX = false, 
     return new uPlot({
       width,
       height,
-      scales: { x: { time: false, distr: logX ? 3 : 1 }, y: { distr: logY ? 3 : 1, ...(yRange ? { range: yRange } : {}) } },
+      // `xRange` pins the x axis to the data (a log axis otherwise rounds out to the next decade).
+      scales: { x: { time: false, distr: logX ? 3 : 1, ...(xRange ? { range: () => xRange } : {}) }, y: { distr: logY ? 3 : 1, ...(yRange ? { range: yRange } : {}) } },
+      // The x axis' extent, for tests and tools (the axes are drawn on the canvas).
+      hooks: { setScale: [(u, key) => { if (key === 'x' && target === el) { el.dataset.xMin = String(u.scales.x.min); el.dataset.xMax = String(u.scales.x.max); } }] },
       axes: [{ ...axis(xLabel), ...(integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100] } : {}) }, decadesY ? decades(axis(yLabel)) : { ...axis(yLabel), size: 64 }],
       // The legend's swatches draw each line's style too (solid, dashed, dotted, double): series that
       // share a colour — a gate in two layers — stay apart.

@@ -95,7 +95,7 @@ const COST = {
       const label = (p, key) => t('views.cost_series', { pattern: t(`attn.${p.pattern}`), slope: slopeText(p.points, key) });
       for (const [box, key, y] of [[timeBox, 'ms', 'views.cost_ms'], [memBox, 'bytes', 'views.cost_bytes']]) {
         const series = pats.map((p, i) => ({ label: label(p, key), color: color(i) }));
-        const c = lineChart(box, { series, xLabel: t('views.cost_t'), yLabel: t(y), logX: true, logY: true, decadesY: true, points: true, height: 260 });
+        const c = lineChart(box, { series, xLabel: t('views.cost_t'), yLabel: t(y), logX: true, logY: true, decadesY: true, points: true, height: 260, xRange: ts.length > 1 ? [ts[0], ts.at(-1)] : null });
         c.setData([ts, ...pats.map((p) => col(p, key))]);
         charts.push(c);
         app.viewCharts.push(c);

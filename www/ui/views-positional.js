@@ -83,8 +83,11 @@ const POSITIONAL_VIEW = {
     const busy = () => app.state.training || app.compare?.running;
     const buttons = () => { run.disabled = Boolean(busy()); stop.disabled = !app.compare?.running; };
     buttons();
+    // The chart and its PNG appear with the comparison's first run: no empty axes before.
+    const shown = (on) => { chartBox.hidden = !on; png.hidden = !on; };
     const redraw = () => {
       if (!chartBox.isConnected) return;
+      shown(true);
       drawComparison(chartBox, tableBox, app, app.compare.runs);
       buttons();
     };
@@ -123,6 +126,7 @@ const POSITIONAL_VIEW = {
     const png = modelChartPng(app, { title: () => t('views.cmp_title'), chart: 'positional-comparison', get: () => app.compareCharts?.[0],
       onError: (e) => panel.dispatchEvent(new CustomEvent('view-error', { bubbles: true, detail: e })) });
     png.id = 'cmp-png';
+    shown(Boolean(app.compare?.runs.length));
     panel.append(
       el('h3', '', t('views.pos_title', { pos: t(`pos.${model.positional}`) })), maps,
       el('h3', '', t('views.cmp_title')), el('p', 'hint', t('views.cmp_hint')), f, status, chartBox, png, tableBox,

@@ -84,6 +84,7 @@ test('the Transformer\'s formula follows its settings: the mask, the block, each
   assert.doesNotMatch(linear, /softmax\\!/, 'no softmax over scores');
   for (const [pos, tex] of Object.entries(POSITIONAL_TEX)) assert.ok(transformerTex({ positional: pos }).includes(tex), pos);
   assert.match(POSITIONAL_TEX.sinusoidal, /\\sin\\!\\big\(t \/ 10000\^\{2j\/d\}\\big\)/);
+  assert.match(transformerTex({ positional: 'rope' }), /\\theta_l = 10000\^\{-2l\/d_k\}/);
   assert.match(POSITIONAL_TEX.relative, /\\mathrm\{clip\}\(i - j, -k, k\)/);
 });
 

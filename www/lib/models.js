@@ -180,36 +180,39 @@ FAMILIES.push({
 }
 
 /** The positional encoding's formula (the course's notation). */
+// Each line short enough for a narrow card (about 400 px at 1366 px: the browser test measures it):
+// long ones go on to a new row of the `aligned` block (`\\ &`).
 export const POSITIONAL_TEX = {
   learned: String.raw`x^{(0)}_t = E\,w_t + P_t,\quad P \in \mathbb{R}^{T \times d}\ \text{learned}`,
-  sinusoidal: String.raw`x^{(0)}_t = \sqrt{d}\,E\,w_t + p_t,\quad p(t, 2j) = \sin\!\big(t / 10000^{2j/d}\big),\ p(t, 2j{+}1) = \cos\!\big(t / 10000^{2j/d}\big)`,
-  relative: String.raw`r_{ij} = \mathrm{clip}(i - j, -k, k),\quad s_{ij} = \frac{q_i^\top (k_j + w^K_{r_{ij}})}{\sqrt{d_k}},\quad o_i = \sum_j a_{ij}\,(v_j + w^V_{r_{ij}})`,
-  alibi: String.raw`s_{ij} = \frac{q_i^\top k_j}{\sqrt{d_k}} - m_h\,(i - j),\quad m_h = 2^{-8h/m}\ \ (h = 1 \dots m)`,
-  rope: String.raw`q_i \leftarrow R_{i}\,q_i,\ k_j \leftarrow R_{j}\,k_j,\ R_t = \mathrm{rot}(t\,\theta_l)\ \text{on pairs } (2l, 2l{+}1),\ \theta_l = 10000^{-2l/d_k}\ \Rightarrow\ q_i^\top k_j \text{ depends on } i - j`,
-  none: String.raw`x^{(0)}_t = E\,w_t\quad \text{(no positions: only the causal mask tells them apart)}`,
+  sinusoidal: String.raw`x^{(0)}_t = \sqrt{d}\,E\,w_t + p_t\\ &p(t, 2j) = \sin\!\big(t / 10000^{2j/d}\big)\\ &p(t, 2j{+}1) = \cos\!\big(t / 10000^{2j/d}\big)`,
+  relative: String.raw`r_{ij} = \mathrm{clip}(i - j, -k, k)\\ &s_{ij} = \frac{q_i^\top (k_j + w^K_{r_{ij}})}{\sqrt{d_k}}\\ &o_i = \sum_j a_{ij}\,(v_j + w^V_{r_{ij}})`,
+  alibi: String.raw`s_{ij} = \frac{q_i^\top k_j}{\sqrt{d_k}} - m_h\,(i - j)\\ &m_h = 2^{-8h/m}\ \ (h = 1 \dots m)`,
+  rope: String.raw`q_i \leftarrow R_{i}\,q_i,\ k_j \leftarrow R_{j}\,k_j\\ &R_t = \mathrm{rot}(t\,\theta_l)\ \text{on pairs } (2l, 2l{+}1)\\ &\theta_l = 10000^{-2l/d_k}\ \Rightarrow\ q_i^\top k_j \text{ depends on } i - j`,
+  none: String.raw`x^{(0)}_t = E\,w_t\\ &\text{(no positions: only the causal mask}\\ &\text{tells them apart)}`,
 };
 
 /** The Transformer's formula for its settings: attention, the mask, the block, the positions. */
 export function transformerTex(m = {}) {
   const mask = m.attention === 'sparse'
-    ? String.raw`M_{ij} = 0 \text{ if } j \le i \text{ and } \big(i - j < w \text{ or } (i - j) \bmod s = 0\big),\ \text{else } -\infty`
+    ? String.raw`M_{ij} = 0 \text{ if } j \le i \text{ and}\\ &\quad \big(i - j < w \text{ or } (i - j) \bmod s = 0\big)\\ &M_{ij} = -\infty \text{ otherwise}`
     : String.raw`M_{ij} = 0 \text{ if } j \le i,\ \text{else } -\infty`;
   const f = m.activation === 'gelu' ? String.raw`\mathrm{GELU}` : String.raw`\mathrm{ReLU}`;
   // Linear attention (Katharopoulos et al.): no T × T scores, a running d_k × d_k state per head.
   const head = m.attention === 'linear'
-    ? String.raw`\mathrm{head}_i &= \Big[\frac{\phi(q_t)^\top S_t}{\phi(q_t)^\top z_t}\Big]_t,\quad S_t = \sum_{j \le t} \phi(k_j)\,v_j^\top,\ z_t = \sum_{j \le t} \phi(k_j),\ \phi(x) = \mathrm{elu}(x) + 1`
-    : String.raw`\mathrm{head}_i &= \mathrm{softmax}\!\Big(\frac{Q_i K_i^\top}{\sqrt{d_k}} + M\Big)\,V_i,\quad ${mask}`;
+    ? String.raw`\mathrm{head}_i &= \Big[\frac{\phi(q_t)^\top S_t}{\phi(q_t)^\top z_t}\Big]_t,\quad \phi(x) = \mathrm{elu}(x) + 1\\ &S_t = \sum_{j \le t} \phi(k_j)\,v_j^\top,\ z_t = \sum_{j \le t} \phi(k_j)`
+    : String.raw`\mathrm{head}_i &= \mathrm{softmax}\!\Big(\frac{Q_i K_i^\top}{\sqrt{d_k}} + M\Big)\,V_i\\ &${mask}`;
   const block = m.norm === 'post'
-    ? String.raw`x \leftarrow \mathrm{LN}\big(x + \mathrm{MultiHead}(x)\big),\quad x \leftarrow \mathrm{LN}\big(x + \mathrm{FFN}(x)\big)`
-    : String.raw`x \leftarrow x + \mathrm{MultiHead}\big(\mathrm{LN}(x)\big),\quad x \leftarrow x + \mathrm{FFN}\big(\mathrm{LN}(x)\big)`;
+    ? String.raw`x \leftarrow \mathrm{LN}\big(x + \mathrm{MultiHead}(x)\big)\\ &x \leftarrow \mathrm{LN}\big(x + \mathrm{FFN}(x)\big)`
+    : String.raw`x \leftarrow x + \mathrm{MultiHead}\big(\mathrm{LN}(x)\big)\\ &x \leftarrow x + \mathrm{FFN}\big(\mathrm{LN}(x)\big)`;
   // A final LayerNorm before the LM head (nanoGPT's ln_f); tied: the head is the token embedding E.
   const out = String.raw`\hat y_t = \mathrm{softmax}\big(${m.tied === false ? 'U' : 'E'}\,\mathrm{LN}_f(x^{(L)}_t)\big)`;
   return String.raw`\begin{aligned}
-    Q_i &= W_i^{Q\top} Q,\quad K_i = W_i^{K\top} K,\quad V_i = W_i^{V\top} V\\
+    Q_i &= W_i^{Q\top} Q,\ K_i = W_i^{K\top} K,\ V_i = W_i^{V\top} V\\
     ${head}\\
     \mathrm{MultiHead} &= W^\top[\mathrm{head}_1; \dots; \mathrm{head}_m]\\
     &${block}\\
-    \mathrm{FFN}(x) &= W_2\,${f}(W_1 x + b_1) + b_2,\quad ${out}\\
+    \mathrm{FFN}(x) &= W_2\,${f}(W_1 x + b_1) + b_2\\
+    &${out}\\
     &${POSITIONAL_TEX[m.positional] ?? POSITIONAL_TEX.learned}
   \end{aligned}`;
 }

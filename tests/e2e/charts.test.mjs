@@ -108,6 +108,20 @@ test('an LSTM: gate saturation grows with training; the heatmap of h and the gat
   assert.equal(await page.$eval('#hs-heatmap', (el) => el.getAttribute('aria-valuenow')), String(u1 + 1));
   assert.match(await page.$eval('#hs-heatmap', (el) => el.getAttribute('aria-valuetext')), new RegExp(`^Unit ${u1 + 1} of 16: highest -?\\d\\.\\d\\d at “.+”, lowest`));
   const colours1 = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => tint(page, i)));
+  // The first unit's outline and label are whole: the heatmap keeps a margin above its first row
+  // (issue 19, defect 8: both were cut at the canvas' top edge).
+  await page.keyboard.press('Home');
+  assert.equal(await unitOf(page), 0);
+  const top = await page.$eval('#hs-heatmap', (c) => {
+    const scale = c.width / c.getBoundingClientRect().width;
+    const x = Math.round(60 * scale);
+    const px = c.getContext('2d').getImageData(x, 0, 1, c.height).data;
+    for (let y = 0; y < c.height; y++) if (px[4 * y + 3] > 0) return { y, dark: px[4 * y] + px[4 * y + 1] + px[4 * y + 2] < 3 * 128 };
+    return null;
+  });
+  assert.ok(top && top.y > 0 && top.dark, `the topmost painted pixel is the outline, below the edge: ${JSON.stringify(top)}`);
+  await page.keyboard.press(u1 === 0 ? 'Home' : 'End');
+  while ((await unitOf(page)) !== u1) await page.keyboard.press((await unitOf(page)) < u1 ? 'ArrowDown' : 'ArrowUp');
   assert.notDeepEqual(colours1, colours0, 'another unit, other colours');
   await page.keyboard.press('Home');
   assert.equal(await unitOf(page), 0);
@@ -116,7 +130,7 @@ test('an LSTM: gate saturation grows with training; the heatmap of h and the gat
   // Hover: the row under the pointer is the unit.
   const box = await page.locator('#hs-heatmap').boundingBox();
   const rh = Math.max(3, Math.min(12, Math.round(320 / 16)));
-  await page.mouse.move(box.x + 60, box.y + 3 * rh + rh / 2);
+  await page.mouse.move(box.x + 60, box.y + 7 + 3 * rh + rh / 2); // below the 7 px top margin
   await page.waitForFunction(() => document.getElementById('hs-heatmap').dataset.unit === '3');
   // Hovering a token of the text outlines its column.
   await page.hover('#hs-colored .hs-tok[data-i="4"]');
@@ -259,7 +273,7 @@ test('on a phone (390 px): the heatmap scrolls in its box, nothing else overflow
   // A tap picks a unit.
   await page.locator('#hs-heatmap').scrollIntoViewIfNeeded();
   const box = await page.locator('#hs-heatmap').boundingBox();
-  await page.touchscreen.tap(box.x + 50, box.y + 2);
+  await page.touchscreen.tap(box.x + 50, box.y + 7 + 2); // the first row, below the 7 px top margin
   await page.waitForFunction(() => document.getElementById('hs-heatmap').dataset.unit === '0');
   await screenshot(page, 'charts-phone');
   assert.deepEqual(page.errors, []);

@@ -46,7 +46,9 @@ function geometry(T, H, words, avail) {
   const rh = Math.max(3, Math.min(12, Math.round(320 / H)));
   const gutter = gutterW;
   const labelH = words ? 76 : 18;
-  return { cw, rh, gutter, labelH, width: gutter + T * cw, height: H * rh + labelH + 4 };
+  // A margin above the first row: its unit number and the chosen unit's outline reach above it.
+  const top = 7;
+  return { cw, rh, gutter, labelH, top, width: gutter + T * cw, height: top + H * rh + labelH + 4 };
 }
 
 /**
@@ -59,6 +61,8 @@ function drawHeatmap(ctx, { m, tokens, range, unit, geo, theme, words, column = 
   const { cw, rh, gutter } = geo;
   ctx.clearRect(0, 0, geo.width, geo.height);
   if (!T || !H) return;
+  ctx.save();
+  ctx.translate(0, geo.top);
   const off = document.createElement('canvas');
   off.width = T;
   off.height = H;
@@ -104,6 +108,7 @@ function drawHeatmap(ctx, { m, tokens, range, unit, geo, theme, words, column = 
     ctx.lineWidth = 1.5;
     ctx.strokeRect(gutter + column * cw, 0, cw, H * rh);
   }
+  ctx.restore();
 }
 
 const pageTheme = () => ({ fg: cssVar('--fg') || '#1d2330', muted: cssVar('--muted') || '#5d6677', font: 'system-ui, sans-serif', mono: cssVar('--mono') || 'monospace' });
@@ -325,7 +330,7 @@ const HIDDEN_STATES = {
     const pick = (e) => {
       if (!current) return;
       const r = canvas.getBoundingClientRect();
-      const y = e.clientY - r.top;
+      const y = e.clientY - r.top - current.geo.top;
       const u = Math.floor(y / current.geo.rh);
       if (u >= 0 && u < (current.m[0]?.length ?? 0)) setUnit(u);
     };

@@ -662,13 +662,16 @@ async function restorePage() {
 }
 
 /** Restores a model file (from a download, a drop, or a saved run) into the worker. */
-app.openModel = async (bytes, name) => {
+app.openModel = async (bytes, name, { keepForm = false, status = 'files.loaded' } = {}) => {
   if (app.state.training || app.state.generating) throw new Error(t('error.busy'));
   const info = await app.worker.call('load', { bytes, corpus: $('corpus').value, device: $('device').value });
   if (info.device) renderDevice(info.device);
   const settings = JSON.parse(info.config);
-  applySettings(settings);
-  renderFormulas();
+  // A model file puts its settings in the form; a reload keeps the form the page saved.
+  if (!keepForm) {
+    applySettings(settings);
+    renderFormulas();
+  }
   const modelSettings = info.withCorpus ? settings.model : { ...settings.model, source: 'file-alone' };
   app.curve = fromHistory(info.history);
   const lastStep = app.curve.length ? app.curve[app.curve.length - 1][0] : 0;
@@ -678,8 +681,26 @@ app.openModel = async (bytes, name) => {
   drawLoss();
   renderViews(app);
   app.refreshButtons();
-  setStatus('files.loaded', { name, model: describeModel(modelSettings, info.report.model.description) });
+  setStatus(status, { name, model: describeModel(modelSettings, info.report.model.description) });
 };
+
+/**
+ * Back where the user was: the model of the latest run, from the runs store (kept there within its
+ * quota), with the page's corpus (so it trains on and validates as before; another corpus gives the
+ * model alone). Nothing kept, nothing restored. Returns whether a model is back.
+ */
+async function restoreLatestModel() {
+  try {
+    const [r] = (await store.runsPage(0, 1)).runs;
+    const bytes = r?.modelStored ? await store.getModel(r.id) : null;
+    if (!bytes) return false;
+    await app.openModel(bytes, `#${r.id}`, { keepForm: true, status: 'runs.reloaded' });
+    return true;
+  } catch (e) {
+    console.warn('the latest run\'s model could not be restored', e);
+    return false;
+  }
+}
 
 /** The worker crashed (a bug in the core): it has been replaced; the page starts over, keeping its inputs. */
 function onCrash(err) {
@@ -833,7 +854,8 @@ async function initialContent() {
     $('banner').classList.add('bad');
   }
   if (location.hash) history.replaceState(null, '', location.pathname + location.search);
-  if (!fromLink && !(await restorePage())) {
+  if (!fromLink) app.restoredPage = await restorePage();
+  if (!fromLink && !app.restoredPage) {
     app.freshSeedWanted = true;
     await loadPreset('shakespeare');
   }
@@ -857,6 +879,9 @@ async function main() {
   try {
     // The worker compiles the wasm while the page restores its content.
     const [info, autoTrain] = await Promise.all([app.worker.ready, initialContent()]);
+    // A reload brings the latest run's model back (before Train is enabled: loading replaces the
+    // worker's model).
+    const restored = app.restoredPage && (await restoreLatestModel());
     app.state.ready = true;
     app.refreshButtons();
     Object.assign(app, { kernels: info.kernels, version: info.version });
@@ -870,7 +895,7 @@ async function main() {
     estimateSoon();
     renderViews(app);
     refreshRuns(app).catch((e) => console.warn('runs', e));
-    setStatus('status.ready');
+    if (!restored) setStatus('status.ready');
     document.body.dataset.ready = 'true';
     if (autoTrain) await train();
   } catch (e) {

@@ -28,6 +28,7 @@ test('corpus, settings and runs survive a reload (IndexedDB)', async () => {
   await page.$eval('#prompt', (el) => el.dispatchEvent(new Event('change')));
   await train(page);
   assert.equal(await page.$$eval('#runs tbody tr', (rows) => rows.length), 1);
+  const ppl = await page.$eval('#r-ppl', (el) => el.dataset.value);
   // The page saves its state shortly after a change: make one and wait for the save.
   const saves = await page.evaluate(() => Number(document.body.dataset.saves || 0));
   await page.fill('#length', '77');
@@ -44,6 +45,11 @@ test('corpus, settings and runs survive a reload (IndexedDB)', async () => {
   assert.equal(await page.$eval('#length', (el) => el.value), '77');
   await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 1);
   assert.match(await page.$eval('#runs tbody tr', (tr) => tr.textContent), /2-gram/);
+  // The trained model is back too (issue 19, defect 9): its results, and it generates.
+  assert.equal(await page.$eval('#r-ppl', (el) => el.dataset.value), ppl);
+  assert.match(await page.$eval('#status', (el) => el.textContent), /^Back where you were: the model of run #\d+ is loaded/);
+  assert.equal(await page.$eval('#generate', (el) => el.disabled), false);
+  assert.equal(await page.$eval('#length', (el) => el.value), '77', 'the form is the page\'s, not the file\'s');
   await context.close();
 });
 

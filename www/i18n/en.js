@@ -366,6 +366,7 @@ export default {
   'runs.load': 'Load model',
   'runs.delete': 'Delete',
   'runs.restored': 'Restored the settings of run {n}.',
+  'runs.reloaded': 'Back where you were: the model of run {name} is loaded ({model}).',
   'runs.vocab_differs': 'Different vocabulary from the first ticked run',
   'runs.not_comparable': 'The ticked runs use different vocabularies, so their perplexities are not comparable.',
   'runs.no_storage': 'This browser does not allow the page to store data, so runs are not kept.',

@@ -366,6 +366,7 @@ export default {
   'runs.load': '载入模型',
   'runs.delete': '删除',
   'runs.restored': '已恢复第 {n} 次训练的设置。',
+  'runs.reloaded': '已回到上次的状态：已载入运行 {name} 的模型（{model}）。',
   'runs.vocab_differs': '与第一个勾选的训练词表不同',
   'runs.not_comparable': '勾选的训练使用了不同的词表，它们的困惑度不可比较。',
   'runs.no_storage': '这个浏览器不允许页面保存数据，所以不会保留训练记录。',

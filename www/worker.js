@@ -1,7 +1,7 @@
 // The Web Worker that hosts the wasm core and does all training, evaluation and generation,
 // so the page's main thread never blocks. Protocol (docs/architecture.md):
 //   page -> worker: { id, cmd, ...args }     control messages (pause, resume, stop, stopGeneration) have no id
-//   worker -> page: { id, type: 'result', value } | { id, type: 'error', error: { message, code } }
+//   worker -> page: { id, type: 'result', value } | { id, type: 'error', error: { message, code, key?, params? } }
 //                   { id, type: 'progress', value } | { id, type: 'token', value }   (streamed)
 //                   { type: 'ready', value: { version, kernels } }
 //                   { type: 'crashed', error }   the wasm module trapped: this worker is finished
@@ -57,7 +57,8 @@ const post = (msg) => self.postMessage(msg);
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 function errorOf(e) {
-  if (e instanceof Error) return { message: e.message, code: e.code || 'error' };
+  // The core's message key and figures travel too: the page words the error in its language.
+  if (e instanceof Error) return { message: e.message, code: e.code || 'error', ...(e.key ? { key: e.key, params: e.params || {} } : {}) };
   return { message: String(e), code: 'error' };
 }
 

@@ -116,11 +116,13 @@ impl RunConfig {
     /// settings; returns the settings with every default filled in.
     pub fn validated(&self) -> Result<RunConfig> {
         if self.seed > crate::rng::MAX_SEED {
-            return Err(Error::config(format!(
+            return Err(Error::setting("seed", format!(
                 "the seed must be at most {} (2^53 − 1), so the page can use it too (got {})",
                 crate::rng::MAX_SEED,
                 self.seed
-            )));
+            ))
+            .with("max", crate::rng::MAX_SEED)
+            .with("got", self.seed));
         }
         self.eval.validate()?;
         Ok(RunConfig { model: self.model.normalized()?, ..self.clone() })

@@ -27,7 +27,7 @@ impl std::str::FromStr for DeviceChoice {
             "cpu" => Ok(DeviceChoice::Cpu),
             "gpu" => Ok(DeviceChoice::Gpu),
             "auto" => Ok(DeviceChoice::Auto),
-            other => Err(Error::config(format!("the device must be cpu, gpu or auto, not '{other}'"))),
+            other => Err(Error::setting("device", format!("the device must be cpu, gpu or auto, not '{other}'")).with("got", other)),
         }
     }
 }

@@ -18,6 +18,6 @@ pub static FAMILIES: &[&dyn Family] = &[
 pub fn find(id: &str) -> Result<&'static dyn Family> {
     FAMILIES.iter().copied().find(|f| f.id() == id).ok_or_else(|| {
         let known: Vec<&str> = FAMILIES.iter().map(|f| f.id()).collect();
-        Error::new("unknown-family", format!("There is no model family '{id}'. The families are: {}.", known.join(", ")))
+        Error::new("unknown-family", format!("There is no model family '{id}'. The families are: {}.", known.join(", "))).keyed("unknown").with("name", id).with("known", known.join(", "))
     })
 }

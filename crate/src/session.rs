@@ -354,7 +354,7 @@ impl Session {
             _ => self
                 .trainer
                 .view(name, args, &self.data)
-                .unwrap_or_else(|| Err(Error::config(format!("no view named '{name}' for this model")))),
+                .unwrap_or_else(|| Err(Error::setting("no-view", format!("no view named '{name}' for this model")).with("name", name))),
         }
     }
 }

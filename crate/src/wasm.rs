@@ -21,6 +21,13 @@ fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
 fn to_js_error(e: Error) -> JsValue {
     let err = js_sys::Error::new(&e.message);
     let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code.into());
+    // The message's key and figures: the page words it in the user's language (www/lib/errors.js).
+    if let Some(d) = &e.detail {
+        let _ = js_sys::Reflect::set(&err, &"key".into(), &d.key.into());
+        if let Ok(params) = to_js(&d.params) {
+            let _ = js_sys::Reflect::set(&err, &"params".into(), &params);
+        }
+    }
     err.into()
 }
 

@@ -197,7 +197,25 @@ test('a model too large for the page is refused before training, with its size',
   await page.click('#train');
   await page.waitForSelector('#error:not([hidden])');
   assert.match(await page.$eval('#error', (el) => el.textContent), /\d(\.\d+)? ?(GiB|GB|MiB|MB)/);
+  assert.match(await page.$eval('#error', (el) => el.textContent), /Reduce the vocabulary \(max size \/ min count\), the embedding or hidden size/);
   assert.equal(await page.$eval('#train', (el) => el.disabled), false);
+  // In 中文 the core's error is worded in Chinese, figures and advice included: no English sentence
+  // inside the Chinese one (issue 19, defect 3).
+  await page.click('#lang');
+  await page.click('#train');
+  await page.waitForFunction(() => /这个模型大约需要/.test(document.getElementById('error').textContent));
+  const zh = await page.$eval('#error', (el) => el.textContent);
+  assert.match(zh, /^这个模型太大，页面放不下。（这个模型大约需要 \d+(\.\d+)? GiB（参数 .*），但这里的预算是 1(\.0+)? GiB。请减小词表（最大大小 \/ 最小计数）、嵌入维度或隐藏层大小，或者批大小。）$/);
+  assert.doesNotMatch(zh, /[A-Za-z]+ [A-Za-z]+ [A-Za-z]+/);
+  // A Transformer's advice names its own knobs.
+  await page.selectOption('#family', 'transformer');
+  await setKnobs(page, { width: 4096, layers: 64, heads: 64 });
+  await page.click('#train');
+  await page.waitForFunction(() => /宽度、层数、上下文长度/.test(document.getElementById('error').textContent));
+  // And a setting the core refuses, as it is typed: heads that do not divide the width.
+  await setKnobs(page, { width: 128, layers: 2, heads: 3 });
+  await page.waitForFunction(() => /^设置无效：宽度（128）必须在 1–4,096 之间，并且是头数（3）的整数倍。$/.test(document.getElementById('memory').textContent));
+  assert.deepEqual(page.errors, []);
 });
 
 test('training that diverges stops with a clear message', async () => {

@@ -30,7 +30,7 @@ export class WorkerClient {
     if (msg.type === 'progress' || msg.type === 'token' || msg.type === 'probe') { p.onEvent?.(msg.type, msg.value); return; }
     this.pending.delete(msg.id);
     if (msg.type === 'result') p.resolve(msg.value);
-    else p.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
+    else p.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code, key: msg.error.key, params: msg.error.params }));
   }
 
   /** Rejects every pending call, and (unless the wasm could not even load) starts a fresh worker. */

@@ -35,13 +35,13 @@ impl Default for SampleConfig {
 impl SampleConfig {
     pub fn validate(&self) -> Result<()> {
         if !(self.temperature > 0.0 && self.temperature.is_finite()) {
-            return Err(Error::config("temperature must be a positive number"));
+            return Err(Error::setting("temperature", "temperature must be a positive number"));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return Err(Error::config("top-p must be in (0, 1]"));
+            return Err(Error::setting("top-p", "top-p must be in (0, 1]"));
         }
         if self.length > 100_000 {
-            return Err(Error::config("at most 100,000 tokens can be generated at once"));
+            return Err(Error::setting("length", "at most 100,000 tokens can be generated at once"));
         }
         Ok(())
     }

@@ -44,7 +44,7 @@ impl Default for NgramConfig {
 impl NgramConfig {
     pub fn validate(&self) -> Result<()> {
         if !(1..=MAX_ORDER).contains(&self.order) {
-            return Err(Error::config(format!("the n-gram order must be between 1 and {MAX_ORDER} (got {})", self.order)));
+            return Err(Error::setting("order", format!("the n-gram order must be between 1 and {MAX_ORDER} (got {})", self.order)).with("max", MAX_ORDER).with("got", self.order));
         }
         self.smoothing.validate(self.order)
     }

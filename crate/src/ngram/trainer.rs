@@ -142,7 +142,7 @@ impl Trainer for NgramTrainer {
             "ppl-by-order" => {
                 let max = args.get("max_order").and_then(Value::as_u64).map_or(6, |m| m as usize);
                 if !(1..=MAX_ORDER).contains(&max) {
-                    return Some(Err(Error::config(format!("max_order must be between 1 and {MAX_ORDER}"))));
+                    return Some(Err(Error::setting("max-order", format!("max_order must be between 1 and {MAX_ORDER}")).with("max", MAX_ORDER)));
                 }
                 views::ppl_by_order(&data.train, &data.valid, &data.vocab, &model.config.smoothing, max)
             }

@@ -74,7 +74,7 @@ fn ppl_json(p: &Perplexity) -> Value {
 /// The training stream is counted once at the highest order; each lower order is a truncation.
 pub fn ppl_by_order(train: &[TokenId], valid: &[TokenId], vocab: &Vocab, chosen: &Smoothing, max_order: usize) -> Result<Value> {
     if !(1..=MAX_ORDER).contains(&max_order) {
-        return Err(Error::config(format!("max_order must be between 1 and {MAX_ORDER}")));
+        return Err(Error::setting("max-order", format!("max_order must be between 1 and {MAX_ORDER}")).with("max", MAX_ORDER));
     }
     let mut methods = vec![chosen.clone()];
     for m in [Smoothing::of(Method::Mle), Smoothing { k: 1.0, ..Smoothing::of(Method::Addk) }] {
@@ -187,7 +187,7 @@ pub fn count_of_counts(model: &NgramModel) -> Value {
 /// and — given `lambdas` (λ0 … λn) — the validation perplexity under those, without recounting.
 pub fn interpolation(model: &NgramModel, valid: &[TokenId], args: &Value) -> Result<Value> {
     if model.config.smoothing.method != Method::Interpolation {
-        return Err(Error::config("the interpolation view is for linear interpolation (method 'interpolation') models"));
+        return Err(Error::setting("interp-view", "the interpolation view is for linear interpolation (method 'interpolation') models"));
     }
     let params = model.estimator().params();
     let mut out = json!({
@@ -197,7 +197,7 @@ pub fn interpolation(model: &NgramModel, valid: &[TokenId], args: &Value) -> Res
         "validation": ppl_json(&perplexity(model, valid)),
     });
     if let Some(l) = args.get("lambdas").filter(|l| !l.is_null()) {
-        let l: Vec<f64> = serde_json::from_value(l.clone()).map_err(|_| Error::config("lambdas must be an array of numbers"))?;
+        let l: Vec<f64> = serde_json::from_value(l.clone()).map_err(|_| Error::setting("lambdas-array", "lambdas must be an array of numbers"))?;
         let given = Learned::given(&l, model.config.order)?;
         let s = Smoothing { lambdas: Some(l), ..model.config.smoothing.clone() };
         let custom = model.with_smoothing(s, None)?;

@@ -88,12 +88,12 @@ pub async fn measure_on(mut be: Box<dyn Backend>, a: CostArgs) -> Result<CostPoi
     let pattern = match a.pattern.as_str() {
         "full" | "fused" => Some(Pattern::Full),
         "sparse" if a.window >= 1 => Some(Pattern::Sparse { window: a.window, stride: a.stride }),
-        "sparse" => return Err(Error::config("sparse attention needs a local window of at least 1 position")),
+        "sparse" => return Err(Error::setting("sparse-window", "sparse attention needs a local window of at least 1 position")),
         "linear" => None,
-        other => return Err(Error::config(format!("unknown attention pattern '{other}' (full, sparse, linear or fused)"))),
+        other => return Err(Error::setting("attention-pattern", format!("unknown attention pattern '{other}' (full, sparse, linear or fused)")).with("name", other)),
     };
     if !(1..=8192).contains(&a.t) || a.heads == 0 || a.width == 0 || !a.width.is_multiple_of(a.heads) || a.width > 1024 {
-        return Err(Error::config("the cost measurement needs 1 ≤ T ≤ 8192 and a width of at most 1024, a multiple of the heads"));
+        return Err(Error::setting("cost-sizes", "the cost measurement needs 1 ≤ T ≤ 8192 and a width of at most 1024, a multiple of the heads"));
     }
     let (t, c, h) = (a.t, a.width, a.heads);
     let be = &mut *be;

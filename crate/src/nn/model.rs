@@ -29,6 +29,8 @@ pub trait NeuralModel: Sized + 'static {
     type State;
 
     fn validate(config: &Self::Config) -> Result<()>;
+    /// What to make smaller when the model does not fit its budget (`model-too-large`).
+    const REDUCE: crate::train::memory::Reduce = crate::train::memory::REDUCE_SIZES;
     fn train_config(config: &Self::Config) -> &TrainConfig;
     /// A short description for reports ("fixed-window neural LM: n = 3, …").
     fn describe(config: &Self::Config) -> String;

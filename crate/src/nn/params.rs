@@ -112,11 +112,15 @@ pub fn too_big_for(name: &str, floats: u64, limit: u64) -> Error {
         "model-too-large",
         format!(
             "The tensor '{name}' would hold {} ({floats} numbers), more than the {} one GPU buffer may hold. \
-             Reduce the vocabulary (max size / min count), the embedding or hidden size, or the batch size.",
+             Reduce the vocabulary (max size / min count), the model's sizes or the batch size.",
             crate::train::memory::human(floats * 4),
             crate::train::memory::human(limit * 4)
         ),
     )
+    .keyed("tensor")
+    .with("name", name)
+    .with("size_bytes", floats * 4)
+    .with("limit_bytes", limit * 4)
 }
 
 #[cfg(test)]

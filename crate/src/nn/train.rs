@@ -54,24 +54,24 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<()> {
         let o = &self.optim;
         if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(Error::config("the learning rate must be a positive number"));
+            return Err(Error::setting("lr", "the learning rate must be a positive number"));
         }
         if !(1..=65_536).contains(&self.batch) {
-            return Err(Error::config("the batch size must be between 1 and 65536"));
+            return Err(Error::setting("batch", "the batch size must be between 1 and 65536"));
         }
         if self.steps == 0 || self.steps > 100_000_000 {
-            return Err(Error::config("the number of training steps must be between 1 and 100,000,000"));
+            return Err(Error::setting("steps", "the number of training steps must be between 1 and 100,000,000"));
         }
         if !(0.0..1.0).contains(&o.beta1) || !(0.0..1.0).contains(&o.beta2) || !(0.0..1.0).contains(&o.momentum) {
-            return Err(Error::config("momentum, beta1 and beta2 must be in [0, 1)"));
+            return Err(Error::setting("betas", "momentum, beta1 and beta2 must be in [0, 1)"));
         }
         // Negated comparisons on purpose: a NaN fails them too.
         #[allow(clippy::neg_cmp_op_on_partial_ord)]
         if !(o.eps > 0.0) || !(o.weight_decay >= 0.0) || !(self.clip >= 0.0) || !(0.0..=1.0).contains(&self.min_lr_ratio) {
-            return Err(Error::config("eps must be positive; weight decay and clip ≥ 0; min_lr_ratio in [0, 1]"));
+            return Err(Error::setting("optim-ranges", "eps must be positive; weight decay and clip ≥ 0; min_lr_ratio in [0, 1]"));
         }
         if self.eval_interval == 0 {
-            return Err(Error::config("the evaluation interval must be at least 1 step"));
+            return Err(Error::setting("eval-interval", "the evaluation interval must be at least 1 step"));
         }
         Ok(())
     }

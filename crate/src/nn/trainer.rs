@@ -92,7 +92,6 @@ pub fn estimate<M: NeuralModel>(config: &M::Config, v: usize) -> MemoryEstimate 
     MemoryEstimate::new(layout.parameters(), layout.floats(), Optimizer::state_per_param(tc.optim.optimizer) as u64, acts, scratch)
 }
 
-const REDUCE: &str = "the vocabulary (max size / min count), the embedding or hidden size, or the batch size";
 
 impl<M: NeuralModel> Network<M> {
     /// Allocates the model on `be` (after checking its memory estimate) and, with a seed,
@@ -101,7 +100,7 @@ impl<M: NeuralModel> Network<M> {
     pub fn new(config: M::Config, vocab: Vocab, be: Box<dyn Backend>, seed: Option<u64>) -> Result<Self> {
         M::validate(&config)?;
         let v = vocab.len();
-        estimate::<M>(&config, v).check(REDUCE)?;
+        estimate::<M>(&config, v).check(M::REDUCE)?;
         let layout = M::layout(&config, v);
         let mut eng = Engine::new(be, layout, M::train_config(&config).optim)?;
         if let Some(seed) = seed {
@@ -149,7 +148,7 @@ impl<M: NeuralModel> Network<M> {
         let [loss, norm, flag] = [eng.alloc(&[1])?, eng.alloc(&[1])?, eng.alloc(&[1])?];
         record_step(&self.model, eng, stream, batch, lr, M::train_config(self.model.config()).clip, loss, norm, flag);
         if eng.be.read(flag)[0] != 0.0 {
-            return Err(Error::new("nan-loss", "the loss or the gradient is not finite"));
+            return Err(Error::new("nan-loss", "the loss or the gradient is not finite").keyed("nonfinite"));
         }
         Ok((eng.be.read(loss)[0] as f64, (eng.be.read(norm)[0] as f64).sqrt()))
     }
@@ -373,11 +372,18 @@ impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
             self.net.engine.borrow_mut().opt.t -= (p.steps - i) as u64;
             self.sampler.rewind(p.sampler, i as u64);
             let (loss, lr) = (at(&losses, i), self.lrs[i]);
-            let what = if loss.is_finite() { format!("the gradient norm became {}", at(&norms, i).sqrt()) } else { format!("the training loss became {loss}") };
+            let value = if loss.is_finite() { at(&norms, i).sqrt() } else { loss };
+            let what = if loss.is_finite() { format!("the gradient norm became {value}") } else { format!("the training loss became {value}") };
+            let step = p.first + i as u64 + 1;
             return Err(Error::new(
                 "nan-loss",
-                format!("Step {}: {what} (learning rate {lr:.3e}). Training stopped, and the model keeps its weights from step {}: lower the learning rate, or clip the gradients.", p.first + i as u64 + 1, p.first + i as u64),
-            ));
+                format!("Step {step}: {what} (learning rate {lr:.3e}). Training stopped, and the model keeps its weights from step {}: lower the learning rate, or clip the gradients.", step - 1),
+            )
+            .keyed(if loss.is_finite() { "norm" } else { "loss" })
+            .with("step", step)
+            .with("kept", step - 1)
+            .with("value", value.to_string())
+            .with("lr", format!("{lr:.3e}")));
         }
         Ok(self.progress(points))
     }
@@ -404,7 +410,11 @@ impl<M: NeuralModel> Trainer for NeuralTrainer<M> {
             return Err(Error::new("busy", "Wait for the training chunk to finish."));
         }
         if steps < self.step || steps == 0 || steps > 100_000_000 {
-            return Err(Error::new("bad-steps", format!("Training can continue to between {} and 100,000,000 steps: it has taken {} ({steps} asked).", self.step.max(1), self.step)));
+            return Err(Error::new("bad-steps", format!("Training can continue to between {} and 100,000,000 steps: it has taken {} ({steps} asked).", self.step.max(1), self.step))
+                .keyed("range")
+                .with("min", self.step.max(1))
+                .with("done", self.step)
+                .with("asked", steps));
         }
         self.steps = Some(steps);
         Ok(())
@@ -468,7 +478,7 @@ fn config<M: NeuralModel>(settings: &Value) -> Result<M::Config> {
 }
 
 fn backend(device: Device) -> Result<Box<dyn Backend>> {
-    device.take::<Box<dyn Backend>>().map_err(|d| Error::new("device-mismatch", format!("A neural model cannot compute on the device '{}'.", d.name())))
+    device.take::<Box<dyn Backend>>().map_err(|d| Error::new("device-mismatch", format!("A neural model cannot compute on the device '{}'.", d.name())).keyed("neural").with("name", d.name()))
 }
 
 impl<M: NeuralModel> Family for NeuralFamily<M> {

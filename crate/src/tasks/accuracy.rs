@@ -36,7 +36,7 @@ pub struct Accuracy {
 /// `data` encodes prompts.
 pub fn accuracy_by_distance(model: &dyn LanguageModel, data: &DataConfig, task: &dyn Task, examples: usize, seed: u64) -> Result<Accuracy> {
     if !(1..=MAX_EXAMPLES).contains(&examples) {
-        return Err(Error::config(format!("the examples per distance must be between 1 and {MAX_EXAMPLES}")));
+        return Err(Error::setting("examples", format!("the examples per distance must be between 1 and {MAX_EXAMPLES}")).with("max", MAX_EXAMPLES));
     }
     let vocab = model.vocab();
     // A model trained on other text has no ids for the answers: its accuracy would say nothing.
@@ -45,7 +45,9 @@ pub fn accuracy_by_distance(model: &dyn LanguageModel, data: &DataConfig, task: 
         return Err(Error::new(
             "not-a-task-model",
             format!("This model was not trained on the {} task (it needs character tokens and the task's symbols): pick the task's preset and train.", task.id()),
-        ));
+        )
+        .keyed("task")
+        .with("task", task.id()));
     }
     let mut rng = Rng::derive(seed, "long-range evaluation");
     let mut dist = vec![0.0; vocab.len()];

@@ -67,7 +67,7 @@ pub static TASKS: &[&dyn Task] = &[&copy_memory::COPY_MEMORY, &temporal_order::T
 pub fn find(id: &str) -> Result<&'static dyn Task> {
     TASKS.iter().copied().find(|t| t.id() == id).ok_or_else(|| {
         let known: Vec<&str> = TASKS.iter().map(|t| t.id()).collect();
-        Error::new("unknown-task", format!("There is no long-range task '{id}'. The tasks are: {}.", known.join(", ")))
+        Error::new("unknown-task", format!("There is no long-range task '{id}'. The tasks are: {}.", known.join(", "))).keyed("unknown").with("name", id).with("known", known.join(", "))
     })
 }
 

@@ -96,16 +96,17 @@ impl Default for DataConfig {
 impl DataConfig {
     pub fn validate(&self) -> Result<()> {
         if !(self.valid_fraction > 0.0 && self.valid_fraction < 1.0) {
-            return Err(Error::config(format!(
+            return Err(Error::setting("valid-share", format!(
                 "the validation share must be between 0 and 1 (got {})",
                 self.valid_fraction
-            )));
+            ))
+            .with("got", self.valid_fraction));
         }
         if self.split_unit == SplitUnit::Token && self.split != SplitKind::Tail {
-            return Err(Error::config("a split by tokens is contiguous: use it with the tail (contiguous) split"));
+            return Err(Error::setting("split-unit", "a split by tokens is contiguous: use it with the tail (contiguous) split"));
         }
         if self.max_vocab != 0 && self.max_vocab < 3 {
-            return Err(Error::config("the vocabulary must allow at least [UNK], <s> and </s> (max size ≥ 3)"));
+            return Err(Error::setting("max-vocab", "the vocabulary must allow at least [UNK], <s> and </s> (max size ≥ 3)"));
         }
         Ok(())
     }

@@ -24,9 +24,10 @@ impl TokenizerKind {
             "char" => Ok(Self::Char),
             "word" => Ok(Self::Word),
             "whitespace" => Ok(Self::Whitespace),
-            _ => Err(crate::Error::config(format!(
+            _ => Err(crate::Error::setting("tokenizer", format!(
                 "unknown tokenizer '{s}': choose char, word or whitespace"
-            ))),
+            ))
+            .with("name", s)),
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::{Error, Result};
 use serde_json::Value;
 
 pub fn str_arg<'a>(args: &'a Value, key: &str) -> Result<&'a str> {
-    args.get(key).and_then(Value::as_str).ok_or_else(|| Error::config(format!("missing text argument '{key}'")))
+    args.get(key).and_then(Value::as_str).ok_or_else(|| Error::setting("missing-arg", format!("missing text argument '{key}'")).with("name", key))
 }
 
 /// The id of a token the user typed: the token itself if it is in the vocabulary, else `[UNK]`.
@@ -15,6 +15,6 @@ pub fn token_id(data: &Dataset, token: &str) -> Result<TokenId> {
         [] if crate::text::vocab::is_special(token) => Ok(data.vocab.id(token)),
         [one] => Ok(data.vocab.id(one)),
         _ if crate::text::vocab::is_special(token) => Ok(data.vocab.id(token)),
-        _ => Err(Error::config(format!("'{token}' is not a single token for this tokenizer"))),
+        _ => Err(Error::setting("not-one-token", format!("'{token}' is not a single token for this tokenizer")).with("token", token)),
     }
 }

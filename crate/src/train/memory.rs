@@ -56,7 +56,7 @@ impl MemoryEstimate {
     }
 
     /// `Err(model-too-large)` with the figures and what to reduce, if over budget.
-    pub fn check(&self, reduce: &str) -> Result<()> {
+    pub fn check(&self, reduce: Reduce) -> Result<()> {
         if self.fits {
             return Ok(());
         }
@@ -64,17 +64,39 @@ impl MemoryEstimate {
             "model-too-large",
             format!(
                 "This model needs about {} (parameters {}, gradients {}, optimizer state {}, activations {}), \
-                 but the budget here is {}. Reduce {reduce}.",
+                 but the budget here is {}. Reduce {}.",
                 human(self.total_bytes),
                 human(self.parameter_bytes),
                 human(self.gradient_bytes),
                 human(self.optimizer_bytes),
                 human(self.activation_bytes),
-                human(self.budget_bytes)
+                human(self.budget_bytes),
+                reduce.text
             ),
-        ))
+        )
+        .keyed("budget")
+        .with("total_bytes", self.total_bytes)
+        .with("parameter_bytes", self.parameter_bytes)
+        .with("gradient_bytes", self.gradient_bytes)
+        .with("optimizer_bytes", self.optimizer_bytes)
+        .with("activation_bytes", self.activation_bytes)
+        .with("budget_bytes", self.budget_bytes)
+        .with("reduce", reduce.key))
     }
 }
+
+/// What to make smaller when a model does not fit: its family's knobs, in English for the CLI and as
+/// a key for the page (`error.reduce.<key>`).
+#[derive(Clone, Copy, Debug)]
+pub struct Reduce {
+    pub key: &'static str,
+    pub text: &'static str,
+}
+
+/// The fixed-window and recurrent models: a vocabulary, an embedding, a hidden layer.
+pub const REDUCE_SIZES: Reduce = Reduce { key: "sizes", text: "the vocabulary (max size / min count), the embedding or hidden size, or the batch size" };
+/// The Transformer: its width, depth and context.
+pub const REDUCE_TRANSFORMER: Reduce = Reduce { key: "transformer", text: "the vocabulary (max size / min count), the width, the number of layers, the context or the batch size" };
 
 /// Bytes as "12.3 MiB".
 pub fn human(b: u64) -> String {

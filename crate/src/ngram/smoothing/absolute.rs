@@ -30,7 +30,7 @@ pub(super) fn ney_discount(n: &[u64]) -> f64 {
 pub(super) fn fixed_discounts(c: &NgramCounts, given: Option<f64>, count: impl Fn(usize) -> u32) -> Result<Vec<f64>> {
     if let Some(d) = given {
         if !(d > 0.0 && d <= 1.0) {
-            return Err(Error::config(format!("the discount D must be in (0, 1] (got {d})")));
+            return Err(Error::setting("discount", format!("the discount D must be in (0, 1] (got {d})")).with("got", d));
         }
     }
     Ok((0..=c.order)

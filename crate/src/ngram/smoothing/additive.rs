@@ -17,7 +17,7 @@ pub struct AddK {
 impl AddK {
     pub fn new(k: f64, vocab: &Vocab) -> Result<Self> {
         if !(k > 0.0 && k.is_finite()) {
-            return Err(Error::config(format!("add-k needs k > 0 (got {k}); k = 0 is MLE")));
+            return Err(Error::setting("addk", format!("add-k needs k > 0 (got {k}); k = 0 is MLE")).with("got", k));
         }
         Ok(AddK { k, v: vocab.num_predictable() as f64 })
     }

@@ -41,14 +41,17 @@ pub struct EmReport {
 /// none negative, not all zero.
 pub fn check_lambdas(l: &[f64], order: usize) -> Result<()> {
     if l.len() != order + 1 {
-        return Err(Error::config(format!(
+        return Err(Error::setting("lambdas-count", format!(
             "give {} interpolation weights for a {order}-gram model: λ0 (uniform), λ1 (unigram) … λ{order} (got {})",
             order + 1,
             l.len()
-        )));
+        ))
+        .with("n", order + 1)
+        .with("order", order)
+        .with("got", l.len()));
     }
     if l.iter().any(|&x| !(x >= 0.0 && x.is_finite())) || l.iter().sum::<f64>() <= 0.0 {
-        return Err(Error::config("interpolation weights must be ≥ 0 and not all 0"));
+        return Err(Error::setting("lambdas-values", "interpolation weights must be ≥ 0 and not all 0"));
     }
     Ok(())
 }

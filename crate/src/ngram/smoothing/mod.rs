@@ -88,7 +88,7 @@ impl Method {
     pub fn parse(s: &str) -> Result<Method> {
         Method::ALL.iter().copied().find(|m| m.id() == s).ok_or_else(|| {
             let ids: Vec<_> = Method::ALL.iter().map(|m| m.id()).collect();
-            Error::config(format!("unknown smoothing '{s}': choose one of {}", ids.join(", ")))
+            Error::setting("smoothing", format!("unknown smoothing '{s}': choose one of {}", ids.join(", "))).with("name", s).with("ids", ids.join(", "))
         })
     }
 }
@@ -149,41 +149,45 @@ impl Smoothing {
         let m = self.method.id();
         match self.method {
             Method::Addk if !(self.k > 0.0 && self.k.is_finite()) => {
-                return Err(Error::config(format!("add-k needs k > 0 (got {}); k = 0 is MLE", self.k)))
+                return Err(Error::setting("addk", format!("add-k needs k > 0 (got {}); k = 0 is MLE", self.k)).with("got", self.k))
             }
             Method::Kn | Method::Absolute => {
                 if let Some(d) = self.discount {
                     if !(d > 0.0 && d <= 1.0) {
-                        return Err(Error::config(format!("{m} needs a discount D in (0, 1] (got {d})")));
+                        return Err(Error::setting("discount", format!("{m} needs a discount D in (0, 1] (got {d})")).with("got", d));
                     }
                 }
             }
             Method::ModifiedKn if self.discount_fallback => {
                 for (i, &d) in self.fallback_discounts.iter().enumerate() {
                     if !(0.0..=(i + 1) as f64).contains(&d) {
-                        return Err(Error::config(format!(
+                        return Err(Error::setting("fallback-discount", format!(
                             "the fallback discount for count {} was {d}, which is not in the range [0, {}]",
                             i + 1,
                             i + 1
-                        )));
+                        ))
+                        .with("count", i + 1)
+                        .with("got", d));
                     }
                 }
             }
             Method::StupidBackoff if !(self.alpha > 0.0 && self.alpha.is_finite()) => {
-                return Err(Error::config(format!("stupid backoff needs α > 0 (got {})", self.alpha)))
+                return Err(Error::setting("alpha", format!("stupid backoff needs α > 0 (got {})", self.alpha)).with("got", self.alpha))
             }
             Method::Interpolation => {
                 if let Some(l) = &self.lambdas {
                     interpolation::check_lambdas(l, order)?;
                 } else if !(self.heldout > 0.0 && self.heldout < 1.0) {
-                    return Err(Error::config(format!("the held-out share must be between 0 and 1 (got {})", self.heldout)));
+                    return Err(Error::setting("heldout", format!("the held-out share must be between 0 and 1 (got {})", self.heldout)).with("got", self.heldout));
                 }
             }
             Method::Katz if !(1..=MAX_GT_MAX).contains(&self.gt_max) => {
-                return Err(Error::config(format!(
+                return Err(Error::setting("gt-max", format!(
                     "Katz's Good-Turing threshold must be between 1 and {MAX_GT_MAX} (got {}); Katz used 5",
                     self.gt_max
-                )))
+                ))
+                .with("max", MAX_GT_MAX)
+                .with("got", self.gt_max))
             }
             _ => {}
         }
@@ -288,7 +292,7 @@ pub fn build(
                 (Some(l), _) => interpolation::Learned::given(l, counts.order)?,
                 (None, Some(learned)) => learned.clone(),
                 (None, None) => {
-                    return Err(Error::config("interpolation needs λ weights: give them, or train so they are learned by EM"))
+                    return Err(Error::setting("lambdas-missing", "interpolation needs λ weights: give them, or train so they are learned by EM"))
                 }
             };
             Box::new(interpolation::Interpolation::new(counts, vocab, learned))

@@ -112,10 +112,10 @@ impl NeuralModel for FixedWindow {
 
     fn validate(c: &FixedWindowConfig) -> Result<()> {
         if !(1..=64).contains(&c.context) {
-            return Err(Error::config("the context n must be between 1 and 64 tokens"));
+            return Err(Error::setting("fw-context", "the context n must be between 1 and 64 tokens"));
         }
         if !(1..=4096).contains(&c.embed) || !(1..=16_384).contains(&c.hidden) {
-            return Err(Error::config("the embedding size must be 1–4096 and the hidden size 1–16384"));
+            return Err(Error::setting("fw-sizes", "the embedding size must be 1–4096 and the hidden size 1–16384"));
         }
         c.train.validate()
     }

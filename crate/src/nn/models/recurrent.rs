@@ -654,19 +654,19 @@ impl<K: CellKind> NeuralModel for Recurrent<K> {
 
     fn validate(c: &RecurrentConfig) -> Result<()> {
         if !(1..=8).contains(&c.layers) {
-            return Err(Error::config("the number of layers must be between 1 and 8"));
+            return Err(Error::setting("rnn-layers", "the number of layers must be between 1 and 8"));
         }
         if !(1..=4096).contains(&c.embed) || !(1..=4096).contains(&c.hidden) {
-            return Err(Error::config("the embedding and hidden sizes must be between 1 and 4096"));
+            return Err(Error::setting("rnn-sizes", "the embedding and hidden sizes must be between 1 and 4096"));
         }
         if !(1..=1024).contains(&c.bptt) {
-            return Err(Error::config("the BPTT length must be between 1 and 1024 tokens"));
+            return Err(Error::setting("rnn-bptt", "the BPTT length must be between 1 and 1024 tokens"));
         }
         if !(0.0..1.0).contains(&c.dropout) {
-            return Err(Error::config("dropout must be in [0, 1)"));
+            return Err(Error::setting("dropout", "dropout must be in [0, 1)"));
         }
         if K::GATES == 1 && !matches!(c.activation, Activation::Tanh | Activation::Sigmoid) {
-            return Err(Error::config("the RNN's σ must be tanh or sigmoid"));
+            return Err(Error::setting("rnn-activation", "the RNN's σ must be tanh or sigmoid"));
         }
         c.train.validate()
     }

@@ -143,28 +143,28 @@ impl TransformerConfig {
 
     pub fn validate(&self) -> Result<()> {
         if !(1..=64).contains(&self.layers) || !(1..=64).contains(&self.heads) {
-            return Err(Error::config("a Transformer needs 1–64 layers and 1–64 heads"));
+            return Err(Error::setting("tf-layers-heads", "a Transformer needs 1–64 layers and 1–64 heads"));
         }
         if !(1..=4096).contains(&self.width) || !self.width.is_multiple_of(self.heads) {
-            return Err(Error::config(format!("the width ({}) must be 1–4096 and a multiple of the number of heads ({})", self.width, self.heads)));
+            return Err(Error::setting("tf-width", format!("the width ({}) must be 1–4096 and a multiple of the number of heads ({})", self.width, self.heads)).with("width", self.width).with("heads", self.heads));
         }
         if self.positional == Positional::Rope && !self.head_dim().is_multiple_of(2) {
-            return Err(Error::config("RoPE rotates pairs of dimensions: width / heads must be even"));
+            return Err(Error::setting("tf-rope-even", "RoPE rotates pairs of dimensions: width / heads must be even"));
         }
         if !(1..=16_384).contains(&self.ffn_width()) || !(1..=4096).contains(&self.context) {
-            return Err(Error::config("the FFN width must be 1–16384 and the context 1–4096 tokens"));
+            return Err(Error::setting("tf-ffn-context", "the FFN width must be 1–16384 and the context 1–4096 tokens"));
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Error::config("dropout must be in [0, 1)"));
+            return Err(Error::setting("dropout", "dropout must be in [0, 1)"));
         }
         if !(1..=4096).contains(&self.rel_clip) {
-            return Err(Error::config("the relative clip distance k must be 1–4096"));
+            return Err(Error::setting("tf-rel-clip", "the relative clip distance k must be 1–4096"));
         }
         if self.attention == AttentionKind::Linear && !matches!(self.positional, Positional::Learned | Positional::Sinusoidal | Positional::None) {
-            return Err(Error::config("linear attention never forms the scores, so it takes no score bias: use learned, sinusoidal or no positions with it"));
+            return Err(Error::setting("tf-linear-bias", "linear attention never forms the scores, so it takes no score bias: use learned, sinusoidal or no positions with it"));
         }
         if self.attention == AttentionKind::Sparse && self.window == 0 {
-            return Err(Error::config("sparse attention needs a local window of at least 1 position"));
+            return Err(Error::setting("sparse-window", "sparse attention needs a local window of at least 1 position"));
         }
         self.train.validate()
     }

@@ -168,6 +168,7 @@ fn head_name(c: &TransformerConfig) -> &'static str {
 }
 
 impl NeuralModel for Transformer {
+    const REDUCE: crate::train::memory::Reduce = crate::train::memory::REDUCE_TRANSFORMER;
     const FAMILY: &'static str = "transformer";
     type Config = TransformerConfig;
     type State = State;

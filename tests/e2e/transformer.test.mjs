@@ -387,3 +387,45 @@ test('the Transformer\'s formula fits a 1366 px screen for every attention and e
   assert.deepEqual(over, []);
   assert.deepEqual(page.errors, []);
 });
+
+test('an attention map of 64 tokens has readable axes: the panel\'s width, every k-th label where cells are narrow, the token under the cursor', async () => {
+  const page = await openPage(env, { viewport: { width: 1366, height: 900 } });
+  await setData(page, '6');
+  await page.selectOption('#family', 'transformer');
+  await setKnobs(page, { ...SMALL, context: 64, steps: 5 });
+  await trainNow(page);
+  assert.ok(await openView(page, 'attention', '#att-grid .att-thumb'));
+  const text = 'First Citizen: Before we proceed any further, hear me speak no';
+  assert.equal(text.length, 62);
+  const show = async () => {
+    await page.fill('#att-text', text);
+    await page.click('#view-panel .att-form button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('att-map')?.dataset.rows === '64');
+  };
+  await show();
+  // The map uses the panel's width: every token labelled, in a readable size (issue 19, defect 4).
+  assert.ok(await page.$eval('#att-map', (el) => el.getBoundingClientRect().width) >= 700, 'the map uses the space');
+  const fonts = () => page.$$eval('.mx-cols span', (ss) => ss.filter((s) => s.textContent).map((s) => parseFloat(getComputedStyle(s).fontSize)));
+  let shown = await fonts();
+  assert.equal(shown.length, 64);
+  assert.ok(shown.every((px) => px >= 10), shown.join(','));
+  // Narrow: every k-th token is labelled, still readable, and the cursor's column shows its token.
+  await page.setViewportSize({ width: 560, height: 900 });
+  await show();
+  await page.waitForFunction(() => Number(document.querySelector('#view-panel .mx-cols')?.dataset.every) > 1);
+  shown = await fonts();
+  assert.ok(shown.length < 64 && shown.length >= 16, `${shown.length} labels`);
+  assert.ok(shown.every((px) => px >= 10), shown.join(','));
+  const every = await page.$eval('#view-panel .mx-cols', (el) => Number(el.dataset.every));
+  await page.locator('#att-map').scrollIntoViewIfNeeded();
+  const box = await page.locator('#att-map').boundingBox();
+  const cell = box.width / 64;
+  await page.mouse.move(box.x + 1.5 * cell, box.y + box.height - cell / 2);
+  await page.waitForFunction(() => document.querySelector('#view-panel .mx-cols span.on')?.textContent === 'F');
+  assert.equal(1 % every === 0, false, 'column 1 had no label of its own');
+  assert.match(await page.$eval('.mx-said', (el) => el.textContent), /key “F” \(token 2\)/);
+  // The PNG keeps readable labels (every k-th, at 11 px or more): it downloads.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#att-png')]);
+  assert.deepEqual([...fs.readFileSync(await download.path()).subarray(0, 4)], [137, 80, 78, 71]);
+  assert.deepEqual(page.errors, []);
+});

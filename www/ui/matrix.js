@@ -23,22 +23,38 @@ export function heatmap(m, { rows, cols, range, scale = 'linear', describe, labe
   const [lo, hi] = range;
   const R = m.length;
   const C = R ? m[0].length : 0;
-  const cell = Math.max(3, Math.min(20, Math.floor(maxPx / Math.max(R, C, 1))));
+  const cell = Math.max(3, Math.min(24, Math.floor(maxPx / Math.max(R, C, 1))));
   const wrap = el('div', 'mx');
   const grid = el('div', 'mx-grid');
   const colLabels = el('div', 'mx-cols');
   const rowLabels = el('div', 'mx-rows');
-  const showLabels = cell >= 8;
+  // Labels stay readable (at least LABEL_PX): where the cells are narrower, every k-th token is
+  // labelled, and the cursor's row and column show theirs (`mark`).
+  const { every, px } = axisLabels(cell);
+  const spans = [];
   for (const [box, labels] of [[colLabels, cols], [rowLabels, rows]]) {
     box.setAttribute('aria-hidden', 'true'); // the cursor and the lists below say the same in words
-    if (!showLabels) continue; // too small to read: the cursor names the tokens
-    for (const l of labels) {
-      const s = el('span', '', tokenLabel(String(l)));
+    const list = labels.map((l, i) => {
+      const s = el('span', '', i % every === 0 ? tokenLabel(String(l)) : '');
       s.style.flexBasis = `${cell}px`;
-      s.style.fontSize = `${Math.min(12, cell - 2)}px`;
+      s.style.fontSize = `${px}px`;
       box.append(s);
-    }
+      return s;
+    });
+    spans.push({ list, labels });
   }
+  colLabels.dataset.every = String(every); // how often the columns are labelled (tests, tools)
+  const marked = [];
+  const mark = (i, j) => {
+    for (const { s, text } of marked.splice(0)) { s.textContent = text; s.classList.remove('on'); }
+    for (const [{ list, labels }, k] of [[spans[1], i], [spans[0], j]]) {
+      const s = list[k];
+      if (!s) continue;
+      marked.push({ s, text: s.textContent });
+      s.textContent = tokenLabel(String(labels[k]));
+      s.classList.add('on');
+    }
+  };
   const canvas = el('canvas', 'mx-canvas');
   if (id) canvas.id = id;
   paint(canvas, m, lo, hi, scale);
@@ -68,6 +84,7 @@ export function heatmap(m, { rows, cols, range, scale = 'linear', describe, labe
   let at = null;
   const show = (i, j) => {
     at = [i, j];
+    mark(i, j);
     cursor.hidden = false;
     cursor.style.left = `${j * cell}px`;
     cursor.style.top = `${i * cell}px`;
@@ -95,17 +112,28 @@ export function heatmap(m, { rows, cols, range, scale = 'linear', describe, labe
   return { el: wrap, canvas, plot, colorbar };
 }
 
+/** The smallest label the axes show, in CSS pixels. */
+const LABEL_PX = 10;
+
+/** For cells of `cell` pixels: label every `every`-th token, at `px` pixels (readable either way). */
+export function axisLabels(cell) {
+  const px = Math.max(LABEL_PX, Math.min(12, cell - 2));
+  return { every: Math.max(1, Math.ceil((px + 1) / cell)), px };
+}
+
 /** The matrix at a readable size (up to ~900 px) with its row and column labels, on white. */
 function figure(m, { rows, cols, lo, hi, scale }) {
   const R = m.length;
   const C = R ? m[0].length : 0;
   const cell = Math.max(4, Math.min(24, Math.floor(900 / Math.max(R, C, 1))));
   const font = 'system-ui, "Noto Sans CJK SC", sans-serif';
-  const labelPx = Math.min(13, cell - 2);
+  // Readable labels in the PNG too: every k-th token where the cells are narrow.
+  const labelPx = Math.max(11, Math.min(13, cell - 2));
+  const every = Math.max(1, Math.ceil((labelPx + 1) / cell));
   const probe = document.createElement('canvas').getContext('2d');
   probe.font = `${labelPx}px ${font}`;
   const width = (l) => probe.measureText(tokenLabel(String(l))).width;
-  const labelW = cell >= 8 ? Math.ceil(Math.max(0, ...rows.map(width), ...cols.map(width))) + 6 : 0;
+  const labelW = Math.ceil(Math.max(0, ...rows.map(width), ...cols.map(width))) + 6;
   const pad = 12;
   const x0 = pad + labelW;
   const top = labelW + 4;
@@ -126,9 +154,10 @@ function figure(m, { rows, cols, lo, hi, scale }) {
     ctx.font = `${labelPx}px ${font}`;
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'right';
-    rows.forEach((l, i) => ctx.fillText(tokenLabel(String(l)), x0 - 4, top + (i + 0.5) * cell));
+    rows.forEach((l, i) => { if (i % every === 0) ctx.fillText(tokenLabel(String(l)), x0 - 4, top + (i + 0.5) * cell); });
     ctx.textAlign = 'left';
     cols.forEach((l, j) => {
+      if (j % every !== 0) return;
       ctx.save();
       ctx.translate(x0 + (j + 0.5) * cell, top - 4);
       ctx.rotate(-Math.PI / 2);

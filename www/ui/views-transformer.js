@@ -126,7 +126,9 @@ const ATTENTION = {
       const name = selName(st.sel);
       head.textContent = name;
       const describe = (i, j, v) => (v === null ? t('views.att_cell_future', { q: tokenLabel(toks[i]), i: i + 1, k: tokenLabel(toks[j]), j: j + 1 }) : t('views.att_cell', { q: tokenLabel(toks[i]), i: i + 1, k: tokenLabel(toks[j]), j: j + 1, v: v.toFixed(3) }));
-      const hm = heatmap(m, { rows: toks, cols: toks, range: [0, 1], describe, label: t('views.att_map_label', { name, n: toks.length }), id: 'att-map' });
+      // The map uses the panel's width (up to 1,100 px), so 64 tokens get readable labels.
+      const room = Math.min(1100, (big.clientWidth || panel.clientWidth || 640) - 90);
+      const hm = heatmap(m, { rows: toks, cols: toks, range: [0, 1], describe, label: t('views.att_map_label', { name, n: toks.length }), id: 'att-map', maxPx: Math.max(320, room) });
       const sel = { ...st.sel };
       const png = pngButton(() => ({
         title: name,

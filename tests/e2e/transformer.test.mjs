@@ -168,6 +168,9 @@ test('the cost lesson measures attention against T in the worker and draws log-l
   // The fused (FlashAttention) form keeps a log-sum-exp per row, not the T × T matrix: linear memory.
   const fused = slopes.find((s) => s[0] === 'fused');
   assert.ok(fused[2] > 0.9 && fused[2] < 1.05, `${fused[2]}`);
+  // Sparse attention saves memory too: it keeps no T × T matrix, only the rows' statistics (issue 19).
+  const sparse = slopes.find((s) => s[0] === 'sparse');
+  assert.ok(sparse[2] > 0.9 && sparse[2] < 1.05, `${sparse[2]}`);
   assert.equal(await page.$eval('#cost-slopes li[data-pattern="linear"]', (el) => el.dataset.scoresSlope), '—', 'linear attention forms no scores');
   await page.$eval('#view-panel .cost-values', (d) => { d.open = true; });
   await screenshot(page, 'transformer-cost', '#views-card');

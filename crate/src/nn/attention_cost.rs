@@ -4,13 +4,14 @@
 //! T = 64 … 4096 and each pattern and draws time and memory log-log: full attention computes and
 //! stores T² scores (slope ≈ 2); linear attention keeps a d_k × d_k state per head instead
 //! (slope ≈ 1); a local-only sparse pattern (stride 0) reads a fixed number of keys per query, and the
-//! kernel visits only those, so its slope tends to 1 too (a stride s adds T/s keys per query). The
-//! fused (FlashAttention) form of full attention computes the same T² scores but keeps only each
-//! row's log-sum-exp (`AttnSpec::lse`): its time grows as T², its memory as T.
+//! kernel visits only those, so its slope tends to 1 too (a stride s adds T/s keys per query); it keeps
+//! no T × T matrix either, only each row's log-sum-exp, so its memory grows as T. The fused
+//! (FlashAttention) form of full attention computes the same T² scores but keeps only each row's
+//! log-sum-exp (`AttnSpec::lse`): its time grows as T², its memory as T.
 //!
 //! ```text
 //! qkv: [1 × T × 3C] random (seeded), out: [1 × T × C]
-//! full, sparse: probs [1 × H × T × T];  fused: lse [1 × H × T];  linear: den [1 × H × T], state [d_k² + d_k]
+//! full: probs [1 × H × T × T];  sparse, fused: lse [1 × H × T];  linear: den [1 × H × T], state [d_k² + d_k]
 //! ms    = median wall time of `repeats` forwards (after one warm-up), repeats chosen to fill ~50 ms
 //! bytes = what the pass allocates on the backend: qkv + out + probs (or den + state)
 //! ```
@@ -105,9 +106,11 @@ pub async fn measure_on(mut be: Box<dyn Backend>, a: CostArgs) -> Result<CostPoi
     let qkv = tensor(be, &[1, t, 3 * c]);
     let out = tensor(be, &[1, t, c]);
     let dk = c / h;
-    // Full and sparse: the probabilities; fused: each row's log-sum-exp; linear: the denominators and
+    // Full: the probabilities; sparse and fused: each row's log-sum-exp; linear: the denominators and
     // the running state.
-    let lse = a.pattern == "fused";
+    // Sparse attention forms only its pattern's scores, so like the fused form it keeps nothing T × T:
+    // each row's log-sum-exp (the maps, which the lesson does not draw, are what would need more).
+    let lse = a.pattern == "fused" || a.pattern == "sparse";
     let [p0, p1] = match pattern {
         Some(_) if lse => [tensor(be, &[1, h, t]), tensor(be, &[0])],
         Some(_) => [tensor(be, &[1, h, t, t]), tensor(be, &[0])],
@@ -158,6 +161,8 @@ mod tests {
         let sparse = measure(&CostArgs { pattern: "sparse".into(), t: 128, window: 8, stride: 0, ..CostArgs::default() }).unwrap();
         // The last 8 keys (fewer for the first 7 queries): 8·128 − (7·8)/2.
         assert_eq!(sparse.scores, 8 * 128 - 28);
+        // It keeps no T × T matrix: qkv + out + one log-sum-exp per query, linear in T.
+        assert_eq!(sparse.bytes, 4 * (128 * 96 + 128 * 32 + 128));
         let twice = measure(&CostArgs { t: 256, ..CostArgs::default() }).unwrap();
         assert_eq!(twice.bytes - 4 * (256 * 128), 4 * 256 * 256, "probs grow as T²");
     }

@@ -104,7 +104,7 @@ test('a view form shows its error on every submission, not only on the first ren
     await page.locator('#view-panel form input').nth(2).fill('two words');
     await page.click('#view-panel form button');
     await page.waitForSelector(`${alert}:not([hidden])`);
-    assert.match(await page.$eval(alert, (el) => el.textContent), /'two words' is not a single token/);
+    assert.match(await page.$eval(alert, (el) => el.textContent), /“two words” is not a single token/);
   }
   await page.locator('#view-panel form input').nth(2).fill('the');
   await page.click('#view-panel form button');

@@ -1,4 +1,5 @@
 //! Text in: tokenizers, the vocabulary and the train/validation data.
+pub mod bpe;
 pub mod dataset;
 pub mod tokenizer;
 pub mod vocab;

@@ -1,0 +1,263 @@
+//! Byte-level BPE, trained on the user's corpus (minbpe's `RegexTokenizer`, with GPT-2's pre-split).
+//!
+//! A line is cut into chunks by GPT-2's pattern ([`pre_split`]); a chunk is its UTF-8 bytes, ids
+//! 0‥255; training merges the most frequent adjacent pair into a new id (256, 257, …) until the
+//! vocabulary has `vocab_size` entries or no pair occurs twice; merges never cross chunks. Every byte
+//! is a token, so nothing is ever unknown: a character the corpus never had (a rare 汉字, an emoji)
+//! falls back to its bytes. One token may hold part of a character; a whole line decodes exactly.
+//!
+//! The rules are written so an independent script reproduces them (tests/reference/bpe.py, whose
+//! fixtures the tests below match exactly): ties between equally frequent pairs go to the smallest
+//! pair (a, b); pairs are counted at every position, overlapping ones included ("aaa" has (a, a)
+//! twice), and replaced left to right without overlap; encoding merges, among a chunk's pairs, the one
+//! learned earliest, until none is a merge.
+
+use rustc_hash::FxHashMap;
+use unicode_general_category::{get_general_category, GeneralCategory as G};
+
+/// A learned merge: the pair of ids that becomes id 256 + its index.
+pub type Merge = (u32, u32);
+
+/// The first id a merge creates (ids below are bytes).
+pub const FIRST_MERGE: u32 = 256;
+
+/// A trained byte-level BPE: its merges, in order, and every token's bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bpe {
+    merges: Vec<Merge>,
+    /// (a, b) → the merge's index (its rank: lower is learned earlier).
+    ranks: FxHashMap<Merge, u32>,
+    /// Every id's bytes: 256 single bytes, then each merge's two parts joined.
+    bytes: Vec<Vec<u8>>,
+}
+
+impl Bpe {
+    /// Trains on `lines` (no newline inside) up to `vocab_size` tokens (bytes included, so at most
+    /// `vocab_size − 256` merges), calling `progress(done, wanted)` after each merge.
+    pub fn train<'a>(lines: impl IntoIterator<Item = &'a str>, vocab_size: usize, mut progress: impl FnMut(usize, usize)) -> Bpe {
+        let wanted = vocab_size.saturating_sub(FIRST_MERGE as usize);
+        // Each distinct chunk once, with how often it occurs: merges are counted per chunk.
+        let mut freq: FxHashMap<&[u8], u64> = FxHashMap::default();
+        for line in lines {
+            for chunk in pre_split(line) {
+                *freq.entry(chunk.as_bytes()).or_default() += 1;
+            }
+        }
+        let mut chunks: Vec<(Vec<u32>, u64)> = freq.into_iter().map(|(b, f)| (b.iter().map(|&x| x as u32).collect(), f)).collect();
+        let mut merges = Vec::with_capacity(wanted);
+        let mut counts: FxHashMap<Merge, u64> = FxHashMap::default();
+        while merges.len() < wanted {
+            counts.clear();
+            for (ids, f) in &chunks {
+                for w in ids.windows(2) {
+                    *counts.entry((w[0], w[1])).or_default() += f;
+                }
+            }
+            // The most frequent pair; among equals the smallest, so the order never depends on hashing.
+            let Some((&pair, &n)) = counts.iter().max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0))) else { break };
+            if n < 2 {
+                break;
+            }
+            let id = FIRST_MERGE + merges.len() as u32;
+            merges.push(pair);
+            for (ids, _) in &mut chunks {
+                replace(ids, pair, id);
+            }
+            progress(merges.len(), wanted);
+        }
+        Bpe::from_merges(merges).expect("merges learned in order")
+    }
+
+    /// The tokenizer of a list of merges (a model file's): merge i may only join ids below 256 + i.
+    pub fn from_merges(merges: Vec<Merge>) -> Option<Bpe> {
+        let mut bytes: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+        let mut ranks = FxHashMap::default();
+        for (i, &(a, b)) in merges.iter().enumerate() {
+            if a as usize >= bytes.len() || b as usize >= bytes.len() || ranks.insert((a, b), i as u32).is_some() {
+                return None;
+            }
+            let joined = [bytes[a as usize].as_slice(), bytes[b as usize].as_slice()].concat();
+            bytes.push(joined);
+        }
+        Some(Bpe { merges, ranks, bytes })
+    }
+
+    pub fn merges(&self) -> &[Merge] {
+        &self.merges
+    }
+
+    /// How many tokens: 256 bytes and the merges.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false // the 256 bytes are always there
+    }
+
+    /// The bytes of token `id` (part of a character, possibly).
+    pub fn token_bytes(&self, id: u32) -> &[u8] {
+        &self.bytes[id as usize]
+    }
+
+    /// A line's token ids: each chunk of its pre-split, merged by rank.
+    pub fn encode(&self, line: &str) -> Vec<u32> {
+        let mut out = Vec::new();
+        for chunk in pre_split(line) {
+            let mut ids: Vec<u32> = chunk.bytes().map(u32::from).collect();
+            while ids.len() >= 2 {
+                let best = ids.windows(2).filter_map(|w| self.ranks.get(&(w[0], w[1])).map(|&r| (r, (w[0], w[1])))).min();
+                let Some((rank, pair)) = best else { break };
+                replace(&mut ids, pair, FIRST_MERGE + rank);
+            }
+            out.extend(ids);
+        }
+        out
+    }
+
+    /// The bytes of a sequence of ids (valid UTF-8 when the ids are a whole line's).
+    pub fn decode(&self, ids: &[u32]) -> Vec<u8> {
+        ids.iter().flat_map(|&id| self.token_bytes(id).iter().copied()).collect()
+    }
+}
+
+/// Replaces `pair` by `id` left to right, without overlap: (a, a) in a a a gives id a.
+fn replace(ids: &mut Vec<u32>, pair: Merge, id: u32) {
+    let (mut r, mut w) = (0, 0);
+    while r < ids.len() {
+        if r + 1 < ids.len() && (ids[r], ids[r + 1]) == pair {
+            ids[w] = id;
+            r += 2;
+        } else {
+            ids[w] = ids[r];
+            r += 1;
+        }
+        w += 1;
+    }
+    ids.truncate(w);
+}
+
+fn is_letter(c: char) -> bool {
+    matches!(get_general_category(c), G::UppercaseLetter | G::LowercaseLetter | G::TitlecaseLetter | G::ModifierLetter | G::OtherLetter)
+}
+fn is_number(c: char) -> bool {
+    matches!(get_general_category(c), G::DecimalNumber | G::LetterNumber | G::OtherNumber)
+}
+/// Neither whitespace, nor a letter, nor a number: `[^\s\p{L}\p{N}]`.
+fn is_other(c: char) -> bool {
+    !c.is_whitespace() && !is_letter(c) && !is_number(c)
+}
+
+/// GPT-2's pre-split of a line, the pattern
+/// `'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
+/// with its alternatives tried in order at each position (and the lookahead's backtracking): a
+/// contraction; an optional space and a run of letters, of numbers, or of other characters; a run of
+/// whitespace less its last character when a non-space follows (that one joins the next word); any
+/// whitespace left. The chunks concatenate back to the line.
+pub fn pre_split(line: &str) -> Vec<&str> {
+    let cs: Vec<(usize, char)> = line.char_indices().collect();
+    let at = |i: usize| if i < cs.len() { cs[i].0 } else { line.len() };
+    let ch = |i: usize| cs.get(i).map(|&(_, c)| c);
+    let run = |mut j: usize, f: &dyn Fn(char) -> bool| {
+        while ch(j).is_some_and(f) {
+            j += 1;
+        }
+        j
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < cs.len() {
+        let c = cs[i].1;
+        let end = 'found: {
+            // 's 'd 'm 't 'll 've 're
+            if c == '\'' {
+                match (ch(i + 1), ch(i + 2)) {
+                    (Some('s' | 'd' | 'm' | 't'), _) => break 'found i + 2,
+                    (Some('l'), Some('l')) | (Some('v'), Some('e')) | (Some('r'), Some('e')) => break 'found i + 3,
+                    _ => {}
+                }
+            }
+            // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`
+            for class in [is_letter as fn(char) -> bool, is_number, is_other] {
+                let start = if c == ' ' && ch(i + 1).is_some_and(class) { i + 1 } else { i };
+                if ch(start).is_some_and(class) {
+                    break 'found run(start, &class);
+                }
+            }
+            // `\s+(?!\S)`, then `\s+`
+            let j = run(i, &char::is_whitespace);
+            if j == cs.len() || j - i == 1 {
+                break 'found j;
+            }
+            j - 1
+        };
+        out.push(&line[at(i)..at(end)]);
+        i = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::*;
+    use serde_json::Value;
+
+    fn fixture() -> Value {
+        serde_json::from_str(include_str!("../../../tests/reference/fixtures/bpe.json")).unwrap()
+    }
+
+    #[test]
+    fn the_pre_split_follows_gpt2s_pattern() {
+        assert_eq!(pre_split("Hello world"), ["Hello", " world"]);
+        assert_eq!(pre_split("a  b"), ["a", " ", " b"]);
+        assert_eq!(pre_split("\t\tx"), ["\t", "\t", "x"]);
+        assert_eq!(pre_split(" 'tis I'll"), [" '", "tis", " I", "'ll"]);
+        assert_eq!(pre_split("IT'S"), ["IT", "'", "S"]);
+        assert_eq!(pre_split("end  "), ["end", "  "]);
+        assert_eq!(pre_split("2026, 3.14?!"), ["2026", ",", " 3", ".", "14", "?!"]);
+        assert_eq!(pre_split("床前明月光，疑是地上霜。"), ["床前明月光", "，", "疑是地上霜", "。"]);
+        assert_eq!(pre_split("Ⅻ e\u{301}"), ["Ⅻ", " e", "\u{301}"]);
+        assert_eq!(pre_split(""), Vec::<&str>::new());
+    }
+
+    /// Every case of the independent Python reference (tests/reference/bpe.py): the same merges, in
+    /// the same order, and the same ids for every encoded line, which decode back to it.
+    #[test]
+    fn training_and_encoding_match_the_python_reference() {
+        let fx = fixture();
+        for case in fx["cases"].as_array().unwrap() {
+            let name = case["name"].as_str().unwrap();
+            let lines: Vec<&str> = case["train"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+            let mut steps = 0;
+            let bpe = Bpe::train(lines.iter().copied(), case["vocab_size"].as_u64().unwrap() as usize, |done, _| steps = done);
+            let want: Vec<Merge> = case["merges"].as_array().unwrap().iter().map(|m| (m[0].as_u64().unwrap() as u32, m[1].as_u64().unwrap() as u32)).collect();
+            assert_eq!(bpe.merges(), want.as_slice(), "{name}: merges");
+            assert_eq!(steps, want.len(), "{name}: progress");
+            for e in case["encode"].as_array().unwrap() {
+                let text = e["text"].as_str().unwrap();
+                let ids: Vec<u32> = e["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
+                assert_eq!(bpe.encode(text), ids, "{name}: {text:?}");
+                assert_eq!(bpe.decode(&ids), text.as_bytes(), "{name}: decoding {text:?}");
+            }
+            assert_eq!(Bpe::from_merges(want).unwrap(), bpe, "{name}: rebuilt from its merges");
+        }
+    }
+
+    #[test]
+    fn a_character_never_seen_falls_back_to_its_bytes() {
+        let bpe = Bpe::train(["low lower lowest", "low low"], 300, |_, _| {});
+        let ids = bpe.encode("low 🦀");
+        assert!(ids.iter().all(|&id| (id as usize) < bpe.len()));
+        assert_eq!(bpe.decode(&ids), "low 🦀".as_bytes());
+        assert!(ids.ends_with(&[0xa6, 0x80]), "the crab's last bytes, one token each: {ids:?}");
+    }
+
+    #[test]
+    fn merges_out_of_order_are_refused() {
+        assert!(Bpe::from_merges(vec![(97, 256)]).is_none(), "a merge of an id not yet made");
+        assert!(Bpe::from_merges(vec![(97, 98), (97, 98)]).is_none(), "the same pair twice");
+        assert_eq!(Bpe::from_merges(vec![(97, 98), (256, 99)]).unwrap().token_bytes(257), b"abc");
+    }
+}

@@ -372,20 +372,18 @@ test('a share link and a reload restore the attention view exactly: its text, la
   await context.close();
 });
 
-test('the Transformer\'s formula fits a 1366 px screen for every attention and encoding, in English and 中文', async () => {
+// The formula's TeX is the same in both languages (lib/models.js), so English alone is measured.
+test('the Transformer\'s formula fits a 1366 px screen for every attention and encoding', async () => {
   const page = await openPage(env, { viewport: { width: 1366, height: 768 } });
   await page.selectOption('#family', 'transformer');
   const over = [];
-  for (const lang of ['en', 'zh']) {
-    for (const attention of ['full', 'sparse', 'linear']) {
-      for (const positional of ENCODINGS) {
-        await setKnobs(page, { attention, positional, norm: 'post' });
-        await page.waitForFunction(() => document.querySelector('#formula .katex'));
-        const [sw, cw] = await page.$eval('#formula', (el) => [el.scrollWidth, el.clientWidth]);
-        if (sw > cw + 1) over.push(`${lang} ${attention} ${positional}: ${sw} > ${cw}`);
-      }
+  for (const attention of ['full', 'sparse', 'linear']) {
+    for (const positional of ENCODINGS) {
+      await setKnobs(page, { attention, positional, norm: 'post' });
+      await page.waitForFunction(() => document.querySelector('#formula .katex'));
+      const [sw, cw] = await page.$eval('#formula', (el) => [el.scrollWidth, el.clientWidth]);
+      if (sw > cw + 1) over.push(`${attention} ${positional}: ${sw} > ${cw}`);
     }
-    await page.click('#lang');
   }
   assert.deepEqual(over, []);
   assert.deepEqual(page.errors, []);

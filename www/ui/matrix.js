@@ -28,7 +28,7 @@ export function heatmap(m, { rows, cols, range, scale = 'linear', describe, labe
   const grid = el('div', 'mx-grid');
   const colLabels = el('div', 'mx-cols');
   const rowLabels = el('div', 'mx-rows');
-  // Labels stay readable (at least LABEL_PX): where the cells are narrower, every k-th token is
+  // Labels stay readable (10 px or more): where the cells are narrower, every k-th token is
   // labelled, and the cursor's row and column show theirs (`mark`).
   const { every, px } = axisLabels(cell);
   const spans = [];
@@ -112,12 +112,12 @@ export function heatmap(m, { rows, cols, range, scale = 'linear', describe, labe
   return { el: wrap, canvas, plot, colorbar };
 }
 
-/** The smallest label the axes show, in CSS pixels. */
-const LABEL_PX = 10;
-
-/** For cells of `cell` pixels: label every `every`-th token, at `px` pixels (readable either way). */
-export function axisLabels(cell) {
-  const px = Math.max(LABEL_PX, Math.min(12, cell - 2));
+/**
+ * For cells of `cell` pixels: label every `every`-th token, at `px` pixels between `min` and `max`
+ * (readable either way; the page's axes use 10–12 px, the PNG 11–13 px).
+ */
+export function axisLabels(cell, min = 10, max = 12) {
+  const px = Math.max(min, Math.min(max, cell - 2));
   return { every: Math.max(1, Math.ceil((px + 1) / cell)), px };
 }
 
@@ -128,8 +128,7 @@ function figure(m, { rows, cols, lo, hi, scale }) {
   const cell = Math.max(4, Math.min(24, Math.floor(900 / Math.max(R, C, 1))));
   const font = 'system-ui, "Noto Sans CJK SC", sans-serif';
   // Readable labels in the PNG too: every k-th token where the cells are narrow.
-  const labelPx = Math.max(11, Math.min(13, cell - 2));
-  const every = Math.max(1, Math.ceil((labelPx + 1) / cell));
+  const { every, px: labelPx } = axisLabels(cell, 11, 13);
   const probe = document.createElement('canvas').getContext('2d');
   probe.font = `${labelPx}px ${font}`;
   const width = (l) => probe.measureText(tokenLabel(String(l))).width;

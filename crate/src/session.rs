@@ -14,7 +14,7 @@ use crate::ngram::arpa::ArpaModel;
 use crate::ngram::trainer::ArpaTrainer;
 use crate::ngram::NgramConfig;
 use crate::nn::backend::{cpu::Cpu, Backend};
-use crate::text::{DataStats, Dataset, TokenId};
+use crate::text::{DataStats, Dataset};
 pub use crate::train::{Device, MemoryEstimate, Progress, ProgressHook};
 use crate::train::args::{str_arg, token_id};
 use crate::train::{train_chunk, Chunk, Trainer};
@@ -35,6 +35,10 @@ pub struct Report {
     pub model: ModelInfo,
     pub data: DataStats,
     pub validation: Perplexity,
+    /// Validation bits per character: l·m over the characters the tokens cover. Per-token
+    /// perplexities of different tokenizers are not comparable (a token is a byte, a character, a
+    /// subword or a word); this is. None without validation text.
+    pub bits_per_char: Option<f64>,
     /// nanoGPT's validation loss over random windows (`lm::windows`), when the run asks for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub windows: Option<WindowLoss>,
@@ -56,8 +60,13 @@ impl Session {
 
     /// The same, computing on `device`.
     pub fn with_device(corpus: &str, config: RunConfig, device: Device) -> Result<Session> {
+        Self::with_device_progress(corpus, config, device, &mut |_, _| {})
+    }
+
+    /// The same, reporting `progress(merges done, merges wanted)` while a BPE tokenizer learns.
+    pub fn with_device_progress(corpus: &str, config: RunConfig, device: Device, progress: &mut dyn FnMut(usize, usize)) -> Result<Session> {
         let config = config.validated()?;
-        let data = Dataset::from_corpus(corpus, &config.data, config.seed)?;
+        let data = Dataset::from_corpus_with(corpus, &config.data, config.seed, progress)?;
         Self::with_data(data, config, device)
     }
 
@@ -246,7 +255,10 @@ impl Session {
             EvalProtocol::Windows => Some(window_loss(&*model, &self.data.valid, &self.config.eval, self.config.seed)?),
             EvalProtocol::Stream => None,
         };
-        Ok(Report { model: model.info(), data: self.data.stats.clone(), validation: perplexity(&*model, &self.data.valid), windows })
+        let validation = perplexity(&*model, &self.data.valid);
+        let chars = self.data.stats.valid_chars;
+        let bits_per_char = (chars > 0 && validation.m > 0).then(|| validation.bits_per_token * validation.m as f64 / chars as f64);
+        Ok(Report { model: model.info(), data: self.data.stats.clone(), validation, bits_per_char, windows })
     }
 
     /// Generates after a prompt, handing each token to `on_token` (return false to stop).
@@ -269,31 +281,27 @@ impl Session {
         let mut s = model.stream();
         let mut dist = vec![0.0; vocab.len()];
         let mut out = Vec::new();
-        let mut prev: Option<TokenId> = None;
+        let mut detok = crate::text::Detokenizer::default();
         for &t in &stream_ids {
             if t == crate::text::BOS {
                 s.push(t);
-                prev = None;
+                detok.push(tok, vocab, t);
                 continue;
             }
             s.distribution(&mut dist);
             let p = dist[t as usize];
             let token = vocab.token(t);
-            let shown = if t == crate::text::EOS {
-                "\n".to_string()
-            } else {
-                format!("{}{}", tok.joiner(prev.map(|p| vocab.token(p)), token), token)
-            };
+            // A BPE token that ends inside a character shows nothing: the token completing it shows it.
+            let shown = detok.push(tok, vocab, t);
             let alternatives: Vec<Value> = crate::lm::sample::top_tokens(&dist, 3)
                 .into_iter()
                 .map(|(id, q)| json!({ "id": id, "token": vocab.token(id), "prob": q }))
                 .collect();
             out.push(json!({
                 "id": t, "token": token, "text": shown, "prob": p,
-                "surprisal": -p.log2(), "oov": t == crate::text::UNK, "alternatives": alternatives,
+                "surprisal": -p.log2(), "oov": t == crate::text::UNK, "partial": detok.is_pending(), "alternatives": alternatives,
             }));
             s.push(t);
-            prev = Some(t);
         }
         let ppl = perplexity(&*model, &stream_ids);
         Ok(json!({ "tokens": out, "perplexity": ppl.perplexity, "m": ppl.m, "truncated": truncated }))
@@ -343,6 +351,7 @@ impl Session {
                 Ok(json!({ "top": top, "token": named }))
             }
             "surprisal" => self.surprisal(str_arg(args, "text")?),
+            "merges" => crate::text::bpe_view::merges_view(&self.data, args),
             // Accuracy against distance on a long-range task (any model: through its stream).
             "long-range" => {
                 let task = crate::tasks::find(args.get("task").and_then(Value::as_str).unwrap_or("copy-memory"))?;

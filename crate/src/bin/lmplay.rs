@@ -241,9 +241,12 @@ mod cli {
         /// Report n-gram counting progress on stderr (default: when the training text is over 10 MB).
         #[arg(long, conflicts_with = "quiet")]
         progress: bool,
-        /// char, word or whitespace.
+        /// char, word, whitespace or bpe (byte-level subwords learned on the training text).
         #[arg(long)]
         tokenizer: Option<String>,
+        /// The BPE tokenizer's vocabulary size: 256 bytes and up to this − 256 merges (default 512).
+        #[arg(long)]
+        bpe_vocab: Option<usize>,
         #[arg(long)]
         lowercase: bool,
         /// line, sentence or none.
@@ -367,6 +370,9 @@ mod cli {
             }
             if let Some(m) = self.max_vocab {
                 d.max_vocab = m;
+            }
+            if let Some(v) = self.bpe_vocab {
+                d.bpe_vocab = v;
             }
             if let Some(f) = self.valid_fraction {
                 d.valid_fraction = f;
@@ -677,6 +683,7 @@ mod cli {
                         "perplexity": v.perplexity,
                         "perplexity_excluding_oov": v.perplexity_excluding_oov,
                         "bits_per_token": v.bits_per_token,
+                        "bits_per_char": r.bits_per_char,
                         "m": v.m,
                         "oov_tokens": v.oov_tokens,
                         "oov_rate": v.oov_rate,
@@ -698,6 +705,9 @@ mod cli {
                     println!("vocabulary   {} types", r.data.vocab_size);
                     println!("tokens       {} train, {} scored (m)", r.data.train_tokens, v.m);
                     println!("perplexity   {}", fmt_ppl(v.perplexity));
+                    if let Some(b) = r.bits_per_char {
+                        println!("bits/char    {b:.4} (comparable across tokenizers; per-token perplexity is not)");
+                    }
                     if let Some(w) = &r.windows {
                         println!("window loss  {:.4} nats ({} batches × {} windows of {} tokens, nanoGPT's estimate)", w.loss, w.batches, w.batch_size, w.window);
                     }

@@ -4,7 +4,7 @@
 use super::{LanguageModel, OwnedStream, TokenStream};
 use std::rc::Rc;
 use crate::rng::Rng;
-use crate::text::{TokenId, Tokenizer, BOS, EOS};
+use crate::text::{Detokenizer, TokenId, Tokenizer, BOS, EOS};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -138,7 +138,7 @@ pub struct Generator {
     rng: Rng,
     stream: OwnedStream,
     dist: Vec<f64>,
-    prev: Option<TokenId>,
+    detok: Detokenizer,
     remaining: usize,
 }
 
@@ -157,7 +157,7 @@ impl Generator {
             rng: Rng::derive(cfg.seed, "sample"),
             stream,
             dist: vec![0.0; v],
-            prev: prompt.last().copied().filter(|&t| t != BOS),
+            detok: Detokenizer::after(prompt.last().copied()),
             remaining: cfg.length,
         })
     }
@@ -171,7 +171,7 @@ impl Generator {
     pub fn next_chunk(&mut self, tokenizer: &Tokenizer, n: usize, mut on_token: impl FnMut(Generated) -> bool) -> Result<bool> {
         let n = n.min(self.remaining);
         let (model, stream) = self.stream.split();
-        let done = sample_tokens(model.vocab(), stream, tokenizer, &self.cfg, &mut self.rng, &mut self.dist, &mut self.prev, n, &mut on_token)?;
+        let done = sample_tokens(model.vocab(), stream, tokenizer, &self.cfg, &mut self.rng, &mut self.dist, &mut self.detok, n, &mut on_token)?;
         self.remaining -= done.produced;
         if done.stopped {
             self.remaining = 0;
@@ -194,7 +194,7 @@ fn sample_tokens(
     cfg: &SampleConfig,
     rng: &mut Rng,
     dist: &mut [f64],
-    prev: &mut Option<TokenId>,
+    detok: &mut Detokenizer,
     n: usize,
     on_token: &mut dyn FnMut(Generated) -> bool,
 ) -> Result<Sampled> {
@@ -210,12 +210,7 @@ fn sample_tokens(
         }
         let id = pick(dist, cfg, rng);
         let token = vocab.token(id).to_string();
-        let text = if id == EOS {
-            "\n".to_string()
-        } else {
-            let prev_str = prev.filter(|&p| p != EOS).map(|p| vocab.token(p));
-            format!("{}{}", tokenizer.joiner(prev_str, &token), token)
-        };
+        let text = detok.push(tokenizer, vocab, id);
         let alternatives = top_tokens(dist, cfg.alternatives)
             .into_iter()
             .map(|(i, p)| Alternative { id: i, token: vocab.token(i).to_string(), prob: p })
@@ -223,10 +218,8 @@ fn sample_tokens(
         let keep_going = on_token(Generated { id, token, text, prob: dist[id as usize], alternatives });
         produced += 1;
         stream.push(id);
-        *prev = Some(id);
         if id == EOS {
             stream.push(BOS);
-            *prev = None;
         }
         if !keep_going {
             return Ok(Sampled { produced, stopped: true });
@@ -253,8 +246,8 @@ pub fn generate(
     prompt.iter().for_each(|&t| stream.push(t));
     let mut rng = Rng::derive(cfg.seed, "sample");
     let mut dist = vec![0.0; model.vocab().len()];
-    let mut prev = prompt.last().copied().filter(|&t| t != BOS);
-    sample_tokens(model.vocab(), &mut *stream, tokenizer, cfg, &mut rng, &mut dist, &mut prev, cfg.length, &mut on_token)?;
+    let mut detok = Detokenizer::after(prompt.last().copied());
+    sample_tokens(model.vocab(), &mut *stream, tokenizer, cfg, &mut rng, &mut dist, &mut detok, cfg.length, &mut on_token)?;
     Ok(())
 }
 

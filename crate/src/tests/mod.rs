@@ -4,6 +4,7 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 mod alloc;
+mod bpe;
 mod fixed_window;
 #[cfg(not(target_arch = "wasm32"))]
 mod gpu;

@@ -22,13 +22,24 @@ pub type Merge = (u32, u32);
 pub const FIRST_MERGE: u32 = 256;
 
 /// A trained byte-level BPE: its merges, in order, and every token's bytes.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Bpe {
     merges: Vec<Merge>,
     /// (a, b) → the merge's index (its rank: lower is learned earlier).
     ranks: FxHashMap<Merge, u32>,
     /// Every id's bytes: 256 single bytes, then each merge's two parts joined.
     bytes: Vec<Vec<u8>>,
+    /// Every id's name in the vocabulary ([`token_string`]).
+    strings: Vec<String>,
+    /// How often each merge's pair occurred when it was learned (empty when read from a file).
+    counts: Vec<u64>,
+}
+
+/// Two tokenizers are equal when their merges are: the rest follows from them.
+impl PartialEq for Bpe {
+    fn eq(&self, other: &Self) -> bool {
+        self.merges == other.merges
+    }
 }
 
 impl Bpe {
@@ -45,6 +56,7 @@ impl Bpe {
         }
         let mut chunks: Vec<(Vec<u32>, u64)> = freq.into_iter().map(|(b, f)| (b.iter().map(|&x| x as u32).collect(), f)).collect();
         let mut merges = Vec::with_capacity(wanted);
+        let mut merge_counts = Vec::with_capacity(wanted);
         let mut counts: FxHashMap<Merge, u64> = FxHashMap::default();
         while merges.len() < wanted {
             counts.clear();
@@ -60,12 +72,13 @@ impl Bpe {
             }
             let id = FIRST_MERGE + merges.len() as u32;
             merges.push(pair);
+            merge_counts.push(n);
             for (ids, _) in &mut chunks {
                 replace(ids, pair, id);
             }
             progress(merges.len(), wanted);
         }
-        Bpe::from_merges(merges).expect("merges learned in order")
+        Bpe { counts: merge_counts, ..Bpe::from_merges(merges).expect("merges learned in order") }
     }
 
     /// The tokenizer of a list of merges (a model file's): merge i may only join ids below 256 + i.
@@ -79,11 +92,23 @@ impl Bpe {
             let joined = [bytes[a as usize].as_slice(), bytes[b as usize].as_slice()].concat();
             bytes.push(joined);
         }
-        Some(Bpe { merges, ranks, bytes })
+        let strings = bytes.iter().map(|b| token_string(b)).collect();
+        Some(Bpe { merges, ranks, bytes, strings, counts: Vec::new() })
     }
 
     pub fn merges(&self) -> &[Merge] {
         &self.merges
+    }
+
+    /// How often merge i's pair occurred in the training text when it was learned (None after a
+    /// model file was read: files keep the merges only).
+    pub fn count(&self, i: usize) -> Option<u64> {
+        self.counts.get(i).copied()
+    }
+
+    /// Token `id`'s name in the vocabulary (see [`token_string`]).
+    pub fn token_str(&self, id: u32) -> &str {
+        &self.strings[id as usize]
     }
 
     /// How many tokens: 256 bytes and the merges.
@@ -102,11 +127,17 @@ impl Bpe {
 
     /// A line's token ids: each chunk of its pre-split, merged by rank.
     pub fn encode(&self, line: &str) -> Vec<u32> {
+        self.encode_with(line, self.merges.len())
+    }
+
+    /// The same with only the first `k` merges (the merges view steps through them).
+    pub fn encode_with(&self, line: &str, k: usize) -> Vec<u32> {
         let mut out = Vec::new();
         for chunk in pre_split(line) {
             let mut ids: Vec<u32> = chunk.bytes().map(u32::from).collect();
             while ids.len() >= 2 {
-                let best = ids.windows(2).filter_map(|w| self.ranks.get(&(w[0], w[1])).map(|&r| (r, (w[0], w[1])))).min();
+                let ranked = |w: &[u32]| self.ranks.get(&(w[0], w[1])).filter(|&&r| (r as usize) < k).map(|&r| (r, (w[0], w[1])));
+                let best = ids.windows(2).filter_map(ranked).min();
                 let Some((rank, pair)) = best else { break };
                 replace(&mut ids, pair, FIRST_MERGE + rank);
             }
@@ -119,6 +150,27 @@ impl Bpe {
     pub fn decode(&self, ids: &[u32]) -> Vec<u8> {
         ids.iter().flat_map(|&id| self.token_bytes(id).iter().copied()).collect()
     }
+}
+
+/// A token's name in the vocabulary, one-to-one with its bytes: the text where the bytes are whole
+/// characters, `\xE4`-style escapes for the bytes of a character cut by the token, and `\\` for a
+/// backslash (so that no text can be mistaken for an escape). "中" is three bytes: a vocabulary
+/// too small to hold it names its tokens `\xE4\xB8` and `\xAD`.
+pub fn token_string(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Replaces `pair` by `id` left to right, without overlap: (a, a) in a a a gives id a.
@@ -252,6 +304,26 @@ mod tests {
         assert!(ids.iter().all(|&id| (id as usize) < bpe.len()));
         assert_eq!(bpe.decode(&ids), "low 🦀".as_bytes());
         assert!(ids.ends_with(&[0xa6, 0x80]), "the crab's last bytes, one token each: {ids:?}");
+    }
+
+    #[test]
+    fn token_names_are_text_or_escaped_bytes_and_never_collide() {
+        assert_eq!(token_string(" the".as_bytes()), " the");
+        assert_eq!(token_string(&"中".as_bytes()[..2]), "\\xE4\\xB8");
+        assert_eq!(token_string(&"a中".as_bytes()[..2]), "a\\xE4");
+        assert_eq!(token_string(b"\\xE4"), "\\\\xE4", "the text \\xE4 is not the byte E4");
+        let bpe = Bpe::train(["中文中文 中国", "\\x \\x"], 400, |_, _| {});
+        let names: std::collections::HashSet<&str> = (0..bpe.len() as u32).map(|i| bpe.token_str(i)).collect();
+        assert_eq!(names.len(), bpe.len());
+        assert_eq!(bpe.count(0), Some(3), "中 occurs three times: a pair of its bytes is merged first");
+    }
+
+    #[test]
+    fn encoding_with_the_first_k_merges() {
+        let bpe = Bpe::train(["low lower lowest"], 300, |_, _| {});
+        assert_eq!(bpe.encode_with("low", 0), [108, 111, 119]);
+        assert_eq!(bpe.encode_with("low", bpe.merges().len()), bpe.encode("low"));
+        assert_eq!(bpe.encode("low").len(), 1);
     }
 
     #[test]

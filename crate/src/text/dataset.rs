@@ -7,6 +7,7 @@
 //! boundary-marked stream of ids:
 //! `<s> w w w </s> <s> w w </s> ...` (or `<s> w w w ...` with no boundaries).
 
+use super::bpe::Bpe;
 use super::tokenizer::{Tokenizer, TokenizerKind};
 use super::vocab::{TokenId, Vocab, BOS, EOS, UNK};
 use crate::rng::Rng;
@@ -77,7 +78,13 @@ pub struct DataConfig {
     /// What `valid_fraction` counts (left out of the JSON when it is the default, units).
     #[serde(skip_serializing_if = "SplitUnit::is_unit")]
     pub split_unit: SplitUnit,
+    /// The BPE tokenizer's vocabulary size: its 256 bytes and up to `bpe_vocab − 256` merges learned
+    /// on the training text (the three specials come on top).
+    pub bpe_vocab: usize,
 }
+
+/// The BPE vocabulary sizes the page and the CLI accept (merging is O(merges × text) to learn).
+pub const BPE_VOCAB: std::ops::RangeInclusive<usize> = 256..=8192;
 
 impl Default for DataConfig {
     fn default() -> Self {
@@ -89,6 +96,7 @@ impl Default for DataConfig {
             valid_fraction: 0.1,
             split: SplitKind::Random,
             split_unit: SplitUnit::Unit,
+            bpe_vocab: 512,
         }
     }
 }
@@ -104,6 +112,20 @@ impl DataConfig {
         }
         if self.split_unit == SplitUnit::Token && self.split != SplitKind::Tail {
             return Err(Error::setting("split-unit", "a split by tokens is contiguous: use it with the tail (contiguous) split"));
+        }
+        if self.tokenizer.kind == TokenizerKind::Bpe {
+            if !BPE_VOCAB.contains(&self.bpe_vocab) {
+                return Err(Error::setting("bpe-vocab", format!(
+                    "the BPE vocabulary size must be between {} (the bytes) and {} (got {})",
+                    BPE_VOCAB.start(), BPE_VOCAB.end(), self.bpe_vocab
+                ))
+                .with("min", *BPE_VOCAB.start())
+                .with("max", *BPE_VOCAB.end())
+                .with("got", self.bpe_vocab));
+            }
+            if self.min_count > 1 || self.max_vocab != 0 {
+                return Err(Error::setting("bpe-knobs", "a BPE vocabulary holds every byte and every merge, so nothing is [UNK]: min count and max vocabulary do not apply (set the BPE vocabulary size instead)"));
+            }
         }
         if self.max_vocab != 0 && self.max_vocab < 3 {
             return Err(Error::setting("max-vocab", "the vocabulary must allow at least [UNK], <s> and </s> (max size ≥ 3)"));
@@ -127,6 +149,12 @@ pub struct DataStats {
     pub train_unk_tokens: usize,
     /// Validation tokens outside the vocabulary.
     pub valid_oov_tokens: usize,
+    /// Characters of the text each split covers, one line break counted per unit (its `</s>` or its
+    /// newline token): bits per character divide by this, which no tokenizer changes.
+    #[serde(default)]
+    pub train_chars: usize,
+    #[serde(default)]
+    pub valid_chars: usize,
 }
 
 /// A tokenized corpus, ready for every model.
@@ -145,6 +173,8 @@ struct Units {
     ids: Vec<u32>,
     /// Unit i is `ids[starts[i]..starts[i + 1]]`.
     starts: Vec<usize>,
+    /// Unit i covers `chars[i]` characters of the text, its line break included.
+    chars: Vec<usize>,
 }
 
 impl Units {
@@ -156,8 +186,26 @@ impl Units {
     }
 }
 
-fn cut_units(text: &str, cfg: &DataConfig, types: &mut Vec<String>, index: &mut FxHashMap<String, u32>) -> Units {
-    let mut units = Units { ids: Vec::new(), starts: vec![0] };
+/// A piece of text that becomes a unit, and whether its line break is a token of its own.
+type Piece<'t> = (&'t str, bool);
+
+/// The text cut into lines or sentences (see [`Boundary`]).
+fn pieces<'t>(text: &'t str, cfg: &DataConfig) -> Vec<Piece<'t>> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        match cfg.boundary {
+            Boundary::Line => out.push((line, false)),
+            Boundary::Sentence => out.extend(line.unicode_sentences().map(|s| (s, false))),
+            Boundary::None => out.push((line, cfg.tokenizer.keeps_newlines())),
+        }
+    }
+    out
+}
+
+/// The pieces as units of provisional ids (`bpe`: the merges, for the BPE tokenizer); pieces with
+/// no token are dropped.
+fn cut_units(pieces: &[Piece], cfg: &DataConfig, bpe: Option<&Bpe>, types: &mut Vec<String>, index: &mut FxHashMap<String, u32>) -> Units {
+    let mut units = Units { ids: Vec::new(), starts: vec![0], chars: Vec::new() };
     let mut push_unit = |units: &mut Units, piece: &str, newline: bool| {
         let before = units.ids.len();
         let mut emit = |tok: &str| {
@@ -172,22 +220,48 @@ fn cut_units(text: &str, cfg: &DataConfig, types: &mut Vec<String>, index: &mut 
             };
             units.ids.push(id);
         };
-        cfg.tokenizer.tokenize_with(piece, &mut emit);
+        cfg.tokenizer.split(bpe, piece, &mut emit);
         if newline {
             emit("\n");
         }
         if units.ids.len() > before {
             units.starts.push(units.ids.len());
+            units.chars.push(piece.chars().count() + 1);
         }
     };
-    for line in text.lines() {
-        match cfg.boundary {
-            Boundary::Line => push_unit(&mut units, line, false),
-            Boundary::Sentence => line.unicode_sentences().for_each(|s| push_unit(&mut units, s, false)),
-            Boundary::None => push_unit(&mut units, line, cfg.tokenizer.kind == TokenizerKind::Char),
-        }
+    for &(piece, newline) in pieces {
+        push_unit(&mut units, piece, newline);
     }
     units
+}
+
+/// Which of `n` units validate: a seeded random share, or the last ones.
+fn choose_valid(n: usize, cfg: &DataConfig, seed: u64) -> Result<Vec<bool>> {
+    if n == 0 {
+        return Err(Error::new("empty-corpus", "The corpus is empty: paste some text, drop a .txt file or pick a preset."));
+    }
+    if n < 2 {
+        return Err(Error::new(
+            "corpus-too-small",
+            "The corpus has only one line or sentence, but validation needs at least one more. Add text, or cut it into sentences.",
+        ));
+    }
+    let n_valid = ((n as f64 * cfg.valid_fraction).round() as usize).clamp(1, n - 1);
+    let mut is_valid = vec![false; n];
+    match cfg.split {
+        SplitKind::Random => {
+            let mut order: Vec<usize> = (0..n).collect();
+            Rng::derive(seed, "split").shuffle(&mut order);
+            order[..n_valid].iter().for_each(|&i| is_valid[i] = true);
+        }
+        SplitKind::Tail => is_valid[n - n_valid..].iter_mut().for_each(|v| *v = true),
+    }
+    Ok(is_valid)
+}
+
+/// The lines BPE learns its merges from (lowercased if asked: as they are tokenized).
+fn bpe_lines<'t>(pieces: &[Piece<'t>], cfg: &DataConfig) -> Vec<std::borrow::Cow<'t, str>> {
+    pieces.iter().map(|&(p, _)| if cfg.tokenizer.lowercase { p.to_lowercase().into() } else { p.into() }).collect()
 }
 
 /// The boundary-marked id stream of the chosen units (see the module comment).
@@ -211,35 +285,72 @@ fn to_stream(units: &Units, idx: &[usize], map: &[TokenId], bounded: bool) -> Ve
 impl Dataset {
     /// Cuts one corpus into training and validation units (seeded) and tokenizes both.
     pub fn from_corpus(text: &str, cfg: &DataConfig, seed: u64) -> Result<Dataset> {
+        Self::from_corpus_with(text, cfg, seed, &mut |_, _| {})
+    }
+
+    /// The same, reporting `progress(merges done, merges wanted)` while BPE learns its merges.
+    pub fn from_corpus_with(text: &str, cfg: &DataConfig, seed: u64, progress: &mut dyn FnMut(usize, usize)) -> Result<Dataset> {
         cfg.validate()?;
+        let pieces = pieces(text, cfg);
+        if cfg.tokenizer.kind == TokenizerKind::Bpe {
+            return Self::from_corpus_bpe(pieces, cfg, seed, progress);
+        }
         let (mut types, mut index) = (Vec::new(), FxHashMap::default());
-        let mut units = cut_units(text, cfg, &mut types, &mut index);
+        let mut units = cut_units(&pieces, cfg, None, &mut types, &mut index);
         if cfg.split_unit == SplitUnit::Token {
             return Self::split_tokens(cfg, &types, &mut units);
         }
         let n = units.len();
-        if n == 0 {
-            return Err(Error::new("empty-corpus", "The corpus is empty: paste some text, drop a .txt file or pick a preset."));
-        }
-        if n < 2 {
-            return Err(Error::new(
-                "corpus-too-small",
-                "The corpus has only one line or sentence, but validation needs at least one more. Add text, or cut it into sentences.",
-            ));
-        }
-        let n_valid = ((n as f64 * cfg.valid_fraction).round() as usize).clamp(1, n - 1);
-        let mut is_valid = vec![false; n];
-        match cfg.split {
-            SplitKind::Random => {
-                let mut order: Vec<usize> = (0..n).collect();
-                Rng::derive(seed, "split").shuffle(&mut order);
-                order[..n_valid].iter().for_each(|&i| is_valid[i] = true);
-            }
-            SplitKind::Tail => is_valid[n - n_valid..].iter_mut().for_each(|v| *v = true),
-        }
+        let is_valid = choose_valid(n, cfg, seed)?;
         let train: Vec<usize> = (0..n).filter(|&i| !is_valid[i]).collect();
         let valid: Vec<usize> = (0..n).filter(|&i| is_valid[i]).collect();
-        Ok(Self::assemble(cfg, &types, &units, &train, &units, &valid))
+        Ok(Self::assemble(cfg, &types, &units, &train, &units, &valid, None))
+    }
+
+    /// BPE learns its merges on the training pieces only, so the split comes first: by units as
+    /// for the other tokenizers, or, for a split by tokens, by characters (the tokens are not known
+    /// before the merges are): the first ⌊n·(1 − f)⌋ of the n characters train.
+    fn from_corpus_bpe(mut pieces: Vec<Piece>, cfg: &DataConfig, seed: u64, progress: &mut dyn FnMut(usize, usize)) -> Result<Dataset> {
+        pieces.retain(|&(p, newline)| !p.is_empty() || newline); // a BPE unit is never empty otherwise
+        let (train, valid): (Vec<Piece>, Vec<Piece>) = if cfg.split_unit == SplitUnit::Token {
+            let len = |&(p, nl): &Piece| p.chars().count() + nl as usize;
+            let total: usize = pieces.iter().map(len).sum();
+            if total == 0 {
+                return Err(Error::new("empty-corpus", "The corpus is empty: paste some text, drop a .txt file or pick a preset."));
+            }
+            if total < 2 {
+                return Err(Error::new("corpus-too-small", "The corpus has only one character, but validation needs at least one more. Add text."));
+            }
+            let cut = ((total as f64 * (1.0 - cfg.valid_fraction)).floor() as usize).clamp(1, total - 1);
+            let (mut seen, mut k) = (0, 0);
+            while seen + len(&pieces[k]) <= cut {
+                seen += len(&pieces[k]);
+                k += 1;
+            }
+            let mut valid = pieces.split_off(k);
+            if seen < cut {
+                // The piece holding the cut becomes two: its head trains, its tail validates.
+                let (p, nl) = valid[0];
+                let at = p.char_indices().nth(cut - seen).map_or(p.len(), |(i, _)| i);
+                pieces.push((&p[..at], false));
+                valid[0] = (&p[at..], nl);
+            }
+            (pieces, valid)
+        } else {
+            let is_valid = choose_valid(pieces.len(), cfg, seed)?;
+            let (mut train, mut valid) = (Vec::new(), Vec::new());
+            for (piece, v) in pieces.into_iter().zip(is_valid) {
+                if v { valid.push(piece) } else { train.push(piece) }
+            }
+            (train, valid)
+        };
+        let lines = bpe_lines(&train, cfg);
+        let bpe = Bpe::train(lines.iter().map(|l| l.as_ref()), cfg.bpe_vocab, progress);
+        let (mut types, mut index) = (Vec::new(), FxHashMap::default());
+        let tr = cut_units(&train, cfg, Some(&bpe), &mut types, &mut index);
+        let va = cut_units(&valid, cfg, Some(&bpe), &mut types, &mut index);
+        let vocab = Vocab::from_bpe(bpe, cfg.boundary != Boundary::None);
+        Ok(Self::assemble(cfg, &types, &tr, &(0..tr.len()).collect::<Vec<_>>(), &va, &(0..va.len()).collect::<Vec<_>>(), Some(vocab)))
     }
 
     /// The contiguous split by tokens ([`SplitUnit::Token`]): the first ⌊n·(1 − f)⌋ tokens train.
@@ -255,19 +366,30 @@ impl Dataset {
         // The unit holding the cut becomes two: its head trains, its tail validates.
         let k = units.starts.partition_point(|&s| s < cut);
         if units.starts[k] != cut {
+            // Its characters are shared in proportion to its tokens (exact for characters).
+            let (start, end) = (units.starts[k - 1], units.starts[k]);
+            let c = units.chars[k - 1];
+            let head = (c as f64 * (cut - start) as f64 / (end - start) as f64).round() as usize;
+            units.chars[k - 1] = head;
+            units.chars.insert(k, c - head);
             units.starts.insert(k, cut);
         }
         let train: Vec<usize> = (0..k).collect();
         let valid: Vec<usize> = (k..units.len()).collect();
-        Ok(Self::assemble(cfg, types, units, &train, units, &valid))
+        Ok(Self::assemble(cfg, types, units, &train, units, &valid, None))
     }
 
     /// Uses a given training text and test text (no split): the CLI's `--train a --test b`.
     pub fn from_split(train_text: &str, valid_text: &str, cfg: &DataConfig) -> Result<Dataset> {
         cfg.validate()?;
+        let (train_pieces, valid_pieces) = (pieces(train_text, cfg), pieces(valid_text, cfg));
+        let bpe = (cfg.tokenizer.kind == TokenizerKind::Bpe).then(|| {
+            let lines = bpe_lines(&train_pieces, cfg);
+            Bpe::train(lines.iter().map(|l| l.as_ref()), cfg.bpe_vocab, |_, _| {})
+        });
         let (mut types, mut index) = (Vec::new(), FxHashMap::default());
-        let tr = cut_units(train_text, cfg, &mut types, &mut index);
-        let va = cut_units(valid_text, cfg, &mut types, &mut index);
+        let tr = cut_units(&train_pieces, cfg, bpe.as_ref(), &mut types, &mut index);
+        let va = cut_units(&valid_pieces, cfg, bpe.as_ref(), &mut types, &mut index);
         if tr.len() == 0 {
             return Err(Error::new("empty-corpus", "The training text is empty."));
         }
@@ -276,22 +398,21 @@ impl Dataset {
         }
         let tr_idx: Vec<usize> = (0..tr.len()).collect();
         let va_idx: Vec<usize> = (0..va.len()).collect();
-        Ok(Self::assemble(cfg, &types, &tr, &tr_idx, &va, &va_idx))
+        let vocab = bpe.map(|b| Vocab::from_bpe(b, cfg.boundary != Boundary::None));
+        Ok(Self::assemble(cfg, &types, &tr, &tr_idx, &va, &va_idx, vocab))
     }
 
-    /// `types` maps provisional ids (shared by both unit sets) to strings.
-    fn assemble(cfg: &DataConfig, types: &[String], tr: &Units, tr_idx: &[usize], va: &Units, va_idx: &[usize]) -> Dataset {
-        let mut counts = vec![0u64; types.len()];
-        for &i in tr_idx {
-            tr.unit(i).iter().for_each(|&t| counts[t as usize] += 1);
-        }
+    /// `types` maps provisional ids (shared by both unit sets) to strings. The vocabulary is built
+    /// from the training counts unless one is given (BPE's).
+    fn assemble(cfg: &DataConfig, types: &[String], tr: &Units, tr_idx: &[usize], va: &Units, va_idx: &[usize], vocab: Option<Vocab>) -> Dataset {
         let bounded = cfg.boundary != Boundary::None;
-        let vocab = Vocab::from_counts(
-            types.iter().zip(&counts).map(|(s, &c)| (s.as_str(), c)),
-            cfg.min_count,
-            cfg.max_vocab,
-            bounded,
-        );
+        let vocab = vocab.unwrap_or_else(|| {
+            let mut counts = vec![0u64; types.len()];
+            for &i in tr_idx {
+                tr.unit(i).iter().for_each(|&t| counts[t as usize] += 1);
+            }
+            Vocab::from_counts(types.iter().zip(&counts).map(|(s, &c)| (s.as_str(), c)), cfg.min_count, cfg.max_vocab, bounded)
+        });
         let map: Vec<TokenId> = types.iter().map(|s| vocab.id(s)).collect();
         let stream = |units: &Units, idx: &[usize]| to_stream(units, idx, &map, bounded);
         let train = stream(tr, tr_idx);
@@ -307,6 +428,8 @@ impl Dataset {
             valid_tokens: predicted(&valid),
             train_unk_tokens: unk(&train),
             valid_oov_tokens: unk(&valid),
+            train_chars: tr_idx.iter().map(|&i| tr.chars[i]).sum(),
+            valid_chars: va_idx.iter().map(|&i| va.chars[i]).sum(),
         };
         Dataset { config: cfg.clone(), vocab, train, valid, stats }
     }
@@ -319,7 +442,9 @@ impl Dataset {
 
     /// Replaces the validation split by a text, encoded with this dataset's settings and vocabulary.
     pub fn set_valid(&mut self, text: &str) {
-        self.valid = Self::encode_text(&self.config, &self.vocab, text);
+        let (valid, chars) = Self::encode_units(&self.config, &self.vocab, text);
+        self.valid = valid;
+        self.stats.valid_chars = chars;
         self.stats.valid_units = self.valid.iter().filter(|&&t| t == BOS).count();
         self.stats.valid_tokens = self.valid.iter().filter(|&&t| t != BOS).count();
         self.stats.valid_oov_tokens = self.valid.iter().filter(|&&t| t == UNK).count();
@@ -327,11 +452,16 @@ impl Dataset {
 
     /// Encodes a whole text the way validation text is encoded: a boundary-marked stream.
     pub fn encode_text(cfg: &DataConfig, vocab: &Vocab, text: &str) -> Vec<TokenId> {
+        Self::encode_units(cfg, vocab, text).0
+    }
+
+    /// The stream and the characters it covers.
+    fn encode_units(cfg: &DataConfig, vocab: &Vocab, text: &str) -> (Vec<TokenId>, usize) {
         let (mut types, mut index) = (Vec::new(), FxHashMap::default());
-        let units = cut_units(text, cfg, &mut types, &mut index);
+        let units = cut_units(&pieces(text, cfg), cfg, vocab.bpe(), &mut types, &mut index);
         let map: Vec<TokenId> = types.iter().map(|s| vocab.id(s)).collect();
         let idx: Vec<usize> = (0..units.len()).collect();
-        to_stream(&units, &idx, &map, cfg.boundary != Boundary::None)
+        (to_stream(&units, &idx, &map, cfg.boundary != Boundary::None), units.chars.iter().sum())
     }
 
     /// Encodes a prompt for generation: its lines become closed sentences, the last one stays open.
@@ -341,7 +471,7 @@ impl Dataset {
         let lines: Vec<&str> = prompt.split('\n').collect();
         for (i, line) in lines.iter().enumerate() {
             let line = line.strip_suffix('\r').unwrap_or(line);
-            cfg.tokenizer.tokenize_with(line, |t| out.push(vocab.id(t)));
+            cfg.tokenizer.split(vocab.bpe(), line, |t| out.push(vocab.id(t)));
             let last = i + 1 == lines.len();
             if !last {
                 if vocab.predicts_eos() {
@@ -349,7 +479,7 @@ impl Dataset {
                         out.push(EOS);
                         out.push(BOS);
                     }
-                } else if cfg.tokenizer.kind == TokenizerKind::Char {
+                } else if cfg.tokenizer.keeps_newlines() {
                     out.push(vocab.id("\n"));
                 }
             }

@@ -5,7 +5,10 @@
 //!   token and every CJK ideograph is its own token.
 //! * `whitespace`: tokens are exactly the whitespace-separated pieces, for pre-tokenized corpora
 //!   (WikiText, the KenLM fixtures).
+//! * `bpe`: byte-level BPE subwords learned on the training text ([`super::bpe`]); the merges live
+//!   with the vocabulary, so splitting needs them.
 
+use super::bpe::Bpe;
 use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -16,6 +19,7 @@ pub enum TokenizerKind {
     #[default]
     Word,
     Whitespace,
+    Bpe,
 }
 
 impl TokenizerKind {
@@ -24,8 +28,9 @@ impl TokenizerKind {
             "char" => Ok(Self::Char),
             "word" => Ok(Self::Word),
             "whitespace" => Ok(Self::Whitespace),
+            "bpe" => Ok(Self::Bpe),
             _ => Err(crate::Error::setting("tokenizer", format!(
-                "unknown tokenizer '{s}': choose char, word or whitespace"
+                "unknown tokenizer '{s}': choose char, word, whitespace or bpe"
             ))
             .with("name", s)),
         }
@@ -45,8 +50,14 @@ impl Tokenizer {
         Tokenizer { kind, lowercase }
     }
 
-    /// Splits one line (no newline inside) and hands each token to `emit`.
-    pub fn tokenize_with(&self, line: &str, mut emit: impl FnMut(&str)) {
+    /// Splits one line (no newline inside) and hands each token to `emit`. A BPE tokenizer without
+    /// its merges splits into bytes.
+    pub fn tokenize_with(&self, line: &str, emit: impl FnMut(&str)) {
+        self.split(None, line, emit)
+    }
+
+    /// The same with the BPE merges (the vocabulary's, see `Vocab::bpe`) for the `bpe` kind.
+    pub fn split(&self, bpe: Option<&Bpe>, line: &str, mut emit: impl FnMut(&str)) {
         let lowered;
         let line = if self.lowercase {
             lowered = line.to_lowercase();
@@ -62,6 +73,10 @@ impl Tokenizer {
                 }
             }
             TokenizerKind::Whitespace => line.split_whitespace().for_each(emit),
+            TokenizerKind::Bpe => match bpe {
+                Some(b) => b.encode(line).into_iter().for_each(|id| emit(b.token_str(id))),
+                None => line.bytes().for_each(|x| emit(&super::bpe::token_string(&[x]))),
+            },
             TokenizerKind::Word => {
                 for seg in line.split_word_bounds() {
                     if seg.chars().all(char::is_whitespace) {
@@ -83,13 +98,19 @@ impl Tokenizer {
         out
     }
 
+    /// Whether a line break is a token of its own when there are no sentence markers: characters
+    /// and bytes (BPE) cover every character of the text; words leave whitespace out.
+    pub fn keeps_newlines(&self) -> bool {
+        matches!(self.kind, TokenizerKind::Char | TokenizerKind::Bpe)
+    }
+
     /// The text to append when `next` follows `prev` in generated output (`prev` is `None`
     /// at the start of a line). Characters join directly; words get a space except around
     /// punctuation and between CJK characters; whitespace tokens are joined by one space.
     pub fn joiner(&self, prev: Option<&str>, next: &str) -> &'static str {
         let Some(prev) = prev else { return "" };
         match self.kind {
-            TokenizerKind::Char => "",
+            TokenizerKind::Char | TokenizerKind::Bpe => "", // BPE joins bytes: see `Detokenizer`
             TokenizerKind::Whitespace => " ",
             TokenizerKind::Word => {
                 let p = prev.chars().next_back();

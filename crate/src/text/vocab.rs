@@ -2,6 +2,7 @@
 //! the rest follow in order of decreasing training count (ties broken by the string), so the
 //! same training text always gives the same ids.
 
+use super::bpe::{Bpe, Merge};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -16,30 +17,43 @@ pub const EOS_STR: &str = "</s>";
 pub const NUM_SPECIAL: usize = 3;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(from = "VocabFile", into = "VocabFile")]
+#[serde(try_from = "VocabFile", into = "VocabFile")]
 pub struct Vocab {
     tokens: Vec<String>,
     index: FxHashMap<String, TokenId>,
     /// Whether `</s>` is a predicted token. False when the text has no boundaries
     /// (boundary mode `none`): then only `<s>` opens the stream and `</s>` never occurs.
     predicts_eos: bool,
+    /// The subword tokenizer whose tokens these are (byte-level BPE): id 3 + i is its token i.
+    bpe: Option<Bpe>,
 }
 
-/// How a vocabulary is stored (in model files, and in share links' settings).
+/// How a vocabulary is stored (in model files, and in share links' settings). A BPE vocabulary is
+/// stored as its merges (its tokens follow from them).
 #[derive(Serialize, Deserialize)]
 struct VocabFile {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     tokens: Vec<String>,
     predicts_eos: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    merges: Option<Vec<Merge>>,
 }
 
-impl From<VocabFile> for Vocab {
-    fn from(f: VocabFile) -> Self {
-        Vocab::from_tokens(f.tokens, f.predicts_eos)
+impl TryFrom<VocabFile> for Vocab {
+    type Error = String;
+    fn try_from(f: VocabFile) -> Result<Self, String> {
+        match f.merges {
+            Some(m) => Bpe::from_merges(m).map(|b| Vocab::from_bpe(b, f.predicts_eos)).ok_or_else(|| "BPE merges out of order".to_string()),
+            None => Ok(Vocab::from_tokens(f.tokens, f.predicts_eos)),
+        }
     }
 }
 impl From<Vocab> for VocabFile {
     fn from(v: Vocab) -> Self {
-        VocabFile { tokens: v.tokens, predicts_eos: v.predicts_eos }
+        match v.bpe {
+            Some(b) => VocabFile { tokens: Vec::new(), predicts_eos: v.predicts_eos, merges: Some(b.merges().to_vec()) },
+            None => VocabFile { tokens: v.tokens, predicts_eos: v.predicts_eos, merges: None },
+        }
     }
 }
 
@@ -56,6 +70,7 @@ impl Vocab {
             tokens: vec![UNK_STR.into(), BOS_STR.into(), EOS_STR.into()],
             index: FxHashMap::default(),
             predicts_eos,
+            bpe: None,
         };
         for (i, s) in v.tokens.iter().enumerate() {
             v.index.insert(s.clone(), i as TokenId);
@@ -67,6 +82,27 @@ impl Vocab {
             }
         }
         v
+    }
+
+    /// The vocabulary of a byte-level BPE: the specials, then its 256 bytes and its merges in order,
+    /// all of them whether the training text used them or not, so no text is ever `[UNK]`.
+    pub fn from_bpe(bpe: Bpe, predicts_eos: bool) -> Self {
+        let names = (0..bpe.len() as u32).map(|i| bpe.token_str(i).to_string());
+        let v = Vocab { bpe: Some(bpe.clone()), ..Vocab::from_tokens(names, predicts_eos) };
+        // Token names never collide and never spell a special (the pre-split keeps `<`, `s` and `>` apart).
+        debug_assert_eq!(v.len(), NUM_SPECIAL + bpe.len());
+        v
+    }
+
+    /// The subword tokenizer, for a BPE vocabulary.
+    pub fn bpe(&self) -> Option<&Bpe> {
+        self.bpe.as_ref()
+    }
+
+    /// The bytes id stands for, for a BPE vocabulary (None for the specials and other vocabularies).
+    pub fn bytes(&self, id: TokenId) -> Option<&[u8]> {
+        let b = self.bpe.as_ref()?;
+        (id as usize >= NUM_SPECIAL).then(|| b.token_bytes(id - NUM_SPECIAL as TokenId))
     }
 
     /// Builds a vocabulary from training counts: keeps tokens seen at least `min_count` times,
@@ -124,6 +160,11 @@ impl Vocab {
                 h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
             }
         }
+        if let Some(b) = &self.bpe {
+            for &(a, c) in b.merges() {
+                h = (h ^ ((a as u64) << 32 | c as u64)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
         h ^= self.predicts_eos as u64;
         format!("{h:016x}")
     }
@@ -141,7 +182,7 @@ impl Vocab {
 
 impl PartialEq for Vocab {
     fn eq(&self, other: &Self) -> bool {
-        self.tokens == other.tokens && self.predicts_eos == other.predicts_eos
+        self.tokens == other.tokens && self.predicts_eos == other.predicts_eos && self.bpe == other.bpe
     }
 }
 
@@ -181,5 +222,28 @@ mod tests {
         let back: Vocab = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
         assert_eq!(back, v);
         assert_eq!(back.id("中"), 3);
+    }
+
+    /// A BPE vocabulary is stored as its merges, and comes back with the same tokens and ids.
+    #[test]
+    fn a_bpe_vocabulary_round_trips_through_its_merges() {
+        let bpe = Bpe::train(["the cat", "the hat", "中文中文"], 262, |_, _| {});
+        let v = Vocab::from_bpe(bpe.clone(), true);
+        assert_eq!(v.len(), 3 + 262);
+        assert_eq!(v.token(3 + 0x61), "a");
+        assert_eq!(v.bytes(3 + 256), Some(bpe.token_bytes(256)));
+        let json = serde_json::to_string(&v).unwrap();
+        assert!(json.contains("merges") && !json.contains("tokens"), "{json}");
+        let back: Vocab = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, v);
+        assert_eq!(back.fingerprint(), v.fingerprint());
+        assert_eq!(back.tokens(), v.tokens());
+        assert!(serde_json::from_str::<Vocab>(r#"{"predicts_eos":true,"merges":[[97,300]]}"#).is_err());
+        // Same tokens, other merges: another tokenizer ("abc" from ab+c or from a+bc).
+        let ab_c = Vocab::from_bpe(Bpe::from_merges(vec![(97, 98), (98, 99), (256, 99)]).unwrap(), true);
+        let a_bc = Vocab::from_bpe(Bpe::from_merges(vec![(97, 98), (98, 99), (97, 257)]).unwrap(), true);
+        assert_eq!(ab_c.tokens(), a_bc.tokens());
+        assert_ne!(ab_c, a_bc);
+        assert_ne!(ab_c.fingerprint(), a_bc.fingerprint());
     }
 }

@@ -10,7 +10,8 @@ pub fn str_arg<'a>(args: &'a Value, key: &str) -> Result<&'a str> {
 
 /// The id of a token the user typed: the token itself if it is in the vocabulary, else `[UNK]`.
 pub fn token_id(data: &Dataset, token: &str) -> Result<TokenId> {
-    let toks = data.config.tokenizer.tokenize(token);
+    let mut toks = Vec::new();
+    data.config.tokenizer.split(data.vocab.bpe(), token, |t| toks.push(t.to_string()));
     match toks.as_slice() {
         [] if crate::text::vocab::is_special(token) => Ok(data.vocab.id(token)),
         [one] => Ok(data.vocab.id(one)),

@@ -1,8 +1,8 @@
 // The page: wires the form, the training worker, the views, runs, share links and persistence.
 // All computation happens in the worker (www/worker.js); this thread only draws.
 import { worker } from './boot.js';
-import { readSettings, applySettings, readSampling, applySampling } from './lib/settings.js';
-import { fmtInt, fmtPpl, fmtPct, fmtDuration, fmtBytes } from './lib/format.js';
+import { readSettings, applySettings, readSampling, applySampling, showTokenizerKnobs } from './lib/settings.js';
+import { fmtInt, fmtPpl, fmtPct, fmtDuration, fmtBytes, fmtBits } from './lib/format.js';
 import { t, detectLang, setLang, getLang } from './lib/i18n.js';
 import { encodeState, decodeHash, LINK_BUDGET, LinkError, DEVICES } from './lib/share.js';
 import * as store from './lib/store.js';
@@ -211,8 +211,11 @@ function renderReport(r, settings) {
   $('r-ppl-excl').textContent = fmtPpl(v.perplexity_excluding_oov);
   $('r-oov').textContent = `${fmtPct(v.oov_rate)} (${fmtInt(v.oov_tokens)})`;
   $('r-bits').textContent = Number.isFinite(v.bits_per_token) ? v.bits_per_token.toFixed(4) : '∞';
+  $('r-bpc').textContent = fmtBits(r.bits_per_char);
   $('results-card').dataset.config = JSON.stringify(settings);
-  $('notes').replaceChildren(...v.notes.map((n) => {
+  // Subword tokens: a per-token perplexity is per subword, so the page says what to compare instead.
+  const notes = settings?.data?.tokenizer?.kind === 'bpe' ? [...v.notes, { code: 'per-token' }] : v.notes;
+  $('notes').replaceChildren(...notes.map((n) => {
     const li = document.createElement('li');
     li.textContent = noteText(n);
     li.dataset.code = n.code;
@@ -221,7 +224,7 @@ function renderReport(r, settings) {
 }
 
 function clearReport() {
-  for (const id of ['r-model', 'r-vocab', 'r-train', 'r-m', 'r-ppl', 'r-ppl-excl', 'r-oov', 'r-bits']) $(id).textContent = '—';
+  for (const id of ['r-model', 'r-vocab', 'r-train', 'r-m', 'r-ppl', 'r-ppl-excl', 'r-oov', 'r-bits', 'r-bpc']) $(id).textContent = '—';
   $('r-ppl').dataset.value = '';
   $('notes').replaceChildren();
   $('output').replaceChildren();
@@ -323,6 +326,12 @@ function renderDevice(report) {
 }
 
 function onProgress(p) {
+  if (p.phase === 'merges') { // BPE learns its merges before the model exists
+    $('progress').max = Math.max(1, p.wanted);
+    $('progress').value = p.done;
+    $('status').textContent = t('train.merges', { done: fmtInt(p.done), wanted: fmtInt(p.wanted) });
+    return;
+  }
   if (p.phase === 'prepared' && p.device) renderDevice(p.device);
   if (p.phase === 'prepared') {
     renderEstimate(p.estimate, app.state.modelSettings?.family);
@@ -784,10 +793,11 @@ function wire() {
   });
   $('family').addEventListener('change', (e) => { switchFamily(e.target.value); renderFormulas(); estimateSoon(); app.saveSoon(); });
   $('model-params').addEventListener('change', () => { updateVisibility(); renderFormulas(); estimateSoon(); app.saveSoon(); });
-  for (const id of ['tokenizer', 'lowercase', 'boundary', 'min-count', 'max-vocab', 'valid-pct', 'split', 'seed']) $(id).addEventListener('change', estimateSoon);
+  $('tokenizer').addEventListener('change', showTokenizerKnobs);
+  for (const id of ['tokenizer', 'lowercase', 'boundary', 'min-count', 'max-vocab', 'bpe-vocab', 'valid-pct', 'split', 'seed']) $(id).addEventListener('change', estimateSoon);
   $('device').addEventListener('change', () => { renderDevice(null); app.saveSoon(); });
   document.addEventListener('langchange', () => renderDevice());
-  for (const id of ['tokenizer', 'lowercase', 'boundary', 'min-count', 'max-vocab', 'valid-pct', 'split', 'seed', 'prompt', 'length', 'temperature', 'top-k', 'top-p', 'greedy', 'gen-seed', 'score-text']) {
+  for (const id of ['tokenizer', 'lowercase', 'boundary', 'min-count', 'max-vocab', 'bpe-vocab', 'valid-pct', 'split', 'seed', 'prompt', 'length', 'temperature', 'top-k', 'top-p', 'greedy', 'gen-seed', 'score-text']) {
     $(id).addEventListener('change', () => app.saveSoon());
   }
   $('prompt').addEventListener('input', () => { app.lastPrompt = $('prompt').value; });

@@ -174,13 +174,24 @@ async function stopTraining() {
   await training.done;
 }
 
+/** BPE's merges as they are learned, at most every 100 ms (and the last one). */
+function mergesProgress(id) {
+  let last = 0;
+  return (done, wanted) => {
+    const now = Date.now();
+    if (now - last < 100 && done < wanted) return;
+    last = now;
+    post({ id, type: 'progress', value: { phase: 'merges', done, wanted } });
+  };
+}
+
 async function train({ id, corpus, config, probes, device }) {
   return exclusiveTraining(async () => {
     await replaceModel(null);
     const fresh = await core(() => new wasm.Playground());
     let stats;
     try {
-      stats = await core(async () => fresh.prepare(corpus, config, await createDevice(device)));
+      stats = await core(async () => fresh.prepare(corpus, config, await createDevice(device), mergesProgress(id)));
     } catch (e) { await core(() => fresh.free()); throw e; }
     pg = fresh;
     const estimate = await core(() => pg.estimate());
@@ -368,8 +379,9 @@ const handlers = {
     const c = JSON.parse(config);
     const key = JSON.stringify([corpus.length, hashText(corpus), c.seed, c.data]);
     if (estimateCache.key !== key) {
-      const stats = await core(() => wasm.dataStats(corpus, config));
-      estimateCache.vocab = stats.vocab_size;
+      // BPE's vocabulary is its size setting (and the specials): no need to learn the merges here.
+      const bpe = c.data?.tokenizer?.kind === 'bpe' && Number.isInteger(c.data.bpe_vocab);
+      estimateCache.vocab = bpe ? c.data.bpe_vocab + 3 : (await core(() => wasm.dataStats(corpus, config))).vocab_size;
       estimateCache.key = key;
     }
     return (await core(() => wasm.estimateMemory(config, estimateCache.vocab))) ?? null;

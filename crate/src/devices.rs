@@ -103,7 +103,7 @@ impl Chosen {
 
     /// Builds a session on the device. Under Auto, a model over the GPU's limits (`model-too-large`)
     /// runs on the CPU instead, and the report says so.
-    pub fn session(mut self, build: impl Fn(Device) -> Result<Session>) -> Result<(Session, DeviceReport)> {
+    pub fn session(mut self, mut build: impl FnMut(Device) -> Result<Session>) -> Result<(Session, DeviceReport)> {
         match build(self.device()) {
             Err(e) if e.code == "model-too-large" && self.report.choice == DeviceChoice::Auto && self.ctx.is_some() => {
                 self.ctx = None;

@@ -163,11 +163,17 @@ impl Playground {
     }
 
     /// Tokenizes and splits the corpus under the settings (JSON) and builds the model on `device`
-    /// (the CPU if none); returns the data statistics.
-    pub fn prepare(&self, corpus: &str, config_json: &str, device: Option<Device>) -> Result<JsValue, JsValue> {
+    /// (the CPU if none); returns the data statistics. A BPE tokenizer calls `on_merges(done, wanted)`
+    /// as it learns its merges.
+    pub fn prepare(&self, corpus: &str, config_json: &str, device: Option<Device>, on_merges: Option<js_sys::Function>) -> Result<JsValue, JsValue> {
         *self.session.borrow_mut() = None;
         let config: RunConfig = parse(config_json)?;
-        let (s, report) = take_device(device)?.session(|d| Session::with_device(corpus, config.clone(), d)).map_err(to_js_error)?;
+        let mut progress = |done: usize, wanted: usize| {
+            if let Some(f) = &on_merges {
+                let _ = f.call2(&JsValue::NULL, &JsValue::from(done as f64), &JsValue::from(wanted as f64));
+            }
+        };
+        let (s, report) = take_device(device)?.session(|d| Session::with_device_progress(corpus, config.clone(), d, &mut progress)).map_err(to_js_error)?;
         *self.device.borrow_mut() = Some(report);
         let stats = to_js(&s.data.stats)?;
         *self.session.borrow_mut() = Some(s);

@@ -93,7 +93,7 @@ test('every setting a run can differ in has a label in the form, not a raw key (
   for (const f of FAMILIES) {
     const model = { family: f.id };
     for (const p of f.params) setParam(model, p, p.default);
-    const settings = { seed: 1, data: { tokenizer: { kind: 'char', lowercase: false }, boundary: 'line', min_count: 1, max_vocab: 0, valid_fraction: 0.1, split: 'tail', split_unit: 'token' }, model };
+    const settings = { seed: 1, data: { tokenizer: { kind: 'char', lowercase: false }, boundary: 'line', min_count: 1, max_vocab: 0, bpe_vocab: 512, valid_fraction: 0.1, split: 'tail', split_unit: 'token' }, model };
     for (const key of Object.keys(flattenSettings(settings))) {
       const label = settingLabel(key);
       assert.ok(label, `${f.id}: ${key} has a label`);

@@ -1,6 +1,12 @@
 // Number formatting for the results panel.
 export function fmtInt(n) { return Number(n).toLocaleString('en-US'); }
 
+/** Bits (per character, per token): 4 decimals; '—' where there is no figure (a model loaded without text). */
+export function fmtBits(x) {
+  if (x === Infinity) return '∞';
+  return Number.isFinite(x) ? x.toFixed(4) : '—';
+}
+
 export function fmtPpl(x) {
   if (x === Infinity) return '∞';
   if (!Number.isFinite(x)) return '—';

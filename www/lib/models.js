@@ -255,6 +255,7 @@ const SETTING_LABELS = {
   'data.boundary': 'data.boundary',
   'data.min_count': 'data.min_count',
   'data.max_vocab': 'data.max_vocab',
+  'data.bpe_vocab': 'data.bpe_vocab',
   'data.valid_fraction': 'data.valid',
   'data.split': 'data.split',
   'data.split_unit': 'data.split',

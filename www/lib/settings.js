@@ -18,6 +18,13 @@ export function readSeed() {
   return seed;
 }
 
+/** Shows the knobs of the chosen tokenizer: BPE's vocabulary size, or the others' min count and max size. */
+export function showTokenizerKnobs() {
+  const bpe = $('tokenizer').value === 'bpe';
+  for (const el of document.querySelectorAll('[data-bpe-only]')) el.hidden = !bpe;
+  for (const el of document.querySelectorAll('[data-not-bpe]')) el.hidden = bpe;
+}
+
 /** Reads the run settings from the form (throws on an invalid seed). */
 export function readSettings() {
   return {
@@ -25,8 +32,10 @@ export function readSettings() {
     data: {
       tokenizer: { kind: $('tokenizer').value, lowercase: $('lowercase').checked },
       boundary: $('boundary').value,
-      min_count: num('min-count'),
-      max_vocab: num('max-vocab'),
+      // BPE's vocabulary is every byte and merge: min count and max size do not apply (and are hidden).
+      min_count: $('tokenizer').value === 'bpe' ? 1 : num('min-count'),
+      max_vocab: $('tokenizer').value === 'bpe' ? 0 : num('max-vocab'),
+      bpe_vocab: num('bpe-vocab'),
       valid_fraction: num('valid-pct') / 100,
       // 'tail-chars' is the tail split counted in tokens (nanoGPT's: the last 10 % of the characters).
       ...($('split').value === 'tail-chars' ? { split: 'tail', split_unit: 'token' } : { split: $('split').value }),
@@ -57,6 +66,8 @@ export function applySettings(s = {}) {
   set('boundary', d.boundary);
   set('min-count', d.min_count);
   set('max-vocab', d.max_vocab);
+  set('bpe-vocab', d.bpe_vocab);
+  showTokenizerKnobs();
   set('split', d.split === 'tail' && d.split_unit === 'token' ? 'tail-chars' : d.split);
   if (typeof d.valid_fraction === 'number') set('valid-pct', Math.round(d.valid_fraction * 1000) / 10);
   const m = s.model || {};

@@ -5,7 +5,7 @@
 import { runsPage, getRun, getCurve, deleteRun, setPinned, MAX_RUNS, MAX_PINNED } from '../lib/store.js';
 import { lineChart } from '../lib/charts.js';
 import { t } from '../lib/i18n.js';
-import { fmtInt, fmtPpl, fmtPct } from '../lib/format.js';
+import { fmtInt, fmtPpl, fmtPct, fmtBits } from '../lib/format.js';
 import { describeModel } from '../lib/describe.js';
 import { errorText, showErrorIn } from '../lib/errors.js';
 import { comparisonSeries, levelOf, vocabGroups } from '../lib/compare.js';
@@ -84,6 +84,8 @@ function renderComparison(chosen) {
     [t('runs.corpus'), ...chosen.map(corpusLabel)],
     [t('runs.ppl'), ...chosen.map((r) => fmtPpl(r.report.validation.perplexity))],
     [t('results.ppl_excl'), ...chosen.map((r) => fmtPpl(r.report.validation.perplexity_excluding_oov))],
+    // Comparable across tokenizers, where per-token perplexity is not.
+    [t('results.bpc'), ...chosen.map((r) => fmtBits(r.report.bits_per_char))],
     [t('runs.m'), ...chosen.map((r) => fmtInt(r.report.validation.m))],
     [t('results.vocab'), ...chosen.map((r) => fmtInt(r.report.data.vocab_size))],
     ...(chosen.some((r) => r.saturation) ? [[t('runs.saturation'), ...chosen.map(saturationText)]] : []),

@@ -19,6 +19,9 @@ export function tokenSpan(tok) {
   const span = document.createElement('span');
   span.className = `tok p${bucket(tok.prob)}`;
   span.textContent = tok.text;
+  // A BPE token that ends inside a character shows no text (the token completing it shows the
+  // character); a dot keeps it visible, so it can be hovered, without entering the copied text.
+  if (!tok.text) span.classList.add('partial');
   span.tabIndex = -1;
   info.set(span, tok);
   return span;

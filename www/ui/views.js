@@ -6,6 +6,7 @@ import { RECURRENT_VIEWS } from './views-recurrent.js';
 import { STATES_VIEWS } from './views-states.js';
 import { LONG_RANGE_VIEWS } from './views-longrange.js';
 import { TRANSFORMER_VIEWS } from './views-transformer.js';
+import { BPE_VIEWS } from './views-bpe.js';
 import { barList, field, form } from './widgets.js';
 import { errorLine } from '../lib/errors.js';
 import { barsPng } from './png.js';
@@ -39,7 +40,7 @@ const NEXT = {
   },
 };
 
-export const VIEWS = [NEXT, ...NGRAM_VIEWS, ...RECURRENT_VIEWS, ...STATES_VIEWS, ...LONG_RANGE_VIEWS, ...TRANSFORMER_VIEWS];
+export const VIEWS = [NEXT, ...BPE_VIEWS, ...NGRAM_VIEWS, ...RECURRENT_VIEWS, ...STATES_VIEWS, ...LONG_RANGE_VIEWS, ...TRANSFORMER_VIEWS];
 
 export function setupViews(app) {
   app.activeView = 'next';

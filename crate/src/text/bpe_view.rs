@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 const EXCERPT_LINES: usize = 12;
 const EXCERPT_CHARS: usize = 1500;
 
-/// Arguments: `text` (default: the start of the training text), `k` merges applied (default: all).
+/// Arguments: `text` (default: the start of the training text), `k` merges applied (default: all),
+/// `list: false` to leave the merges out.
 pub fn merges_view(data: &Dataset, args: &Value) -> Result<Value> {
     let bpe = data.vocab.bpe().ok_or_else(|| {
         Error::setting("no-view", "the merges view is for a BPE tokenizer: this model's tokens are not subwords").with("name", "merges")
@@ -21,9 +22,12 @@ pub fn merges_view(data: &Dataset, args: &Value) -> Result<Value> {
         Some(t) if !t.is_empty() => t.to_string(),
         _ => excerpt(data),
     };
+    // The list is long (up to 8,192): a caller that has it already asks for the cut only.
+    let list = args.get("list").and_then(Value::as_bool).unwrap_or(true);
     let merges: Vec<Value> = bpe
         .merges()
         .iter()
+        .take(if list { total } else { 0 })
         .enumerate()
         .map(|(i, &(a, b))| {
             json!({ "rank": i + 1, "a": bpe.token_str(a), "b": bpe.token_str(b), "token": bpe.token_str(FIRST_MERGE + i as u32), "count": bpe.count(i) })
@@ -81,6 +85,8 @@ mod tests {
         let bytes = merges_view(&d, &json!({ "text": "the 明月", "k": 0 })).unwrap();
         assert_eq!(bytes["tokens"], 4 + 6, "no merge: one token per byte");
         assert_eq!(bytes["chars"], 6);
+        assert_eq!(bytes["merges"].as_array().unwrap().len(), total);
+        assert!(merges_view(&d, &json!({ "list": false })).unwrap()["merges"].as_array().unwrap().is_empty());
         let merged = merges_view(&d, &json!({ "text": "the 明月" })).unwrap();
         assert!(merged["tokens"].as_u64().unwrap() < 10);
         let joined: String = merged["lines"][0].as_array().unwrap().iter().map(|t| t["token"].as_str().unwrap()).collect();

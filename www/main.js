@@ -113,7 +113,8 @@ const app = {
     $('score').disabled = !canUse;
     $('share').disabled = busy && !s.paused;
     const m = s.modelSettings;
-    const arpaModel = m?.family === 'ngram' && !['addk', 'stupid-backoff'].includes(m.method);
+    // ARPA holds backoff models of whitespace-free words: not add-k, stupid backoff or BPE subwords.
+    const arpaModel = m?.family === 'ngram' && !['addk', 'stupid-backoff'].includes(m.method) && s.settings?.data?.tokenizer?.kind !== 'bpe';
     $('export-model').disabled = !s.trained || s.training || m?.source === 'arpa';
     $('export-arpa').hidden = !arpaModel;
     $('export-arpa').disabled = !s.trained || s.training;
@@ -794,6 +795,7 @@ function wire() {
   $('family').addEventListener('change', (e) => { switchFamily(e.target.value); renderFormulas(); estimateSoon(); app.saveSoon(); });
   $('model-params').addEventListener('change', () => { updateVisibility(); renderFormulas(); estimateSoon(); app.saveSoon(); });
   $('tokenizer').addEventListener('change', showTokenizerKnobs);
+  showTokenizerKnobs(); // also where the browser restored the form itself
   for (const id of ['tokenizer', 'lowercase', 'boundary', 'min-count', 'max-vocab', 'bpe-vocab', 'valid-pct', 'split', 'seed']) $(id).addEventListener('change', estimateSoon);
   $('device').addEventListener('change', () => { renderDevice(null); app.saveSoon(); });
   document.addEventListener('langchange', () => renderDevice());

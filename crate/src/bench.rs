@@ -7,7 +7,7 @@ use crate::{Error, Result};
 use serde_json::{json, Value};
 
 /// The benchmark cases, by name.
-pub const CASES: &[&str] = &["ngram-train", "ngram-estimate", "sgemm", "gpu-matmul", "fixed-window-train", "lstm-train", "transformer-train", "attention", "simd-peak"];
+pub const CASES: &[&str] = &["bpe-train", "ngram-train", "ngram-estimate", "sgemm", "gpu-matmul", "fixed-window-train", "lstm-train", "transformer-train", "attention", "simd-peak"];
 
 /// The backend a case runs on: `args.device` = `cpu` (default) or `gpu` (natively the Vulkan
 /// adapter wgpu finds, software or not), and what it is, for the JSON.
@@ -77,6 +77,24 @@ pub fn run(name: &str, args: &Value) -> Result<Value> {
     use crate::session::{RunConfig, Session};
     let repeats = args.get("repeats").and_then(Value::as_u64).unwrap_or(5) as usize;
     match name {
+        // Learning BPE merges alone (the page does it before every BPE run): to `vocab` tokens, with
+        // the counts kept up to date (`incremental`, the product's) or recounted per merge (`recount`).
+        "bpe-train" => {
+            use crate::text::bpe::{distinct_chunks, learn, learn_by_recounting, FIRST_MERGE};
+            let corpus = arg_str(args, "corpus")?;
+            let vocab = args.get("vocab").and_then(Value::as_u64).unwrap_or(1024) as usize;
+            let method = args.get("method").and_then(Value::as_str).unwrap_or("incremental");
+            let wanted = vocab.saturating_sub(FIRST_MERGE as usize);
+            let mut merges = 0;
+            let ms = time_ms(repeats, || {
+                let chunks = distinct_chunks(corpus.lines());
+                merges = match method {
+                    "recount" => learn_by_recounting(chunks, wanted).0.len(),
+                    _ => learn(chunks, wanted, &mut |_, _| {}).0.len(),
+                };
+            });
+            Ok(json!({ "median_ms": ms, "merges": merges, "method": method, "chars": corpus.chars().count(), "repeats": repeats }))
+        }
         "ngram-train" => {
             let corpus = arg_str(args, "corpus")?;
             let config: RunConfig = serde_json::from_value(args.get("config").cloned().unwrap_or(json!({})))?;

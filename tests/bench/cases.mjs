@@ -2,6 +2,16 @@
 // (native CLI, wasm in node, wasm in headless chromium). `corpus_file` is read by the harness.
 // `figures(result)` picks what the table shows; the whole result goes into the JSON.
 export const CASES = [
+  // Issue 19: learning byte-level BPE merges (the page's Subwords tokenizer) on the whole of tiny
+  // Shakespeare, with counts kept up to date (the product) and recounted after each merge (minbpe's).
+  ...[[1024, 'incremental'], [1024, 'recount'], [8192, 'incremental']].map(([vocab, method]) => ({
+    id: `bpe-train-${vocab}-${method}`,
+    title: `BPE merges to a vocabulary of ${vocab}, ${method === 'recount' ? 'recounting every pair per merge' : 'counts kept up to date'}, tiny Shakespeare (1.1 M characters)`,
+    name: 'bpe-train',
+    args: { corpus_file: 'tests/data/tinyshakespeare.txt', vocab, method, repeats: 3 },
+    targets: ['native', 'node', 'chromium'],
+    figures: (r) => ({ 'median ms': r.median_ms, merges: r.merges, 'merges/s': r.merges / r.median_ms * 1000 }),
+  })),
   {
     id: 'ngram-train-word-3',
     title: '3-gram add-k, word level, tiny Shakespeare (count + estimate)',

@@ -224,6 +224,7 @@ export default {
 
   'error.not-prepared': 'Load a corpus and train first.',
   'error.not-arpa': 'This kind of model cannot be written as an ARPA file (add-k is not a backoff model; stupid backoff is not a probability model).',
+  'error.not-arpa-bpe': 'A model of BPE subwords cannot be written as an ARPA file: its tokens hold spaces and line breaks, which ARPA cannot, and the file has no place for the merges. Download the model file instead.',
   'error.no-generation': 'Start a generation first.',
   'error.no-corpus': 'This model was opened without the text it was trained on, so it cannot train further or show that view. Open it with its corpus in the corpus box.',
   'error.nan-loss': '{message}',

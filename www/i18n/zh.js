@@ -224,6 +224,7 @@ export default {
 
   'error.not-prepared': '请先载入语料并训练。',
   'error.not-arpa': '这种模型不能写成 ARPA 文件（加 k 平滑不是回退模型；“愚蠢”回退不是概率模型）。',
+  'error.not-arpa-bpe': 'BPE 子词模型不能写成 ARPA 文件：它的词元含有空格和换行，ARPA 容纳不了，文件里也没有存放合并规则的地方。请改为下载模型文件。',
   'error.no-generation': '请先开始生成。',
   'error.no-corpus': '这个模型打开时没有它的训练文本，所以不能继续训练，也不能显示这个视图。请把它的语料放进语料框后再打开。',
   'error.nan-loss': '训练发散了（损失变成了无穷大或 NaN）。请降低学习率，或打开梯度裁剪。详细信息：{message}',

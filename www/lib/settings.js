@@ -32,10 +32,9 @@ export function readSettings() {
     data: {
       tokenizer: { kind: $('tokenizer').value, lowercase: $('lowercase').checked },
       boundary: $('boundary').value,
-      // BPE's vocabulary is every byte and merge: min count and max size do not apply (and are hidden).
-      min_count: $('tokenizer').value === 'bpe' ? 1 : num('min-count'),
-      max_vocab: $('tokenizer').value === 'bpe' ? 0 : num('max-vocab'),
-      bpe_vocab: num('bpe-vocab'),
+      // BPE's vocabulary is every byte and merge: min count and max size do not apply (and are hidden);
+      // the other tokenizers have no BPE size. Each sends only its own knobs.
+      ...($('tokenizer').value === 'bpe' ? { bpe_vocab: num('bpe-vocab') } : { min_count: num('min-count'), max_vocab: num('max-vocab') }),
       valid_fraction: num('valid-pct') / 100,
       // 'tail-chars' is the tail split counted in tokens (nanoGPT's: the last 10 % of the characters).
       ...($('split').value === 'tail-chars' ? { split: 'tail', split_unit: 'token' } : { split: $('split').value }),

@@ -20,6 +20,7 @@ export const VIEW_STATES = {
   'hidden-states': { source: oneOf(['valid', 'output', 'custom']), text: text(MAX_VIEW_TEXT), layer: int(0, 63), show: word },
   attention: { text: text(MAX_VIEW_TEXT), kind: oneOf(['head', 'average', 'rollout']), layer: int(0, 255), head: int(0, 255) },
   positional: { steps: int(1, 100000) },
+  merges: { text: text(MAX_VIEW_TEXT), k: int(0, 8192) },
   'attention-cost': { max: oneOf(COST_MAX_T), width: int(2, 512, { even: true }), window: int(1, 4096), stride: int(0, 4096) },
 };
 

@@ -120,7 +120,9 @@ const HIDDEN_STATES = {
   applies: isRecurrent,
   render(panel, app) {
     const model = app.state.modelSettings;
-    const words = app.state.settings?.data?.tokenizer?.kind !== 'char';
+    const kind = app.state.settings?.data?.tokenizer?.kind;
+    const words = kind !== 'char'; // labels turned under the heatmap
+    const spaced = kind === 'word' || kind === 'whitespace'; // BPE tokens carry their own spaces
     app.viewState ??= {};
     const saved = app.viewState['hidden-states'] ?? {};
     const st = {
@@ -268,7 +270,7 @@ const HIDDEN_STATES = {
         s.dataset.i = String(i);
         nodes.push(s);
         if (tok === '</s>') nodes.push(document.createTextNode('\n'));
-        else if (words && tok !== '<s>') nodes.push(document.createTextNode(' '));
+        else if (spaced && tok !== '<s>') nodes.push(document.createTextNode(' '));
       });
       colored.replaceChildren(...nodes);
       legend.replaceChildren(

@@ -536,7 +536,7 @@ mod cli {
                 s.config.eval.validate()?;
                 if let Some(test) = &self.test {
                     let text = read(test)?;
-                    s.data.valid = lmplay::text::Dataset::encode_text(&s.data.config, &s.data.vocab, &text);
+                    s.set_validation_text(&text); // its characters too, for bits per character
                 }
                 self.write_outputs(&s)?;
                 return Ok(s);

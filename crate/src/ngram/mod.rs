@@ -155,6 +155,15 @@ impl NgramModel {
 
     /// The model as an ARPA file (see [`arpa`]).
     pub fn to_arpa(&self) -> Result<String> {
+        if self.vocab.bpe().is_some() {
+            // ARPA words are whitespace-separated and the file has no place for merges: " the", "\n"
+            // and the tokenizer itself would not survive the round trip.
+            return Err(Error::new(
+                "not-arpa-bpe",
+                "A model of BPE subwords cannot be written as an ARPA file: its tokens hold spaces and line breaks, \
+                 which ARPA cannot, and the file has no place for the merges. Download the model file instead.",
+            ));
+        }
         let table = self.estimator.table().ok_or_else(|| {
             Error::new(
                 "not-arpa",

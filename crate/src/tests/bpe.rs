@@ -55,6 +55,7 @@ fn a_token_split_cuts_bpe_text_by_characters() {
     let decode = |s: &[u32]| String::from_utf8(s.iter().filter_map(|&t| d.vocab.bytes(t)).flatten().copied().collect()).unwrap();
     assert_eq!(decode(&d.train), "abcd\nefgh");
     assert_eq!(decode(&d.valid), "\nab\n");
+    assert_eq!((d.stats.train_chars, d.stats.valid_chars), (9, 4));
 }
 
 #[test]
@@ -128,6 +129,20 @@ fn model_files_carry_the_merges() {
     assert!(Session::load(&bytes, Some(&corpus)).is_ok());
     assert_eq!(Session::load(&bytes, Some(&ENGLISH.repeat(5))).err().unwrap().code, "vocab-mismatch");
     assert_eq!(bare.view("merges", &json!({ "text": "明月" })).unwrap()["total"], s.view("merges", &json!({})).unwrap()["total"]);
+}
+
+/// The views take a BPE token by the name they show (`\xE6`: a byte of a cut character); ARPA, whose
+/// words cannot hold spaces or line breaks and which has no place for merges, is refused.
+#[test]
+fn bpe_names_are_tokens_in_the_views_and_arpa_refuses_them() {
+    let mut s = Session::new(&CHINESE.repeat(5), config(json!({ "family": "ngram", "order": 2, "method": "witten-bell" }), bpe(270))).unwrap();
+    s.train_to_end().unwrap();
+    let v = s.view("next", &json!({ "context": "床前", "k": 5, "token": "\\xE6" })).unwrap();
+    assert_eq!(v["token"]["token"], "\\xE6");
+    assert_eq!(v["token"]["id"], 3 + 0xE6);
+    let typed = s.view("next", &json!({ "context": "床前", "token": "🦀" })).unwrap_err();
+    assert_eq!(typed.code, "invalid-config", "the crab is four byte tokens: {typed:?}");
+    assert_eq!(s.arpa().unwrap_err().code, "not-arpa-bpe");
 }
 
 /// Bits per character do not depend on what a token is: for characters without sentence markers

@@ -13,6 +13,8 @@
 //! learned earliest, until none is a merge.
 
 use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use unicode_general_category::{get_general_category, GeneralCategory as G};
 
 /// A learned merge: the pair of ids that becomes id 256 + its index.
@@ -47,38 +49,8 @@ impl Bpe {
     /// `vocab_size − 256` merges), calling `progress(done, wanted)` after each merge.
     pub fn train<'a>(lines: impl IntoIterator<Item = &'a str>, vocab_size: usize, mut progress: impl FnMut(usize, usize)) -> Bpe {
         let wanted = vocab_size.saturating_sub(FIRST_MERGE as usize);
-        // Each distinct chunk once, with how often it occurs: merges are counted per chunk.
-        let mut freq: FxHashMap<&[u8], u64> = FxHashMap::default();
-        for line in lines {
-            for chunk in pre_split(line) {
-                *freq.entry(chunk.as_bytes()).or_default() += 1;
-            }
-        }
-        let mut chunks: Vec<(Vec<u32>, u64)> = freq.into_iter().map(|(b, f)| (b.iter().map(|&x| x as u32).collect(), f)).collect();
-        let mut merges = Vec::with_capacity(wanted);
-        let mut merge_counts = Vec::with_capacity(wanted);
-        let mut counts: FxHashMap<Merge, u64> = FxHashMap::default();
-        while merges.len() < wanted {
-            counts.clear();
-            for (ids, f) in &chunks {
-                for w in ids.windows(2) {
-                    *counts.entry((w[0], w[1])).or_default() += f;
-                }
-            }
-            // The most frequent pair; among equals the smallest, so the order never depends on hashing.
-            let Some((&pair, &n)) = counts.iter().max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0))) else { break };
-            if n < 2 {
-                break;
-            }
-            let id = FIRST_MERGE + merges.len() as u32;
-            merges.push(pair);
-            merge_counts.push(n);
-            for (ids, _) in &mut chunks {
-                replace(ids, pair, id);
-            }
-            progress(merges.len(), wanted);
-        }
-        Bpe { counts: merge_counts, ..Bpe::from_merges(merges).expect("merges learned in order") }
+        let (merges, counts) = learn(distinct_chunks(lines), wanted, &mut progress);
+        Bpe { counts, ..Bpe::from_merges(merges).expect("merges learned in order") }
     }
 
     /// The tokenizer of a list of merges (a model file's): merge i may only join ids below 256 + i.
@@ -171,6 +143,112 @@ pub fn token_string(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Each distinct chunk of the lines' pre-split once, as byte ids, with how often it occurs: merges are
+/// counted per chunk, weighted by its frequency.
+pub fn distinct_chunks<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<(Vec<u32>, u64)> {
+    let mut freq: FxHashMap<&[u8], u64> = FxHashMap::default();
+    for line in lines {
+        for chunk in pre_split(line) {
+            *freq.entry(chunk.as_bytes()).or_default() += 1;
+        }
+    }
+    freq.into_iter().map(|(b, f)| (b.iter().map(|&x| x as u32).collect(), f)).collect()
+}
+
+/// Learns up to `wanted` merges: each time the most frequent adjacent pair (the smallest among
+/// equals), until no pair occurs twice. The pair counts are kept up to date rather than recounted: a
+/// merge recounts only the chunks that hold its pair (`holders`), and a max-heap whose entries are
+/// dropped when their count is no longer current finds the next pair. The result is that of
+/// recounting everything after each merge ([`learn_by_recounting`], which the tests compare it with).
+pub fn learn(mut chunks: Vec<(Vec<u32>, u64)>, wanted: usize, progress: &mut dyn FnMut(usize, usize)) -> (Vec<Merge>, Vec<u64>) {
+    let mut counts: FxHashMap<Merge, u64> = FxHashMap::default();
+    let mut holders: FxHashMap<Merge, Vec<u32>> = FxHashMap::default();
+    let hold = |holders: &mut FxHashMap<Merge, Vec<u32>>, p: Merge, i: u32| {
+        let h = holders.entry(p).or_default();
+        if h.last() != Some(&i) {
+            h.push(i);
+        }
+    };
+    for (i, (ids, f)) in chunks.iter().enumerate() {
+        for w in ids.windows(2) {
+            *counts.entry((w[0], w[1])).or_default() += f;
+            hold(&mut holders, (w[0], w[1]), i as u32);
+        }
+    }
+    let mut heap: BinaryHeap<(u64, Reverse<Merge>)> = counts.iter().map(|(&p, &c)| (c, Reverse(p))).collect();
+    let (mut merges, mut merge_counts) = (Vec::with_capacity(wanted), Vec::with_capacity(wanted));
+    let mut touched: Vec<Merge> = Vec::new();
+    // The merge that last recounted each chunk (a chunk is listed once per pair, but may hold it twice).
+    let mut recounted = vec![u32::MAX; chunks.len()];
+    while merges.len() < wanted {
+        // Entries are (count, pair) when pushed; one whose count has changed since is stale.
+        let current = std::iter::from_fn(|| heap.pop()).find(|&(c, Reverse(p))| counts.get(&p) == Some(&c));
+        let Some((n, Reverse(pair))) = current else { break };
+        if n < 2 {
+            break;
+        }
+        let round = merges.len() as u32;
+        let id = FIRST_MERGE + round;
+        merges.push(pair);
+        merge_counts.push(n);
+        for i in holders.remove(&pair).unwrap_or_default() {
+            let (ids, f) = &mut chunks[i as usize];
+            if std::mem::replace(&mut recounted[i as usize], round) == round || !ids.windows(2).any(|w| (w[0], w[1]) == pair) {
+                continue; // done already, or an earlier merge took the pair away
+            }
+            for w in ids.windows(2) {
+                *counts.get_mut(&(w[0], w[1])).expect("counted") -= *f;
+                touched.push((w[0], w[1]));
+            }
+            replace(ids, pair, id);
+            for w in ids.windows(2) {
+                let p = (w[0], w[1]);
+                *counts.entry(p).or_default() += *f;
+                touched.push(p);
+                if p.0 == id || p.1 == id {
+                    hold(&mut holders, p, i); // the only pairs a merge can create
+                }
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for p in touched.drain(..) {
+            match counts.get(&p).copied() {
+                Some(0) => {
+                    counts.remove(&p);
+                }
+                Some(c) => heap.push((c, Reverse(p))),
+                None => {}
+            }
+        }
+        progress(merges.len(), wanted);
+    }
+    (merges, merge_counts)
+}
+
+/// The plain algorithm (minbpe's): recount every pair after each merge. The reference `learn` is
+/// tested against, and its benchmark's baseline (`lmplay bench bpe-train`, `"method": "recount"`).
+pub fn learn_by_recounting(mut chunks: Vec<(Vec<u32>, u64)>, wanted: usize) -> (Vec<Merge>, Vec<u64>) {
+    let (mut merges, mut merge_counts) = (Vec::new(), Vec::new());
+    while merges.len() < wanted {
+        let mut counts: FxHashMap<Merge, u64> = FxHashMap::default();
+        for (ids, f) in &chunks {
+            for w in ids.windows(2) {
+                *counts.entry((w[0], w[1])).or_default() += f;
+            }
+        }
+        let Some((&pair, &n)) = counts.iter().max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0))) else { break };
+        if n < 2 {
+            break;
+        }
+        let id = FIRST_MERGE + merges.len() as u32;
+        merges.push(pair);
+        merge_counts.push(n);
+        chunks.iter_mut().for_each(|(ids, _)| replace(ids, pair, id));
+    }
+    (merges, merge_counts)
 }
 
 /// Replaces `pair` by `id` left to right, without overlap: (a, a) in a a a gives id a.
@@ -294,6 +372,24 @@ mod tests {
                 assert_eq!(bpe.decode(&ids), text.as_bytes(), "{name}: decoding {text:?}");
             }
             assert_eq!(Bpe::from_merges(want).unwrap(), bpe, "{name}: rebuilt from its merges");
+        }
+    }
+
+    /// Keeping the counts up to date learns what recounting learns, merge for merge, on real text in
+    /// English and 中文 (runs of one byte, "aaaa", exercise overlapping pairs), to the last merge.
+    #[test]
+    fn incremental_counts_learn_what_recounting_learns() {
+        let english: Vec<&str> = include_str!("../../../www/corpora/shakespeare.txt").lines().take(1500).collect();
+        let tang: Vec<&str> = include_str!("../../../www/corpora/tang300.txt").lines().take(400).collect();
+        let runs = ["aaaa aaa aaaaa", "abababab aaaa", "zzzzzzzz zz"];
+        for (name, lines, wanted) in [("english", english, 400), ("tang", tang, 300), ("runs", runs.to_vec(), 100)] {
+            let chunks = distinct_chunks(lines.iter().copied());
+            let mut steps = 0;
+            let fast = learn(chunks.clone(), wanted, &mut |d, _| steps = d);
+            let slow = learn_by_recounting(chunks, wanted);
+            assert_eq!(fast, slow, "{name}");
+            assert_eq!(steps, slow.0.len(), "{name}: progress");
+            assert!(name == "runs" || slow.0.len() == wanted, "{name}: {} merges", slow.0.len());
         }
     }
 

@@ -35,13 +35,17 @@ pub fn merges_view(data: &Dataset, args: &Value) -> Result<Value> {
         .collect();
     let lower = data.config.tokenizer.lowercase;
     let (mut n_tokens, mut n_chars) = (0, 0);
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|line| {
-            let line = if lower { line.to_lowercase() } else { line.to_string() };
-            let ids = bpe.encode_with(&line, k);
+    // Cut as the model's text is: by line or sentence, a line break its own token without markers.
+    let lines: Vec<Value> = super::dataset::pieces(&text, &data.config)
+        .into_iter()
+        .map(|(piece, newline)| {
+            let piece = if lower { piece.to_lowercase() } else { piece.to_string() };
+            let mut ids = bpe.encode_with(&piece, k);
+            if newline {
+                ids.push(b'\n' as u32);
+            }
             n_tokens += ids.len();
-            n_chars += line.chars().count();
+            n_chars += piece.chars().count() + newline as usize;
             ids.iter().map(|&id| json!({ "id": id, "token": bpe.token_str(id), "bytes": bpe.token_bytes(id).len() })).collect::<Value>()
         })
         .collect();

@@ -79,8 +79,14 @@ pub struct DataConfig {
     #[serde(skip_serializing_if = "SplitUnit::is_unit")]
     pub split_unit: SplitUnit,
     /// The BPE tokenizer's vocabulary size: its 256 bytes and up to `bpe_vocab − 256` merges learned
-    /// on the training text (the three specials come on top).
+    /// on the training text (the three specials come on top). Left out of the JSON at its default.
+    #[serde(skip_serializing_if = "is_default_bpe_vocab")]
     pub bpe_vocab: usize,
+}
+
+const DEFAULT_BPE_VOCAB: usize = 512;
+fn is_default_bpe_vocab(v: &usize) -> bool {
+    *v == DEFAULT_BPE_VOCAB
 }
 
 /// The BPE vocabulary sizes the page and the CLI accept (merging is O(merges × text) to learn).
@@ -96,7 +102,7 @@ impl Default for DataConfig {
             valid_fraction: 0.1,
             split: SplitKind::Random,
             split_unit: SplitUnit::Unit,
-            bpe_vocab: 512,
+            bpe_vocab: DEFAULT_BPE_VOCAB,
         }
     }
 }
@@ -187,10 +193,10 @@ impl Units {
 }
 
 /// A piece of text that becomes a unit, and whether its line break is a token of its own.
-type Piece<'t> = (&'t str, bool);
+pub(crate) type Piece<'t> = (&'t str, bool);
 
 /// The text cut into lines or sentences (see [`Boundary`]).
-fn pieces<'t>(text: &'t str, cfg: &DataConfig) -> Vec<Piece<'t>> {
+pub(crate) fn pieces<'t>(text: &'t str, cfg: &DataConfig) -> Vec<Piece<'t>> {
     let mut out = Vec::new();
     for line in text.lines() {
         match cfg.boundary {
@@ -312,6 +318,7 @@ impl Dataset {
     /// before the merges are): the first ⌊n·(1 − f)⌋ of the n characters train.
     fn from_corpus_bpe(mut pieces: Vec<Piece>, cfg: &DataConfig, seed: u64, progress: &mut dyn FnMut(usize, usize)) -> Result<Dataset> {
         pieces.retain(|&(p, newline)| !p.is_empty() || newline); // a BPE unit is never empty otherwise
+        let mut cut_inside = false;
         let (train, valid): (Vec<Piece>, Vec<Piece>) = if cfg.split_unit == SplitUnit::Token {
             let len = |&(p, nl): &Piece| p.chars().count() + nl as usize;
             let total: usize = pieces.iter().map(len).sum();
@@ -334,6 +341,7 @@ impl Dataset {
                 let at = p.char_indices().nth(cut - seen).map_or(p.len(), |(i, _)| i);
                 pieces.push((&p[..at], false));
                 valid[0] = (&p[at..], nl);
+                cut_inside = true;
             }
             (pieces, valid)
         } else {
@@ -347,8 +355,11 @@ impl Dataset {
         let lines = bpe_lines(&train, cfg);
         let bpe = Bpe::train(lines.iter().map(|l| l.as_ref()), cfg.bpe_vocab, progress);
         let (mut types, mut index) = (Vec::new(), FxHashMap::default());
-        let tr = cut_units(&train, cfg, Some(&bpe), &mut types, &mut index);
+        let mut tr = cut_units(&train, cfg, Some(&bpe), &mut types, &mut index);
         let va = cut_units(&valid, cfg, Some(&bpe), &mut types, &mut index);
+        if cut_inside && cfg.boundary == Boundary::None {
+            *tr.chars.last_mut().expect("a training unit") -= 1; // the head of a cut line has no line break
+        }
         let vocab = Vocab::from_bpe(bpe, cfg.boundary != Boundary::None);
         Ok(Self::assemble(cfg, &types, &tr, &(0..tr.len()).collect::<Vec<_>>(), &va, &(0..va.len()).collect::<Vec<_>>(), Some(vocab)))
     }

@@ -43,7 +43,17 @@ impl TryFrom<VocabFile> for Vocab {
     type Error = String;
     fn try_from(f: VocabFile) -> Result<Self, String> {
         match f.merges {
-            Some(m) => Bpe::from_merges(m).map(|b| Vocab::from_bpe(b, f.predicts_eos)).ok_or_else(|| "BPE merges out of order".to_string()),
+            Some(m) => {
+                let bpe = Bpe::from_merges(m).ok_or_else(|| "BPE merges out of order".to_string())?;
+                let n = bpe.len();
+                let v = Vocab::from_bpe(bpe, f.predicts_eos);
+                // Training never makes two tokens of the same bytes, or one that spells a special:
+                // merges that do would shift every id after them.
+                if v.len() != NUM_SPECIAL + n {
+                    return Err("BPE merges that repeat a token or spell a special one".to_string());
+                }
+                Ok(v)
+            }
             None => Ok(Vocab::from_tokens(f.tokens, f.predicts_eos)),
         }
     }
@@ -88,10 +98,10 @@ impl Vocab {
     /// all of them whether the training text used them or not, so no text is ever `[UNK]`.
     pub fn from_bpe(bpe: Bpe, predicts_eos: bool) -> Self {
         let names = (0..bpe.len() as u32).map(|i| bpe.token_str(i).to_string());
-        let v = Vocab { bpe: Some(bpe.clone()), ..Vocab::from_tokens(names, predicts_eos) };
-        // Token names never collide and never spell a special (the pre-split keeps `<`, `s` and `>` apart).
-        debug_assert_eq!(v.len(), NUM_SPECIAL + bpe.len());
-        v
+        // Learned names never collide and never spell a special (the pre-split keeps `<`, `s` and `>`
+        // apart); a file's merges are checked when read.
+        let v = Vocab::from_tokens(names, predicts_eos);
+        Vocab { bpe: Some(bpe), ..v }
     }
 
     /// The subword tokenizer, for a BPE vocabulary.
@@ -239,6 +249,9 @@ mod tests {
         assert_eq!(back.fingerprint(), v.fingerprint());
         assert_eq!(back.tokens(), v.tokens());
         assert!(serde_json::from_str::<Vocab>(r#"{"predicts_eos":true,"merges":[[97,300]]}"#).is_err());
+        // Merges training cannot make: "abc" twice, or the special <s>.
+        assert!(serde_json::from_str::<Vocab>(r#"{"predicts_eos":true,"merges":[[97,98],[98,99],[256,99],[97,257]]}"#).is_err());
+        assert!(serde_json::from_str::<Vocab>(r#"{"predicts_eos":true,"merges":[[60,115],[256,62]]}"#).is_err());
         // Same tokens, other merges: another tokenizer ("abc" from ab+c or from a+bc).
         let ab_c = Vocab::from_bpe(Bpe::from_merges(vec![(97, 98), (98, 99), (256, 99)]).unwrap(), true);
         let a_bc = Vocab::from_bpe(Bpe::from_merges(vec![(97, 98), (98, 99), (97, 257)]).unwrap(), true);

@@ -10,6 +10,10 @@ pub fn str_arg<'a>(args: &'a Value, key: &str) -> Result<&'a str> {
 
 /// The id of a token the user typed: the token itself if it is in the vocabulary, else `[UNK]`.
 pub fn token_id(data: &Dataset, token: &str) -> Result<TokenId> {
+    // A BPE token's name, as the views show it (`\xE6` for a byte of a cut character), is that token.
+    if let Some(id) = data.vocab.bpe().and(data.vocab.get(token)) {
+        return Ok(id);
+    }
     let mut toks = Vec::new();
     data.config.tokenizer.split(data.vocab.bpe(), token, |t| toks.push(t.to_string()));
     match toks.as_slice() {

@@ -229,6 +229,7 @@ function clearReport() {
   $('r-ppl').dataset.value = '';
   $('notes').replaceChildren();
   $('output').replaceChildren();
+  $('gen-bytes').hidden = true;
   $('score-out').replaceChildren();
   $('score-ppl').textContent = '';
   delete $('score-ppl').dataset.code;

@@ -346,6 +346,7 @@ export default {
   'gen.score': 'Score',
   'gen.score_ppl': 'Perplexity of this text: {ppl} over {m} tokens.',
   'gen.score_not_lm': 'Not a perplexity: {ppl} over {m} tokens, from a bidirectional model that read each token it scores (see the note under the results).',
+  'gen.bytes_note': '� marks bytes that make no character. A byte-level BPE model has to learn which bytes go together (a Chinese character is three of them); this one has not learned it yet: train it longer, or give it a larger vocabulary so that more characters are whole tokens.',
   'gen.truncated': '(Only the first 5,000 tokens were scored.)',
   'tokens.bits': '{bits} bits',
   'tokens.alternatives': 'Most likely here:',

@@ -346,6 +346,7 @@ export default {
   'gen.score': '评分',
   'gen.score_ppl': '这段文本的困惑度：{ppl}，共 {m} 个词元。',
   'gen.score_not_lm': '这不是困惑度：{ppl}（共 {m} 个词元），来自一个双向模型，它读到了自己要打分的每个词元（见结果下方的说明）。',
+  'gen.bytes_note': '� 表示拼不成字符的字节。字节级 BPE 模型要学会哪些字节属于同一个字符（一个汉字是三个字节）；这个模型还没学会：多训练一会儿，或者用更大的词表，让更多字符成为完整的词元。',
   'gen.truncated': '（只对前 5,000 个词元评分。）',
   'tokens.bits': '{bits} 比特',
   'tokens.alternatives': '此处最可能的：',

@@ -22,6 +22,7 @@ async function generate(app) {
   app.refreshButtons();
   const out = $('output');
   out.replaceChildren();
+  $('gen-bytes').hidden = true;
   const prompt = $('prompt').value;
   if (prompt) {
     const span = document.createElement('span');
@@ -47,6 +48,8 @@ async function generate(app) {
     });
     flush();
     app.announce('announce.generated', { n: r.tokens });
+    // Bytes that make no character (U+FFFD) come from a byte-level model that has not learned UTF-8 yet.
+    $('gen-bytes').hidden = !(app.state.settings?.data?.tokenizer?.kind === 'bpe' && out.textContent.includes('\uFFFD'));
   } catch (e) {
     if (e.code !== 'crashed') app.showError(e);
   } finally {

@@ -6,7 +6,7 @@
 //    its perplexity is flagged, Generate is off with the reason; 中文; the knob is in the share link.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrowser, openPage, screenshot, setKnobs, trainNow, waitForResult } from '../harness/browser.mjs';
+import { startBrowser, openPage, screenshot, setKnobs, trainNow, waitForResult, CLI } from '../harness/browser.mjs';
 import fs from 'node:fs';
 import { pngSize } from '../../www/lib/export.js';
 
@@ -225,7 +225,7 @@ test('the CLI writes the presets, scores a model by distance and refuses to samp
   const fs = await import('node:fs');
   const path = await import('node:path');
   const { ROOT } = await import('../harness/browser.mjs');
-  const bin = path.join(ROOT, 'target/release/lmplay');
+  const bin = CLI;
   for (const id of ['copy-memory', 'temporal-order']) {
     assert.equal(execFileSync(bin, ['task', id], { encoding: 'utf8', maxBuffer: 1 << 24 }), fs.readFileSync(path.join(ROOT, `www/corpora/${id}.txt`), 'utf8'), id);
   }

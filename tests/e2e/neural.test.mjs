@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startBrowser, openPage, screenshot, ROOT, waitForResult, setKnobs } from '../harness/browser.mjs';
+import { startBrowser, openPage, screenshot, ROOT, waitForResult, setKnobs, CLI } from '../harness/browser.mjs';
 
 let env;
 before(async () => { env = await startBrowser(); });
@@ -117,7 +117,7 @@ test('trains with a live loss curve, pauses, generates while paused, resumes, an
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmplay-'));
   fs.writeFileSync(path.join(dir, 'corpus.txt'), await page.$eval('#corpus', (el) => el.value));
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-  const cli = JSON.parse(execFileSync(path.join(ROOT, 'target/release/lmplay'), ['eval', '--corpus', path.join(dir, 'corpus.txt'), '--config', path.join(dir, 'config.json'), '--json', '--quiet'], { encoding: 'utf8' }));
+  const cli = JSON.parse(execFileSync(CLI, ['eval', '--corpus', path.join(dir, 'corpus.txt'), '--config', path.join(dir, 'config.json'), '--json', '--quiet'], { encoding: 'utf8' }));
   assert.ok(Math.abs(cli.perplexity - ppl) / ppl < 0.02, `page ${ppl} vs CLI ${cli.perplexity}`);
   assert.deepEqual(page.errors, []);
 });

@@ -6,9 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startBrowser, openPage, screenshot, paste, ROOT, clickTrain } from '../harness/browser.mjs';
+import { startBrowser, openPage, screenshot, paste, ROOT, clickTrain, CLI } from '../harness/browser.mjs';
 
-const CLI = path.join(ROOT, 'target/release/lmplay');
 const SHAKESPEARE = fs.readFileSync(path.join(ROOT, 'tests/data/tinyshakespeare.txt'), 'utf8');
 
 let env;

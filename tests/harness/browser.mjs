@@ -8,6 +8,8 @@ import { serve } from './server.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
+/** The native CLI the page is compared with: `./build.sh test` builds target/ci/lmplay (LMPLAY_CLI). */
+export const CLI = path.resolve(ROOT, process.env.LMPLAY_CLI || 'target/release/lmplay');
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 

@@ -58,6 +58,16 @@ test('BPE trains on English, says bits per character are what compares, and repl
   assert.equal(await page.$eval('.bpe-cut .bpe-tok', (el) => el.textContent), '\\xE4');
   await slide(page, 144, /^After 144 of 144/);
   await screenshot(page, 'bpe-merges');
+
+  // Flattened by a high temperature, the model picks bytes no English line had (0x80–0xFF), which
+  // make no character: the output shows U+FFFD for them, and a note says why.
+  assert.equal(await page.$eval('#gen-bytes', (el) => el.hidden), true);
+  await page.fill('#temperature', '5');
+  await page.click('#generate');
+  await page.waitForFunction(() => !document.getElementById('generate').disabled && document.querySelectorAll('#output .tok').length >= 100);
+  assert.ok((await text(page, '#output')).includes('\uFFFD'));
+  assert.equal(await page.$eval('#gen-bytes', (el) => el.hidden), false);
+  assert.match(await text(page, '#gen-bytes'), /has not learned it yet/);
   assert.deepEqual(page.errors, []);
 });
 

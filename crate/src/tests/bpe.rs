@@ -105,30 +105,33 @@ fn every_family_trains_and_generates_on_bpe_tokens() {
 /// the trained session does; with its corpus the rebuilt tokenizer must be the same one.
 #[test]
 fn model_files_carry_the_merges() {
-    let corpus = CHINESE.repeat(5);
     let model = json!({ "family": "ngram", "order": 2, "method": "witten-bell" });
-    let mut s = Session::new(&corpus, config(model, bpe(290))).unwrap();
-    s.train_to_end().unwrap();
-    let bytes = s.save().unwrap();
-    let bare = Session::load(&bytes, None).unwrap();
-    assert_eq!(bare.data.vocab, s.data.vocab);
-    let text = "举头望明月，低头思故乡🌙";
-    assert_eq!(bare.view("surprisal", &json!({ "text": text })).unwrap(), s.view("surprisal", &json!({ "text": text })).unwrap());
-    let shown: String = s.view("surprisal", &json!({ "text": text })).unwrap()["tokens"].as_array().unwrap().iter().map(|t| t["text"].as_str().unwrap().to_string()).collect();
-    assert_eq!(shown, format!("{text}\n"), "the tinted tokens spell the text, whole characters only");
-    let gen = |s: &Session| {
-        let mut out = String::new();
-        s.generate("明月", &SampleConfig { length: 20, seed: 4, ..Default::default() }, |g| {
-            out.push_str(&g.text);
-            true
-        })
-        .unwrap();
-        out
-    };
-    assert_eq!(gen(&bare), gen(&s));
-    assert!(Session::load(&bytes, Some(&corpus)).is_ok());
-    assert_eq!(Session::load(&bytes, Some(&ENGLISH.repeat(5))).err().unwrap().code, "vocab-mismatch");
-    assert_eq!(bare.view("merges", &json!({ "text": "明月" })).unwrap()["total"], s.view("merges", &json!({})).unwrap()["total"]);
+    for (corpus, other, text, prompt) in [
+        (CHINESE.repeat(5), ENGLISH.repeat(5), "举头望明月，低头思故乡🌙", "明月"),
+        (ENGLISH.repeat(5), CHINESE.repeat(5), "the cat and the zyzzyva 🦀", "the"),
+    ] {
+        let mut s = Session::new(&corpus, config(model.clone(), bpe(290))).unwrap();
+        s.train_to_end().unwrap();
+        let bytes = s.save().unwrap();
+        let bare = Session::load(&bytes, None).unwrap();
+        assert_eq!(bare.data.vocab, s.data.vocab);
+        assert_eq!(bare.view("surprisal", &json!({ "text": text })).unwrap(), s.view("surprisal", &json!({ "text": text })).unwrap());
+        let shown: String = s.view("surprisal", &json!({ "text": text })).unwrap()["tokens"].as_array().unwrap().iter().map(|t| t["text"].as_str().unwrap().to_string()).collect();
+        assert_eq!(shown, format!("{text}\n"), "the tinted tokens spell the text, whole characters only");
+        let gen = |s: &Session| {
+            let mut out = String::new();
+            s.generate(prompt, &SampleConfig { length: 20, seed: 4, ..Default::default() }, |g| {
+                out.push_str(&g.text);
+                true
+            })
+            .unwrap();
+            out
+        };
+        assert_eq!(gen(&bare), gen(&s));
+        assert!(Session::load(&bytes, Some(&corpus)).is_ok());
+        assert_eq!(Session::load(&bytes, Some(&other)).err().unwrap().code, "vocab-mismatch");
+        assert_eq!(bare.view("merges", &json!({ "text": prompt })).unwrap()["total"], s.view("merges", &json!({})).unwrap()["total"]);
+    }
 }
 
 /// The views take a BPE token by the name they show (`\xE6`: a byte of a cut character); ARPA, whose

@@ -67,7 +67,7 @@ test('BPE trains on English, says bits per character are what compares, and repl
   await page.waitForFunction(() => !document.getElementById('generate').disabled && document.querySelectorAll('#output .tok').length >= 100);
   assert.ok((await text(page, '#output')).includes('\uFFFD'));
   assert.equal(await page.$eval('#gen-bytes', (el) => el.hidden), false);
-  assert.match(await text(page, '#gen-bytes'), /has not learned it yet/);
+  assert.match(await text(page, '#gen-bytes'), /bytes that make no character/);
   assert.deepEqual(page.errors, []);
 });
 
@@ -125,13 +125,24 @@ test('BPE on 唐诗 in 中文: nothing is [UNK], whole characters come out, and 
   assert.deepEqual(page.errors, []);
 });
 
-test('a BPE size outside 256–8192 is refused with a message in the user\'s language, keeping the corpus', async () => {
+test('a BPE size outside 256–8192 is refused in the user\'s language, keeping the corpus; a size the text cannot fill is explained', async () => {
   const page = await openPage(env);
   await page.click('#lang');
   await paste(page, '#corpus', 'the cat sat\nthe dog sat\n');
   await chooseBpe(page, 100);
   const err = await clickTrain(page);
   assert.match(err ?? '', /BPE 词表大小必须在 256（全部字节）到 8,?192 之间（现在是 100）/);
+  // Not a whole number: the same message, not a parser's.
+  await chooseBpe(page, 300.5);
+  assert.match(await clickTrain(page) ?? '', /BPE 词表大小必须在 256（全部字节）到 8,?192 之间（现在是 300\.5）/);
   assert.equal(await page.$eval('#corpus', (el) => el.value), 'the cat sat\nthe dog sat\n');
+  // A size this little text cannot fill: the merges view says how many merges there were.
+  await paste(page, '#corpus', 'the cat sat on the mat\nthe dog sat on the log\n'.repeat(4));
+  await chooseBpe(page, 8192);
+  await page.selectOption('#p-method', 'witten-bell');
+  await trainNow(page);
+  await page.click('#tab-merges');
+  await page.waitForSelector('.bpe-list tbody tr');
+  assert.match(await text(page, '.bpe-list p.hint'), /^要求 7,936 个合并，只学到了 \d+ 个/);
   assert.deepEqual(page.errors, []);
 });

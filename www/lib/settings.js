@@ -18,6 +18,21 @@ export function readSeed() {
   return seed;
 }
 
+/** The BPE size the core accepts (crate/src/text/dataset.rs, BPE_VOCAB). */
+export const BPE_VOCAB = { min: 256, max: 8192 };
+
+/** The BPE size field as an integer; anything else is the core's own range error, worded by the page. */
+export function readBpeVocab() {
+  const raw = $('bpe-vocab').value.trim();
+  const v = Number(raw);
+  if (raw === '' || !Number.isInteger(v) || v < BPE_VOCAB.min || v > BPE_VOCAB.max) {
+    throw Object.assign(new Error(`the BPE vocabulary size must be an integer from ${BPE_VOCAB.min} to ${BPE_VOCAB.max}`), {
+      code: 'invalid-config', key: 'bpe-vocab', params: { ...BPE_VOCAB, got: raw || '—' },
+    });
+  }
+  return v;
+}
+
 /** Shows the knobs of the chosen tokenizer: BPE's vocabulary size, or the others' min count and max size. */
 export function showTokenizerKnobs() {
   const bpe = $('tokenizer').value === 'bpe';
@@ -34,7 +49,7 @@ export function readSettings() {
       boundary: $('boundary').value,
       // BPE's vocabulary is every byte and merge: min count and max size do not apply (and are hidden);
       // the other tokenizers have no BPE size. Each sends only its own knobs.
-      ...($('tokenizer').value === 'bpe' ? { bpe_vocab: num('bpe-vocab') } : { min_count: num('min-count'), max_vocab: num('max-vocab') }),
+      ...($('tokenizer').value === 'bpe' ? { bpe_vocab: readBpeVocab() } : { min_count: num('min-count'), max_vocab: num('max-vocab') }),
       valid_fraction: num('valid-pct') / 100,
       // 'tail-chars' is the tail split counted in tokens (nanoGPT's: the last 10 % of the characters).
       ...($('split').value === 'tail-chars' ? { split: 'tail', split_unit: 'token' } : { split: $('split').value }),

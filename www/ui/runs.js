@@ -71,6 +71,19 @@ export function setupRuns(app) {
   });
 }
 
+/** What a run's tokens are, in short: "characters", "BPE 512"… */
+function tokensLabel(data) {
+  const kind = data?.tokenizer?.kind ?? 'word';
+  return t(`runs.tok.${kind}`, { size: fmtInt(data?.bpe_vocab ?? 512) });
+}
+
+/** A setting's value as the form names it where it has a name (the tokenizer), else as it is. */
+function settingValue(key, v) {
+  if (v === undefined) return '—';
+  if (key === 'data.tokenizer.kind' && t(`tok.${v}`) !== `tok.${v}`) return t(`tok.${v}`);
+  return v;
+}
+
 /** The ticked runs side by side: their results, and every setting in which they differ. */
 function renderComparison(chosen) {
   const box = $('runs-compare');
@@ -90,7 +103,7 @@ function renderComparison(chosen) {
     [t('results.vocab'), ...chosen.map((r) => fmtInt(r.report.data.vocab_size))],
     ...(chosen.some((r) => r.saturation) ? [[t('runs.saturation'), ...chosen.map(saturationText)]] : []),
     // Each setting by its label in the form (the dotted key where the form has none).
-    ...differing.map((k) => [settingLabel(k) ? t(settingLabel(k)) : k, ...flat.map((f) => f[k] ?? '—')]),
+    ...differing.map((k) => [settingLabel(k) ? t(settingLabel(k)) : k, ...flat.map((f) => settingValue(k, f[k]))]),
   ];
   const tbl = document.createElement('table');
   tbl.className = 'data';
@@ -239,7 +252,8 @@ export async function refreshRuns(app) {
       cb,
       new Date(r.date).toLocaleString(),
       corpusLabel(r),
-      describeModel(r.settings?.model, r.report.model.description),
+      // The tokens too: a per-token perplexity means little without them (a BPE run's is per subword).
+      `${describeModel(r.settings?.model, r.report.model.description)} · ${tokensLabel(r.settings?.data)}`,
       ppl,
       fmtInt(r.report.validation.m),
       `${(r.elapsedMs / 1000).toFixed(2)} s${r.stopped ? ` (${t('runs.stopped')})` : ''}`,

@@ -32,7 +32,8 @@ function fmtP(p) {
   return p >= 0.001 ? p.toFixed(3) : p.toExponential(1);
 }
 
-function shown(token) { return token === '\n' ? '↵' : token; }
+/** A token as the tooltip names it: a line break as ↵ and spaces as ␣ (a BPE token's leading space). */
+function shown(token) { return token === '\n' ? '↵' : token.replace(/ /g, '␣'); }
 
 function show(span) {
   const tok = info.get(span);

@@ -72,10 +72,12 @@ const MERGES = {
         total = r.total;
         k.max = String(r.total);
         k.value = String(r.k);
-        if (!r.total) list.replaceChildren(el('p', 'hint', t('merges.none')));
+        // Fewer merges than asked: none asked for (the bytes alone), or no pair occurred twice any more.
+        const short = r.total < r.wanted ? el('p', 'hint', t('merges.short', { total: fmtInt(r.total), wanted: fmtInt(r.wanted) })) : '';
+        if (!r.total) list.replaceChildren(el('p', 'hint', t(r.wanted ? 'merges.none' : 'merges.bytes_only')));
         else {
           const body = r.merges.map((m) => [fmtInt(m.rank), `${shownToken(m.a)} + ${shownToken(m.b)}`, shownToken(m.token), m.count === null ? '—' : fmtInt(m.count)]);
-          list.replaceChildren(table(['merges.col_rank', 'merges.col_pair', 'merges.col_token', 'merges.col_count'], body));
+          list.replaceChildren(short, table(['merges.col_rank', 'merges.col_pair', 'merges.col_token', 'merges.col_count'], body));
           rows = [...list.querySelectorAll('tbody tr')];
         }
       }

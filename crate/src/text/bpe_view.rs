@@ -49,7 +49,9 @@ pub fn merges_view(data: &Dataset, args: &Value) -> Result<Value> {
             ids.iter().map(|&id| json!({ "id": id, "token": bpe.token_str(id), "bytes": bpe.token_bytes(id).len() })).collect::<Value>()
         })
         .collect();
-    Ok(json!({ "merges": merges, "total": total, "k": k, "text": text, "lines": lines, "tokens": n_tokens, "chars": n_chars }))
+    // What the settings asked for: fewer merges were learned when no pair occurred twice any more.
+    let wanted = data.config.bpe_vocab.saturating_sub(FIRST_MERGE as usize);
+    Ok(json!({ "merges": merges, "total": total, "wanted": wanted, "k": k, "text": text, "lines": lines, "tokens": n_tokens, "chars": n_chars }))
 }
 
 /// The start of the training text, decoded from its tokens (the dataset keeps ids, not text).
@@ -84,6 +86,7 @@ mod tests {
         let total = all["total"].as_u64().unwrap() as usize;
         assert!(total > 10 && all["merges"].as_array().unwrap().len() == total);
         assert_eq!(all["merges"][0]["rank"], 1);
+        assert_eq!(all["wanted"], 300 - 256);
         assert!(all["merges"][0]["count"].as_u64().unwrap() >= 2);
         assert!(!all["text"].as_str().unwrap().is_empty(), "an excerpt of the training text");
         let bytes = merges_view(&d, &json!({ "text": "the 明月", "k": 0 })).unwrap();

@@ -89,7 +89,7 @@ fn is_default_bpe_vocab(v: &usize) -> bool {
     *v == DEFAULT_BPE_VOCAB
 }
 
-/// The BPE vocabulary sizes the page and the CLI accept (merging is O(merges × text) to learn).
+/// The BPE vocabulary sizes the page and the CLI accept (www/lib/settings.js checks the same range).
 pub const BPE_VOCAB: std::ops::RangeInclusive<usize> = 256..=8192;
 
 impl Default for DataConfig {
@@ -241,10 +241,14 @@ fn cut_units(pieces: &[Piece], cfg: &DataConfig, bpe: Option<&Bpe>, types: &mut 
     units
 }
 
+fn empty_corpus() -> Error {
+    Error::new("empty-corpus", "The corpus is empty: paste some text, drop a .txt file or pick a preset.")
+}
+
 /// Which of `n` units validate: a seeded random share, or the last ones.
 fn choose_valid(n: usize, cfg: &DataConfig, seed: u64) -> Result<Vec<bool>> {
     if n == 0 {
-        return Err(Error::new("empty-corpus", "The corpus is empty: paste some text, drop a .txt file or pick a preset."));
+        return Err(empty_corpus());
     }
     if n < 2 {
         return Err(Error::new(
@@ -323,7 +327,7 @@ impl Dataset {
             let len = |&(p, nl): &Piece| p.chars().count() + nl as usize;
             let total: usize = pieces.iter().map(len).sum();
             if total == 0 {
-                return Err(Error::new("empty-corpus", "The corpus is empty: paste some text, drop a .txt file or pick a preset."));
+                return Err(empty_corpus());
             }
             if total < 2 {
                 return Err(Error::new("corpus-too-small", "The corpus has only one character, but validation needs at least one more. Add text."));
@@ -368,7 +372,7 @@ impl Dataset {
     fn split_tokens(cfg: &DataConfig, types: &[String], units: &mut Units) -> Result<Dataset> {
         let total = units.ids.len();
         if total == 0 {
-            return Err(Error::new("empty-corpus", "The corpus is empty: paste some text, drop a .txt file or pick a preset."));
+            return Err(empty_corpus());
         }
         if total < 2 {
             return Err(Error::new("corpus-too-small", "The corpus has only one token, but validation needs at least one more. Add text."));
